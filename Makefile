@@ -1,0 +1,28 @@
+# Muxgate: the two commands a fresh machine needs are `make run` and `make test`.
+JAR := target/muxgate.jar
+SOURCES := $(shell find src/main -type f) pom.xml
+MVN := mvn -B -q
+
+.PHONY: run test package bench smoke clean
+
+run: $(JAR)
+	java -jar $(JAR) --conf conf/muxgate.json
+
+package: $(JAR)
+
+$(JAR): $(SOURCES)
+	$(MVN) -DskipTests package
+
+# All tests, then the contract smoke test against the freshly built jar.
+test:
+	mvn -B package
+	./scripts/smoke.sh
+
+smoke: $(JAR)
+	./scripts/smoke.sh
+
+bench: $(JAR)
+	./bench/run.sh
+
+clean:
+	$(MVN) clean

@@ -1,0 +1,725 @@
+#!/usr/bin/python3
+"""Muxgate bench extras (python3 stdlib; the chart uses matplotlib when it is installed).
+
+  extra.py run    --shared DIR --out FILE.jsonl   idle-connection memory (d) and HTTP/1.1 clients (e)
+  extra.py report --shared DIR --harness-md MD --extra FILE.jsonl --md OUT.md [--png OUT.png]
+
+`run` starts every proxy exactly as the shared harness does: it imports shared/bench/lib/bench.py
+and calls its proxy_spec() (same rendered configs, same candidate contract), wait_port(), tree(),
+stop_tree() (stop by PID). It starts its own Node origin (the harness stops its origin when it
+ends) and stops it by PID at the end. Everything listens on 127.0.0.1 only.
+
+(d) idle: fresh proxy, one warm request (curl), RSS sampled (idle baseline), then IDLE_CONNS client
+    connections opened from here: TLS with ALPN h2, the HTTP/2 client preface + an empty SETTINGS
+    frame, the server's SETTINGS acknowledged, then nothing more. After IDLE_SETTLE_S the proxy's RSS
+    is sampled again; the connections still ESTABLISHED (client side, per `ss`) are counted;
+    KB per connection = (RSS with connections - baseline) / connections held.
+(e) h1: h2load --h1 (HTTP/1.1 over TLS, ALPN http/1.1) -c H1_CONNS -m 1 on /1k against each proxy,
+    whose origin side is the same h2 backend as in the harness; `direct` = h2load to the origin's own
+    HTTP/1.1-over-TLS fallback.
+Targets are interleaved (round -> target), EXTRA_ROUNDS rounds; every loop has a bound.
+"""
+import argparse
+import datetime
+import json
+import os
+import shlex
+import signal
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+
+def env(k, d):
+    v = os.environ.get(k)
+    return d if v is None or v == "" else v
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), "[extra]", *a, flush=True)
+
+
+def load_bench(shared):
+    """Import the shared harness as a module (no side effects beyond creating its results/<ts> dirs)."""
+    lib = os.path.join(shared, "lib")
+    if not os.path.isfile(os.path.join(lib, "bench.py")):
+        sys.exit(f"shared harness not found: {lib}/bench.py")
+    if not os.environ.get("BENCH_OUT"):
+        sys.exit("BENCH_OUT must be set (absolute path; certs/ are there)")
+    saved = sys.argv
+    sys.argv = [os.path.join(lib, "bench.py")]     # bench.py reads a scenario list from argv[1]
+    sys.path.insert(0, lib)
+    try:
+        import bench  # noqa: E402
+    finally:
+        sys.argv = saved
+    return bench
+
+
+class Stop(Exception):
+    pass
+
+
+def _on_signal(signum, frame):
+    raise Stop(f"signal {signum}")
+
+
+# ---------------------------------------------------------------- HTTP/2 idle client
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+SETTINGS_EMPTY = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"          # len 0, type SETTINGS, flags 0, stream 0
+SETTINGS_ACK = b"\x00\x00\x00\x04\x01\x00\x00\x00\x00"            # flags ACK
+
+
+def open_h2_idle(port, ctx, timeout):
+    """One TLS connection with ALPN h2: preface + SETTINGS, ACK the server's SETTINGS, keep it open."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s = ctx.wrap_socket(raw, server_hostname="localhost")
+        if s.selected_alpn_protocol() != "h2":
+            s.close()
+            raise RuntimeError(f"ALPN {s.selected_alpn_protocol()!r}")
+        s.sendall(PREFACE + SETTINGS_EMPTY)
+        buf = b""
+        end = time.time() + timeout
+        got = False
+        while not got and time.time() < end and len(buf) < 1 << 20:
+            chunk = s.recv(16384)
+            if not chunk:
+                raise RuntimeError("closed before SETTINGS")
+            buf += chunk
+            while len(buf) >= 9:                       # walk the complete frames received so far
+                ln = int.from_bytes(buf[0:3], "big")
+                if len(buf) < 9 + ln:
+                    break
+                ftype, flags = buf[3], buf[4]
+                buf = buf[9 + ln:]
+                if ftype == 4 and not flags & 1:
+                    got = True
+                    break
+        if not got:
+            raise RuntimeError("no SETTINGS from server")
+        s.sendall(SETTINGS_ACK)
+        return s
+    except Exception:
+        raw.close()
+        raise
+
+
+def client_estab(port):
+    """Client-side sockets ESTABLISHED towards 127.0.0.1:port (the ones the server closed are CLOSE-WAIT)."""
+    try:
+        out = subprocess.run(["ss", "-Htn", "state", "established", f"( dport = :{port} )"],
+                             capture_output=True, text=True, timeout=10).stdout
+        return sum(1 for line in out.splitlines() if line.strip())
+    except (OSError, subprocess.TimeoutExpired):
+        return -1
+
+
+# ---------------------------------------------------------------- runner
+class Runner:
+    def __init__(self, bench, out_path):
+        self.b = bench
+        self.out_path = out_path
+        self.pin = "pinned" if env("PIN", "1") in ("1", "both") else "unpinned"
+        self.proxy_cpu = env("PROXY_CPU", "0")
+        self.client_cpu = env("CLIENT_CPU", "1")
+        self.rounds = int(env("EXTRA_ROUNDS", 3))
+        self.idle_conns = int(env("IDLE_CONNS", 2000))
+        self.idle_settle = float(env("IDLE_SETTLE_S", 2))
+        self.idle_workers = int(env("IDLE_WORKERS", 16))
+        self.h1_conns = int(env("H1_CONNS", 128))
+        self.duration = int(env("EXTRA_DURATION", env("DURATION", 5)))
+        self.warmup = int(env("EXTRA_WARMUP", env("WARMUP", 5)))
+        self.upstream = env("EXTRA_UPSTREAM", "tls")
+        cand = [bench.CANDIDATE_NAME] if bench.CANDIDATE_CMD else []
+        peers = [p for p in env("PEERS", "direct haproxy caddy apache nginx").split() if p != "direct"]
+        self.idle_targets = env("IDLE_TARGETS", " ".join(peers + cand)).split()
+        h1_default = (["direct"] if "direct" in env("PEERS", "direct").split() else []) + peers + cand
+        self.h1_targets = env("H1_TARGETS", " ".join(h1_default)).split()
+        self.tests = env("EXTRA_TESTS", "idle h1").split()
+        self.origin = None
+
+    # -- origin
+    def start_origin(self):
+        b = self.b
+        ports = [b.ORIGIN_TLS_PORT, b.ORIGIN_H2C_PORT, b.ORIGIN_H1_PORT, b.ORIGIN_ADMIN_PORT] + list(b.PORTS.values())
+        if b.CANDIDATE_CMD:
+            ports.append(b.CANDIDATE_PORT)
+        for port in ports:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.3):
+                    sys.exit(f"port {port} already in use on 127.0.0.1 — stop whatever listens there first")
+            except OSError:
+                pass
+        cmd = ["node", os.path.join(b.BENCH, "origin", "origin.js")]
+        oenv = dict(os.environ, ORIGIN_MAX_STREAMS=str(b.MAX_STREAMS), ORIGIN_CERT_DIR=b.CERTS,
+                    ORIGIN_TLS_PORT=str(b.ORIGIN_TLS_PORT), ORIGIN_H2C_PORT=str(b.ORIGIN_H2C_PORT),
+                    ORIGIN_H1_PORT=str(b.ORIGIN_H1_PORT), ORIGIN_ADMIN_PORT=str(b.ORIGIN_ADMIN_PORT),
+                    ORIGIN_MAX_LIFETIME_S="3600")
+        olog = open(os.path.join(b.OUT_DIR, "origin.log"), "w")
+        self.origin = subprocess.Popen(cmd, stdout=olog, stderr=subprocess.STDOUT, env=oenv, start_new_session=True)
+        if not b.wait_port(b.ORIGIN_ADMIN_PORT, 10, self.origin) or not b.wait_port(b.ORIGIN_TLS_PORT, 5, self.origin):
+            raise RuntimeError("origin did not start; see " + os.path.join(b.OUT_DIR, "origin.log"))
+        cpus = {int(self.client_cpu)} if self.pin == "pinned" else set(range(os.cpu_count()))
+        self.b.set_affinity_all_threads(self.origin.pid, cpus)
+        time.sleep(0.3)
+
+    def stop_origin(self):
+        if self.origin is not None:
+            self.b.stop_tree(self.origin, "origin")
+            self.origin = None
+
+    # -- proxy
+    def start_proxy(self, peer, tag):
+        b = self.b
+        argv, port, extra, cfg, start_timeout = b.proxy_spec(peer, self.upstream)
+        full = b.taskset(self.proxy_cpu, argv, self.pin)
+        e = dict(os.environ)
+        e.update(extra)
+        errf = open(os.path.join(b.RAW_DIR, tag + ".proxy.log"), "w")
+        proc = subprocess.Popen(full, stdout=errf, stderr=subprocess.STDOUT, env=e,
+                                start_new_session=True, cwd=b.RUN_DIR)
+        if not b.wait_port(port, start_timeout, proc):
+            b.stop_tree(proc, peer)
+            raise RuntimeError(f"proxy did not listen on {port} (exit={proc.poll()})")
+        time.sleep(0.3)
+        return proc, port, " ".join(shlex.quote(a) for a in full)
+
+    def url(self, peer, path):
+        return self.b.target_url(peer, self.upstream, path)
+
+    def origin_reset(self):
+        self.b.origin_admin("/reset")
+
+    # -- (d) idle connections
+    def idle_run(self, peer, rnd):
+        b = self.b
+        tag = f"idle-r{rnd}-{peer}-{self.upstream}"
+        rec = {"test": "idle", "round": rnd, "peer": peer, "upstream": self.upstream, "tag": tag,
+               "target_conns": self.idle_conns, "time": time.time()}
+        proc, socks = None, []
+        try:
+            proc, port, rec["proxy_cmd"] = self.start_proxy(peer, tag)
+            s = b.sanity(self.url(peer, "/1k"))               # the one warm request
+            rec["sanity"] = s
+            if not s.startswith("200"):
+                raise RuntimeError(f"sanity request failed: {s!r}")
+            time.sleep(1.0)
+            pids = b.tree(proc.pid)
+            rec["rss_base_mb"] = b.rss_mb(pids)
+            cpu0 = b.cpu_seconds(pids)
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.set_alpn_protocols(["h2"])
+            errors = {}
+            t0 = time.time()
+            deadline = t0 + float(env("IDLE_OPEN_TIMEOUT_S", 120))
+            lock = threading.Lock()
+
+            def one(_):
+                if time.time() > deadline:
+                    return None, "deadline"
+                try:
+                    return open_h2_idle(port, ctx, 10), None
+                except Exception as ex:  # noqa: BLE001 (count and go on)
+                    return None, f"{type(ex).__name__}: {ex}"[:80]
+
+            with ThreadPoolExecutor(max_workers=self.idle_workers) as ex:
+                for sock, err in ex.map(one, range(self.idle_conns)):
+                    if sock is not None:
+                        socks.append(sock)
+                    else:
+                        with lock:
+                            errors[err] = errors.get(err, 0) + 1
+            rec["open_s"] = time.time() - t0
+            rec["opened"] = len(socks)
+            rec["open_errors"] = errors
+            time.sleep(self.idle_settle)
+            pids = sorted(set(pids) | set(b.tree(proc.pid)))
+            samples = []
+            for _ in range(3):
+                samples.append(b.rss_mb(pids))
+                time.sleep(0.2)
+            rec["rss_conns_mb"] = statistics.median(samples)
+            rec["held"] = client_estab(port)
+            rec["server_estab"] = b.kernel_estab(port)
+            rec["proxy_cpu_open_s"] = b.cpu_seconds(pids) - cpu0
+            held = rec["held"] if rec["held"] > 0 else 0
+            rec["kb_per_conn"] = ((rec["rss_conns_mb"] - rec["rss_base_mb"]) * 1024 / held) if held else None
+            rec["proxy_nprocs"] = len([p for p in pids if os.path.exists(f"/proc/{p}")])
+        except Stop:
+            raise
+        except Exception as ex:  # noqa: BLE001 (keep going with the other targets)
+            rec["error"] = f"{type(ex).__name__}: {ex}"
+        finally:
+            for s in socks:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+            if proc is not None:
+                b.stop_tree(proc, peer)
+        return rec
+
+    # -- (e) HTTP/1.1 clients
+    def h1_run(self, peer, rnd):
+        b = self.b
+        tag = f"h1-r{rnd}-{peer}-{self.upstream}"
+        rec = {"test": "h1", "round": rnd, "peer": peer, "upstream": self.upstream, "tag": tag, "time": time.time()}
+        proc, pids = None, []
+        try:
+            if peer == "direct":
+                url = f"https://127.0.0.1:{b.ORIGIN_TLS_PORT}/1k"
+            else:
+                proc, port, rec["proxy_cmd"] = self.start_proxy(peer, tag)
+                url = f"https://127.0.0.1:{port}/1k"
+            out = subprocess.run(["curl", "-sk", "--http1.1", "-o", "/dev/null", "-w", "%{http_code} %{http_version}",
+                                  "--max-time", "5", url], capture_output=True, text=True, timeout=10).stdout.strip()
+            rec["sanity"] = out
+            if not out.startswith("200"):
+                raise RuntimeError(f"sanity request failed: {out!r}")
+            self.origin_reset()
+            if proc is not None:
+                pids = b.tree(proc.pid)
+            cpu0 = b.cpu_seconds(pids)
+            ocpu0 = b.cpu_seconds([self.origin.pid])
+            st0 = b.proc_stat()
+            import resource
+            ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            logf = os.path.join(b.RAW_DIR, tag + ".h2load.log")
+            cmd = b.taskset(self.client_cpu, ["h2load", "--h1", "-t", "1", "-c", str(self.h1_conns), "-m", "1",
+                                              "-D", str(self.duration), "--warm-up-time", str(self.warmup),
+                                              "--log-file", logf, url], self.pin)
+            rec["h2load_cmd"] = " ".join(shlex.quote(a) for a in cmd)
+            t0 = time.time()
+            hp = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  start_new_session=True)
+            rss_peak = 0.0
+            limit = t0 + self.duration + self.warmup + 60
+            while hp.poll() is None and time.time() < limit:
+                if proc is not None:
+                    pids = sorted(set(pids) | set(b.tree(proc.pid)))
+                    rss_peak = max(rss_peak, b.rss_mb(pids))
+                time.sleep(0.5)
+            if hp.poll() is None:
+                rec["error"] = "h2load exceeded its time limit; killed"
+                os.kill(hp.pid, signal.SIGKILL)
+            out = hp.communicate(timeout=30)[0]
+            wall = time.time() - t0
+            ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            st1 = b.proc_stat()
+            cpu1 = b.cpu_seconds(pids)
+            ocpu1 = b.cpu_seconds([self.origin.pid])
+            with open(os.path.join(b.RAW_DIR, tag + ".h2load.txt"), "w") as f:
+                f.write(rec["h2load_cmd"] + "\n" + out)
+            rec.update(b.parse_h2load(out))
+            rec.update(b.latency_from_log(logf))
+            try:
+                os.unlink(logf)
+            except OSError:
+                pass
+            ost = b.origin_admin("/stats")
+            rec["origin_requests"] = ost["total_requests"]
+            rec["origin_conns_opened"] = ost["tls"]["tcp_accepted"]
+            rec["origin_h2_sessions"] = ost["tls"]["h2_sessions"]
+            rec["origin_h1_requests"] = ost["tls"]["h1_requests"]
+            rec["origin_max_streams_one_conn"] = ost["tls"]["max_streams_one_conn"]
+            if proc is not None:
+                rec["proxy_cpu_s"] = cpu1 - cpu0
+                rec["proxy_rss_peak_mb"] = max(b.peak_rss_mb(pids), rss_peak)
+                if rec["origin_requests"]:
+                    rec["us_req"] = rec["proxy_cpu_s"] / rec["origin_requests"] * 1e6
+            rec["origin_cpu_s"] = ocpu1 - ocpu0
+            rec["client_cpu_s"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+            rec["wall_s"] = wall
+            busy = st1["cpu"][0] - st0["cpu"][0]
+            irq = st1["cpu"][2] - st0["cpu"][2]
+            steal = st1["cpu"][1] - st0["cpu"][1]
+            ours = rec["origin_cpu_s"] + rec["client_cpu_s"] + rec.get("proxy_cpu_s", 0)
+            rec["foreign_cpu_pct"] = max(0.0, busy - ours - irq - steal) / wall * 100.0
+        except Stop:
+            raise
+        except Exception as ex:  # noqa: BLE001
+            rec["error"] = f"{type(ex).__name__}: {ex}"
+        finally:
+            if proc is not None:
+                b.stop_tree(proc, peer)
+        return rec
+
+    def run(self):
+        plan = []
+        for rnd in range(1, self.rounds + 1):
+            if "idle" in self.tests:
+                plan += [("idle", p, rnd) for p in self.idle_targets]
+            if "h1" in self.tests:
+                plan += [("h1", p, rnd) for p in self.h1_targets]
+        est = sum((self.duration + self.warmup + 2) if t == "h1" else 8 for t, _, _ in plan)
+        log(f"{len(plan)} runs (idle: {self.idle_targets if 'idle' in self.tests else '-'}; "
+            f"h1: {self.h1_targets if 'h1' in self.tests else '-'}), {self.rounds} round(s), ~{est // 60} min {est % 60} s")
+        if self.pin == "pinned":
+            try:
+                os.sched_setaffinity(0, {int(self.client_cpu)})   # the idle client runs on the client core
+            except OSError:
+                pass
+        with open(self.out_path, "a") as f:
+            self.start_origin()
+            try:
+                for i, (test, peer, rnd) in enumerate(plan, 1):
+                    rec = self.idle_run(peer, rnd) if test == "idle" else self.h1_run(peer, rnd)
+                    f.write(json.dumps(rec) + "\n")
+                    f.flush()
+                    if rec.get("error"):
+                        log(f"[{i}/{len(plan)}] {rec['tag']}: ERROR {rec['error']}")
+                    elif test == "idle":
+                        kb = rec.get("kb_per_conn")
+                        log(f"[{i}/{len(plan)}] {rec['tag']}: rss {rec['rss_base_mb']:.1f} -> {rec['rss_conns_mb']:.1f} MB "
+                            f"with {rec['held']}/{self.idle_conns} conns held ({rec['opened']} opened in {rec['open_s']:.1f}s"
+                            f"{', errors ' + str(rec['open_errors']) if rec['open_errors'] else ''}), "
+                            f"{'%.1f' % kb if kb is not None else '–'} KB/conn")
+                    else:
+                        log(f"[{i}/{len(plan)}] {rec['tag']}: {rec.get('rps', 0):,.0f} req/s p99 {rec.get('lat_p99_ms', 0):.2f} ms "
+                            f"proxy {rec.get('us_req', 0):.1f} µs/req, origin conns {rec.get('origin_conns_opened')} "
+                            f"(h2 sessions {rec.get('origin_h2_sessions')}), errors {rec.get('failed', 0) + rec.get('errored', 0)}")
+            finally:
+                self.stop_origin()
+
+
+# ---------------------------------------------------------------- report
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, nd=1):
+    if x is None:
+        return "–"
+    if isinstance(x, (int, float)):
+        return f"{x:,.{nd}f}"
+    return str(x)
+
+
+def read_jsonl(path):
+    out = []
+    if path and os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    try:
+                        out.append(json.loads(line))
+                    except ValueError:
+                        pass
+    return out
+
+
+def harness_agg(runs):
+    """(scenario, peer, upstream) -> medians over ok repetitions (pinned runs, or all when none pinned)."""
+    pins = {r.get("pin") for r in runs}
+    pin = "pinned" if "pinned" in pins else (sorted(pins)[0] if pins else None)
+    agg = {}
+    keys = []
+    for r in runs:
+        k = (r["scenario"], r["peer"], r["upstream"])
+        if r.get("pin") == pin and k not in keys:
+            keys.append(k)
+    for k in keys:
+        xs = [r for r in runs if (r["scenario"], r["peer"], r["upstream"]) == k and r.get("pin") == pin]
+        ok = [r for r in xs if "rps" in r and not r.get("error")]
+        a = {"n": len(ok), "N": len(xs)}
+        for f in ("rps", "mbps", "lat_p50_ms", "lat_p99_ms", "proxy_rss_peak_mb", "origin_conns_opened",
+                  "origin_conns_peak", "origin_max_streams_one_conn"):
+            a[f] = med([r.get(f) for r in ok])
+        a["us_req"] = med([r["proxy_cpu_s"] / r["origin_requests"] * 1e6 for r in ok
+                           if r.get("proxy_cpu_s") is not None and r.get("origin_requests")])
+        a["errors"] = sum(r.get("failed", 0) + r.get("errored", 0) + r.get("timeout", 0) + r.get("s4xx", 0)
+                          + r.get("s5xx", 0) for r in ok)
+        agg[k] = a
+    return agg, pin
+
+
+def extra_agg(recs):
+    idle, h1 = {}, {}
+    for test, dst in (("idle", idle), ("h1", h1)):
+        keys = []
+        for r in recs:
+            if r.get("test") == test and (r["peer"], r["upstream"]) not in keys:
+                keys.append((r["peer"], r["upstream"]))
+        for k in keys:
+            xs = [r for r in recs if r.get("test") == test and (r["peer"], r["upstream"]) == k]
+            ok = [r for r in xs if not r.get("error")]
+            a = {"n": len(ok), "N": len(xs), "errs": sorted({r["error"] for r in xs if r.get("error")})}
+            if test == "idle":
+                for f in ("rss_base_mb", "rss_conns_mb", "held", "opened", "kb_per_conn", "open_s", "target_conns",
+                          "proxy_cpu_open_s"):
+                    a[f] = med([r.get(f) for r in ok])
+                oe = {}
+                for r in ok:
+                    for e, c in (r.get("open_errors") or {}).items():
+                        oe[e] = oe.get(e, 0) + c
+                a["open_errors"] = oe
+            else:
+                ok = [r for r in ok if "rps" in r]
+                a["n"] = len(ok)
+                for f in ("rps", "mbps", "lat_p50_ms", "lat_p99_ms", "us_req", "proxy_rss_peak_mb",
+                          "origin_conns_opened", "origin_h2_sessions", "origin_h1_requests", "origin_requests"):
+                    a[f] = med([r.get(f) for r in ok])
+                a["cv"] = (statistics.pstdev([r["rps"] for r in ok]) / statistics.mean([r["rps"] for r in ok]) * 100
+                           if len(ok) > 1 else None)
+                a["errors"] = sum(r.get("failed", 0) + r.get("errored", 0) + r.get("timeout", 0) + r.get("s4xx", 0)
+                                  + r.get("s5xx", 0) for r in ok)
+            dst[k] = a
+    return idle, h1
+
+
+def label(peer, up):
+    if peer == "direct":
+        return "direct (no proxy)"
+    return peer if up == "tls" else f"{peer} (h2c backend)"
+
+
+def build_report(args):
+    harness_md = args.harness_md
+    hdir = os.path.splitext(harness_md)[0] if harness_md else None
+    hruns = read_jsonl(os.path.join(hdir, "runs.jsonl")) if hdir else []
+    erecs = read_jsonl(args.extra)
+    hagg, pin = harness_agg(hruns)
+    idle, h1 = extra_agg(erecs)
+    scen = [s for s in ("small", "delay", "big") if any(k[0] == s for k in hagg)]
+    targets = []
+    for (s, p, u) in hagg:
+        if (p, u) not in targets:
+            targets.append((p, u))
+    for (p, u) in list(h1) + list(idle):
+        if (p, u) not in targets:
+            targets.append((p, u))
+    cand = os.environ.get("CANDIDATE_NAME", "muxgate")
+    # order: direct, candidate, haproxy, the rest
+    order = {"direct": 0, cand: 1, "haproxy": 2, "nginx": 3, "caddy": 4, "apache": 5}
+    targets.sort(key=lambda t: (t[1] != "tls", order.get(t[0], 9), t[0]))
+
+    now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    L = [f"# Muxgate bench — {now}\n"]
+    L.append(f"Host: {os.uname().nodename}, {os.cpu_count()} cores, {cpu_model()}. Loopback only; client side "
+             "h2 over TLS (ALPN) except the HTTP/1.1 column; proxy → origin h2 over TLS (nginx: HTTP/1.1 over TLS). "
+             f"Harness runs: {pin or '–'}; proxies on CPU {env('PROXY_CPU', '0')}, h2load + origin (+ idle client) "
+             f"on CPU {env('CLIENT_CPU', '1')}.\n")
+    L.append("## Summary\n")
+    L.append("Medians over repetitions. **µs/req** = proxy CPU (utime+stime of its process tree over the whole h2load "
+             "run, warm-up included) ÷ requests the origin served in that time (warm-up included). "
+             "**idle RSS** = proxy RSS after one request; **+N idle** = RSS with N idle h2+TLS client connections "
+             "open; **KB/conn** = the difference ÷ connections held. "
+             "The Node origin is the ceiling (see `direct`): a proxy at the direct figure is not the bottleneck, "
+             "compare those by µs/req.\n")
+    n_idle = med([a.get("target_conns") for a in idle.values()])
+    n_idle = int(n_idle) if n_idle else int(env("IDLE_CONNS", 2000))
+    hdr = ["proxy"]
+    if "small" in scen:
+        hdr += ["small 1 KiB req/s", "small p99 ms", "small µs/req"]
+    if "delay" in scen:
+        hdr += ["delay req/s (ceiling 5,000)", "delay origin conns opened / peak"]
+    if "big" in scen:
+        hdr += ["big 64 KiB MB/s", "big µs/req"]
+    if h1:
+        hdr += ["HTTP/1.1 clients req/s", "h1 µs/req"]
+    if idle:
+        hdr += ["idle RSS MB", f"RSS MB +{n_idle:,} idle", "KB/conn"]
+    L.append("| " + " | ".join(hdr) + " |")
+    L.append("|" + "|".join(["---"] + ["---:"] * (len(hdr) - 1)) + "|")
+    for (p, u) in targets:
+        row = [f"**{label(p, u)}**" if p == cand else label(p, u)]
+        g = lambda s: hagg.get((s, p, u), {})
+        if "small" in scen:
+            row += [fmt(g("small").get("rps"), 0), fmt(g("small").get("lat_p99_ms"), 2), fmt(g("small").get("us_req"), 1)]
+        if "delay" in scen:
+            d = g("delay")
+            oc = (f"{fmt(d.get('origin_conns_opened'), 0)} / {fmt(d.get('origin_conns_peak'), 0)}"
+                  if d.get("origin_conns_opened") is not None and p != "direct" else "–")
+            row += [fmt(d.get("rps"), 0), oc]
+        if "big" in scen:
+            row += [fmt(g("big").get("mbps"), 1), fmt(g("big").get("us_req"), 1)]
+        if h1:
+            a = h1.get((p, u), {})
+            row += [fmt(a.get("rps"), 0), fmt(a.get("us_req"), 1)]
+        if idle:
+            a = idle.get((p, u), {})
+            held = a.get("held")
+            plus = fmt(a.get("rss_conns_mb"), 1)
+            if held is not None and a.get("target_conns") and held < a["target_conns"]:
+                plus += f" ({int(held):,} held)"
+            row += [fmt(a.get("rss_base_mb"), 1), plus, fmt(a.get("kb_per_conn"), 1)]
+        L.append("| " + " | ".join(row) + " |")
+    L.append("")
+    if hagg:
+        errs = [(label(p, u), s, a["errors"], a["n"], a["N"]) for (s, p, u), a in hagg.items()
+                if a["errors"] or a["n"] < a["N"]]
+        if errs:
+            L.append("Harness runs with errors or failures: " + "; ".join(
+                f"{t} {s}: {e} request errors, {n}/{N} runs ok" for t, s, e, n, N in errs) + "\n")
+
+    if idle:
+        L.append(f"## (d) {n_idle:,} idle h2 TLS client connections: proxy memory\n")
+        L.append("Per round: fresh proxy, one warm request through it, RSS (sum over the proxy's processes, "
+                 f"from /proc/<pid>/statm) = idle baseline; then {n_idle:,} connections opened from one Python client "
+                 f"({env('IDLE_WORKERS', 16)} at a time): TLS, ALPN h2, client preface + SETTINGS, server SETTINGS "
+                 f"acknowledged, then idle; RSS again {env('IDLE_SETTLE_S', 2)} s later. Held = client sockets still "
+                 "ESTABLISHED (ss) at that moment. Medians over rounds.\n")
+        L.append("| proxy | idle RSS MB | RSS MB with connections | held / opened / wanted | KB per held conn | "
+                 "open time s | proxy CPU s for the handshakes | rounds ok | open errors |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        for (p, u) in targets:
+            a = idle.get((p, u))
+            if not a:
+                continue
+            oe = "; ".join(f"{k} ×{v}" for k, v in a["open_errors"].items()) or "–"
+            if a["errs"]:
+                oe += " | failed rounds: " + "; ".join(a["errs"])
+            L.append(f"| {label(p, u)} | {fmt(a['rss_base_mb'], 1)} | {fmt(a['rss_conns_mb'], 1)} | "
+                     f"{fmt(a['held'], 0)} / {fmt(a['opened'], 0)} / {fmt(a['target_conns'], 0)} | "
+                     f"{fmt(a['kb_per_conn'], 1)} | {fmt(a['open_s'], 1)} | {fmt(a['proxy_cpu_open_s'], 2)} | "
+                     f"{a['n']}/{a['N']} | {oe} |")
+        L.append("\nnginx and Apache run a parent and a worker process: their RSS is the sum of both (shared pages "
+                 "counted twice), which inflates the baseline but not much the per-connection figure.\n")
+    if h1:
+        h1r = [r for r in erecs if r.get("test") == "h1" and r.get("h2load_cmd")]
+        D = h1r[0]["h2load_cmd"] if h1r else ""
+        L.append("## (e) HTTP/1.1 clients, h2 origin\n")
+        L.append(f"h2load `--h1 -t 1 -c {env('H1_CONNS', 128)} -m 1` on `/1k` (HTTP/1.1 over TLS, ALPN http/1.1, one "
+                 "request at a time per connection) against each proxy; the proxies' origin side is the same as in "
+                 "the harness (h2 over TLS; nginx HTTP/1.1 over TLS). `direct` = the origin's own HTTP/1.1-over-TLS "
+                 "fallback. Medians over rounds.\n")
+        L.append("| proxy | req/s | CV% | MB/s | p50 ms | p99 ms | proxy µs/req | proxy peak RSS MB | "
+                 "origin conns opened | origin h2 sessions | errors | rounds ok |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for (p, u) in targets:
+            a = h1.get((p, u))
+            if not a:
+                continue
+            L.append(f"| {label(p, u)} | {fmt(a['rps'], 0)} | {fmt(a['cv'])} | {fmt(a['mbps'])} | "
+                     f"{fmt(a['lat_p50_ms'], 2)} | {fmt(a['lat_p99_ms'], 2)} | {fmt(a['us_req'], 1)} | "
+                     f"{fmt(a['proxy_rss_peak_mb'], 1)} | {fmt(a['origin_conns_opened'], 0)} | "
+                     f"{fmt(a['origin_h2_sessions'], 0)} | {a['errors']} | {a['n']}/{a['N']} |"
+                     + (" " + "; ".join(a["errs"]) if a["errs"] else ""))
+        if D:
+            L.append(f"\nExample command: `{D.split(' --log-file')[0]} <url>`\n")
+    if args.png_rel:
+        L.append(f"![req/s and proxy CPU µs per request]({args.png_rel})\n")
+    if harness_md and os.path.exists(harness_md):
+        L.append("## Shared harness report (scenarios small, delay, big)\n")
+        L.append(f"Source: `{harness_md}`. Its `proxy µs/req` divides CPU over warm-up + main phase by the "
+                 "main-phase requests only (so it reads high by about (WARMUP+DURATION)/DURATION); the summary "
+                 "above divides by all requests the origin served instead.\n")
+        with open(harness_md) as f:
+            for line in f.read().splitlines():
+                L.append(("##" + line) if line.startswith("#") else line)
+    L.append("\n## Extras: exact commands\n")
+    seen = set()
+    for r in erecs:
+        for k in ("proxy_cmd", "h2load_cmd"):
+            c = r.get(k)
+            if c:
+                c2 = " ".join(x for x in c.split() if not x.endswith(".h2load.log")).replace("--log-file ", "--log-file <log> ")
+                if c2 not in seen:
+                    seen.add(c2)
+                    L.append(f"- `{c2}`")
+    return "\n".join(L) + "\n", hagg, idle, h1, targets, scen, cand
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def chart(path, hagg, h1, targets, scen, cand):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib not installed (apt-get install python3-matplotlib): no PNG chart")
+        return False
+    cols = [(s, {"small": "small 1 KiB (h2)", "delay": "delay 50 ms (h2)", "big": "big 64 KiB (h2)"}[s]) for s in scen]
+    if h1:
+        cols.append(("h1", "1 KiB, HTTP/1.1 clients"))
+    if not cols:
+        return False
+    names = [t for t in targets]
+    palette = {"direct": "#9e9e9e", cand: "#d62728", "haproxy": "#1f77b4", "nginx": "#2ca02c",
+               "caddy": "#9467bd", "apache": "#ff7f0e"}
+    fig, axes = plt.subplots(2, len(cols), figsize=(3.6 * len(cols) + 1, 7.2), squeeze=False)
+    for j, (s, title) in enumerate(cols):
+        for i, (metric, ylab) in enumerate((("rps", "req/s"), ("us_req", "proxy CPU µs / request"))):
+            ax = axes[i][j]
+            xs, ys, cs = [], [], []
+            for (p, u) in names:
+                a = h1.get((p, u), {}) if s == "h1" else hagg.get((s, p, u), {})
+                v = a.get(metric)
+                if v is None or (metric == "us_req" and p == "direct"):
+                    continue
+                xs.append(label(p, u).replace(" (no proxy)", "").replace(" (h2c backend)", "/h2c"))
+                ys.append(v)
+                cs.append(palette.get(p, "#7f7f7f"))
+            bars = ax.bar(range(len(xs)), ys, color=cs)
+            ax.set_xticks(range(len(xs)))
+            ax.set_xticklabels(xs, rotation=35, ha="right", fontsize=8)
+            for bar, v in zip(bars, ys):
+                ax.annotate(f"{v:,.0f}" if v >= 100 else f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, v),
+                            ha="center", va="bottom", fontsize=7)
+            if i == 0:
+                ax.set_title(title, fontsize=10)
+            if j == 0:
+                ax.set_ylabel(ylab)
+            ax.grid(axis="y", alpha=0.3)
+            ax.margins(y=0.15)
+    fig.suptitle("Muxgate vs peers — req/s (top) and proxy CPU µs per request (bottom); loopback, 2-core VM",
+                 fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--shared", required=True)
+    r.add_argument("--out", required=True)
+    p = sub.add_parser("report")
+    p.add_argument("--harness-md")
+    p.add_argument("--extra")
+    p.add_argument("--md", required=True)
+    p.add_argument("--png")
+    p.add_argument("--png-rel")
+    args = ap.parse_args()
+    if args.cmd == "run":
+        bench = load_bench(os.path.abspath(args.shared))
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+        Runner(bench, args.out).run()
+        return
+    md, hagg, idle, h1, targets, scen, cand = build_report(args)
+    with open(args.md, "w") as f:
+        f.write(md)
+    log("wrote " + args.md)
+    if args.png:
+        if chart(args.png, hagg, h1, targets, scen, cand):
+            log("wrote " + args.png)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Stop as ex:
+        sys.exit(f"stopped: {ex}")

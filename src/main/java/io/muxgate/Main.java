@@ -1,0 +1,81 @@
+package io.muxgate;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.muxgate.config.ConfigException;
+import io.muxgate.config.ProcessConfig;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/** {@code java -jar muxgate.jar [--conf PATH]}; PATH defaults to $MUXGATE_CONF, then conf/muxgate.json. */
+public final class Main {
+
+  private Main() {
+  }
+
+  public static void main(String[] args) {
+    System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");
+    System.setProperty("vertx.disableFileCPResolving", "true");
+    Path confPath;
+    ProcessConfig config;
+    try {
+      confPath = confPath(args);
+      config = ProcessConfig.load(confPath, System.getenv());
+      if (!Files.isDirectory(config.tenantsDir())) {
+        throw new ConfigException(confPath.toString(), "tenants_dir", config.tenantsDir() + " is not a folder");
+      }
+    } catch (ConfigException e) {
+      System.err.println("muxgate: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    VertxOptions options = new VertxOptions()
+      .setPreferNativeTransport(true)
+      .setEventLoopPoolSize(config.proxyInstances())
+      .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+        .setDisabledMetricsCategories(java.util.Set.of("HTTP_SERVER", "HTTP_CLIENT", "NET_SERVER", "NET_CLIENT")));
+    Vertx vertx = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry)).build();
+    System.err.println("muxgate: transport " + (vertx.isNativeTransportEnabled()
+      ? "native epoll (TCP keep-alive tuning applies)"
+      : "NIO (native epoll unavailable: TCP keep-alive tuning is ignored)"));
+    Muxgate app;
+    try {
+      app = Muxgate.start(vertx, config, registry).await(120, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      Throwable cause = e.getCause() != null && e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+      System.err.println("muxgate: failed to start: " + cause.getMessage());
+      vertx.close();
+      System.exit(1);
+      return;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        app.shutdown().await(config.drainTimeoutSeconds() + 5L, TimeUnit.SECONDS);
+        vertx.close().await(5, TimeUnit.SECONDS);
+      } catch (Exception ignored) {
+        // exiting anyway
+      }
+    }, "muxgate-shutdown"));
+  }
+
+  private static Path confPath(String[] args) {
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--conf") && i + 1 < args.length) {
+        return Path.of(args[i + 1]);
+      }
+      if (args[i].startsWith("--conf=")) {
+        return Path.of(args[i].substring("--conf=".length()));
+      }
+      throw new ConfigException(null, null, "unknown argument \"" + args[i] + "\"; usage: muxgate [--conf PATH]");
+    }
+    String env = System.getenv("MUXGATE_CONF");
+    return Path.of(env != null && !env.isEmpty() ? env : "conf/muxgate.json");
+  }
+}

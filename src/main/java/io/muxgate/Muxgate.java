@@ -1,0 +1,151 @@
+package io.muxgate;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.muxgate.admin.AdminVerticle;
+import io.muxgate.config.ConfigVerticle;
+import io.muxgate.config.ProcessConfig;
+import io.muxgate.config.ZoneCatalog;
+import io.muxgate.config.ZoneConfig;
+import io.muxgate.demo.DemoOrigin;
+import io.muxgate.forward.ZoneTable;
+import io.muxgate.frontend.ProxyVerticle;
+import io.muxgate.frontend.ServerCertificate;
+import io.muxgate.observe.AccessLog;
+import io.muxgate.observe.ExchangeObserver;
+import io.muxgate.observe.ProxyMetrics;
+import io.muxgate.origin.OriginPools;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.logging.Logger;
+import io.vertx.core.internal.logging.LoggerFactory;
+import io.vertx.core.net.KeyCertOptions;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One running proxy: config verticle, one proxy verticle per event loop, admin verticle, and the origin
+ * pools they share. {@link #start} is what the command line and the tests both use.
+ */
+public final class Muxgate {
+
+  private static final Logger log = LoggerFactory.getLogger(Muxgate.class);
+
+  private final Vertx vertx;
+  private final ProcessConfig config;
+  private final ProxyMetrics metrics;
+  private final OriginPools pools;
+  private final AtomicBoolean ready = new AtomicBoolean();
+  private final List<ProxyVerticle> proxies = new ArrayList<>();
+  private AccessLog accessLog;
+  private DemoOrigin demo;
+  private ConfigVerticle configVerticle;
+  private AdminVerticle admin;
+
+  private Muxgate(Vertx vertx, ProcessConfig config, PrometheusMeterRegistry registry) {
+    this.vertx = vertx;
+    this.config = config;
+    this.metrics = new ProxyMetrics(registry);
+    this.pools = new OriginPools(vertx, metrics);
+  }
+
+  public static Future<Muxgate> start(Vertx vertx, ProcessConfig config, PrometheusMeterRegistry registry) {
+    Muxgate app = new Muxgate(vertx, config, registry);
+    return app.deploy().map(v -> app);
+  }
+
+  private Future<Void> deploy() {
+    vertx.eventBus().registerDefaultCodec(ZoneTable.class, new LocalCodec<>(ZoneTable.class));
+    Future<List<ZoneConfig>> builtIn = config.demoOrigin()
+      ? (demo = new DemoOrigin()).start(vertx).map(d -> List.of(d.zone()))
+      : Future.succeededFuture(List.of());
+    return builtIn.compose(zones -> vertx.executeBlocking(() -> {
+      ZoneCatalog catalog = new ZoneCatalog(config.tenantsDir(), zones);
+      ZoneTable initial = ConfigVerticle.initialTable(catalog, pools, metrics);
+      configVerticle = new ConfigVerticle(catalog, pools, metrics, config.configScanPeriodMs(), config.proxyInstances())
+        .startingWith(initial);
+      return initial;
+    })).compose(initial -> {
+      log.info("loaded " + initial.zones().size() + " zone(s) from " + config.tenantsDir());
+      return vertx.deployVerticle(configVerticle, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
+        .compose(id -> deployProxies(initial));
+    }).compose(v -> {
+      admin = new AdminVerticle(config, configVerticle::current, ready::get, metricsRegistry());
+      return vertx.deployVerticle(admin);
+    }).map(id -> {
+      ready.set(true);
+      log.info("muxgate listening: http " + httpPort() + ", https " + httpsPort() + ", admin " + adminPort()
+        + ", " + config.proxyInstances() + " event loop(s)");
+      return null;
+    });
+  }
+
+  private Future<String> deployProxies(ZoneTable initial) {
+    KeyCertOptions keyCert = ServerCertificate.load(config);
+    ExchangeObserver observer = metrics;
+    if (config.accessLog()) {
+      accessLog = new AccessLog();
+      observer = metrics.andThen(accessLog);
+    }
+    ExchangeObserver finalObserver = observer;
+    return vertx.deployVerticle(() -> {
+      ProxyVerticle proxy = new ProxyVerticle(config, keyCert, initial, finalObserver, metrics);
+      synchronized (proxies) {
+        proxies.add(proxy);
+      }
+      return proxy;
+    }, new DeploymentOptions().setInstances(config.proxyInstances()));
+  }
+
+  private PrometheusMeterRegistry metricsRegistry() {
+    return metrics.registry() instanceof PrometheusMeterRegistry p ? p : null;
+  }
+
+  public int httpPort() {
+    return proxies.get(0).actualPort(false);
+  }
+
+  public int httpsPort() {
+    return proxies.get(0).actualPort(true);
+  }
+
+  public int adminPort() {
+    return admin.actualPort();
+  }
+
+  public ZoneTable zones() {
+    return configVerticle.current();
+  }
+
+  public OriginPools pools() {
+    return pools;
+  }
+
+  public boolean isReady() {
+    return ready.get();
+  }
+
+  /**
+   * Graceful stop: readiness turns 503, listeners stop accepting and send GOAWAY, in-flight requests
+   * get up to {@code drain_timeout_s} to finish, then origin connections close.
+   */
+  public Future<Void> shutdown() {
+    ready.set(false);
+    List<Future<Void>> drains = new ArrayList<>();
+    synchronized (proxies) {
+      for (ProxyVerticle proxy : proxies) {
+        drains.add(proxy.drain(config.drainTimeoutSeconds()));
+      }
+    }
+    return Future.join(drains).transform(ar -> {
+      pools.closeAll();
+      if (accessLog != null) {
+        accessLog.close();
+      }
+      return demo != null ? demo.stop() : Future.succeededFuture();
+    });
+  }
+}

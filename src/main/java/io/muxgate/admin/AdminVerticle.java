@@ -1,0 +1,187 @@
+package io.muxgate.admin;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.muxgate.config.ConfigVerticle;
+import io.muxgate.config.ProcessConfig;
+import io.muxgate.config.Setting;
+import io.muxgate.forward.Zone;
+import io.muxgate.forward.ZoneTable;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * The admin port: liveness, readiness, Prometheus metrics, and the zone settings API in the envelope
+ * of Cloudflare's. Writes need the bearer token; without a configured token they are refused (403).
+ */
+public final class AdminVerticle extends VerticleBase {
+
+  private static final long MAX_BODY_BYTES = 64 * 1024;
+
+  private final ProcessConfig config;
+  private final Supplier<ZoneTable> zones;
+  private final BooleanSupplier ready;
+  private final PrometheusMeterRegistry registry;
+  private HttpServer server;
+
+  public AdminVerticle(ProcessConfig config, Supplier<ZoneTable> zones, BooleanSupplier ready,
+                       PrometheusMeterRegistry registry) {
+    this.config = config;
+    this.zones = zones;
+    this.ready = ready;
+    this.registry = registry;
+  }
+
+  @Override
+  public Future<?> start() {
+    Router router = Router.router(vertx);
+    router.get("/healthz").handler(ctx -> text(ctx, 200, "ok\n"));
+    router.get("/readyz").handler(ctx -> {
+      boolean isReady = ready.getAsBoolean();
+      text(ctx, isReady ? 200 : 503, isReady ? "ready\n" : "not ready\n");
+    });
+    router.get("/metrics").handler(this::metrics);
+    router.get("/zones").handler(this::listZones);
+    router.get("/zones/:zone/settings").handler(this::listSettings);
+    router.get("/zones/:zone/settings/:id").handler(this::getSetting);
+    router.patch("/zones/:zone/settings/:id").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES))
+      .handler(this::patchSetting);
+    server = vertx.createHttpServer(new HttpServerOptions().setHost(config.adminBind()).setPort(config.adminPort()))
+      .requestHandler(router);
+    return server.listen();
+  }
+
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  private void metrics(RoutingContext ctx) {
+    String body = registry == null ? "" : registry.scrape();
+    ctx.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8").end(body);
+  }
+
+  private void listZones(RoutingContext ctx) {
+    JsonArray result = new JsonArray();
+    for (Zone zone : zones.get().zones()) {
+      result.add(new JsonObject()
+        .put("id", zone.name())
+        .put("name", zone.name())
+        .put("hosts", new JsonArray(zone.config().hosts()))
+        .put("origins", new JsonArray(zone.config().origins().stream().map(Object::toString).toList())));
+    }
+    ok(ctx, result);
+  }
+
+  private void listSettings(RoutingContext ctx) {
+    Zone zone = zone(ctx);
+    if (zone == null) {
+      return;
+    }
+    JsonArray result = new JsonArray();
+    for (Setting s : Setting.values()) {
+      result.add(new JsonObject().put("id", s.id()).put("value", zone.config().settings().get(s)).put("editable", true));
+    }
+    ok(ctx, result);
+  }
+
+  private void getSetting(RoutingContext ctx) {
+    Zone zone = zone(ctx);
+    if (zone == null) {
+      return;
+    }
+    String id = ctx.pathParam("id");
+    Setting setting = Setting.byId(id).orElse(null);
+    if (setting == null) {
+      error(ctx, 404, 1002, "unknown setting \"" + id + "\"");
+      return;
+    }
+    ok(ctx, new JsonObject().put("id", id).put("value", zone.config().settings().get(setting)).put("editable", true));
+  }
+
+  private void patchSetting(RoutingContext ctx) {
+    if (!authorized(ctx)) {
+      return;
+    }
+    JsonObject body;
+    try {
+      body = ctx.body().asJsonObject();
+    } catch (RuntimeException e) {
+      body = null;
+    }
+    if (body == null || !body.containsKey("value")) {
+      error(ctx, 400, 1003, "body must be a JSON object {\"value\": V}");
+      return;
+    }
+    JsonObject patch = new JsonObject()
+      .put("zone", ctx.pathParam("zone"))
+      .put("id", ctx.pathParam("id"))
+      .put("value", body.getValue("value"));
+    vertx.eventBus().<JsonObject>request(ConfigVerticle.PATCH_ADDRESS, patch).onComplete(ar -> {
+      if (ar.failed()) {
+        error(ctx, 500, 1005, "settings update failed: " + ar.cause().getMessage());
+        return;
+      }
+      JsonObject reply = ar.result().body();
+      json(ctx, reply.getInteger("status"), reply.getJsonObject("envelope"));
+    });
+  }
+
+  private boolean authorized(RoutingContext ctx) {
+    String header = ctx.request().getHeader("authorization");
+    if (config.adminToken() == null) {
+      error(ctx, 403, 10000, "admin writes are disabled: no admin token is configured");
+      return false;
+    }
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      ctx.response().putHeader("www-authenticate", "Bearer");
+      error(ctx, 401, 10000, "missing bearer token");
+      return false;
+    }
+    byte[] given = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
+    byte[] expected = config.adminToken().getBytes(StandardCharsets.UTF_8);
+    if (!MessageDigest.isEqual(given, expected)) {
+      error(ctx, 403, 10000, "invalid token");
+      return false;
+    }
+    return true;
+  }
+
+  private Zone zone(RoutingContext ctx) {
+    String name = ctx.pathParam("zone");
+    Zone zone = zones.get().byName(name);
+    if (zone == null) {
+      error(ctx, 404, 1001, "unknown zone \"" + name + "\"");
+    }
+    return zone;
+  }
+
+  private static void ok(RoutingContext ctx, Object result) {
+    json(ctx, 200, new JsonObject().put("success", true).put("errors", new JsonArray())
+      .put("messages", new JsonArray()).put("result", result));
+  }
+
+  private static void error(RoutingContext ctx, int status, int code, String message) {
+    json(ctx, status, new JsonObject().put("success", false)
+      .put("errors", new JsonArray().add(new JsonObject().put("code", code).put("message", message)))
+      .put("messages", new JsonArray()).putNull("result"));
+  }
+
+  private static void json(RoutingContext ctx, int status, JsonObject body) {
+    ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(body.encode());
+  }
+
+  private static void text(RoutingContext ctx, int status, String body) {
+    ctx.response().setStatusCode(status).putHeader("content-type", "text/plain").end(body);
+  }
+}

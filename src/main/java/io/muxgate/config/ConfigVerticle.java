@@ -1,0 +1,165 @@
+package io.muxgate.config;
+
+import io.muxgate.forward.ZoneTable;
+import io.muxgate.forward.ZoneTables;
+import io.muxgate.frontend.ProxyVerticle;
+import io.muxgate.observe.ProxyMetrics;
+import io.muxgate.origin.OriginPools;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.internal.logging.Logger;
+import io.vertx.core.internal.logging.LoggerFactory;
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Watches {@code tenants_dir}, validates each zone file on its own, and publishes every accepted change
+ * as a new {@link ZoneTable}. Once every proxy instance has acknowledged a snapshot, the pools that no
+ * snapshot refers to any more are retired. Runs as a worker verticle: file reads may block, and its
+ * handlers run one at a time, which also serializes settings PATCHes so none is lost.
+ */
+public final class ConfigVerticle extends VerticleBase {
+
+  public static final String PATCH_ADDRESS = "muxgate.config.patch";
+  /** How long to wait for every event loop to acknowledge a snapshot before retiring pools anyway. */
+  static final long ACK_TIMEOUT_MS = 5000;
+  private static final Logger log = LoggerFactory.getLogger(ConfigVerticle.class);
+
+  private final ZoneCatalog catalog;
+  private final OriginPools pools;
+  private final ProxyMetrics metrics;
+  private final long scanPeriodMs;
+  private final int proxyInstances;
+  private final Map<Long, Pending> pending = new TreeMap<>();
+  private volatile ZoneTable current;
+
+  /** A published snapshot waiting for acknowledgements, and the callers waiting for it to be in force. */
+  private static final class Pending {
+    int acks;
+    long timer;
+    final List<Promise<Void>> waiters = new ArrayList<>();
+  }
+
+  public ConfigVerticle(ZoneCatalog catalog, OriginPools pools, ProxyMetrics metrics, long scanPeriodMs,
+                        int proxyInstances) {
+    this.catalog = catalog;
+    this.pools = pools;
+    this.metrics = metrics;
+    this.scanPeriodMs = scanPeriodMs;
+    this.proxyInstances = proxyInstances;
+  }
+
+  /** Loads the zones once, before any verticle runs: bad files are reported and skipped. */
+  public static ZoneTable initialTable(ZoneCatalog catalog, OriginPools pools, ProxyMetrics metrics) throws IOException {
+    ZoneCatalog.ScanResult result = catalog.apply(ZoneFiles.read(catalog.dir()));
+    report(result, metrics);
+    return ZoneTables.build(1, catalog.zones(), pools, ZoneTable.EMPTY);
+  }
+
+  public ZoneTable current() {
+    return current;
+  }
+
+  public ConfigVerticle startingWith(ZoneTable table) {
+    this.current = table;
+    return this;
+  }
+
+  @Override
+  public Future<?> start() {
+    vertx.eventBus().<Long>localConsumer(ProxyVerticle.APPLIED_ADDRESS, msg -> acknowledged(msg.body()));
+    vertx.eventBus().<JsonObject>localConsumer(PATCH_ADDRESS, this::patch);
+    vertx.setPeriodic(scanPeriodMs, id -> scan());
+    return Future.succeededFuture();
+  }
+
+  private void scan() {
+    Map<String, String> files;
+    try {
+      files = ZoneFiles.read(catalog.dir());
+    } catch (IOException e) {
+      log.error(e.getMessage());
+      return;
+    }
+    ZoneCatalog.ScanResult result = catalog.apply(files);
+    report(result, metrics);
+    if (result.changed()) {
+      publish();
+    }
+  }
+
+  private static void report(ZoneCatalog.ScanResult result, ProxyMetrics metrics) {
+    for (ConfigException rejected : result.rejected()) {
+      log.error("zone file rejected, keeping the last good config: " + rejected.getMessage());
+      metrics.configReload(false);
+    }
+    if (result.changed()) {
+      metrics.configReload(true);
+    }
+  }
+
+  /** Builds and publishes a new snapshot; the future completes once every event loop serves it. */
+  private Future<Void> publish() {
+    ZoneTable next = ZoneTables.build(current.version() + 1, catalog.zones(), pools, current);
+    current = next;
+    log.info("zones applied (version " + next.version() + "): " + next.zones().size() + " zone(s)");
+    Pending p = new Pending();
+    Promise<Void> inForce = Promise.promise();
+    p.waiters.add(inForce);
+    p.timer = vertx.setTimer(ACK_TIMEOUT_MS, id -> settle(next.version()));
+    pending.put(next.version(), p);
+    vertx.eventBus().publish(ProxyVerticle.ZONES_ADDRESS, next);
+    return inForce.future();
+  }
+
+  private void acknowledged(long version) {
+    Pending p = pending.get(version);
+    if (p != null && ++p.acks >= proxyInstances) {
+      settle(version);
+    }
+  }
+
+  /** Every loop serves {@code version} (or the wait timed out): retire pools no snapshot uses. */
+  private void settle(long version) {
+    Iterator<Map.Entry<Long, Pending>> it = pending.entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<Long, Pending> e = it.next();
+      if (e.getKey() > version) {
+        break;
+      }
+      vertx.cancelTimer(e.getValue().timer);
+      e.getValue().waiters.forEach(Promise::tryComplete);
+      it.remove();
+    }
+    if (pending.isEmpty()) {
+      pools.retainOnly(ZoneTables.peers(current));
+    }
+  }
+
+  private void patch(Message<JsonObject> msg) {
+    JsonObject body = msg.body();
+    SettingsPatch.Result result = SettingsPatch.apply(catalog, body.getString("zone"), body.getString("id"),
+      body.getValue("value"));
+    if (result.status() != 200) {
+      msg.reply(result.toJson());
+      return;
+    }
+    scan();
+    Pending p = pending.get(current.version());
+    if (p == null) {
+      msg.reply(result.toJson());
+      return;
+    }
+    Promise<Void> inForce = Promise.promise();
+    p.waiters.add(inForce);
+    inForce.future().onComplete(v -> msg.reply(result.toJson()));
+  }
+}

@@ -1,0 +1,58 @@
+package io.muxgate.config;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.Locale;
+
+/**
+ * Where an origin listens and how to speak to it. {@code https} is TLS with ALPN, {@code h2c} is
+ * HTTP/2 cleartext with prior knowledge, {@code http} is HTTP/1.1 cleartext (or an h2c Upgrade attempt
+ * when the zone allows HTTP/2).
+ */
+public record OriginAddress(Scheme scheme, String host, int port) {
+
+  public enum Scheme {
+    HTTPS, H2C, HTTP;
+
+    public boolean tls() {
+      return this == HTTPS;
+    }
+  }
+
+  /** Parses {@code scheme://host[:port][/]}; any other path, query or user info is refused. */
+  public static OriginAddress parse(String text) {
+    URI uri;
+    try {
+      uri = new URI(text);
+    } catch (URISyntaxException e) {
+      throw new IllegalArgumentException("not a valid URL: \"" + text + "\"");
+    }
+    String schemeText = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+    Scheme scheme = switch (schemeText) {
+      case "https" -> Scheme.HTTPS;
+      case "h2c" -> Scheme.H2C;
+      case "http" -> Scheme.HTTP;
+      default -> throw new IllegalArgumentException(
+        "scheme must be https, h2c or http, got \"" + text + "\"");
+    };
+    String host = uri.getHost();
+    if (host == null || host.isEmpty()) {
+      throw new IllegalArgumentException("missing host in \"" + text + "\"");
+    }
+    if (uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null
+      || (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/"))) {
+      throw new IllegalArgumentException("must be scheme://host[:port] without path, got \"" + text + "\"");
+    }
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    int port = uri.getPort() != -1 ? uri.getPort() : scheme.tls() ? 443 : 80;
+    return new OriginAddress(scheme, host.toLowerCase(Locale.ROOT), port);
+  }
+
+  @Override
+  public String toString() {
+    String h = host.indexOf(':') >= 0 ? "[" + host + "]" : host;
+    return scheme.name().toLowerCase(Locale.ROOT) + "://" + h + ":" + port;
+  }
+}

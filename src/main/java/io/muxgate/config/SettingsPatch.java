@@ -1,0 +1,90 @@
+package io.muxgate.config;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * One PATCH of one zone setting: validated exactly like a zone file, then written back to the zone's
+ * file atomically (temp file in the same folder, then rename), keeping the rest of the file as it was.
+ */
+public final class SettingsPatch {
+
+  /** The HTTP status and the Cloudflare-style envelope to answer with. */
+  public record Result(int status, JsonObject envelope) {
+    public JsonObject toJson() {
+      return new JsonObject().put("status", status).put("envelope", envelope);
+    }
+  }
+
+  private SettingsPatch() {
+  }
+
+  public static Result apply(ZoneCatalog catalog, String zone, String id, Object value) {
+    Path file = catalog.fileOf(zone);
+    if (file == null) {
+      return error(404, 1001, "unknown zone \"" + zone + "\"");
+    }
+    Setting setting = Setting.byId(id).orElse(null);
+    if (setting == null) {
+      return error(404, 1002, "unknown setting \"" + id + "\"; known: " + String.join(", ", Setting.ids()));
+    }
+    Object parsed;
+    try {
+      parsed = setting.parse(value);
+    } catch (IllegalArgumentException e) {
+      return error(400, 1003, "settings." + id + ": " + e.getMessage());
+    }
+    try {
+      JsonObject json = new JsonObject(Files.readString(file, StandardCharsets.UTF_8));
+      JsonObject settings = json.getJsonObject("settings");
+      if (settings == null) {
+        settings = new JsonObject();
+        json.put("settings", settings);
+      }
+      settings.put(id, parsed);
+      ZoneConfig updated = ZoneFileParser.parse(file, catalog.displayName(file), json);
+      ConfigException conflict = catalog.conflict(file.getFileName().toString(), updated);
+      if (conflict != null) {
+        return error(400, 1004, conflict.getMessage());
+      }
+      writeAtomically(file, json.encodePrettily() + "\n");
+    } catch (ConfigException e) {
+      return error(400, 1004, e.getMessage());
+    } catch (IOException | RuntimeException e) {
+      return error(500, 1005, "cannot update " + catalog.displayName(file) + ": " + e.getMessage());
+    }
+    return new Result(200, envelope(true, new JsonArray())
+      .put("result", new JsonObject().put("id", id).put("value", parsed)));
+  }
+
+  private static void writeAtomically(Path file, String text) throws IOException {
+    Path dir = file.toAbsolutePath().getParent();
+    Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+    try {
+      Files.writeString(tmp, text, StandardCharsets.UTF_8);
+      try {
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  static Result error(int status, int code, String message) {
+    JsonArray errors = new JsonArray().add(new JsonObject().put("code", code).put("message", message));
+    return new Result(status, envelope(false, errors).putNull("result"));
+  }
+
+  static JsonObject envelope(boolean success, JsonArray errors) {
+    return new JsonObject().put("success", success).put("errors", errors).put("messages", new JsonArray());
+  }
+}

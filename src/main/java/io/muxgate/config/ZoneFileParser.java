@@ -1,0 +1,248 @@
+package io.muxgate.config;
+
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Turns one zone file's text into a validated {@link ZoneConfig}, or a {@link ConfigException} naming
+ * the file, the JSON path of the offending field and the reason.
+ */
+public final class ZoneFileParser {
+
+  private static final Set<String> TOP_LEVEL_FIELDS = Set.of(
+    "zone", "hosts", "origins", "origin_sni", "origin_tls_verify", "origin_ca_file", "settings", "routes");
+  private static final Set<String> ROUTE_FIELDS = Set.of("prefix", "origins", "strip_prefix");
+  private static final Pattern ZONE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,252}");
+  private static final Pattern HOST_NAME = Pattern.compile("(\\*\\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?");
+
+  private ZoneFileParser() {
+  }
+
+  public static ZoneConfig parse(Path file, String text) {
+    return parse(file, file.toString(), text);
+  }
+
+  /** Parses {@code text}, naming the file {@code name} in errors; relative paths resolve beside {@code file}. */
+  public static ZoneConfig parse(Path file, String name, String text) {
+    JsonObject json;
+    try {
+      json = new JsonObject(text);
+    } catch (DecodeException | ClassCastException e) {
+      throw new ConfigException(name, null, "invalid JSON: " + firstLine(e.getMessage()));
+    }
+    return parse(file, name, json);
+  }
+
+  public static ZoneConfig parse(Path file, String name, JsonObject json) {
+    try {
+      return parseJson(file, json);
+    } catch (FieldError e) {
+      throw new ConfigException(name, e.field, e.getMessage());
+    }
+  }
+
+  private static ZoneConfig parseJson(Path file, JsonObject json) {
+    for (String key : json.fieldNames()) {
+      if (!TOP_LEVEL_FIELDS.contains(key)) {
+        throw new FieldError(key, "unknown field");
+      }
+    }
+    String zone = requiredString(json, "zone");
+    if (!ZONE_ID.matcher(zone).matches()) {
+      throw new FieldError("zone", "must be letters, digits, '.', '_' or '-', got \"" + zone + "\"");
+    }
+    List<String> hosts = hosts(json);
+    List<OriginAddress> origins = origins(json.getValue("origins"), "origins");
+    List<Route> routes = routes(json.getValue("routes"));
+    String sni = optionalString(json, "origin_sni");
+    boolean verify = optionalBoolean(json, "origin_tls_verify", true);
+    Path caFile = caFile(file, optionalString(json, "origin_ca_file"));
+    ZoneSettings settings = settings(json.getValue("settings"));
+    return new ZoneConfig(zone, hosts, origins, routes, sni, verify, caFile, settings, file);
+  }
+
+  /** Validates a {@code settings} object: every key known, every value in range. */
+  public static ZoneSettings settings(Object value) {
+    if (value == null) {
+      return ZoneSettings.DEFAULTS;
+    }
+    if (!(value instanceof JsonObject object)) {
+      throw new FieldError("settings", "must be an object");
+    }
+    Map<Setting, Object> values = new EnumMap<>(Setting.class);
+    for (String key : object.fieldNames()) {
+      Setting setting = Setting.byId(key)
+        .orElseThrow(() -> new FieldError("settings." + key, "unknown setting"));
+      try {
+        values.put(setting, setting.parse(object.getValue(key)));
+      } catch (IllegalArgumentException e) {
+        throw new FieldError("settings." + key, e.getMessage());
+      }
+    }
+    return ZoneSettings.from(values);
+  }
+
+  private static List<String> hosts(JsonObject json) {
+    JsonArray array = requiredArray(json, "hosts");
+    List<String> hosts = new ArrayList<>();
+    for (int i = 0; i < array.size(); i++) {
+      String field = "hosts[" + i + "]";
+      if (!(array.getValue(i) instanceof String raw)) {
+        throw new FieldError(field, "must be a string");
+      }
+      String host = raw.toLowerCase(Locale.ROOT);
+      if (!HOST_NAME.matcher(host).matches()) {
+        throw new FieldError(field, "not a host name or *.wildcard: \"" + raw + "\"");
+      }
+      if (hosts.contains(host)) {
+        throw new FieldError(field, "duplicate host \"" + raw + "\"");
+      }
+      hosts.add(host);
+    }
+    return hosts;
+  }
+
+  private static List<OriginAddress> origins(Object value, String field) {
+    if (value == null) {
+      throw new FieldError(field, "required");
+    }
+    if (!(value instanceof JsonArray array) || array.isEmpty()) {
+      throw new FieldError(field, "must be a non-empty array of origin URLs");
+    }
+    List<OriginAddress> origins = new ArrayList<>();
+    for (int i = 0; i < array.size(); i++) {
+      String itemField = field + "[" + i + "]";
+      if (!(array.getValue(i) instanceof String text)) {
+        throw new FieldError(itemField, "must be a string");
+      }
+      try {
+        OriginAddress origin = OriginAddress.parse(text);
+        if (origins.contains(origin)) {
+          throw new FieldError(itemField, "duplicate origin " + origin);
+        }
+        origins.add(origin);
+      } catch (IllegalArgumentException e) {
+        throw new FieldError(itemField, e.getMessage());
+      }
+    }
+    return origins;
+  }
+
+  private static List<Route> routes(Object value) {
+    if (value == null) {
+      return List.of();
+    }
+    if (!(value instanceof JsonArray array)) {
+      throw new FieldError("routes", "must be an array");
+    }
+    List<Route> routes = new ArrayList<>();
+    for (int i = 0; i < array.size(); i++) {
+      String field = "routes[" + i + "]";
+      if (!(array.getValue(i) instanceof JsonObject route)) {
+        throw new FieldError(field, "must be an object");
+      }
+      for (String key : route.fieldNames()) {
+        if (!ROUTE_FIELDS.contains(key)) {
+          throw new FieldError(field + "." + key, "unknown field");
+        }
+      }
+      if (!(route.getValue("prefix") instanceof String prefix) || !prefix.startsWith("/")) {
+        throw new FieldError(field + ".prefix", "must be a path starting with '/'");
+      }
+      if (routes.stream().anyMatch(r -> r.prefix().equals(prefix))) {
+        throw new FieldError(field + ".prefix", "duplicate prefix \"" + prefix + "\"");
+      }
+      Object strip = route.getValue("strip_prefix", false);
+      if (!(strip instanceof Boolean stripPrefix)) {
+        throw new FieldError(field + ".strip_prefix", "must be true or false");
+      }
+      routes.add(new Route(prefix, origins(route.getValue("origins"), field + ".origins"), stripPrefix));
+    }
+    return routes;
+  }
+
+  private static Path caFile(Path zoneFile, String value) {
+    if (value == null) {
+      return null;
+    }
+    Path folder = zoneFile.toAbsolutePath().getParent();
+    Path path = folder == null ? Path.of(value) : folder.resolve(value);
+    if (!Files.isReadable(path)) {
+      throw new FieldError("origin_ca_file", "cannot read " + path);
+    }
+    return path;
+  }
+
+  private static String requiredString(JsonObject json, String field) {
+    Object value = json.getValue(field);
+    if (value == null) {
+      throw new FieldError(field, "required");
+    }
+    if (!(value instanceof String s) || s.isEmpty()) {
+      throw new FieldError(field, "must be a non-empty string");
+    }
+    return s;
+  }
+
+  private static JsonArray requiredArray(JsonObject json, String field) {
+    Object value = json.getValue(field);
+    if (value == null) {
+      throw new FieldError(field, "required");
+    }
+    if (!(value instanceof JsonArray array) || array.isEmpty()) {
+      throw new FieldError(field, "must be a non-empty array");
+    }
+    return array;
+  }
+
+  private static String optionalString(JsonObject json, String field) {
+    Object value = json.getValue(field);
+    if (value == null) {
+      return null;
+    }
+    if (!(value instanceof String s) || s.isEmpty()) {
+      throw new FieldError(field, "must be a non-empty string");
+    }
+    return s;
+  }
+
+  private static boolean optionalBoolean(JsonObject json, String field, boolean fallback) {
+    Object value = json.getValue(field);
+    if (value == null) {
+      return fallback;
+    }
+    if (!(value instanceof Boolean b)) {
+      throw new FieldError(field, "must be true or false");
+    }
+    return b;
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "unreadable";
+    }
+    int nl = message.indexOf('\n');
+    return nl < 0 ? message : message.substring(0, nl);
+  }
+
+  /** A validation failure before the file name is attached. */
+  static final class FieldError extends IllegalArgumentException {
+    final String field;
+
+    FieldError(String field, String reason) {
+      super(reason, null);
+      this.field = field;
+    }
+  }
+}

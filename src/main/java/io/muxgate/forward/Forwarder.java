@@ -1,0 +1,157 @@
+package io.muxgate.forward;
+
+import io.muxgate.config.Route;
+import io.muxgate.origin.OriginFailure;
+import io.muxgate.observe.ExchangeObserver;
+import io.muxgate.observe.ExchangeRecord;
+import io.muxgate.observe.ProxyMetrics;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.net.HostAndPort;
+
+import java.util.function.Supplier;
+
+/**
+ * The per-request pipeline of one event loop: {@code resolveZone} → admit → {@code selectOrigin} →
+ * hand over to an {@link Exchange}. Requests for unknown hosts end here with 421 and reach no origin.
+ */
+public final class Forwarder {
+
+  /** Request body bytes kept so that a request the origin never processed can be sent again. */
+  public static final long REPLAY_BODY_LIMIT = 1024 * 1024;
+  static final CharSequence MUXGATE_ERROR = HttpHeaders.createOptimized("muxgate-error");
+
+  private final Supplier<ZoneTable> zones;
+  private final ExchangeObserver observer;
+  private final ProxyMetrics metrics;
+
+  public Forwarder(Supplier<ZoneTable> zones, ExchangeObserver observer, ProxyMetrics metrics) {
+    this.zones = zones;
+    this.observer = observer;
+    this.metrics = metrics;
+  }
+
+  public void handle(HttpServerRequest request) {
+    long start = System.nanoTime();
+    HostAndPort authority = request.authority();
+    Zone zone = resolveZone(authority);
+    if (zone == null) {
+      reject(request, null, 421, "unknown_zone", start);
+      return;
+    }
+    int limit = zone.config().settings().maxConcurrentRequests();
+    if (zone.inFlight().incrementAndGet() > limit) {
+      zone.inFlight().decrementAndGet();
+      request.response().putHeader(HttpHeaders.RETRY_AFTER, "1");
+      reject(request, zone, 503, "zone_overloaded", start);
+      return;
+    }
+    String contentLength = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (contentLength != null && exceeds(contentLength, zone.config().settings().maxRequestBodyBytes())) {
+      zone.inFlight().decrementAndGet();
+      request.response().putHeader(HttpHeaders.CONNECTION, "close");
+      reject(request, zone, 413, "request_body_too_large", start);
+      return;
+    }
+    Zone.Selection selection = zone.select(request.path() == null ? "/" : request.path());
+    MultiMap headers = originHeaders(request, authority);
+    String uri = originUri(request.uri(), selection.route());
+    new Exchange(this, request, (ContextInternal) ContextInternal.current(), zone, selection, headers, uri,
+      authority).start();
+  }
+
+  private Zone resolveZone(HostAndPort authority) {
+    return authority == null ? null : zones.get().lookup(authority.host());
+  }
+
+  private static boolean exceeds(String contentLength, long max) {
+    try {
+      return Long.parseLong(contentLength.trim()) > max;
+    } catch (NumberFormatException e) {
+      return false;
+    }
+  }
+
+  private MultiMap originHeaders(HttpServerRequest request, HostAndPort authority) {
+    MultiMap headers = HttpHeaders.headers();
+    Headers.copy(request.headers(), headers);
+    Headers.append(headers, "x-forwarded-for", request.remoteAddress().hostAddress());
+    headers.set("x-forwarded-proto", request.isSSL() ? "https" : "http");
+    headers.set("x-forwarded-host", authority.port() >= 0 ? authority.host() + ":" + authority.port() : authority.host());
+    Headers.append(headers, "via", via(request.version()));
+    return headers;
+  }
+
+  private static String originUri(String uri, Route route) {
+    if (route == null || !route.stripPrefix()) {
+      return uri;
+    }
+    String rest = uri.substring(route.prefix().length());
+    return rest.startsWith("/") ? rest : "/" + rest;
+  }
+
+  /**
+   * Rewrites an absolute Location or Content-Location that points at one of the selected origins so
+   * that it points at the client-facing scheme and host instead, restoring a stripped route prefix.
+   */
+  void rewriteLocation(MultiMap headers, Zone.Selection selection, HttpServerRequest request, HostAndPort authority) {
+    for (CharSequence name : new CharSequence[] {HttpHeaders.LOCATION, HttpHeaders.CONTENT_LOCATION}) {
+      String value = headers.get(name);
+      if (value == null || !(value.startsWith("http://") || value.startsWith("https://"))) {
+        continue;
+      }
+      String rewritten = LocationRewrite.rewrite(value, selection, request.isSSL() ? "https" : "http",
+        authority.port() >= 0 ? authority.host() + ":" + authority.port() : authority.host());
+      if (rewritten != null) {
+        headers.set(name, rewritten);
+      }
+    }
+  }
+
+  private void reject(HttpServerRequest request, Zone zone, int status, String reason, long start) {
+    writeError(request.response(), status, reason);
+    completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start,
+      zone == null ? null : zone.name(), request.method().name(), request.path(), status,
+      protocolName(request.version()), null, null, -1, -1, 0, 0, reason, 0));
+  }
+
+  static void writeError(HttpServerResponse response, int status, String reason) {
+    response.setStatusCode(status)
+      .putHeader(MUXGATE_ERROR, reason)
+      .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+      .end("error code: " + status);
+  }
+
+  String via(HttpVersion version) {
+    return switch (version) {
+      case HTTP_2 -> "2 muxgate";
+      case HTTP_1_0 -> "1.0 muxgate";
+      default -> "1.1 muxgate";
+    };
+  }
+
+  static String protocolName(HttpVersion version) {
+    return switch (version) {
+      case HTTP_2 -> "HTTP/2";
+      case HTTP_1_0 -> "HTTP/1.0";
+      default -> "HTTP/1.1";
+    };
+  }
+
+  void replayed(Zone zone, OriginFailure failure) {
+    metrics.replayed(zone.name(), failure.getMessage());
+  }
+
+  void originFailed(Zone zone, OriginFailure failure) {
+    metrics.originError(zone.name(), failure.kind().status());
+  }
+
+  void completed(ExchangeRecord record) {
+    observer.completed(record);
+  }
+
+}

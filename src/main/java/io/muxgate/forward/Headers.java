@@ -1,0 +1,91 @@
+package io.muxgate.forward;
+
+import io.vertx.core.MultiMap;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Copies headers across the proxy without the hop-by-hop ones: Connection and every header it names,
+ * Keep-Alive, Proxy-Connection, TE (except "trailers"), Transfer-Encoding, Upgrade, plus the h2c
+ * upgrade's HTTP2-Settings and Host, which the proxy sets itself.
+ */
+final class Headers {
+
+  private Headers() {
+  }
+
+  static void copy(MultiMap from, MultiMap to) {
+    List<String> named = connectionNamed(from);
+    for (Map.Entry<String, String> header : from) {
+      String name = header.getKey();
+      if (isHopByHop(name) || (named != null && containsIgnoreCase(named, name))) {
+        if (name.equalsIgnoreCase("te") && header.getValue().trim().equalsIgnoreCase("trailers")) {
+          to.add(name, header.getValue());
+        }
+        continue;
+      }
+      to.add(name, header.getValue());
+    }
+  }
+
+  static boolean isHopByHop(String name) {
+    switch (name.length()) {
+      case 2:
+        return name.equalsIgnoreCase("te");
+      case 4:
+        return name.equalsIgnoreCase("host");
+      case 7:
+        return name.equalsIgnoreCase("upgrade");
+      case 10:
+        return name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive")
+          || name.charAt(0) == ':';
+      case 14:
+        return name.equalsIgnoreCase("http2-settings");
+      case 16:
+        return name.equalsIgnoreCase("proxy-connection");
+      case 17:
+        return name.equalsIgnoreCase("transfer-encoding");
+      default:
+        return !name.isEmpty() && name.charAt(0) == ':';
+    }
+  }
+
+  /** Header names listed in Connection, lower-cased, or null when there are none. */
+  private static List<String> connectionNamed(MultiMap headers) {
+    List<String> values = headers.getAll("connection");
+    if (values.isEmpty()) {
+      return null;
+    }
+    List<String> names = new java.util.ArrayList<>();
+    for (String value : values) {
+      for (String token : value.split(",")) {
+        String t = token.trim().toLowerCase(Locale.ROOT);
+        if (!t.isEmpty()) {
+          names.add(t);
+        }
+      }
+    }
+    return names;
+  }
+
+  private static boolean containsIgnoreCase(List<String> names, String name) {
+    for (String n : names) {
+      if (n.equalsIgnoreCase(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Appends {@code value} to a comma-separated header, creating it when absent. */
+  static void append(MultiMap headers, String name, String value) {
+    List<String> existing = headers.getAll(name);
+    if (existing.isEmpty()) {
+      headers.set(name, value);
+    } else {
+      headers.set(name, String.join(", ", existing) + ", " + value);
+    }
+  }
+}

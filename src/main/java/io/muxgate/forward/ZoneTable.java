@@ -1,0 +1,93 @@
+package io.muxgate.forward;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * An immutable snapshot of every zone, indexed by host. Exact hosts win over wildcards; a wildcard
+ * {@code *.x} matches any name below x (not x itself), the most specific wildcard first.
+ */
+public final class ZoneTable {
+
+  public static final ZoneTable EMPTY = new ZoneTable(0, List.of());
+
+  private final long version;
+  private final List<Zone> zones;
+  private final Map<String, Zone> exact = new HashMap<>();
+  private final Map<String, Zone> wildcard = new HashMap<>();
+
+  public ZoneTable(long version, List<Zone> zones) {
+    this.version = version;
+    this.zones = List.copyOf(zones);
+    for (Zone zone : zones) {
+      for (String host : zone.config().hosts()) {
+        if (host.startsWith("*.")) {
+          wildcard.put(host.substring(1), zone);
+        } else {
+          exact.put(host, zone);
+        }
+      }
+    }
+  }
+
+  public long version() {
+    return version;
+  }
+
+  public List<Zone> zones() {
+    return zones;
+  }
+
+  public Zone byName(String name) {
+    for (Zone z : zones) {
+      if (z.name().equals(name)) {
+        return z;
+      }
+    }
+    return null;
+  }
+
+  /** The zone serving a Host header or :authority value (any port is ignored), or null. */
+  public Zone lookup(String authority) {
+    if (authority == null || authority.isEmpty()) {
+      return null;
+    }
+    String host = normalize(authority);
+    Zone zone = exact.get(host);
+    if (zone != null || wildcard.isEmpty()) {
+      return zone;
+    }
+    for (int dot = host.indexOf('.'); dot >= 0; dot = host.indexOf('.', dot + 1)) {
+      zone = wildcard.get(host.substring(dot));
+      if (zone != null) {
+        return zone;
+      }
+    }
+    return null;
+  }
+
+  static String normalize(String authority) {
+    String host = authority;
+    if (host.startsWith("[")) {
+      int end = host.indexOf(']');
+      host = end > 0 ? host.substring(1, end) : host;
+    } else {
+      int colon = host.indexOf(':');
+      if (colon >= 0 && colon == host.lastIndexOf(':')) {
+        host = host.substring(0, colon);
+      }
+    }
+    if (host.endsWith(".")) {
+      host = host.substring(0, host.length() - 1);
+    }
+    for (int i = 0; i < host.length(); i++) {
+      char c = host.charAt(i);
+      if (c >= 'A' && c <= 'Z') {
+        return host.toLowerCase(Locale.ROOT);
+      }
+    }
+    return host;
+  }
+}

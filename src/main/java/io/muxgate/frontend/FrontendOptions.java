@@ -1,0 +1,61 @@
+package io.muxgate.frontend;
+
+import io.muxgate.config.ProcessConfig;
+import io.vertx.core.http.Http2Settings;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.OpenSSLEngineOptions;
+
+import java.util.List;
+
+/** Listener options for the client-facing ports. */
+public final class FrontendOptions {
+
+  /** Streams one client connection may open at once (HAProxy and nginx use 100 and 128). */
+  static final int MAX_CLIENT_STREAMS = 128;
+  static final int MAX_HEADER_BYTES = 32 * 1024;
+  static final int STREAM_WINDOW = 1024 * 1024;
+  static final int CONNECTION_WINDOW = 16 * 1024 * 1024;
+
+  private FrontendOptions() {
+  }
+
+  /** {@code http_port}: HTTP/1.1, h2c with prior knowledge and h2c by Upgrade. */
+  public static HttpServerOptions cleartext(ProcessConfig config) {
+    return common(config).setPort(config.httpPort()).setHttp2ClearTextEnabled(true);
+  }
+
+  /** {@code https_port}: TLS with ALPN h2 and http/1.1, on OpenSSL when it is available. */
+  public static HttpServerOptions tls(ProcessConfig config, KeyCertOptions keyCert) {
+    HttpServerOptions o = common(config).setPort(config.httpsPort())
+      .setSsl(true)
+      .setUseAlpn(true)
+      .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
+      .setKeyCertOptions(keyCert)
+      .setSslHandshakeTimeout(10);
+    if (OpenSSLEngineOptions.isAvailable()) {
+      o.setSslEngineOptions(new OpenSSLEngineOptions().setSessionCacheEnabled(true));
+    }
+    return o;
+  }
+
+  private static HttpServerOptions common(ProcessConfig config) {
+    return new HttpServerOptions()
+      .setHost(config.bind())
+      .setReuseAddress(true)
+      .setTcpNoDelay(true)
+      .setTcpFastOpen(false)
+      .setAcceptBacklog(4096)
+      .setHandle100ContinueAutomatically(false)
+      .setCompressionSupported(false)
+      .setDecompressionSupported(false)
+      .setMaxHeaderSize(MAX_HEADER_BYTES)
+      .setMaxInitialLineLength(16 * 1024)
+      .setHttp2ConnectionWindowSize(CONNECTION_WINDOW)
+      .setInitialSettings(new Http2Settings()
+        .setMaxConcurrentStreams(MAX_CLIENT_STREAMS)
+        .setInitialWindowSize(STREAM_WINDOW)
+        .setMaxHeaderListSize(MAX_HEADER_BYTES));
+  }
+}

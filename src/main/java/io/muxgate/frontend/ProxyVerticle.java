@@ -1,0 +1,77 @@
+package io.muxgate.frontend;
+
+import io.muxgate.config.ProcessConfig;
+import io.muxgate.forward.Forwarder;
+import io.muxgate.forward.ZoneTable;
+import io.muxgate.observe.ExchangeObserver;
+import io.muxgate.observe.ProxyMetrics;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.net.KeyCertOptions;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One event loop's share of the front end: an HTTP server on each client port (Vert.x balances the
+ * shared ports across instances) and its own reference to the current zone snapshot, swapped whole when
+ * the config verticle publishes a new one.
+ */
+public final class ProxyVerticle extends VerticleBase {
+
+  public static final String ZONES_ADDRESS = "muxgate.zones";
+  public static final String APPLIED_ADDRESS = "muxgate.zones.applied";
+
+  private final ProcessConfig config;
+  private final KeyCertOptions keyCert;
+  private final ExchangeObserver observer;
+  private final ProxyMetrics metrics;
+  private final List<HttpServer> servers = new ArrayList<>();
+  private ZoneTable zones;
+
+  public ProxyVerticle(ProcessConfig config, KeyCertOptions keyCert, ZoneTable initial, ExchangeObserver observer,
+                       ProxyMetrics metrics) {
+    this.config = config;
+    this.keyCert = keyCert;
+    this.zones = initial;
+    this.observer = observer;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public Future<?> start() {
+    vertx.eventBus().<ZoneTable>localConsumer(ZONES_ADDRESS, msg -> {
+      ZoneTable next = msg.body();
+      if (next.version() > zones.version()) {
+        zones = next;
+      }
+      vertx.eventBus().send(APPLIED_ADDRESS, zones.version());
+    });
+    Forwarder forwarder = new Forwarder(() -> zones, observer, metrics);
+    HttpServer cleartext = vertx.createHttpServer(FrontendOptions.cleartext(config)).requestHandler(forwarder::handle);
+    HttpServer tls = vertx.createHttpServer(FrontendOptions.tls(config, keyCert)).requestHandler(forwarder::handle);
+    servers.add(cleartext);
+    servers.add(tls);
+    return Future.all(cleartext.listen(), tls.listen());
+  }
+
+  /** Stops accepting and lets in-flight requests finish within the drain timeout (clients get GOAWAY). */
+  public Future<Void> drain(long timeoutSeconds) {
+    Promise<Void> done = Promise.promise();
+    context.runOnContext(v -> {
+      List<Future<Void>> shutdowns = new ArrayList<>();
+      for (HttpServer server : servers) {
+        shutdowns.add(server.shutdown(timeoutSeconds, TimeUnit.SECONDS));
+      }
+      Future.join(shutdowns).<Void>mapEmpty().onComplete(done);
+    });
+    return done.future();
+  }
+
+  public int actualPort(boolean tls) {
+    return servers.get(tls ? 1 : 0).actualPort();
+  }
+}

@@ -1,0 +1,104 @@
+package io.muxgate.observe;
+
+import io.vertx.core.json.JsonObject;
+
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * JSON lines on stdout, one per request. Event loops only format and enqueue; a dedicated thread does
+ * the writing, so a slow stdout (a full pipe, a stalled log shipper) never blocks a request. When the
+ * queue is full, lines are dropped and counted rather than stalling traffic.
+ */
+public final class AccessLog implements ExchangeObserver, AutoCloseable {
+
+  private static final int QUEUE_CAPACITY = 65_536;
+  private static final String STOP = "";
+
+  private final BlockingQueue<String> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+  private final AtomicLong dropped = new AtomicLong();
+  private final OutputStream out;
+  private final Thread writer;
+
+  public AccessLog() {
+    this(new FileOutputStream(FileDescriptor.out));
+  }
+
+  AccessLog(OutputStream sink) {
+    this.out = new BufferedOutputStream(sink, 64 * 1024);
+    this.writer = new Thread(this::drain, "muxgate-access-log");
+    writer.setDaemon(true);
+    writer.start();
+  }
+
+  @Override
+  public void completed(ExchangeRecord r) {
+    JsonObject line = new JsonObject()
+      .put("time", Instant.ofEpochMilli(r.startMillis()).toString())
+      .put("zone", r.zone())
+      .put("method", r.method())
+      .put("path", r.path())
+      .put("status", r.status())
+      .put("duration_ms", Math.round(r.durationNanos() / 10_000.0) / 100.0)
+      .put("client_protocol", r.clientProtocol())
+      .put("origin", r.origin())
+      .put("origin_protocol", r.originProtocol())
+      .put("origin_local_port", r.originLocalPort() >= 0 ? r.originLocalPort() : null)
+      .put("origin_status", r.originStatus() >= 0 ? r.originStatus() : null)
+      .put("bytes_in", r.bytesIn())
+      .put("bytes_out", r.bytesOut())
+      .put("error", r.error());
+    if (r.attempts() > 1) {
+      line.put("attempts", r.attempts());
+    }
+    if (!queue.offer(line.encode())) {
+      dropped.incrementAndGet();
+    }
+  }
+
+  public long dropped() {
+    return dropped.get();
+  }
+
+  private void drain() {
+    try {
+      while (true) {
+        String line = queue.take();
+        do {
+          if (line == STOP) {
+            out.flush();
+            return;
+          }
+          out.write(line.getBytes(StandardCharsets.UTF_8));
+          out.write('\n');
+          line = queue.poll();
+        } while (line != null);
+        out.flush();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException e) {
+      // stdout is gone; nothing left to log to.
+    }
+  }
+
+  /** Writes what is queued, then stops the writer. */
+  @Override
+  public void close() {
+    try {
+      queue.offer(STOP, 1, TimeUnit.SECONDS);
+      writer.join(2000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

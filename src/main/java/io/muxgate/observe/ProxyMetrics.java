@@ -1,0 +1,139 @@
+package io.muxgate.observe;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.muxgate.origin.OriginPeer;
+import io.muxgate.origin.PoolEvents;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Muxgate's own Prometheus metrics. Label values come from config (zone names, origin URLs) and from a
+ * bounded set of status codes, never from requests. Meters are looked up once and cached, so the
+ * request path does a map read and an increment.
+ */
+public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
+
+  private static final Duration[] BUCKETS = {
+    Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+    Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+    Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30)};
+  private static final String NO_ZONE = "";
+
+  private final MeterRegistry registry;
+  private final Map<String, ZoneMeters> zones = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> gauges = new ConcurrentHashMap<>();
+  private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+
+  public ProxyMetrics(MeterRegistry registry) {
+    this.registry = registry;
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  @Override
+  public void completed(ExchangeRecord record) {
+    if (registry == null) {
+      return;
+    }
+    ZoneMeters meters = zones.computeIfAbsent(record.zone() == null ? NO_ZONE : record.zone(), ZoneMeters::new);
+    meters.requests(record.status()).increment();
+    meters.duration.record(record.durationNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  public void originError(String zone, int status) {
+    counter("muxgate.origin.errors", "zone", zone, "code", Integer.toString(status)).increment();
+  }
+
+  public void replayed(String zone, String reason) {
+    counter("muxgate.origin.replays", "zone", zone, "reason", reason).increment();
+  }
+
+  public void configReload(boolean applied) {
+    counter("muxgate.config.reloads", "result", applied ? "applied" : "rejected").increment();
+  }
+
+  @Override
+  public void connectionOpened(OriginPeer peer, String protocol) {
+    gauge("muxgate.origin.connections", peer, protocol).incrementAndGet();
+    counter("muxgate.origin.connections.opened", "zone", peer.zone(), "origin", peer.address().toString(),
+      "protocol", protocol).increment();
+  }
+
+  @Override
+  public void connectionClosed(OriginPeer peer, String protocol) {
+    gauge("muxgate.origin.connections", peer, protocol).decrementAndGet();
+  }
+
+  @Override
+  public void streamsChanged(OriginPeer peer, int delta) {
+    gauge("muxgate.origin.streams.active", peer, null).addAndGet(delta);
+  }
+
+  private AtomicInteger gauge(String name, OriginPeer peer, String protocol) {
+    String key = name + '|' + peer.zone() + '|' + peer.address() + '|' + protocol;
+    AtomicInteger value = gauges.get(key);
+    if (value != null) {
+      return value;
+    }
+    return gauges.computeIfAbsent(key, k -> {
+      AtomicInteger v = new AtomicInteger();
+      if (registry != null) {
+        Gauge.Builder<AtomicInteger> b = Gauge.builder(name, v, AtomicInteger::get)
+          .tag("zone", peer.zone()).tag("origin", peer.address().toString());
+        if (protocol != null) {
+          b.tag("protocol", protocol);
+        }
+        b.register(registry);
+      }
+      return v;
+    });
+  }
+
+  private Counter counter(String name, String... tags) {
+    String key = name + '|' + String.join("|", tags);
+    Counter c = counters.get(key);
+    if (c != null) {
+      return c;
+    }
+    return counters.computeIfAbsent(key, k -> registry == null
+      ? NOOP_COUNTER
+      : Counter.builder(name).tags(tags).register(registry));
+  }
+
+  private static final Counter NOOP_COUNTER = new io.micrometer.core.instrument.noop.NoopCounter(
+    new io.micrometer.core.instrument.Meter.Id("noop", io.micrometer.core.instrument.Tags.empty(), null, null,
+      io.micrometer.core.instrument.Meter.Type.COUNTER));
+
+  /** One zone's request meters, with a counter per status code created on first use. */
+  private final class ZoneMeters {
+    private final String zone;
+    private final Timer duration;
+    private final Map<Integer, Counter> byStatus = new ConcurrentHashMap<>();
+
+    ZoneMeters(String zone) {
+      this.zone = zone;
+      this.duration = Timer.builder("muxgate.request.duration")
+        .tag("zone", zone)
+        .serviceLevelObjectives(BUCKETS)
+        .register(registry);
+    }
+
+    Counter requests(int status) {
+      Counter c = byStatus.get(status);
+      if (c != null) {
+        return c;
+      }
+      return byStatus.computeIfAbsent(status, s -> Counter.builder("muxgate.requests")
+        .tag("zone", zone).tag("code", Integer.toString(s)).register(registry));
+    }
+  }
+}

@@ -1,0 +1,51 @@
+package io.muxgate.origin;
+
+/**
+ * Every way a request can fail at or before the origin, with the status the client sees, the reason
+ * written to the {@code muxgate-error} header, and whether the origin provably never processed the
+ * request (so replaying it elsewhere is safe).
+ */
+public enum FailureKind {
+  CONNECTION_REFUSED(521, "connection_refused", false),
+  CONNECT_TIMEOUT(522, "connect_timeout", false),
+  UNRESOLVABLE(523, "origin_unresolvable", false),
+  UNREACHABLE(523, "origin_unreachable", false),
+  READ_TIMEOUT(524, "read_timeout", false),
+  TLS_HANDSHAKE(525, "tls_handshake_failed", false),
+  CERTIFICATE_INVALID(526, "certificate_invalid", false),
+  RESET(520, "origin_reset", false),
+  CLOSED(520, "origin_closed", false),
+  INVALID_RESPONSE(520, "invalid_response", false),
+  /** GOAWAY above the last-stream-id, REFUSED_STREAM, or a reused connection closed before any byte. */
+  UNPROCESSED(520, "origin_unprocessed", true),
+  REPLAY_BODY_TOO_LARGE(520, "replay_body_too_large", false),
+  QUEUE_FULL(503, "origin_queue_full", false);
+
+  private final int status;
+  private final String reason;
+  private final boolean replaySafe;
+
+  FailureKind(int status, String reason, boolean replaySafe) {
+    this.status = status;
+    this.reason = reason;
+    this.replaySafe = replaySafe;
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public String reason() {
+    return reason;
+  }
+
+  public boolean replaySafe() {
+    return replaySafe;
+  }
+
+  /** Failures that say the origin itself is unhealthy, as opposed to one request going wrong. */
+  public boolean ejectsOrigin() {
+    return this == CONNECTION_REFUSED || this == CONNECT_TIMEOUT || this == TLS_HANDSHAKE
+      || this == UNRESOLVABLE || this == UNREACHABLE;
+  }
+}

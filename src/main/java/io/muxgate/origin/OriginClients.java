@@ -1,0 +1,87 @@
+package io.muxgate.origin;
+
+import io.muxgate.config.OriginAddress.Scheme;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpConnectOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.Http2Settings;
+import io.vertx.core.net.OpenSSLEngineOptions;
+import io.vertx.core.net.PemTrustOptions;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.core.tracing.TracingPolicy;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** How to reach a peer: the Vert.x client options and the per-connection address, SNI and TLS mode. */
+final class OriginClients {
+
+  /** Per-stream receive window toward origins: large enough that one 64 KiB response needs no update. */
+  static final int STREAM_WINDOW = 1024 * 1024;
+  /** Per-connection receive window: a hundred streams in flight should not stall on each other. */
+  static final int CONNECTION_WINDOW = 16 * 1024 * 1024;
+  static final int MAX_HEADER_BYTES = 64 * 1024;
+  static final int KEEPALIVE_IDLE_SECONDS = 30;
+  static final int KEEPALIVE_INTERVAL_SECONDS = 15;
+  static final int KEEPALIVE_PROBES = 2;
+
+  private OriginClients() {
+  }
+
+  static HttpClientAgent create(Vertx vertx, OriginPeer peer) {
+    return vertx.createHttpClient(options(peer));
+  }
+
+  static HttpClientOptions options(OriginPeer peer) {
+    Scheme scheme = peer.address().scheme();
+    boolean tls = scheme.tls();
+    boolean h2 = peer.h2Allowed() || scheme == Scheme.H2C;
+    HttpClientOptions o = new HttpClientOptions()
+      .setProtocolVersion(h2 ? HttpVersion.HTTP_2 : HttpVersion.HTTP_1_1)
+      .setSsl(tls)
+      .setUseAlpn(tls)
+      .setAlpnVersions(h2 ? List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1) : List.of(HttpVersion.HTTP_1_1))
+      .setHttp2ClearTextUpgrade(scheme == Scheme.HTTP && h2)
+      .setHttp2ClearTextUpgradeWithPreflightRequest(true)
+      .setConnectTimeout((int) TimeUnit.SECONDS.toMillis(peer.connectTimeoutSeconds()))
+      .setSslHandshakeTimeout(peer.connectTimeoutSeconds())
+      .setSslHandshakeTimeoutUnit(TimeUnit.SECONDS)
+      .setTcpNoDelay(true)
+      .setTcpKeepAlive(true)
+      .setKeepAlive(true)
+      .setPipelining(false)
+      .setDecompressionSupported(false)
+      .setMaxHeaderSize(MAX_HEADER_BYTES)
+      .setHttp2ConnectionWindowSize(CONNECTION_WINDOW)
+      .setInitialSettings(new Http2Settings()
+        .setPushEnabled(false)
+        .setInitialWindowSize(STREAM_WINDOW)
+        .setMaxHeaderListSize(MAX_HEADER_BYTES))
+      .setTracingPolicy(TracingPolicy.IGNORE)
+      .setName("origin:" + peer.zone() + ":" + peer.address());
+    if (tls) {
+      if (OpenSSLEngineOptions.isAvailable()) {
+        o.setSslEngineOptions(new OpenSSLEngineOptions().setSessionCacheEnabled(true));
+      }
+      if (peer.tlsVerify()) {
+        o.setVerifyHost(true).setTrustAll(false);
+        if (peer.caFile() != null) {
+          o.setTrustOptions(new PemTrustOptions().addCertPath(peer.caFile().toString()));
+        }
+      } else {
+        o.setVerifyHost(false).setTrustAll(true);
+      }
+    }
+    return o;
+  }
+
+  static HttpConnectOptions connectOptions(OriginPeer peer) {
+    return new HttpConnectOptions()
+      .setServer(SocketAddress.inetSocketAddress(peer.address().port(), peer.address().host()))
+      .setHost(peer.serverName())
+      .setPort(peer.address().port())
+      .setSsl(peer.address().scheme().tls());
+  }
+}
