@@ -23,12 +23,12 @@ public final class FrontendOptions {
 
   /** {@code http_port}: HTTP/1.1, h2c with prior knowledge and h2c by Upgrade. */
   public static HttpServerOptions cleartext(ProcessConfig config) {
-    return common(config).setPort(config.httpPort()).setHttp2ClearTextEnabled(true);
+    return common(config).setPort(sharedPort(config.httpPort(), 1)).setHttp2ClearTextEnabled(true);
   }
 
   /** {@code https_port}: TLS with ALPN h2 and http/1.1, on OpenSSL when it is available. */
   public static HttpServerOptions tls(ProcessConfig config, KeyCertOptions keyCert) {
-    HttpServerOptions o = common(config).setPort(config.httpsPort())
+    HttpServerOptions o = common(config).setPort(sharedPort(config.httpsPort(), 2))
       .setSsl(true)
       .setUseAlpn(true)
       .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
@@ -38,6 +38,14 @@ public final class FrontendOptions {
       o.setSslEngineOptions(new OpenSSLEngineOptions().setSessionCacheEnabled(true));
     }
     return o;
+  }
+
+  /**
+   * Port 0 means "any free port"; Vert.x gives every instance its own random port for 0, and one shared
+   * random port per distinct negative number, which is what several event loops on one listener need.
+   */
+  private static int sharedPort(int port, int listener) {
+    return port == 0 ? -listener : port;
   }
 
   private static HttpServerOptions common(ProcessConfig config) {

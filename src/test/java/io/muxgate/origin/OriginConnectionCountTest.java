@@ -1,0 +1,140 @@
+package io.muxgate.origin;
+
+import io.muxgate.support.Await;
+import io.muxgate.support.Exchange;
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestOrigin;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.Http2Settings;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static io.muxgate.support.ProxyHarness.zone;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The headline behaviour: a burst opens exactly as many origin connections as the stream cap needs,
+ * and a connection never carries more streams than min(zone cap, origin's SETTINGS limit).
+ */
+class OriginConnectionCountTest {
+
+  private static final int BURST = 250;
+
+  private Vertx vertx;
+  private final List<AutoCloseable> resources = new ArrayList<>();
+
+  @BeforeEach
+  void setUp() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (int i = resources.size() - 1; i >= 0; i--) {
+      resources.get(i).close();
+    }
+    Await.result(vertx.close(), 10);
+  }
+
+  private <T extends AutoCloseable> T track(T resource) {
+    resources.add(resource);
+    return resource;
+  }
+
+  @ParameterizedTest(name = "cap {0}, origin limit {1} -> {2} connections")
+  @CsvSource({"100, 1000, 3", "10, 1000, 25", "100, 20, 13"})
+  void burstOpensOnlyTheConnectionsTheStreamCapNeeds(int cap, int originLimit, int expectedConnections) {
+    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.H2C,
+      o -> o.setInitialSettings(new Http2Settings().setMaxConcurrentStreams(originLimit)))).park();
+    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+      zone("z", "z.test", List.of(origin.url()), new JsonObject().put("origin_h2_max_streams", cap)))));
+    HttpClientAgent client = proxy.h2cClient();
+
+    List<Future<Exchange>> responses = burst(client, "z.test", BURST);
+    origin.awaitInFlight(BURST);
+
+    assertEquals(expectedConnections, origin.connectionsAccepted(), "origin connections for the burst");
+    assertTrue(origin.maxStreamsOnOneConnection() <= Math.min(cap, originLimit),
+      "at most " + Math.min(cap, originLimit) + " streams per connection, saw " + origin.maxStreamsOnOneConnection());
+    origin.release();
+    assertAllSucceeded(responses);
+    assertEquals(expectedConnections, origin.connectionsAccepted(), "no connection opened after the burst");
+  }
+
+  @Test
+  void twoZonesOnOneOriginKeepSeparatePools() {
+    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.H2C)).park();
+    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of(
+      "a.json", zone("a", "a.test", List.of(origin.url()), new JsonObject().put("origin_h2_max_streams", 10)),
+      "b.json", zone("b", "b.test", List.of(origin.url()), new JsonObject().put("origin_h2_max_streams", 50)))));
+    HttpClientAgent client = proxy.h2cClient();
+
+    List<Future<Exchange>> responses = new ArrayList<>(burst(client, "a.test", 20));
+    responses.addAll(burst(client, "b.test", 50));
+    origin.awaitInFlight(70);
+
+    // Zone a: 20 requests at cap 10 = 2 connections; zone b: 50 at cap 50 = 1. Shared, they would fit in 1.
+    assertEquals(3, origin.connectionsAccepted());
+    origin.release();
+    assertAllSucceeded(responses);
+  }
+
+  @Test
+  void http1FallbackOverTlsRunsRequestsInParallel() {
+    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.TLS_H1)).park();
+    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+      zone("z", "z.test", List.of(origin.url()), null).put("origin_tls_verify", false))));
+    HttpClientAgent client = proxy.h2cClient();
+
+    List<Future<Exchange>> responses = burst(client, "z.test", 50);
+    origin.awaitInFlight(50);
+
+    assertEquals(50, origin.connectionsAccepted(), "one HTTP/1.1 connection per request in flight");
+    assertTrue(origin.versions().stream().allMatch(v -> v == HttpVersion.HTTP_1_1));
+    origin.release();
+    assertAllSucceeded(responses);
+  }
+
+  @Test
+  void maxHttpVersionOneNeverNegotiatesH2() {
+    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.TLS_H2));
+    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+      zone("z", "z.test", List.of(origin.url()), new JsonObject().put("origin_max_http_version", "1"))
+        .put("origin_tls_verify", false))));
+    HttpClientAgent client = proxy.h2cClient();
+
+    assertAllSucceeded(burst(client, "z.test", 5));
+
+    assertEquals(5, origin.requests());
+    assertTrue(origin.versions().stream().allMatch(v -> v == HttpVersion.HTTP_1_1), "versions " + origin.versions());
+  }
+
+  private static List<Future<Exchange>> burst(HttpClientAgent client, String host, int n) {
+    List<Future<Exchange>> responses = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      responses.add(Exchange.get(client, host, "/r" + i));
+    }
+    return responses;
+  }
+
+  private static void assertAllSucceeded(List<Future<Exchange>> responses) {
+    Await.result(Future.all(responses));
+    for (Future<Exchange> f : responses) {
+      assertEquals(200, f.result().status(), f.result().body());
+      assertEquals("hello", f.result().body());
+    }
+  }
+}

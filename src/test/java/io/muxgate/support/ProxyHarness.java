@@ -1,0 +1,144 @@
+package io.muxgate.support;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.muxgate.Muxgate;
+import io.muxgate.config.ProcessConfig;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Muxgate started in-process the way the command line starts it: a conf folder with muxgate.json and
+ * zone files, every port 0, loopback only. Clients for each front-end protocol come with it.
+ */
+public final class ProxyHarness implements AutoCloseable {
+
+  private final Vertx vertx;
+  private final Path confDir;
+  private final Muxgate app;
+
+  private ProxyHarness(Vertx vertx, Path confDir, Muxgate app) {
+    this.vertx = vertx;
+    this.confDir = confDir;
+    this.app = app;
+  }
+
+  /** Starts with the given zone files (file name → JSON) and process settings over the test defaults. */
+  public static ProxyHarness start(Vertx vertx, Map<String, JsonObject> zones, JsonObject processOverrides) {
+    try {
+      Path dir = Files.createTempDirectory("muxgate-test");
+      Files.createDirectories(dir.resolve("tenants"));
+      for (Map.Entry<String, JsonObject> zone : zones.entrySet()) {
+        Files.writeString(dir.resolve("tenants").resolve(zone.getKey()), zone.getValue().encodePrettily());
+      }
+      JsonObject process = new JsonObject()
+        .put("http_port", 0).put("https_port", 0).put("admin_port", 0)
+        .put("bind", "127.0.0.1").put("event_loops", 2).put("access_log", false)
+        .put("config_scan_period_ms", 100).put("drain_timeout_s", 5)
+        .mergeIn(processOverrides);
+      Path conf = dir.resolve("muxgate.json");
+      Files.writeString(conf, process.encodePrettily());
+      ProcessConfig config = ProcessConfig.load(conf, Map.of());
+      Muxgate app = Muxgate.start(vertx, config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
+        .await(30, TimeUnit.SECONDS);
+      return new ProxyHarness(vertx, dir, app);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (Exception e) {
+      throw new AssertionError("muxgate did not start", e);
+    }
+  }
+
+  public static ProxyHarness start(Vertx vertx, Map<String, JsonObject> zones) {
+    return start(vertx, zones, new JsonObject());
+  }
+
+  /** A zone file with one host and the given origins; {@code settings} may be null. */
+  public static JsonObject zone(String name, String host, List<String> origins, JsonObject settings) {
+    JsonObject zone = new JsonObject().put("zone", name).put("hosts", List.of(host)).put("origins", origins);
+    if (settings != null) {
+      zone.put("settings", settings);
+    }
+    return zone;
+  }
+
+  public Muxgate app() {
+    return app;
+  }
+
+  public Path tenantsDir() {
+    return confDir.resolve("tenants");
+  }
+
+  public Path confDir() {
+    return confDir;
+  }
+
+  public int httpPort() {
+    return app.httpPort();
+  }
+
+  public int httpsPort() {
+    return app.httpsPort();
+  }
+
+  public int adminPort() {
+    return app.adminPort();
+  }
+
+  /** HTTP/1.1 client to the cleartext port, with enough connections for big bursts. */
+  public HttpClientAgent h1Client() {
+    return vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(httpPort()),
+      new PoolOptions().setHttp1MaxSize(300));
+  }
+
+  /** h2c with prior knowledge to the cleartext port. */
+  public HttpClientAgent h2cClient() {
+    return vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(httpPort())
+      .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false), new PoolOptions().setHttp2MaxSize(4));
+  }
+
+  /** h2c by HTTP/1.1 Upgrade to the cleartext port. */
+  public HttpClientAgent h2cUpgradeClient() {
+    return vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(httpPort())
+      .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(true), new PoolOptions().setHttp2MaxSize(4));
+  }
+
+  /** h2 over TLS (ALPN) to the TLS port, trusting any certificate. */
+  public HttpClientAgent h2TlsClient() {
+    return vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(httpsPort())
+      .setSsl(true).setUseAlpn(true).setTrustAll(true).setVerifyHost(false)
+      .setProtocolVersion(HttpVersion.HTTP_2), new PoolOptions().setHttp2MaxSize(4));
+  }
+
+  /** Rewrites one zone file in place (as an operator's editor would). */
+  public void writeZone(String fileName, JsonObject zone) {
+    try {
+      Files.writeString(tenantsDir().resolve(fileName), zone.encodePrettily(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      app.shutdown().await(15, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // the Vert.x instance is closed by the test anyway
+    }
+  }
+}
