@@ -1,0 +1,7 @@
+# Build the jar first (mvn -DskipTests package); the image only runs it.
+FROM eclipse-temurin:17-jre
+COPY target/muxgate.jar /opt/muxgate/muxgate.jar
+USER 65532:65532
+EXPOSE 8080 8443 9090
+ENTRYPOINT ["java", "-jar", "/opt/muxgate/muxgate.jar"]
+CMD ["--conf", "/etc/muxgate/conf/muxgate.json"]
