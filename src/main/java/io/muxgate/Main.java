@@ -39,7 +39,7 @@ public final class Main {
     VertxOptions options = new VertxOptions()
       .setPreferNativeTransport(true)
       .setEventLoopPoolSize(config.proxyInstances())
-      .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+      .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
         .setDisabledMetricsCategories(java.util.Set.of("HTTP_SERVER", "HTTP_CLIENT", "NET_SERVER", "NET_CLIENT")));
     Vertx vertx = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry)).build();
     System.err.println("muxgate: transport " + (vertx.isNativeTransportEnabled()

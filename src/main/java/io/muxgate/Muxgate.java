@@ -1,5 +1,9 @@
 package io.muxgate;
 
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.muxgate.admin.AdminVerticle;
 import io.muxgate.config.ConfigVerticle;
@@ -53,6 +57,12 @@ public final class Muxgate {
   }
 
   public static Future<Muxgate> start(Vertx vertx, ProcessConfig config, PrometheusMeterRegistry registry) {
+    if (registry != null) {
+      new JvmMemoryMetrics().bindTo(registry);
+      new JvmGcMetrics().bindTo(registry);
+      new JvmThreadMetrics().bindTo(registry);
+      new ProcessorMetrics().bindTo(registry);
+    }
     Muxgate app = new Muxgate(vertx, config, registry);
     return app.deploy().map(v -> app);
   }

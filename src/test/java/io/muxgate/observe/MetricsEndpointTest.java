@@ -1,0 +1,86 @@
+package io.muxgate.observe;
+
+import io.muxgate.support.Await;
+import io.muxgate.support.Exchange;
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestOrigin;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpMethod;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static io.muxgate.support.ProxyHarness.zone;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The Prometheus names and labels the contract promises, read from the admin port after real traffic. */
+class MetricsEndpointTest {
+
+  private Vertx vertx;
+  private TestOrigin origin;
+  private ProxyHarness proxy;
+
+  @BeforeEach
+  void setUp() {
+    vertx = Vertx.vertx();
+    origin = TestOrigin.start(vertx, TestOrigin.Mode.H2C);
+    proxy = ProxyHarness.start(vertx, Map.of("shop.json", zone("shop", "shop.test", List.of(origin.url()), null)));
+  }
+
+  @AfterEach
+  void tearDown() {
+    proxy.close();
+    origin.close();
+    Await.result(vertx.close(), 10);
+  }
+
+  @Test
+  void trafficShowsUpUnderTheContractMetricNames() {
+    HttpClientAgent client = proxy.h2cClient();
+    for (int i = 0; i < 3; i++) {
+      assertEquals(200, Await.result(Exchange.get(client, "shop.test", "/")).status());
+    }
+    assertEquals(421, Await.result(Exchange.get(client, "unknown.test", "/")).status());
+
+    String metrics = scrape();
+
+    assertHasLine(metrics, "muxgate_requests_total{code=\"200\",zone=\"shop\"} 3.0");
+    assertHasLine(metrics, "muxgate_request_duration_seconds_count{zone=\"shop\"} 3");
+    assertTrue(metrics.contains("muxgate_request_duration_seconds_bucket{zone=\"shop\",le="), "histogram buckets");
+    String origin = "origin=\"" + this.origin.url().replace("h2c://", "h2c://") + "\"";
+    assertHasLine(metrics, "muxgate_origin_connections{" + origin + ",protocol=\"h2\",zone=\"shop\"} 1.0");
+    assertHasLine(metrics, "muxgate_origin_connections_opened_total{" + origin + ",protocol=\"h2\",zone=\"shop\"} 1.0");
+    assertHasLine(metrics, "muxgate_origin_streams_active{" + origin + ",zone=\"shop\"} 0.0");
+    assertTrue(metrics.contains("jvm_memory_used_bytes"), "JVM built-ins exported");
+    assertTrue(!metrics.contains("unknown.test"), "request hosts never become label values");
+  }
+
+  @Test
+  void originFailuresAreCountedByCode() {
+    origin.close();
+    HttpClientAgent client = proxy.h2cClient();
+
+    assertEquals(521, Await.result(Exchange.get(client, "shop.test", "/")).status());
+
+    String metrics = scrape();
+    assertHasLine(metrics, "muxgate_origin_errors_total{code=\"521\",zone=\"shop\"} 1.0");
+    assertHasLine(metrics, "muxgate_requests_total{code=\"521\",zone=\"shop\"} 1.0");
+  }
+
+  private String scrape() {
+    HttpClientAgent admin = vertx.createHttpClient();
+    return Await.result(admin.request(HttpMethod.GET, proxy.adminPort(), "127.0.0.1", "/metrics")
+      .compose(req -> req.send().compose(resp -> resp.body()))).toString();
+  }
+
+  private static void assertHasLine(String metrics, String line) {
+    assertTrue(metrics.lines().anyMatch(l -> l.equals(line)),
+      "missing metrics line: " + line + "\nmuxgate lines:\n"
+        + String.join("\n", metrics.lines().filter(l -> l.startsWith("muxgate_")).toList()));
+  }
+}
