@@ -1,7 +1,6 @@
 package io.muxgate.testing;
 
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
@@ -85,6 +84,9 @@ final class FaultConnectionHandler extends ChannelInboundHandlerAdapter {
                 headers.authority() == null ? null : headers.authority().toString(),
                 OriginExchange.headerList(headers));
         stats.requestDispatched(request, connection, codec.connection().numActiveStreams());
+        // Publish before acting: a client must never get an answer before the stats show its request.
+        // Effects of the action are still ordered: work a test triggers runs later on this same loop.
+        stats.publishRequests(connection);
 
         OriginExchange exchange = new OriginExchange(this, stream, request, frame.isEndStream());
         exchanges.put(stream.id(), exchange);
@@ -95,7 +97,6 @@ final class FaultConnectionHandler extends ChannelInboundHandlerAdapter {
             action = FaultActions.respond(CannedResponse.of(500, "policy failed: " + e));
         }
         action.perform(exchange);
-        stats.publishRequests(connection);
     }
 
     private void onData(Http2DataFrame data) {
@@ -173,9 +174,12 @@ final class FaultConnectionHandler extends ChannelInboundHandlerAdapter {
         closeIfGoneAwayAndIdle();
     }
 
-    /** Closes below the codec, so Netty's graceful HTTP/2 shutdown (GOAWAY, waiting for streams) is skipped. */
+    /**
+     * Closes from below the codec, so Netty's graceful HTTP/2 shutdown (GOAWAY, waiting for streams)
+     * is skipped. Not ChannelFutureListener.CLOSE: that closes via the channel, i.e. through the codec.
+     */
     void closeAbruptly() {
-        rawCtx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        rawCtx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> rawCtx.close());
     }
 
     private void closeIfGoneAwayAndIdle() {

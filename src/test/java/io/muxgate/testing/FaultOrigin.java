@@ -51,9 +51,7 @@ public final class FaultOrigin implements AutoCloseable {
 
     FaultOrigin(FaultOriginBuilder options) {
         this.policy = options.policy;
-        // Made only when needed: key generation costs a little time.
-        boolean needsTls = options.mode == ListenMode.H2_TLS;
-        this.tls = needsTls ? new SelfSignedTls() : null;
+        this.tls = options.mode == ListenMode.H2_TLS ? SelfSignedTls.shared() : null;
         try {
             serverChannel = new ServerBootstrap()
                     .group(group)

@@ -1,5 +1,6 @@
 package io.muxgate.testing;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.Http2FrameLogger;
 import io.netty.handler.codec.http2.Http2Headers;
@@ -49,6 +50,14 @@ final class FrameTap extends Http2FrameLogger {
     public void logPing(Direction direction, ChannelHandlerContext ctx, long data) {
         if (direction == Direction.INBOUND) {
             stats.pingReceived();
+        }
+    }
+
+    @Override
+    public void logGoAway(Direction direction, ChannelHandlerContext ctx, int lastStreamId, long errorCode,
+                          ByteBuf debugData) {
+        if (direction == Direction.INBOUND) {
+            stats.goAwayReceived(errorCode);
         }
     }
 

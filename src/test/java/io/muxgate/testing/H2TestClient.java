@@ -3,6 +3,7 @@ package io.muxgate.testing;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientConnection;
@@ -62,11 +63,25 @@ final class H2TestClient implements AutoCloseable {
 
     /** A dedicated connection, so a test can pin several streams to it. */
     HttpClientConnection connect(int port) {
-        return await(client.connect(new HttpConnectOptions().setHost(FaultOrigin.HOST).setPort(port)));
+        return await(connectAsync(port));
+    }
+
+    /** Callbacks on the returned future run on the connection's own event loop. */
+    Future<HttpClientConnection> connectAsync(int port) {
+        return client.connect(new HttpConnectOptions().setHost(FaultOrigin.HOST).setPort(port));
     }
 
     CompletableFuture<Response> get(int port, String path) {
         return send(client, port, path);
+    }
+
+    /** POST {@code body}; bigger than 64 KiB it needs the origin to hand flow-control credit back. */
+    CompletableFuture<Response> post(int port, String path, byte[] body) {
+        return client.request(options(port, path).setMethod(HttpMethod.POST))
+                .compose(request -> request.send(Buffer.buffer(body))
+                        .compose(response -> response.body().map(b -> new Response(response.statusCode(),
+                                response.headers(), b.toString(), response.trailers()))))
+                .toCompletionStage().toCompletableFuture();
     }
 
     static CompletableFuture<Response> get(HttpClientConnection connection, String path) {

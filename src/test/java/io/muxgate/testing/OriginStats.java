@@ -23,6 +23,7 @@ public final class OriginStats {
     private final Map<String, AtomicInteger> attemptsByPath = new ConcurrentHashMap<>();
     private final List<ReceivedReset> resets = new CopyOnWriteArrayList<>();
     private final AtomicInteger pingsReceived = new AtomicInteger();
+    private final List<Long> goAways = new CopyOnWriteArrayList<>();
 
     /** TCP connections accepted since start, in every {@link ListenMode}. */
     public int connectionsAccepted() {
@@ -67,6 +68,11 @@ public final class OriginStats {
 
     public long resetsReceivedWithCode(long errorCode) {
         return resets.stream().filter(r -> r.errorCode() == errorCode).count();
+    }
+
+    /** Error codes of the GOAWAY frames the client sent, in arrival order. */
+    public List<Long> goAwaysReceived() {
+        return new ArrayList<>(goAways);
     }
 
     /** PING frames (not PING acks) the client sent. */
@@ -124,9 +130,9 @@ public final class OriginStats {
     }
 
     /**
-     * Makes requests counted on the wire visible. Done only after the handler has dealt with them
-     * (or at the end of the read, for frames the codec dropped), so a test that saw the count go up
-     * also sees that request's recording and concurrency, and any action it triggered has run.
+     * Makes requests counted on the wire visible. Done only once the handler has recorded them (or at
+     * the end of the read, for frames the codec dropped), so a test that saw the count go up also
+     * sees that request in {@link #requests()} and in the concurrency figures.
      */
     void publishRequests(ConnectionRecord connection) {
         int unpublished = connection.wireRequests - connection.requests.get();
@@ -144,11 +150,16 @@ public final class OriginStats {
     void requestDispatched(RecordedRequest request, ConnectionRecord connection, int activeStreams) {
         connection.maxConcurrentStreams.accumulateAndGet(activeStreams, Math::max);
         requests.add(request);
-        // Counters are published by the caller after the action ran.
+        // The caller publishes the counters right after, which also wakes waiters.
     }
 
     void resetReceived(ReceivedReset reset) {
         resets.add(reset);
+        signal();
+    }
+
+    void goAwayReceived(long errorCode) {
+        goAways.add(errorCode);
         signal();
     }
 

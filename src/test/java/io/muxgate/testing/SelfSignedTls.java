@@ -20,14 +20,24 @@ import java.time.temporal.ChronoUnit;
 
 /**
  * A self-signed certificate for "localhost" / 127.0.0.1, made in-process with netty-pkitesting
- * (BouncyCastle underneath), and a server SslContext that offers only ALPN "h2".
+ * (BouncyCastle underneath), and a server SslContext that offers only ALPN "h2". One instance is
+ * shared per JVM: creating it costs about a second the first time.
  */
 final class SelfSignedTls {
 
     private final X509Bundle bundle;
     private final SslContext serverContext;
 
-    SelfSignedTls() {
+    /** Lazily created on first use (holder idiom), so cleartext-only test runs never pay for it. */
+    private static final class Shared {
+        static final SelfSignedTls INSTANCE = new SelfSignedTls();
+    }
+
+    static SelfSignedTls shared() {
+        return Shared.INSTANCE;
+    }
+
+    private SelfSignedTls() {
         try {
             Instant now = Instant.now();
             bundle = new CertificateBuilder()
