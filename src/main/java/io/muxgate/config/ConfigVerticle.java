@@ -14,6 +14,7 @@ import io.vertx.core.internal.logging.LoggerFactory;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -23,12 +24,15 @@ import java.util.TreeMap;
 /**
  * Watches {@code tenants_dir}, validates each zone file on its own, and publishes every accepted change
  * as a new {@link ZoneTable}. Once every proxy instance has acknowledged a snapshot, the pools that no
- * snapshot refers to any more are retired. Runs as a worker verticle: file reads may block, and its
- * handlers run one at a time, which also serializes settings PATCHes so none is lost.
+ * snapshot refers to any more are retired and the version is announced on {@link #IN_FORCE_ADDRESS}.
+ * Runs as a worker verticle: file reads may block, and its handlers run one at a time, which also
+ * serializes settings PATCHes so none is lost.
  */
 public final class ConfigVerticle extends VerticleBase {
 
   public static final String PATCH_ADDRESS = "muxgate.config.patch";
+  /** Published (local) with a snapshot's version once every event loop serves it. */
+  public static final String IN_FORCE_ADDRESS = "muxgate.zones.in-force";
   /** How long to wait for every event loop to acknowledge a snapshot before retiring pools anyway. */
   static final long ACK_TIMEOUT_MS = 5000;
   private static final Logger log = LoggerFactory.getLogger(ConfigVerticle.class);
@@ -40,6 +44,9 @@ public final class ConfigVerticle extends VerticleBase {
   private final int proxyInstances;
   private final Map<Long, Pending> pending = new TreeMap<>();
   private volatile ZoneTable current;
+  private String lastScanError;
+  private boolean scanning;
+  private int proxiesListening;
 
   /** A published snapshot waiting for acknowledgements, and the callers waiting for it to be in force. */
   private static final class Pending {
@@ -59,8 +66,8 @@ public final class ConfigVerticle extends VerticleBase {
 
   /** Loads the zones once, before any verticle runs: bad files are reported and skipped. */
   public static ZoneTable initialTable(ZoneCatalog catalog, OriginPools pools, ProxyMetrics metrics) throws IOException {
-    ZoneCatalog.ScanResult result = catalog.apply(ZoneFiles.read(catalog.dir()));
-    report(result, metrics);
+    ZoneCatalog.ScanResult result = catalog.apply(ZoneFiles.read(catalog.dir()), true);
+    report(result, catalog, metrics);
     return ZoneTables.build(1, catalog.zones(), pools, ZoneTable.EMPTY);
   }
 
@@ -77,7 +84,12 @@ public final class ConfigVerticle extends VerticleBase {
   public Future<?> start() {
     vertx.eventBus().<Long>localConsumer(ProxyVerticle.APPLIED_ADDRESS, msg -> acknowledged(msg.body()));
     vertx.eventBus().<JsonObject>localConsumer(PATCH_ADDRESS, this::patch);
-    vertx.setPeriodic(scanPeriodMs, id -> scan());
+    vertx.setTimer(ACK_TIMEOUT_MS, id -> {
+      if (!scanning) {
+        log.warn("not every proxy instance reported within " + ACK_TIMEOUT_MS + " ms; scanning zone files anyway");
+        startScanning();
+      }
+    });
     return Future.succeededFuture();
   }
 
@@ -86,19 +98,25 @@ public final class ConfigVerticle extends VerticleBase {
     try {
       files = ZoneFiles.read(catalog.dir());
     } catch (IOException e) {
-      log.error(e.getMessage());
+      if (!e.getMessage().equals(lastScanError)) {
+        log.error("cannot scan zone files, keeping every zone as it is: " + e.getMessage());
+        lastScanError = e.getMessage();
+      }
       return;
     }
+    lastScanError = null;
     ZoneCatalog.ScanResult result = catalog.apply(files);
-    report(result, metrics);
+    report(result, catalog, metrics);
     if (result.changed()) {
       publish();
     }
   }
 
-  private static void report(ZoneCatalog.ScanResult result, ProxyMetrics metrics) {
+  private static void report(ZoneCatalog.ScanResult result, ZoneCatalog catalog, ProxyMetrics metrics) {
     for (ConfigException rejected : result.rejected()) {
-      log.error("zone file rejected, keeping the last good config: " + rejected.getMessage());
+      String fileName = rejected.file() == null ? "" : Path.of(rejected.file()).getFileName().toString();
+      log.error((catalog.isAccepted(fileName) ? "zone file rejected, zone keeps its last good config: "
+        : "zone file rejected, zone not loaded: ") + rejected.getMessage());
       metrics.configReload(false);
     }
     if (result.changed()) {
@@ -114,17 +132,41 @@ public final class ConfigVerticle extends VerticleBase {
     Pending p = new Pending();
     Promise<Void> inForce = Promise.promise();
     p.waiters.add(inForce);
-    p.timer = vertx.setTimer(ACK_TIMEOUT_MS, id -> settle(next.version()));
+    p.timer = vertx.setTimer(ACK_TIMEOUT_MS, id -> ackTimedOut(next.version()));
     pending.put(next.version(), p);
     vertx.eventBus().publish(ProxyVerticle.ZONES_ADDRESS, next);
     return inForce.future();
   }
 
+  /**
+   * Scanning starts once every proxy instance has said it listens for snapshots (each sends its version
+   * once at start): a snapshot published earlier would miss an instance, which would serve a stale one.
+   */
+  private void startScanning() {
+    if (!scanning) {
+      scanning = true;
+      vertx.setPeriodic(scanPeriodMs, id -> scan());
+    }
+  }
+
   private void acknowledged(long version) {
+    if (!scanning) {
+      if (++proxiesListening >= proxyInstances) {
+        startScanning();
+      }
+      return;
+    }
     Pending p = pending.get(version);
     if (p != null && ++p.acks >= proxyInstances) {
       settle(version);
+      vertx.eventBus().publish(IN_FORCE_ADDRESS, version);
     }
+  }
+
+  private void ackTimedOut(long version) {
+    log.warn("zones version " + version + " not acknowledged by every event loop within " + ACK_TIMEOUT_MS
+      + " ms; retiring unused origin pools anyway");
+    settle(version);
   }
 
   /** Every loop serves {@code version} (or the wait timed out): retire pools no snapshot uses. */
@@ -152,6 +194,7 @@ public final class ConfigVerticle extends VerticleBase {
       msg.reply(result.toJson());
       return;
     }
+    startScanning();
     scan();
     Pending p = pending.get(current.version());
     if (p == null) {

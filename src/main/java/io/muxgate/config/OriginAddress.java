@@ -37,7 +37,11 @@ public record OriginAddress(Scheme scheme, String host, int port) {
     };
     String host = uri.getHost();
     if (host == null || host.isEmpty()) {
-      throw new IllegalArgumentException("missing host in \"" + text + "\"");
+      throw new IllegalArgumentException(uri.getRawAuthority() == null ? "missing host in \"" + text + "\""
+        : "not a valid host name in \"" + text + "\"");
+    }
+    if (uri.getPort() == 0 || uri.getPort() > 65535) {
+      throw new IllegalArgumentException("port must be 1..65535, got \"" + text + "\"");
     }
     if (uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null
       || (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/"))) {

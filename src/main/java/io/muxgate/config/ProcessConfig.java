@@ -1,6 +1,5 @@
 package io.muxgate.config;
 
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
@@ -56,9 +55,9 @@ public record ProcessConfig(
     }
     JsonObject json;
     try {
-      json = text.isBlank() ? new JsonObject() : new JsonObject(text);
-    } catch (DecodeException | ClassCastException e) {
-      throw new ConfigException(name, null, "invalid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+      json = text.isBlank() ? new JsonObject() : JsonText.object(text);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(name, null, e.getMessage());
     }
     return fromJson(file, json, env);
   }

@@ -4,11 +4,14 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 
 /**
  * One PATCH of one zone setting: validated exactly like a zone file, then written back to the zone's
@@ -29,7 +32,9 @@ public final class SettingsPatch {
   public static Result apply(ZoneCatalog catalog, String zone, String id, Object value) {
     Path file = catalog.fileOf(zone);
     if (file == null) {
-      return error(404, 1001, "unknown zone \"" + zone + "\"");
+      return catalog.isBuiltIn(zone)
+        ? error(409, 1006, "zone \"" + zone + "\" is built in and has no zone file to change")
+        : error(404, 1001, "unknown zone \"" + zone + "\"");
     }
     Setting setting = Setting.byId(id).orElse(null);
     if (setting == null) {
@@ -41,22 +46,34 @@ public final class SettingsPatch {
     } catch (IllegalArgumentException e) {
       return error(400, 1003, "settings." + id + ": " + e.getMessage());
     }
+    String name = catalog.displayName(file);
     try {
-      JsonObject json = new JsonObject(Files.readString(file, StandardCharsets.UTF_8));
-      JsonObject settings = json.getJsonObject("settings");
+      JsonObject json;
+      try {
+        json = JsonText.object(Files.readString(file, StandardCharsets.UTF_8));
+      } catch (IllegalArgumentException e) {
+        return fileNeedsFixing(new ConfigException(name, null, e.getMessage()));
+      }
+      Object settings = json.getValue("settings");
       if (settings == null) {
         settings = new JsonObject();
         json.put("settings", settings);
       }
-      settings.put(id, parsed);
-      ZoneConfig updated = ZoneFileParser.parse(file, catalog.displayName(file), json);
+      if (!(settings instanceof JsonObject object)) {
+        return fileNeedsFixing(new ConfigException(name, "settings", "must be an object"));
+      }
+      object.put(id, parsed);
+      ZoneConfig updated;
+      try {
+        updated = ZoneFileParser.parse(file, name, json);
+      } catch (ConfigException e) {
+        return fileNeedsFixing(e);
+      }
       ConfigException conflict = catalog.conflict(file.getFileName().toString(), updated);
       if (conflict != null) {
-        return error(400, 1004, conflict.getMessage());
+        return fileNeedsFixing(conflict);
       }
       writeAtomically(file, json.encodePrettily() + "\n");
-    } catch (ConfigException e) {
-      return error(400, 1004, e.getMessage());
     } catch (IOException | RuntimeException e) {
       return error(500, 1005, "cannot update " + catalog.displayName(file) + ": " + e.getMessage());
     }
@@ -68,7 +85,14 @@ public final class SettingsPatch {
     Path dir = file.toAbsolutePath().getParent();
     Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
     try {
-      Files.writeString(tmp, text, StandardCharsets.UTF_8);
+      keepPermissions(file, tmp);
+      try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+        ByteBuffer bytes = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+        while (bytes.hasRemaining()) {
+          channel.write(bytes);
+        }
+        channel.force(true);
+      }
       try {
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {
@@ -77,6 +101,20 @@ public final class SettingsPatch {
     } finally {
       Files.deleteIfExists(tmp);
     }
+  }
+
+  /** createTempFile makes the file private; the zone file keeps the mode it had. */
+  private static void keepPermissions(Path from, Path to) {
+    try {
+      Files.setPosixFilePermissions(to, Files.getPosixFilePermissions(from));
+    } catch (IOException | UnsupportedOperationException e) {
+      // not a POSIX file system, or the original is gone: the new file keeps the default mode
+    }
+  }
+
+  /** The value is fine but the file as it is on disk is not: the PATCH would not be the only change. */
+  private static Result fileNeedsFixing(ConfigException e) {
+    return error(409, 1004, e.getMessage() + " (fix the zone file first; the zone keeps its last good config)");
   }
 
   static Result error(int status, int code, String message) {

@@ -11,18 +11,38 @@ import java.util.TreeMap;
 
 /**
  * The zones currently accepted, one per file, and the rules between files: a file that fails validation
- * keeps its last good zone; a zone id or host claimed by two files is refused to the file that changed.
- * Not thread-safe: the config verticle owns it.
+ * keeps its last good zone; a zone id or host claimed by two files is refused to the file that changed,
+ * and accepted on a later scan once the other file lets go of it.
+ *
+ * <p>Each file's content is judged once: an error is reported when it is first confirmed and never again
+ * until the content changes. A file that fails on first sight is confirmed on the next scan only, so an
+ * editor caught halfway through writing it in place produces no error at all. Not thread-safe: the
+ * config verticle owns it.
  */
 public final class ZoneCatalog {
 
-  /** One scan's outcome: the errors found (once per new content) and whether the zone set changed. */
+  /** One scan's outcome: the errors newly confirmed and whether the set of accepted zones changed. */
   public record ScanResult(List<ConfigException> rejected, boolean changed) {
+  }
+
+  /** What was decided about a file's current content. */
+  private enum Verdict {
+    /** Accepted, or identical to what is accepted. */
+    ACCEPTED,
+    /** Failed once; reported if the next scan sees the same content. */
+    UNCONFIRMED,
+    /** Failed and reported; silent until the content changes. */
+    REPORTED,
+    /** Valid on its own but claims a zone or host of another file; retried silently every scan. */
+    CONFLICTING
+  }
+
+  private record FileState(String text, Verdict verdict, ZoneConfig parsed, ConfigException error) {
   }
 
   private final Path dir;
   private final List<ZoneConfig> builtIn;
-  private final Map<String, String> seenContent = new HashMap<>();
+  private final Map<String, FileState> files = new HashMap<>();
   private final Map<String, ZoneConfig> accepted = new TreeMap<>();
 
   public ZoneCatalog(Path dir, List<ZoneConfig> builtIn) {
@@ -35,37 +55,65 @@ public final class ZoneCatalog {
   }
 
   /** Applies the folder's current content. {@code files} maps file name to text (null: unreadable). */
-  public ScanResult apply(Map<String, String> files) {
+  public ScanResult apply(Map<String, String> current) {
+    return apply(current, false);
+  }
+
+  /**
+   * As {@link #apply(Map)}; with {@code reportAtOnce} (the load at start, or a file the admin API just
+   * wrote) a failing file is reported on first sight instead of on the next scan.
+   */
+  public ScanResult apply(Map<String, String> current, boolean reportAtOnce) {
     List<ConfigException> rejected = new ArrayList<>();
-    boolean changed = accepted.keySet().retainAll(files.keySet());
-    seenContent.keySet().retainAll(files.keySet());
+    boolean changed = accepted.keySet().retainAll(current.keySet());
+    files.keySet().retainAll(current.keySet());
     Map<String, ZoneConfig> candidates = new LinkedHashMap<>();
-    for (Map.Entry<String, String> file : files.entrySet()) {
+    for (Map.Entry<String, String> file : new TreeMap<>(current).entrySet()) {
       String name = file.getKey();
       String text = file.getValue();
-      if (Objects.equals(seenContent.get(name), text) && text != null) {
+      FileState seen = files.get(name);
+      if (seen != null && Objects.equals(seen.text(), text)) {
+        switch (seen.verdict()) {
+          case ACCEPTED, REPORTED -> {
+          }
+          case UNCONFIRMED -> {
+            rejected.add(seen.error());
+            files.put(name, new FileState(text, Verdict.REPORTED, null, seen.error()));
+          }
+          case CONFLICTING -> candidates.put(name, seen.parsed());
+        }
         continue;
       }
-      seenContent.put(name, text);
       Path path = dir.resolve(name);
-      if (text == null) {
-        rejected.add(new ConfigException(displayName(path), null, "cannot read file"));
-        continue;
-      }
       try {
-        candidates.put(name, ZoneFileParser.parse(path, displayName(path), text));
+        if (text == null) {
+          throw new ConfigException(displayName(path), null, "cannot read file");
+        }
+        ZoneConfig parsed = ZoneFileParser.parse(path, displayName(path), text);
+        files.put(name, new FileState(text, Verdict.ACCEPTED, parsed, null));
+        candidates.put(name, parsed);
       } catch (ConfigException e) {
-        rejected.add(e);
+        if (reportAtOnce) {
+          rejected.add(e);
+        }
+        files.put(name, new FileState(text, reportAtOnce ? Verdict.REPORTED : Verdict.UNCONFIRMED, null, e));
       }
     }
     for (Map.Entry<String, ZoneConfig> candidate : candidates.entrySet()) {
-      ConfigException conflict = conflict(candidate.getKey(), candidate.getValue());
+      String name = candidate.getKey();
+      ZoneConfig zone = candidate.getValue();
+      ConfigException conflict = conflict(name, zone);
+      FileState state = files.get(name);
       if (conflict != null) {
-        rejected.add(conflict);
+        if (state.verdict() != Verdict.CONFLICTING) {
+          rejected.add(conflict);
+        }
+        files.put(name, new FileState(state.text(), Verdict.CONFLICTING, zone, conflict));
         continue;
       }
-      ZoneConfig previous = accepted.put(candidate.getKey(), candidate.getValue());
-      changed |= !candidate.getValue().equals(previous);
+      files.put(name, new FileState(state.text(), Verdict.ACCEPTED, zone, null));
+      ZoneConfig previous = accepted.put(name, zone);
+      changed |= !zone.equals(previous);
     }
     return new ScanResult(rejected, changed);
   }
@@ -80,14 +128,14 @@ public final class ZoneCatalog {
       }
     });
     for (ZoneConfig other : others) {
+      String where = other.source() != null ? " (" + displayName(other.source()) + ")" : "";
       if (other.zone().equals(zone.zone())) {
-        return new ConfigException(file, "zone", "zone \"" + zone.zone() + "\" is already defined"
-          + (other.source() != null ? " in " + displayName(other.source()) : ""));
+        return new ConfigException(file, "zone", "zone \"" + zone.zone() + "\" is already defined" + where);
       }
       for (int i = 0; i < zone.hosts().size(); i++) {
         if (other.hosts().contains(zone.hosts().get(i))) {
           return new ConfigException(file, "hosts[" + i + "]", "host \"" + zone.hosts().get(i)
-            + "\" already belongs to zone \"" + other.zone() + "\"");
+            + "\" already belongs to zone \"" + other.zone() + "\"" + where);
         }
       }
     }
@@ -98,6 +146,16 @@ public final class ZoneCatalog {
     List<ZoneConfig> all = new ArrayList<>(builtIn);
     all.addAll(accepted.values());
     return all;
+  }
+
+  /** Whether {@code fileName} currently contributes an accepted zone (a rejected edit keeps it). */
+  public boolean isAccepted(String fileName) {
+    return accepted.containsKey(fileName);
+  }
+
+  /** Whether {@code zone} is built in (made in code, no file to edit). */
+  public boolean isBuiltIn(String zone) {
+    return builtIn.stream().anyMatch(z -> z.zone().equals(zone));
   }
 
   /** The file an accepted zone came from, or null for built-in zones and unknown names. */

@@ -1,10 +1,12 @@
 package io.muxgate.config;
 
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -37,9 +39,9 @@ public final class ZoneFileParser {
   public static ZoneConfig parse(Path file, String name, String text) {
     JsonObject json;
     try {
-      json = new JsonObject(text);
-    } catch (DecodeException | ClassCastException e) {
-      throw new ConfigException(name, null, "invalid JSON: " + firstLine(e.getMessage()));
+      json = JsonText.object(text);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(name, null, e.getMessage());
     }
     return parse(file, name, json);
   }
@@ -177,9 +179,17 @@ public final class ZoneFileParser {
       return null;
     }
     Path folder = zoneFile.toAbsolutePath().getParent();
-    Path path = folder == null ? Path.of(value) : folder.resolve(value);
-    if (!Files.isReadable(path)) {
-      throw new FieldError("origin_ca_file", "cannot read " + path);
+    Path path = (folder == null ? Path.of(value) : folder.resolve(value)).normalize();
+    String pem;
+    try {
+      pem = new String(Files.readAllBytes(path), StandardCharsets.ISO_8859_1);
+    } catch (NoSuchFileException e) {
+      throw new FieldError("origin_ca_file", "cannot read " + path + ": no such file");
+    } catch (IOException e) {
+      throw new FieldError("origin_ca_file", "cannot read " + path + (Files.isDirectory(path) ? ": is a folder" : ""));
+    }
+    if (!pem.contains("-----BEGIN CERTIFICATE-----")) {
+      throw new FieldError("origin_ca_file", "no PEM certificate in " + path);
     }
     return path;
   }
@@ -226,14 +236,6 @@ public final class ZoneFileParser {
       throw new FieldError(field, "must be true or false");
     }
     return b;
-  }
-
-  private static String firstLine(String message) {
-    if (message == null) {
-      return "unreadable";
-    }
-    int nl = message.indexOf('\n');
-    return nl < 0 ? message : message.substring(0, nl);
   }
 
   /** A validation failure before the file name is attached. */

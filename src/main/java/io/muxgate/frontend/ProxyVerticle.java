@@ -50,6 +50,8 @@ public final class ProxyVerticle extends VerticleBase {
       }
       vertx.eventBus().send(APPLIED_ADDRESS, zones.version());
     });
+    // Tells the config verticle this instance listens: it publishes no snapshot before all instances do.
+    vertx.eventBus().send(APPLIED_ADDRESS, zones.version());
     Forwarder forwarder = new Forwarder(() -> zones, observer, metrics);
     HttpServer cleartext = vertx.createHttpServer(FrontendOptions.cleartext(config)).requestHandler(forwarder::handle);
     HttpServer tls = vertx.createHttpServer(FrontendOptions.tls(config, keyCert)).requestHandler(forwarder::handle);

@@ -1,0 +1,233 @@
+package io.muxgate.config;
+
+import io.muxgate.admin.AdminApi;
+import io.muxgate.support.Await;
+import io.muxgate.support.Exchange;
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestOrigin;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static io.muxgate.support.ProxyHarness.zone;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Zone files edited, broken, added and removed while Muxgate runs: accepted changes reach every event
+ * loop within 2 x config_scan_period_ms, rejected ones leave the zone on its last good config.
+ */
+class HotReloadTest {
+
+  private Vertx vertx;
+  private final List<AutoCloseable> resources = new ArrayList<>();
+
+  @BeforeEach
+  void setUp() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (int i = resources.size() - 1; i >= 0; i--) {
+      resources.get(i).close();
+    }
+    Await.result(vertx.close(), 10);
+  }
+
+  private <T extends AutoCloseable> T track(T resource) {
+    resources.add(resource);
+    return resource;
+  }
+
+  private static JsonObject capped(String name, String host, String origin, int cap) {
+    return zone(name, host, List.of(origin), new JsonObject().put("origin_h2_max_streams", cap));
+  }
+
+  private static void write(Path file, String text) {
+    try {
+      Files.writeString(file, text);
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** A client that opens a new connection per request, so that successive requests visit every event loop. */
+  private HttpClientAgent freshConnections(ProxyHarness proxy) {
+    return vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(proxy.httpPort())
+      .setKeepAlive(false), new PoolOptions().setHttp1MaxSize(1));
+  }
+
+  /** Status codes of {@code n} requests for {@code host}, each on its own connection. */
+  private static List<Integer> statuses(HttpClientAgent client, String host, int n) {
+    List<Integer> statuses = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      statuses.add(Await.result(Exchange.get(client, host, "/probe")).status());
+    }
+    return statuses;
+  }
+
+  @Test
+  void rejectedFilesKeepTheZoneOnItsLastGoodSettingsAndLeaveOtherZonesUntouched() {
+    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.H2C));
+    LogCapture log = track(new LogCapture(ConfigVerticle.class));
+    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of(
+      "a.json", capped("a", "a.test", origin.url(), 10),
+      "b.json", capped("b", "b.test", origin.url(), 50))));
+    ReloadWatch watch = track(new ReloadWatch(vertx, proxy));
+    AdminApi admin = new AdminApi(vertx, proxy.adminPort());
+    Path a = proxy.tenantsDir().resolve("a.json");
+    String good = capped("a", "a.test", origin.url(), 10).encodePrettily();
+
+    write(a, good.substring(0, good.indexOf("\"origins\"")));
+    Await.until(() -> admin.rejectedReloads() == 1, "the truncated file to be rejected");
+    JsonObject zeroStreams = capped("a", "a.test", origin.url(), 0);
+    write(a, zeroStreams.encodePrettily());
+    Await.until(() -> admin.rejectedReloads() == 2, "origin_h2_max_streams 0 to be rejected");
+    JsonObject longTimeout = capped("a", "a.test", origin.url(), 10);
+    longTimeout.getJsonObject("settings").put("proxy_read_timeout", 99999);
+    write(a, longTimeout.encodePrettily());
+    Await.until(() -> admin.rejectedReloads() == 3, "proxy_read_timeout 99999 to be rejected");
+
+    // Zone b still takes edits, and each one means several more scans have passed over the bad a.json.
+    watch.mark();
+    proxy.writeZone("b.json", capped("b", "b.test", origin.url(), 20));
+    watch.awaitInForce();
+    watch.mark();
+    proxy.writeZone("b.json", capped("b", "b.test", origin.url(), 20).put("hosts", List.of("b.test", "b2.test")));
+    watch.awaitInForce();
+
+    assertEquals(List.of(
+      "SEVERE zone file rejected, zone keeps its last good config: tenants/a.json: invalid JSON at line 4, column 3:"
+        + " unexpected end of input (truncated file?)",
+      "SEVERE zone file rejected, zone keeps its last good config: tenants/a.json:"
+        + " settings.origin_h2_max_streams: must be 1..1000, got 0",
+      "SEVERE zone file rejected, zone keeps its last good config: tenants/a.json:"
+        + " settings.proxy_read_timeout: must be 1..6000, got 99999"), log.matching("rejected"));
+    assertEquals(3, admin.rejectedReloads(), "each bad content counted once");
+    assertEquals(10, admin.get("/zones/a/settings/origin_h2_max_streams").json().getJsonObject("result")
+      .getInteger("value"));
+    assertEquals(100, admin.get("/zones/a/settings/proxy_read_timeout").json().getJsonObject("result")
+      .getInteger("value"));
+
+    // Serving proves it: zone a still opens a connection per 10 streams, zone b per 20.
+    origin.park();
+    HttpClientAgent client = proxy.h2cClient();
+    List<Future<Exchange>> responses = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      responses.add(Exchange.get(client, "a.test", "/a" + i));
+    }
+    for (int i = 0; i < 40; i++) {
+      responses.add(Exchange.get(client, i % 2 == 0 ? "b.test" : "b2.test", "/b" + i));
+    }
+    origin.awaitInFlight(70);
+    assertEquals(3 + 2, origin.connectionsAccepted(), "3 connections for a at cap 10, 2 for b at cap 20");
+    assertTrue(origin.maxStreamsOnOneConnection() <= 20);
+    origin.release();
+    Await.result(Future.all(responses));
+    responses.forEach(r -> assertEquals(200, r.result().status()));
+  }
+
+  @Test
+  void badZoneFileAtStartIsReportedAndTheOtherZonesServe() {
+    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.H2C));
+    LogCapture log = track(new LogCapture(ConfigVerticle.class));
+    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of(
+      "a.json", capped("a", "a.test", origin.url(), 10),
+      "b.json", capped("b", "b.test", origin.url(), 0))));
+    AdminApi admin = new AdminApi(vertx, proxy.adminPort());
+    HttpClientAgent client = freshConnections(proxy);
+
+    assertEquals(List.of(200, 200), statuses(client, "a.test", 2));
+    assertEquals(List.of(421, 421), statuses(client, "b.test", 2));
+    assertEquals(1, admin.rejectedReloads());
+    assertEquals(List.of("SEVERE zone file rejected, zone not loaded: tenants/b.json:"
+      + " settings.origin_h2_max_streams: must be 1..1000, got 0"), log.matching("rejected"));
+
+    ReloadWatch watch = track(new ReloadWatch(vertx, proxy)).mark();
+    proxy.writeZone("b.json", capped("b", "b.test", origin.url(), 10));
+    watch.awaitInForce();
+    assertEquals(List.of(200, 200), statuses(client, "b.test", 2));
+  }
+
+  @Test
+  void zoneAddedAndRemovedAtRunTimeAppliesOnEveryLoopWithinTwoScanPeriods() throws IOException {
+    long scanPeriodMs = 250;
+    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.H2C));
+    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("a.json", capped("a", "a.test", origin.url(), 10)),
+      new JsonObject().put("config_scan_period_ms", scanPeriodMs)));
+    ReloadWatch watch = track(new ReloadWatch(vertx, proxy));
+    HttpClientAgent client = freshConnections(proxy);
+    assertEquals(List.of(421, 421, 421, 421), statuses(client, "new.test", 4));
+
+    watch.mark();
+    proxy.writeZone("new.json", capped("new", "new.test", origin.url(), 10));
+    long addedMs = watch.awaitInForce();
+    assertEquals(List.of(200, 200, 200, 200), statuses(client, "new.test", 4));
+
+    watch.mark();
+    Files.delete(proxy.tenantsDir().resolve("a.json"));
+    long removedMs = watch.awaitInForce();
+    assertEquals(List.of(421, 421, 421, 421), statuses(client, "a.test", 4));
+    assertEquals(List.of(200, 200), statuses(client, "new.test", 2));
+
+    assertTrue(addedMs <= 2 * scanPeriodMs, "added zone in force after " + addedMs + " ms");
+    assertTrue(removedMs <= 2 * scanPeriodMs, "removed zone gone after " + removedMs + " ms");
+  }
+
+  @Test
+  void settingsChangeReplacesThePoolAndTheOldPoolClosesOnceItsRequestsFinish() {
+    CountingOrigin origin = track(CountingOrigin.start(vertx, 0, 0));
+    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json", capped("z", "z.test", origin.url(), 10))));
+    ReloadWatch watch = track(new ReloadWatch(vertx, proxy));
+    HttpClientAgent client = proxy.h2cClient();
+
+    List<Future<Exchange>> held = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      held.add(Exchange.get(client, "z.test", "/hold/" + i));
+    }
+    Await.until(() -> origin.inFlight() == 10, "10 held requests at the origin");
+    CountingOrigin.Conn old = origin.connections().get(0);
+    assertEquals(1, origin.connections().size());
+
+    watch.mark();
+    proxy.writeZone("z.json", capped("z", "z.test", origin.url(), 5));
+    long ms = watch.awaitInForce();
+    int afterSwap = origin.advanceMark();
+
+    List<Future<Exchange>> fresh = new ArrayList<>();
+    for (int i = 0; i < 15; i++) {
+      fresh.add(Exchange.get(client, "z.test", "/fresh/" + i));
+    }
+    Await.result(Future.all(fresh));
+    fresh.forEach(r -> assertEquals(200, r.result().status()));
+
+    assertEquals(0, old.startedAfterMark.get(), "no new request reached the old pool's connection");
+    assertTrue(old.open, "the old pool's connection stays open while its requests are in flight");
+    assertEquals(10, old.active.get());
+    List<CountingOrigin.Conn> replacements = origin.connectionsMarked(afterSwap);
+    assertFalse(replacements.isEmpty());
+    replacements.forEach(c -> assertTrue(c.peak.get() <= 5, "new pool carries at most 5 streams, saw " + c.peak));
+
+    origin.releaseHeld();
+    Await.result(Future.all(held));
+    held.forEach(r -> assertEquals(200, r.result().status(), "an in-flight request on the old pool finishes"));
+    Await.until(() -> !old.open, "the old pool's connection to close once its requests are done");
+    assertTrue(replacements.stream().allMatch(c -> c.open), "the new pool keeps its connections");
+    assertTrue(ms <= 200, "in force on every loop after " + ms + " ms");
+  }
+}

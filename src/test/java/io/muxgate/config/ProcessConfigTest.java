@@ -1,0 +1,84 @@
+package io.muxgate.config;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A bad muxgate.json stops the process with one line naming the file, the field and the reason. */
+class ProcessConfigTest {
+
+  @TempDir
+  Path dir;
+
+  private Path write(String text) throws IOException {
+    return Files.writeString(dir.resolve("muxgate.json"), text);
+  }
+
+  private String error(String text) throws IOException {
+    Path file = write(text);
+    return assertThrows(ConfigException.class, () -> ProcessConfig.load(file, Map.of())).getMessage();
+  }
+
+  @Test
+  void eachBadFieldIsNamedWithItsReason() throws IOException {
+    Path file = dir.resolve("muxgate.json");
+    assertEquals(file + ": http_port: must be 0..65535, got 70000", error("{\"http_port\": 70000}"));
+    assertEquals(file + ": http_prot: unknown field", error("{\"http_prot\": 8080}"));
+    assertEquals(file + ": access_log: must be true or false", error("{\"access_log\": \"yes\"}"));
+    assertEquals(file + ": config_scan_period_ms: must be 50..3600000, got 0", error("{\"config_scan_period_ms\": 0}"));
+    assertEquals(file + ": tls.key_file: cert_file and key_file go together",
+      error("{\"tls\": {\"cert_file\": \"muxgate.json\"}}"));
+    assertEquals(file + ": admin_token_file: cannot read " + dir.resolve("no-such-token"),
+      error("{\"admin_token_file\": \"no-such-token\"}"));
+  }
+
+  @Test
+  void invalidJsonNamesLineAndColumn() throws IOException {
+    Path file = dir.resolve("muxgate.json");
+    assertEquals(file + ": invalid JSON at line 2, column 1: unexpected end of input (truncated file?)",
+      error("{\"http_port\": 8080,\n"));
+  }
+
+  @Test
+  void missingFileIsNamed() {
+    Path file = dir.resolve("absent.json");
+    ConfigException e = assertThrows(ConfigException.class, () -> ProcessConfig.load(file, Map.of()));
+    assertEquals(file + ": file not found", e.getMessage());
+  }
+
+  @Test
+  void relativePathsResolveAgainstTheFilesFolderAndEnvSuppliesTheToken() throws IOException {
+    Path file = write(new JsonObject().put("tenants_dir", "zones").encode());
+    ProcessConfig config = ProcessConfig.load(file, Map.of("MUXGATE_ADMIN_TOKEN", "s3cret"));
+    assertEquals(dir.resolve("zones"), config.tenantsDir());
+    assertEquals("s3cret", config.adminToken());
+  }
+
+  @Test
+  void mainExitsNonZeroWithOneLineNamingFileFieldAndReason() throws Exception {
+    Path file = write("{\"http_port\": 70000}");
+    Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+      "-cp", System.getProperty("java.class.path"), "io.muxgate.Main", "--conf", file.toString())
+      .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+      .start();
+    assertTrue(process.waitFor(30, TimeUnit.SECONDS), "exits");
+    String stderr = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    String stdout = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+
+    assertEquals(2, process.exitValue());
+    assertEquals(List.of("muxgate: " + file + ": http_port: must be 0..65535, got 70000"), stderr.lines().toList());
+    assertEquals("", stdout);
+  }
+}

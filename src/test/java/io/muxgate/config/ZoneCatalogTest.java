@@ -1,0 +1,156 @@
+package io.muxgate.config;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Scan after scan, the catalog keeps each zone on its last good file, isolates zones from each other's
+ * mistakes, and reports each bad content exactly once.
+ */
+class ZoneCatalogTest {
+
+  @TempDir
+  Path conf;
+
+  private ZoneCatalog catalog() {
+    return new ZoneCatalog(conf.resolve("tenants"), List.of());
+  }
+
+  private static String zone(String name, String host, int cap) {
+    return new JsonObject().put("zone", name).put("hosts", List.of(host)).put("origins", List.of("h2c://127.0.0.1:9"))
+      .put("settings", new JsonObject().put("origin_h2_max_streams", cap)).encodePrettily();
+  }
+
+  private static int cap(ZoneCatalog catalog, String zone) {
+    return catalog.zones().stream().filter(z -> z.zone().equals(zone)).findFirst().orElseThrow()
+      .settings().originH2MaxStreams();
+  }
+
+  private static List<String> messages(ZoneCatalog.ScanResult result) {
+    return result.rejected().stream().map(ConfigException::getMessage).toList();
+  }
+
+  @Test
+  void rejectedEditKeepsTheLastGoodZoneWhileOtherZonesApplyTheirEdits() {
+    ZoneCatalog catalog = catalog();
+    Map<String, String> files = new HashMap<>(Map.of("a.json", zone("a", "a.test", 10), "b.json", zone("b", "b.test", 50)));
+    assertTrue(catalog.apply(files, true).changed());
+
+    files.put("a.json", zone("a", "a.test", 0));
+    files.put("b.json", zone("b", "b.test", 20));
+    ZoneCatalog.ScanResult first = catalog.apply(files);
+    ZoneCatalog.ScanResult second = catalog.apply(files);
+
+    assertTrue(first.changed(), "b's edit applies on the scan that sees it");
+    assertEquals(List.of(), messages(first), "a failure is confirmed by a second scan before it is reported");
+    assertEquals(List.of("tenants/a.json: settings.origin_h2_max_streams: must be 1..1000, got 0"), messages(second));
+    assertFalse(second.changed());
+    assertEquals(10, cap(catalog, "a"));
+    assertEquals(20, cap(catalog, "b"));
+  }
+
+  @Test
+  void badContentIsReportedOnceUntilItChanges() {
+    ZoneCatalog catalog = catalog();
+    Map<String, String> files = new HashMap<>(Map.of("a.json", zone("a", "a.test", 10)));
+    catalog.apply(files, true);
+
+    files.put("a.json", "{\"zone\": \"a\",");
+    int reported = 0;
+    for (int scan = 0; scan < 10; scan++) {
+      reported += catalog.apply(files).rejected().size();
+    }
+    assertEquals(1, reported);
+
+    files.put("a.json", zone("a", "a.test", 99999).replace("origin_h2_max_streams", "proxy_read_timeout"));
+    catalog.apply(files);
+    assertEquals(List.of("tenants/a.json: settings.proxy_read_timeout: must be 1..6000, got 99999"),
+      messages(catalog.apply(files)));
+    assertEquals(List.of(), messages(catalog.apply(files)));
+    assertEquals(10, cap(catalog, "a"));
+  }
+
+  @Test
+  void fileCaughtHalfWrittenIsNeverReportedWhenTheNextScanSeesItWhole() {
+    ZoneCatalog catalog = catalog();
+    Map<String, String> files = new HashMap<>(Map.of("a.json", zone("a", "a.test", 10)));
+    catalog.apply(files, true);
+    String whole = zone("a", "a.test", 20);
+
+    files.put("a.json", whole.substring(0, whole.length() / 2));
+    ZoneCatalog.ScanResult halfway = catalog.apply(files);
+    files.put("a.json", whole);
+    ZoneCatalog.ScanResult done = catalog.apply(files);
+
+    assertEquals(List.of(), messages(halfway));
+    assertFalse(halfway.changed());
+    assertEquals(List.of(), messages(done));
+    assertTrue(done.changed());
+    assertEquals(20, cap(catalog, "a"));
+  }
+
+  @Test
+  void fileRefusedForAHostConflictIsAcceptedOnceTheOtherFileLetsGo() {
+    ZoneCatalog catalog = catalog();
+    Map<String, String> files = new HashMap<>(Map.of("a.json", zone("a", "shared.test", 10)));
+    catalog.apply(files, true);
+
+    files.put("b.json", zone("b", "shared.test", 20));
+    assertEquals(List.of("tenants/b.json: hosts[0]: host \"shared.test\" already belongs to zone \"a\" (tenants/a.json)"),
+      messages(catalog.apply(files)));
+    assertEquals(List.of(), messages(catalog.apply(files)), "reported once");
+
+    files.remove("a.json");
+    ZoneCatalog.ScanResult released = catalog.apply(files);
+    assertTrue(released.changed());
+    assertEquals(List.of("b"), catalog.zones().stream().map(ZoneConfig::zone).toList());
+  }
+
+  @Test
+  void unreadableFileIsReportedOnceAndKeepsItsZone() {
+    ZoneCatalog catalog = catalog();
+    Map<String, String> files = new HashMap<>(Map.of("a.json", zone("a", "a.test", 10)));
+    catalog.apply(files, true);
+
+    files.put("a.json", null);
+    int reported = 0;
+    for (int scan = 0; scan < 5; scan++) {
+      reported += catalog.apply(files).rejected().size();
+    }
+    assertEquals(1, reported);
+    assertEquals(10, cap(catalog, "a"));
+  }
+
+  @Test
+  void removedFileRemovesItsZoneAndAddedFileAddsOne() {
+    ZoneCatalog catalog = catalog();
+    Map<String, String> files = new HashMap<>(Map.of("a.json", zone("a", "a.test", 10)));
+    catalog.apply(files, true);
+
+    files.remove("a.json");
+    files.put("c.json", zone("c", "c.test", 10));
+    assertTrue(catalog.apply(files).changed());
+    assertEquals(List.of("c"), catalog.zones().stream().map(ZoneConfig::zone).toList());
+    assertFalse(catalog.apply(files).changed());
+  }
+
+  @Test
+  void badFileAtStartIsReportedAtOnceAndDoesNotStopTheOthers() {
+    ZoneCatalog catalog = catalog();
+    ZoneCatalog.ScanResult start = catalog.apply(Map.of("a.json", zone("a", "a.test", 10), "b.json", "{"), true);
+    assertEquals(List.of("tenants/b.json: invalid JSON at line 1, column 2: unexpected end of input (truncated file?)"),
+      messages(start));
+    assertEquals(List.of("a"), catalog.zones().stream().map(ZoneConfig::zone).toList());
+    assertEquals(List.of(), messages(catalog.apply(Map.of("a.json", zone("a", "a.test", 10), "b.json", "{"))));
+  }
+}
