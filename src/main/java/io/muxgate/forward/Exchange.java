@@ -35,7 +35,9 @@ final class Exchange {
 
   private static final long CANCEL = Http2Error.CANCEL.code();
   private static final long INTERNAL_ERROR = Http2Error.INTERNAL_ERROR.code();
-  private static final int MAX_ATTEMPTS = 2;
+  private static final int MAX_REPLAYS = 1;
+  /** Bounds tries after failures that retire the connection they met (GOAWAY, close, never sent). */
+  private static final int MAX_ATTEMPTS = 4;
 
   private final Forwarder forwarder;
   private final HttpServerRequest request;
@@ -54,9 +56,11 @@ final class Exchange {
   private Lease lease;
   private HttpClientRequest originRequest;
   private int attempts;
+  private int replays;
   private boolean clientBodyEnded;
   private boolean originChunked;
   private boolean responseHeadersReceived;
+  private boolean originCancelled;
   private boolean done;
   private List<Buffer> replayBody = new ArrayList<>(2);
   private long replayBytes;
@@ -163,7 +167,7 @@ final class Exchange {
   }
 
   private void onClientData(Buffer chunk) {
-    if (done) {
+    if (done || chunk.length() == 0) {
       return;
     }
     lastActivityNanos = System.nanoTime();
@@ -196,9 +200,12 @@ final class Exchange {
     originRequest.write(chunk);
   }
 
-  /** An HTTP/1.1 origin needs chunked framing for a body of unknown length. */
+  /**
+   * A body of unknown length must be declared chunked before the first write: HTTP/1.1 frames it in
+   * chunks, and over HTTP/2, where "chunked" puts nothing on the wire, Vert.x refuses the write otherwise.
+   */
   private void prepareChunking(HttpClientRequest req) {
-    if (!originChunked && !originHeaders.contains(HttpHeaders.CONTENT_LENGTH) && !"h2".equals(lease.protocol())) {
+    if (!originChunked && !originHeaders.contains(HttpHeaders.CONTENT_LENGTH)) {
       req.setChunked(true);
       originChunked = true;
     }
@@ -214,7 +221,7 @@ final class Exchange {
   // ---- phase: relay the response ------------------------------------------------------------------
 
   private void relayResponse(int attempt, HttpClientResponse originResponse) {
-    if (done || attempt != attempts) {
+    if (done || originCancelled || attempt != attempts) {
       return;
     }
     responseHeadersReceived = true;
@@ -249,7 +256,7 @@ final class Exchange {
       }
       if (!clientBodyEnded) {
         // The origin answered before reading the whole body: stop sending, let the client drain.
-        originRequest.reset(Http2Error.NO_ERROR.code());
+        cancelOrigin(Http2Error.NO_ERROR.code());
         request.resume();
       }
       finish(originStatus, null);
@@ -260,10 +267,12 @@ final class Exchange {
   // ---- failures -----------------------------------------------------------------------------------
 
   private void onOriginFailure(int attempt, Throwable cause) {
-    if (done || attempt != attempts) {
+    if (done || originCancelled || attempt != attempts) {
       return;
     }
-    OriginFailure failure = OriginFailure.classify(cause);
+    OriginFailure failure = lease != null
+      ? lease.classify(cause, originRequest, responseHeadersReceived)
+      : OriginFailure.classify(cause);
     if (lease != null) {
       lease.release();
       lease = null;
@@ -273,20 +282,28 @@ final class Exchange {
       resetClient(code, failure.kind().reason());
       return;
     }
-    if (failure.kind().replaySafe()) {
+    // A connection to a down origin failed before any byte was sent: safe to try another origin.
+    boolean failover = failure.kind().ejectsOrigin() && selection.origins().hasAlternative(pool);
+    if (failure.kind().replaySafe() || failover) {
       if (replayOverflow) {
         failure = new OriginFailure(FailureKind.REPLAY_BODY_TOO_LARGE, null, cause);
-      } else if (attempts < MAX_ATTEMPTS) {
-        forwarder.replayed(zone, failure);
+      } else if (failure.connectionGone() ? attempts < MAX_ATTEMPTS : replays < MAX_REPLAYS) {
+        // A refused stream or a failover is tried once more. When the connection itself went away (it is
+        // retired, so the next try lands elsewhere) up to MAX_ATTEMPTS: during an origin restart a GOAWAY
+        // can race on each connection in turn. A stream that never reached the wire is not a replay.
+        if (!failure.neverSent()) {
+          replays++;
+          forwarder.replayed(zone, failure);
+        }
         originRequest = null;
-        request.pause();
+        if (!request.isEnded()) {
+          request.pause(); // over HTTP/2 Vert.x throws on pausing a request already read
+        }
         attempt();
         return;
       }
     }
-    if (originRequest != null) {
-      originRequest.reset(CANCEL);
-    }
+    cancelOrigin(CANCEL);
     forwarder.originFailed(zone, failure);
     respondError(failure.kind().status(), failure.kind().reason());
   }
@@ -301,10 +318,8 @@ final class Exchange {
       armTimer(readTimeoutNanos - idle);
       return;
     }
-    if (originRequest != null) {
-      originRequest.reset(CANCEL);
-    }
     if (responseHeadersReceived) {
+      cancelOrigin(CANCEL);
       resetClient(CANCEL, FailureKind.READ_TIMEOUT.reason());
     } else {
       onOriginFailure(attempts, new OriginFailure(FailureKind.READ_TIMEOUT, "no response headers in time"));
@@ -320,20 +335,17 @@ final class Exchange {
     if (done) {
       return;
     }
-    if (originRequest != null) {
-      originRequest.reset(CANCEL);
-    }
+    cancelOrigin(CANCEL);
     finish(499, "client_closed");
   }
 
   /** A client-side problem (body too large) before or during forwarding. */
   private void failClient(int status, String reason) {
-    if (originRequest != null) {
-      originRequest.reset(CANCEL);
-    }
+    cancelOrigin(CANCEL);
     if (response.headWritten()) {
       resetClient(CANCEL, reason);
     } else {
+      Forwarder.closeAfterResponse(request);
       respondError(status, reason);
     }
   }
@@ -343,9 +355,22 @@ final class Exchange {
       resetClient(INTERNAL_ERROR, reason);
       return;
     }
-    request.resume();
+    if (!request.isEnded()) {
+      request.resume();
+    }
     finish(status, reason);
     Forwarder.writeError(response, status, reason);
+  }
+
+  /**
+   * Resets the origin stream on the proxy's own initiative. Vert.x may report that reset back through
+   * the stream's handlers synchronously; it is not an origin failure, so from here on they are ignored.
+   */
+  private void cancelOrigin(long code) {
+    originCancelled = true;
+    if (originRequest != null) {
+      originRequest.reset(code);
+    }
   }
 
   private void resetClient(long code, String reason) {

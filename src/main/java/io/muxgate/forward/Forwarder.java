@@ -5,7 +5,9 @@ import io.muxgate.origin.OriginFailure;
 import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.observe.ProxyMetrics;
+import io.muxgate.origin.OriginPeer;
 import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -13,6 +15,7 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
 
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -28,9 +31,12 @@ public final class Forwarder {
   private final Supplier<ZoneTable> zones;
   private final ExchangeObserver observer;
   private final ProxyMetrics metrics;
+  private final Function<OriginPeer, HttpClientAgent> upgradeClients;
 
-  public Forwarder(Supplier<ZoneTable> zones, ExchangeObserver observer, ProxyMetrics metrics) {
+  public Forwarder(Supplier<ZoneTable> zones, ExchangeObserver observer, ProxyMetrics metrics,
+                   Function<OriginPeer, HttpClientAgent> upgradeClients) {
     this.zones = zones;
+    this.upgradeClients = upgradeClients;
     this.observer = observer;
     this.metrics = metrics;
   }
@@ -53,15 +59,31 @@ public final class Forwarder {
     String contentLength = request.getHeader(HttpHeaders.CONTENT_LENGTH);
     if (contentLength != null && exceeds(contentLength, zone.config().settings().maxRequestBodyBytes())) {
       zone.inFlight().decrementAndGet();
-      request.response().putHeader(HttpHeaders.CONNECTION, "close");
+      closeAfterResponse(request);
       reject(request, zone, 413, "request_body_too_large", start);
       return;
     }
     Zone.Selection selection = zone.select(request.path() == null ? "/" : request.path());
     MultiMap headers = originHeaders(request, authority);
     String uri = originUri(request.uri(), selection.route());
+    if (WebSocketTunnel.isWebSocketUpgrade(request)) {
+      tunnel(request, zone, selection, headers, uri, start);
+      return;
+    }
     new Exchange(this, request, (ContextInternal) ContextInternal.current(), zone, selection, headers, uri,
       authority).start();
+  }
+
+  private void tunnel(HttpServerRequest request, Zone zone, Zone.Selection selection, MultiMap headers, String uri,
+                      long start) {
+    OriginPeer peer = selection.origins().pick(null).peer();
+    new WebSocketTunnel(request, peer, upgradeClients.apply(peer), headers, uri).start().onComplete(ar -> {
+      zone.inFlight().decrementAndGet();
+      int status = ar.succeeded() ? ar.result() : 520;
+      completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start, zone.name(),
+        request.method().name(), request.path(), status, protocolName(request.version()), peer.address().toString(),
+        "http/1.1", -1, status, 0, 0, status == 101 ? null : "upgrade_failed", 1));
+    });
   }
 
   private Zone resolveZone(HostAndPort authority) {
@@ -119,6 +141,16 @@ public final class Forwarder {
       protocolName(request.version()), null, null, -1, -1, 0, 0, reason, 0));
   }
 
+  /**
+   * Closes an HTTP/1.x connection once the response is sent, so an unread body is not read to its end
+   * (HTTP/2 resets just the stream, and a Connection header there would make the response malformed).
+   */
+  static void closeAfterResponse(HttpServerRequest request) {
+    if (request.version() != HttpVersion.HTTP_2) {
+      request.response().putHeader(HttpHeaders.CONNECTION, "close");
+    }
+  }
+
   static void writeError(HttpServerResponse response, int status, String reason) {
     response.setStatusCode(status)
       .putHeader(MUXGATE_ERROR, reason)
@@ -143,7 +175,7 @@ public final class Forwarder {
   }
 
   void replayed(Zone zone, OriginFailure failure) {
-    metrics.replayed(zone.name(), failure.getMessage());
+    metrics.replayed(zone.name(), failure.replayReason());
   }
 
   void originFailed(Zone zone, OriginFailure failure) {

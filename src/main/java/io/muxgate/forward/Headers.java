@@ -18,16 +18,30 @@ final class Headers {
 
   static void copy(MultiMap from, MultiMap to) {
     List<String> named = connectionNamed(from);
+    boolean trailersAccepted = false;
     for (Map.Entry<String, String> header : from) {
       String name = header.getKey();
-      if (isHopByHop(name) || (named != null && containsIgnoreCase(named, name))) {
-        if (name.equalsIgnoreCase("te") && header.getValue().trim().equalsIgnoreCase("trailers")) {
-          to.add(name, header.getValue());
-        }
-        continue;
+      if (name.equalsIgnoreCase("te")) {
+        trailersAccepted |= hasToken(header.getValue(), "trailers");
+      } else if (!isHopByHop(name) && (named == null || !containsIgnoreCase(named, name))) {
+        to.add(name, header.getValue());
       }
-      to.add(name, header.getValue());
     }
+    if (trailersAccepted) {
+      // The one TE value HTTP/2 allows; gRPC origins refuse a request without it.
+      to.set("te", "trailers");
+    }
+  }
+
+  private static boolean hasToken(String value, String token) {
+    for (String part : value.split(",")) {
+      int params = part.indexOf(';');
+      String t = (params >= 0 ? part.substring(0, params) : part).trim();
+      if (t.equalsIgnoreCase(token)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   static boolean isHopByHop(String name) {

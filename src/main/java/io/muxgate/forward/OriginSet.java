@@ -3,11 +3,15 @@ package io.muxgate.forward;
 import io.muxgate.origin.OriginPool;
 
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The origins that can serve one zone or route. With several, a request goes to the pool with the
  * fewest streams in flight (least outstanding requests): it follows real load, where round robin would
- * keep feeding an origin that has slowed down.
+ * keep feeding an origin that has slowed down. Ties start from a random origin so that light,
+ * sequential traffic still reaches every origin. Origins ejected by passive health are skipped; if
+ * every candidate is ejected, the one that failed least recently gets the request rather than the
+ * client getting a blanket error.
  */
 public record OriginSet(List<OriginPool> pools) {
 
@@ -17,13 +21,25 @@ public record OriginSet(List<OriginPool> pools) {
 
   /** The pool for the next attempt, avoiding {@code exclude} when another exists. */
   public OriginPool pick(OriginPool exclude) {
-    if (pools.size() == 1) {
+    int n = pools.size();
+    if (n == 1) {
       return pools.get(0);
     }
+    long now = System.nanoTime();
+    int start = ThreadLocalRandom.current().nextInt(n);
     OriginPool best = null;
     int bestLoad = Integer.MAX_VALUE;
-    for (OriginPool pool : pools) {
+    OriginPool leastRecentlyFailed = null;
+    for (int i = 0; i < n; i++) {
+      OriginPool pool = pools.get((start + i) % n);
       if (pool == exclude) {
+        continue;
+      }
+      if (pool.health().ejected(now)) {
+        if (leastRecentlyFailed == null
+          || pool.health().lastFailureNanos() - leastRecentlyFailed.health().lastFailureNanos() < 0) {
+          leastRecentlyFailed = pool;
+        }
         continue;
       }
       int load = pool.activeStreams();
@@ -32,6 +48,14 @@ public record OriginSet(List<OriginPool> pools) {
         bestLoad = load;
       }
     }
-    return best != null ? best : pools.get(0);
+    if (best != null) {
+      return best;
+    }
+    return leastRecentlyFailed != null ? leastRecentlyFailed : pools.get(0);
+  }
+
+  /** Whether a retry could go to an origin other than {@code pool}. */
+  public boolean hasAlternative(OriginPool pool) {
+    return pools.size() > 1 || pools.get(0) != pool;
   }
 }

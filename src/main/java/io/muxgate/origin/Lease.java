@@ -1,6 +1,7 @@
 package io.muxgate.origin;
 
 import io.vertx.core.http.HttpClientConnection;
+import io.vertx.core.http.HttpClientRequest;
 
 /**
  * The right to run one stream on one origin connection. {@link #release()} must be called exactly once,
@@ -10,11 +11,13 @@ public final class Lease {
 
   private final OriginPool pool;
   private final OriginConnection origin;
+  private final boolean reused;
   private boolean released;
 
-  Lease(OriginPool pool, OriginConnection origin) {
+  Lease(OriginPool pool, OriginConnection origin, boolean reused) {
     this.pool = pool;
     this.origin = origin;
+    this.reused = reused;
   }
 
   public HttpClientConnection connection() {
@@ -31,6 +34,39 @@ public final class Lease {
 
   public OriginPool pool() {
     return pool;
+  }
+
+  /**
+   * Classifies a failure of the stream run under this lease, using what only the connection knows:
+   * whether the origin sent GOAWAY and with which last-stream-id, and whether it had already served a
+   * stream (a reused connection that closes before any response byte never processed the request).
+   * A failure that shows the connection is gone also stops the pool giving it new streams at once,
+   * before its close is even processed, so that a replay cannot land on it.
+   *
+   * @param request the stream's request, or null if none was opened
+   * @param responseStarted whether any response byte arrived
+   */
+  public OriginFailure classify(Throwable cause, HttpClientRequest request, boolean responseStarted) {
+    int streamId = origin.isH2() ? streamId(request) : 0;
+    OriginFailure failure = OriginFailure.classifyStream(cause, streamId, origin.goAwayLastStreamId(),
+      reused && !responseStarted);
+    if (failure.connectionGone()) {
+      pool.drain(origin);
+    }
+    return failure;
+  }
+
+  /** The HTTP/2 stream id, or NO_STREAM before the stream exists on the wire (Vert.x then throws). */
+  private static int streamId(HttpClientRequest request) {
+    if (request == null) {
+      return OriginFailure.NO_STREAM;
+    }
+    try {
+      int id = request.streamId();
+      return id > 0 ? id : OriginFailure.NO_STREAM;
+    } catch (RuntimeException notYetCreated) {
+      return OriginFailure.NO_STREAM;
+    }
   }
 
   /** Marks the connection as not to be given new streams, e.g. after it failed a stream unprocessed. */

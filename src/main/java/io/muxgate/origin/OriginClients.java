@@ -6,6 +6,7 @@ import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.Http2Settings;
 import io.vertx.core.net.OpenSSLEngineOptions;
 import io.vertx.core.net.PemTrustOptions;
@@ -16,16 +17,13 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** How to reach a peer: the Vert.x client options and the per-connection address, SNI and TLS mode. */
-final class OriginClients {
+public final class OriginClients {
 
   /** Per-stream receive window toward origins: large enough that one 64 KiB response needs no update. */
   static final int STREAM_WINDOW = 1024 * 1024;
   /** Per-connection receive window: a hundred streams in flight should not stall on each other. */
   static final int CONNECTION_WINDOW = 16 * 1024 * 1024;
   static final int MAX_HEADER_BYTES = 64 * 1024;
-  static final int KEEPALIVE_IDLE_SECONDS = 30;
-  static final int KEEPALIVE_INTERVAL_SECONDS = 15;
-  static final int KEEPALIVE_PROBES = 2;
 
   private OriginClients() {
   }
@@ -65,6 +63,8 @@ final class OriginClients {
       if (OpenSSLEngineOptions.isAvailable()) {
         o.setSslEngineOptions(new OpenSSLEngineOptions().setSessionCacheEnabled(true));
       }
+      // SNI is the name checked against the certificate; an IP literal is never sent as SNI.
+      o.setForceSni(!isIpLiteral(peer.serverName()));
       if (peer.tlsVerify()) {
         o.setVerifyHost(true).setTrustAll(false);
         if (peer.caFile() != null) {
@@ -75,6 +75,31 @@ final class OriginClients {
       }
     }
     return o;
+  }
+
+  private static boolean isIpLiteral(String host) {
+    return host.indexOf(':') >= 0 || host.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
+  }
+
+  /**
+   * Options for the HTTP/1.1-only client that carries WebSocket upgrades: an Upgrade cannot ride an
+   * HTTP/2 stream to the origin, so these get connections of their own, each given up after the upgrade.
+   */
+  public static HttpClientOptions upgradeOptions(OriginPeer peer) {
+    return options(peer)
+      .setProtocolVersion(HttpVersion.HTTP_1_1)
+      .setAlpnVersions(List.of(HttpVersion.HTTP_1_1))
+      .setHttp2ClearTextUpgrade(false)
+      .setName("upgrade:" + peer.zone() + ":" + peer.address());
+  }
+
+  /** Where and how a request to {@code peer} connects: address, SNI host and TLS. */
+  public static RequestOptions upgradeRequestOptions(OriginPeer peer) {
+    return new RequestOptions()
+      .setServer(SocketAddress.inetSocketAddress(peer.address().port(), peer.address().host()))
+      .setHost(peer.serverName())
+      .setPort(peer.address().port())
+      .setSsl(peer.address().scheme().tls());
   }
 
   static HttpConnectOptions connectOptions(OriginPeer peer) {

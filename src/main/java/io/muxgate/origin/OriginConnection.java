@@ -1,31 +1,72 @@
 package io.muxgate.origin;
 
+import io.netty.handler.codec.http2.Http2Connection;
 import io.vertx.core.http.HttpClientConnection;
+import io.vertx.core.internal.ContextInternal;
 
 /**
- * One connection to an origin with the bookkeeping the pool needs. Every field is guarded by the
- * owning {@link OriginPool}'s lock.
+ * One connection to an origin with the bookkeeping the pool needs. Every mutable field is guarded by
+ * the owning {@link OriginPool}'s lock, except {@link #firstGoAwayLastStreamId}, which the connection's
+ * event loop writes before Vert.x fails the streams above it.
  */
 final class OriginConnection {
 
+  static final int NO_GOAWAY = -1;
+
   final HttpClientConnection connection;
+  /** Netty's HTTP/2 state under the connection, null for HTTP/1.1 or if out of reach. */
+  private final Http2Connection http2;
+  /** The connection's own event loop: PINGs must be sent from it (see {@link OriginPool#sweep}). */
+  final ContextInternal context;
   final String protocol;
   final int localPort;
   int capacity;
   int active;
+  /** Streams that ended on this connection; a lease granted after one is on a reused connection. */
+  long finished;
   boolean draining;
+  /** A graceful close (GOAWAY, then close once idle) was asked for. */
+  boolean closing;
   boolean closed;
   long idleSinceNanos;
+  /** When the outstanding PING was sent, 0 when none is outstanding. */
+  long pingSentNanos;
+  /** Last sign of life: connected, a stream ended, or a PING was acknowledged. */
+  long lastAliveNanos;
+  /** From Vert.x's goAwayHandler, which reports only an origin's first GOAWAY. */
+  volatile int firstGoAwayLastStreamId = NO_GOAWAY;
 
-  OriginConnection(HttpClientConnection connection, String protocol, int capacity) {
+  OriginConnection(HttpClientConnection connection, Http2Connection http2, ContextInternal context, String protocol,
+                   int capacity) {
     this.connection = connection;
+    this.http2 = http2;
+    this.context = context;
     this.protocol = protocol;
     this.capacity = capacity;
     this.localPort = connection.localAddress() != null ? connection.localAddress().port() : -1;
     this.idleSinceNanos = System.nanoTime();
+    this.lastAliveNanos = idleSinceNanos;
   }
 
   boolean hasRoom() {
-    return !draining && !closed && active < capacity;
+    return !draining && !closing && !closed && active < capacity;
+  }
+
+  /**
+   * Last-stream-id of the latest GOAWAY from the origin, or {@link #NO_GOAWAY}. An origin that drains in
+   * two steps (RFC 9113 §6.8: first 2^31-1, then the real last stream) sends a second, lower one, and
+   * only Netty's state has it; Vert.x's first one is the fallback. Called on a stream's loop once Vert.x
+   * failed the stream; Netty updated the value on the connection's loop before closing the streams.
+   */
+  int goAwayLastStreamId() {
+    Http2Connection netty = http2;
+    if (netty != null && netty.goAwayReceived()) {
+      return netty.local().lastStreamKnownByPeer();
+    }
+    return firstGoAwayLastStreamId;
+  }
+
+  boolean isH2() {
+    return "h2".equals(protocol);
   }
 }

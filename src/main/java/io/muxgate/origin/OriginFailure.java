@@ -2,6 +2,7 @@ package io.muxgate.origin;
 
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.ssl.NotSslRecordException;
 import io.vertx.core.VertxException;
 import io.vertx.core.http.HttpClosedException;
@@ -22,7 +23,17 @@ import java.util.concurrent.TimeoutException;
  */
 public final class OriginFailure extends RuntimeException {
 
+  /** Details of {@link FailureKind#UNPROCESSED}: a small fixed set, so they can label the replay counter. */
+  static final String REFUSED_STREAM = "refused_stream";
+  static final String GOAWAY = "goaway";
+  static final String CLOSED_BEFORE_RESPONSE = "closed_before_response";
+  /** The HTTP/2 stream was never created on the wire (refused locally, or its connection went first). */
+  static final String NOT_SENT = "not_sent";
+
+  static final int NO_STREAM = -1;
+
   private final FailureKind kind;
+  private final String detail;
 
   public OriginFailure(FailureKind kind, String detail) {
     this(kind, detail, null);
@@ -31,10 +42,30 @@ public final class OriginFailure extends RuntimeException {
   public OriginFailure(FailureKind kind, String detail, Throwable cause) {
     super(kind.reason() + (detail == null ? "" : ": " + detail), cause, false, false);
     this.kind = kind;
+    this.detail = detail;
   }
 
   public FailureKind kind() {
     return kind;
+  }
+
+  /** Whether the failure means the connection it happened on is closed or going away. */
+  public boolean connectionGone() {
+    return kind == FailureKind.CLOSED || (kind == FailureKind.UNPROCESSED && !REFUSED_STREAM.equals(detail));
+  }
+
+  /** Whether the request never left the proxy: it may be sent elsewhere without counting as a replay. */
+  public boolean neverSent() {
+    return kind == FailureKind.UNPROCESSED && NOT_SENT.equals(detail);
+  }
+
+  /**
+   * Why a replay happened, for the replay counter's {@code reason} label: {@code refused_stream},
+   * {@code goaway} or {@code closed_before_response} for unprocessed requests, else the kind's reason
+   * (a connect failure retried on another origin). Always one of a small fixed set.
+   */
+  public String replayReason() {
+    return kind == FailureKind.UNPROCESSED && detail != null ? detail : kind.reason();
   }
 
   /** Classifies a failure to open a connection to an origin; over TLS a close means the handshake failed. */
@@ -77,13 +108,16 @@ public final class OriginFailure extends RuntimeException {
     }
     if (t instanceof StreamResetException reset) {
       return reset.getCode() == Http2Error.REFUSED_STREAM.code()
-        ? new OriginFailure(FailureKind.UNPROCESSED, "refused stream", t)
+        ? new OriginFailure(FailureKind.UNPROCESSED, REFUSED_STREAM, t)
         : new OriginFailure(FailureKind.RESET, "stream reset with code " + reset.getCode(), t);
     }
-    if (t instanceof HttpClosedException closed) {
-      return closed.goAway() != null
-        ? new OriginFailure(FailureKind.UNPROCESSED, "stream above GOAWAY last-stream-id", t)
-        : new OriginFailure(FailureKind.CLOSED, t.getMessage(), t);
+    if (t instanceof Http2Exception h2 && h2.error() == Http2Error.REFUSED_STREAM) {
+      // Netty refused to open the stream locally (GOAWAY already received, or over the peer's limit).
+      return new OriginFailure(FailureKind.UNPROCESSED, REFUSED_STREAM, t);
+    }
+    if (t instanceof HttpClosedException) {
+      // Whether a GOAWAY makes this stream unprocessed depends on its id: see classifyStream.
+      return new OriginFailure(FailureKind.CLOSED, t.getMessage(), t);
     }
     if (t instanceof TimeoutException) {
       return new OriginFailure(FailureKind.READ_TIMEOUT, t.getMessage(), t);
@@ -95,6 +129,39 @@ public final class OriginFailure extends RuntimeException {
       return new OriginFailure(FailureKind.CLOSED, t.getMessage(), t);
     }
     return new OriginFailure(FailureKind.INVALID_RESPONSE, String.valueOf(t), t);
+  }
+
+  /**
+   * Classifies a failure of a stream on an established connection with what the connection knows.
+   * Vert.x fails every stream that closes after a GOAWAY, sent or received, with the same
+   * {@link HttpClosedException}; only a received GOAWAY whose last-stream-id is below the stream's id
+   * proves the origin never processed it (RFC 9113 §6.8). A connection that already served a stream and
+   * closes before any byte of this response most likely raced an idle close at the origin.
+   *
+   * @param streamId the HTTP/2 stream's id, {@link #NO_STREAM} if it was never created on the wire, or
+   *                 0 when not applicable (HTTP/1.1)
+   * @param goAwayLastStreamId last-stream-id of the origin's latest GOAWAY, or -1 if none arrived
+   * @param closedBeforeResponseIsUnprocessed the connection was reused and no response byte arrived
+   */
+  static OriginFailure classifyStream(Throwable t, int streamId, int goAwayLastStreamId,
+                                      boolean closedBeforeResponseIsUnprocessed) {
+    OriginFailure failure = classify(t);
+    if (streamId == NO_STREAM
+      && (failure.kind() == FailureKind.UNPROCESSED || failure.kind() == FailureKind.CLOSED)) {
+      return new OriginFailure(FailureKind.UNPROCESSED, NOT_SENT, t);
+    }
+    boolean goAwayReceived = goAwayLastStreamId != OriginConnection.NO_GOAWAY;
+    // Not HttpClosedException.goAway(): in Vert.x 5.0.10 it copies the GOAWAY's debug data, which Netty
+    // has already released by then, and throws IllegalReferenceCountException.
+    if (goAwayReceived && t instanceof HttpClosedException) {
+      return streamId > goAwayLastStreamId
+        ? new OriginFailure(FailureKind.UNPROCESSED, GOAWAY, t)
+        : new OriginFailure(FailureKind.CLOSED, "closed after GOAWAY", t);
+    }
+    if (failure.kind() == FailureKind.CLOSED && closedBeforeResponseIsUnprocessed && !goAwayReceived) {
+      return new OriginFailure(FailureKind.UNPROCESSED, CLOSED_BEFORE_RESPONSE, t);
+    }
+    return failure;
   }
 
   private static boolean isCertificateProblem(Throwable t) {

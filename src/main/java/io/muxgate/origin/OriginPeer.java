@@ -5,6 +5,7 @@ import io.muxgate.config.ZoneConfig;
 import io.muxgate.config.ZoneSettings;
 
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Everything that decides how connections to one origin of one zone are made and shared. Two zones
@@ -33,6 +34,30 @@ public record OriginPeer(
   /** The name sent as SNI and checked against the certificate. */
   public String serverName() {
     return sni != null ? sni : address.host();
+  }
+
+  /**
+   * How long an HTTP/2 connection may sit without any stream before it is PINGed: a quarter of the idle
+   * timeout, between 1 and 30 s. A connection kept for {@code origin_idle_timeout} is checked a few
+   * times in that span, and a dead one is found before the idle timeout would have closed it anyway.
+   */
+  long pingIntervalNanos() {
+    long millis = Math.max(1_000, Math.min(30_000, idleTimeoutSeconds * 1000L / 4));
+    return TimeUnit.MILLISECONDS.toNanos(millis);
+  }
+
+  /** How long a PING may stay unanswered before the connection is considered dead: at most 10 s. */
+  long pingTimeoutNanos() {
+    return Math.min(pingIntervalNanos(), TimeUnit.SECONDS.toNanos(10));
+  }
+
+  /**
+   * Bound on opening a whole connection: TCP connect and TLS handshake each have the connect timeout
+   * already, so twice that covers both and also bounds the wait for the origin's first SETTINGS frame,
+   * which Vert.x would otherwise wait for forever.
+   */
+  long setupDeadlineMillis() {
+    return TimeUnit.SECONDS.toMillis(2L * connectTimeoutSeconds);
   }
 
   /** Capacity a connection is assumed to have before it is open: h2 origins usually multiplex. */

@@ -1,23 +1,32 @@
 package io.muxgate.origin;
 
+import io.netty.channel.Channel;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.http.Http2Settings;
 import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.logging.Logger;
+import io.vertx.core.internal.logging.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The connections of one {@link OriginPeer}, shared by every event loop. It opens a connection only when
  * every open connection is at its stream cap and the connections already opening cannot absorb the
  * waiting requests either, which is what keeps a 250-request burst at cap 100 to exactly 3 connections
  * (Vert.x's own pool opens one per request that finds no established connection with room).
+ *
+ * <p>A connection is handed out only once Vert.x has completed it, which for HTTP/2 is after the
+ * origin's first SETTINGS frame: no stream is ever sent before the origin's limit is known, and the
+ * limit is re-read whenever the origin sends SETTINGS again. A connection that got GOAWAY, or was
+ * found dead by {@link ConnectionLiveness}, takes no new streams and closes after its last one.
  *
  * <p>All state sits behind this object's monitor; the critical sections only count. Futures are
  * completed outside the lock, on the requester's own context.
@@ -27,28 +36,45 @@ public final class OriginPool {
   /** Requests that may wait for a connection beyond what open and opening connections can take. */
   static final int MAX_WAITERS = 4096;
   private static final long MAX_STREAMS_UNSET = 0xFFFFFFFFL;
+  private static final Logger log = LoggerFactory.getLogger(OriginPool.class);
 
   private final OriginPeer peer;
+  private final Vertx vertx;
   private final HttpClientAgent client;
   private final HttpConnectOptions connectOptions;
   private final PoolEvents events;
+  private final OriginHealth health = new OriginHealth();
+  private final ConnectionLiveness liveness;
 
   private final List<OriginConnection> connections = new ArrayList<>();
   private final ArrayDeque<Promise<Lease>> waiters = new ArrayDeque<>();
+  private final Promise<Void> closedPromise = Promise.promise();
+  /** Requests ever queued and ever taken off the queue (granted or failed): the queue is FIFO. */
+  private long enqueued;
+  private long dequeued;
   private int opening;
   private int expectedCapacity;
   private boolean retired;
+  private boolean clientClosed;
 
-  OriginPool(OriginPeer peer, HttpClientAgent client, HttpConnectOptions connectOptions, PoolEvents events) {
+  OriginPool(OriginPeer peer, Vertx vertx, HttpClientAgent client, HttpConnectOptions connectOptions,
+             PoolEvents events) {
     this.peer = peer;
+    this.vertx = vertx;
     this.client = client;
     this.connectOptions = connectOptions;
     this.events = events;
     this.expectedCapacity = peer.expectedCapacity();
+    this.liveness = new ConnectionLiveness(this, peer);
   }
 
   public OriginPeer peer() {
     return peer;
+  }
+
+  /** Passive health, read by the balancer to skip an origin that is down. */
+  public OriginHealth health() {
+    return health;
   }
 
   /**
@@ -64,7 +90,7 @@ public final class OriginPool {
         if (c.hasRoom()) {
           c.active++;
           events.streamsChanged(peer, 1);
-          return ctx.succeededFuture(new Lease(this, c));
+          return ctx.succeededFuture(new Lease(this, c, c.finished > 0));
         }
       }
       if (waiters.size() >= MAX_WAITERS) {
@@ -72,6 +98,7 @@ public final class OriginPool {
       }
       waiter = ctx.promise();
       waiters.add(waiter);
+      enqueued++;
       openOne = needsAnotherConnection();
       if (openOne) {
         opening++;
@@ -90,18 +117,36 @@ public final class OriginPool {
   }
 
   private void connect() {
+    boolean tls = peer.address().scheme().tls();
+    long queuedBefore;
+    synchronized (this) {
+      queuedBefore = enqueued;
+    }
     Future<HttpClientConnection> future;
     try {
       future = client.connect(connectOptions);
     } catch (RuntimeException e) {
-      connectFailed(OriginFailure.ofConnect(e, peer.address().scheme().tls()));
+      connectFailed(OriginFailure.ofConnect(e, tls), queuedBefore);
       return;
     }
+    // Vert.x bounds TCP connect and the TLS handshake, but waits for an h2 origin's SETTINGS forever.
+    AtomicBoolean settled = new AtomicBoolean();
+    long deadline = vertx.setTimer(peer.setupDeadlineMillis(), id -> {
+      if (settled.compareAndSet(false, true)) {
+        connectFailed(new OriginFailure(FailureKind.CONNECT_TIMEOUT, "connection not ready within "
+          + peer.setupDeadlineMillis() + " ms"), queuedBefore);
+      }
+    });
     future.onComplete(ar -> {
-      if (ar.succeeded()) {
+      vertx.cancelTimer(deadline);
+      if (!settled.compareAndSet(false, true)) {
+        if (ar.succeeded()) {
+          ar.result().close();
+        }
+      } else if (ar.succeeded()) {
         connected(ar.result());
       } else {
-        connectFailed(OriginFailure.ofConnect(ar.cause(), peer.address().scheme().tls()));
+        connectFailed(OriginFailure.ofConnect(ar.cause(), tls), queuedBefore);
       }
     });
   }
@@ -116,12 +161,26 @@ public final class OriginPool {
       originLimit = 1;
       protocol = "http/1.1";
     }
-    OriginConnection origin = new OriginConnection(connection, protocol, capacity(protocol, originLimit));
+    // Completion callbacks run on the context connect() was called from, which owns the channel.
+    ContextInternal context = ContextInternal.current();
+    Channel channel = ConnectionInternals.channelOf(connection);
+    SocketTuning.applyKeepAlive(channel);
+    OriginConnection origin = new OriginConnection(connection,
+      protocol.equals("h2") ? ConnectionInternals.http2Of(channel) : null, context, protocol,
+      capacity(protocol, originLimit));
     connection.closeHandler(v -> closed(origin));
+    // Each stream gets the failure too and classifies it; unhandled, Vert.x logs every one as SEVERE.
+    connection.exceptionHandler(e -> log.debug("origin " + peer.address() + " connection error: " + e));
     connection.shutdownHandler(v -> drain(origin));
-    if (protocol.equals("h2")) {
+    if (origin.isH2()) {
+      // Runs on the connection's loop before Vert.x fails the streams above last-stream-id.
+      connection.goAwayHandler(goAway -> {
+        origin.firstGoAwayLastStreamId = goAway.getLastStreamId();
+        drain(origin);
+      });
       connection.remoteSettingsHandler(settings -> settingsChanged(origin, settings));
     }
+    health.succeeded();
     events.connectionOpened(peer, protocol);
     List<Promise<Lease>> granted;
     boolean closeNow;
@@ -158,20 +217,32 @@ public final class OriginPool {
     openMoreIfNeeded();
   }
 
-  private void connectFailed(OriginFailure failure) {
+  /**
+   * A connection attempt failed: the requests it was opened for fail with its failure, as many as the
+   * connections still opening will not carry, but only those queued before the attempt started. A
+   * request that arrived later (the origin may be back by now) gets an attempt of its own.
+   */
+  private void connectFailed(OriginFailure failure, long queuedBefore) {
+    if (failure.kind().ejectsOrigin()) {
+      health.failed(System.nanoTime());
+    }
     List<Promise<Lease>> failed = new ArrayList<>();
     synchronized (this) {
       opening--;
-      boolean anyUsable = connections.stream().anyMatch(c -> !c.draining && !c.closed);
+      boolean anyUsable = connections.stream().anyMatch(c -> !c.draining && !c.closing && !c.closed);
       if (!anyUsable) {
-        long excess = waiters.size() - (long) opening * expectedCapacity;
+        long excess = Math.min(waiters.size() - (long) opening * expectedCapacity, queuedBefore - dequeued);
         for (long i = 0; i < excess; i++) {
           failed.add(waiters.poll());
+          dequeued++;
         }
       }
     }
     for (Promise<Lease> waiter : failed) {
       waiter.tryFail(failure);
+    }
+    if (!closeClientIfRetiredAndEmpty()) {
+      openMoreIfNeeded();
     }
   }
 
@@ -183,15 +254,17 @@ public final class OriginPool {
         granted = new ArrayList<>();
       }
       granted.add(waiters.poll());
+      dequeued++;
       origin.active++;
     }
     return granted == null ? List.of() : granted;
   }
 
   private void complete(OriginConnection origin, List<Promise<Lease>> granted) {
+    boolean reused = origin.finished > 0;
     for (Promise<Lease> waiter : granted) {
       events.streamsChanged(peer, 1);
-      if (!waiter.tryComplete(new Lease(this, origin))) {
+      if (!waiter.tryComplete(new Lease(this, origin, reused))) {
         release(origin);
       }
     }
@@ -216,15 +289,18 @@ public final class OriginPool {
     boolean closeNow;
     synchronized (this) {
       origin.active--;
+      origin.finished++;
+      long now = System.nanoTime();
+      origin.lastAliveNanos = now;
       granted = grant(origin);
       if (origin.active == 0) {
-        origin.idleSinceNanos = System.nanoTime();
+        origin.idleSinceNanos = now;
       }
-      closeNow = origin.active == 0 && (origin.draining || retired) && !origin.closed;
+      closeNow = origin.active == 0 && (origin.draining || retired) && startClosing(origin);
     }
     complete(origin, granted);
     if (closeNow) {
-      origin.connection.shutdown(0, TimeUnit.SECONDS);
+      closeGracefully(origin);
     }
   }
 
@@ -233,73 +309,112 @@ public final class OriginPool {
     boolean closeNow;
     synchronized (this) {
       origin.draining = true;
-      closeNow = origin.active == 0 && !origin.closed;
+      closeNow = origin.active == 0 && startClosing(origin);
     }
     if (closeNow) {
-      origin.connection.shutdown(0, TimeUnit.SECONDS);
+      closeGracefully(origin);
     }
     openMoreIfNeeded();
   }
 
+  /** Marks a close as started; false if one already was. Caller holds the lock. */
+  private boolean startClosing(OriginConnection origin) {
+    if (origin.closing || origin.closed) {
+      return false;
+    }
+    origin.closing = true;
+    return true;
+  }
+
+  /** GOAWAY, then close: the origin sees a clean goodbye rather than a reset socket. */
+  private static void closeGracefully(OriginConnection origin) {
+    origin.connection.shutdown(0, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
   private void closed(OriginConnection origin) {
-    boolean lastOfRetired;
     synchronized (this) {
       origin.closed = true;
       connections.remove(origin);
-      lastOfRetired = retired && connections.isEmpty() && opening == 0 && waiters.isEmpty();
     }
     events.connectionClosed(peer, origin.protocol);
-    if (lastOfRetired) {
-      client.close();
-    } else {
+    if (!closeClientIfRetiredAndEmpty()) {
       openMoreIfNeeded();
     }
   }
 
-  /** Closes connections that carried no stream for the zone's idle timeout. */
-  void closeIdle(long nowNanos) {
-    long limit = TimeUnit.SECONDS.toNanos(peer.idleTimeoutSeconds());
-    List<OriginConnection> idle = null;
+  private boolean closeClientIfRetiredAndEmpty() {
     synchronized (this) {
-      for (OriginConnection c : connections) {
-        if (c.active == 0 && !c.closed && nowNanos - c.idleSinceNanos >= limit) {
-          c.draining = true;
-          if (idle == null) {
-            idle = new ArrayList<>();
-          }
-          idle.add(c);
-        }
+      if (!retired || clientClosed || !connections.isEmpty() || opening > 0 || !waiters.isEmpty()) {
+        return false;
       }
+      clientClosed = true;
     }
-    if (idle != null) {
-      for (OriginConnection c : idle) {
-        c.connection.shutdown(0, TimeUnit.SECONDS);
-      }
-    }
+    client.close().onComplete(ar -> closedPromise.tryComplete());
+    return true;
   }
 
   /**
-   * Takes the pool out of service after a config change: requests still arriving from an event loop
-   * that has not swapped yet are served, every connection closes once idle, and the client closes with
-   * the last connection.
+   * Periodic upkeep, from {@link OriginPools}' timer: closes connections idle for the zone's idle
+   * timeout, PINGs idle HTTP/2 connections and drops those whose PING went unanswered.
    */
-  void retire() {
+  void sweep(long nowNanos) {
     List<OriginConnection> idle = new ArrayList<>();
-    boolean empty;
+    List<OriginConnection> dead = new ArrayList<>();
+    List<OriginConnection> toPing = new ArrayList<>();
+    long idleLimit = java.util.concurrent.TimeUnit.SECONDS.toNanos(peer.idleTimeoutSeconds());
+    synchronized (this) {
+      for (OriginConnection c : connections) {
+        if (c.closed) {
+          continue;
+        }
+        if (liveness.pingUnanswered(c, nowNanos)) {
+          c.draining = true;
+          c.closing = true;
+          dead.add(c);
+        } else if (c.active == 0 && nowNanos - c.idleSinceNanos >= idleLimit) {
+          c.draining = true;
+          if (startClosing(c)) {
+            idle.add(c);
+          }
+        } else if (liveness.pingDue(c, nowNanos)) {
+          c.pingSentNanos = nowNanos;
+          toPing.add(c);
+        }
+      }
+    }
+    idle.forEach(OriginPool::closeGracefully);
+    dead.forEach(liveness::drop);
+    toPing.forEach(liveness::ping);
+    if (!dead.isEmpty()) {
+      openMoreIfNeeded();
+    }
+  }
+
+  /** A PING came back: the connection is alive. */
+  synchronized void pingAnswered(OriginConnection origin) {
+    origin.pingSentNanos = 0;
+    origin.lastAliveNanos = System.nanoTime();
+  }
+
+  /**
+   * Takes the pool out of service after a config change or at shutdown: requests still arriving from
+   * an event loop that has not swapped yet are served, every connection says GOAWAY and closes once
+   * idle, and the client closes with the last connection. The future completes then.
+   */
+  Future<Void> retire() {
+    List<OriginConnection> idle = new ArrayList<>();
     synchronized (this) {
       retired = true;
       for (OriginConnection c : connections) {
-        if (c.active == 0) {
+        if (c.active == 0 && startClosing(c)) {
           c.draining = true;
           idle.add(c);
         }
       }
-      empty = connections.isEmpty() && opening == 0;
     }
-    idle.forEach(c -> c.connection.shutdown(0, TimeUnit.SECONDS));
-    if (empty) {
-      client.close();
-    }
+    idle.forEach(OriginPool::closeGracefully);
+    closeClientIfRetiredAndEmpty();
+    return closedPromise.future();
   }
 
   public synchronized int openConnections() {
@@ -312,5 +427,10 @@ public final class OriginPool {
       sum += c.active;
     }
     return sum;
+  }
+
+  /** The open connections' Vert.x objects, for tests that inspect sockets. */
+  synchronized List<HttpClientConnection> connectionsForTest() {
+    return connections.stream().map(c -> c.connection).toList();
   }
 }

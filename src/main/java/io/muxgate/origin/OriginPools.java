@@ -1,6 +1,12 @@
 package io.muxgate.origin;
 
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.PoolOptions;
+
+import java.util.ArrayList;
+import java.util.List;
 
 import java.util.Map;
 import java.util.Set;
@@ -12,49 +18,66 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class OriginPools {
 
-  static final long IDLE_SWEEP_MS = 250;
+  /** Idle closes and PING deadlines are checked this often: 1 s timeouts then land within 1.25 s. */
+  static final long SWEEP_MS = 250;
 
   private final Vertx vertx;
   private final PoolEvents events;
   private final Map<OriginPeer, OriginPool> pools = new ConcurrentHashMap<>();
+  private final Map<OriginPeer, HttpClientAgent> upgradeClients = new ConcurrentHashMap<>();
   private final long sweepTimer;
 
   public OriginPools(Vertx vertx, PoolEvents events) {
     this.vertx = vertx;
     this.events = events;
-    this.sweepTimer = vertx.setPeriodic(IDLE_SWEEP_MS, id -> closeIdle());
+    this.sweepTimer = vertx.setPeriodic(SWEEP_MS, id -> sweep());
   }
 
   public OriginPool pool(OriginPeer peer) {
-    return pools.computeIfAbsent(peer, p -> new OriginPool(p, OriginClients.create(vertx, p),
+    return pools.computeIfAbsent(peer, p -> new OriginPool(p, vertx, OriginClients.create(vertx, p),
       OriginClients.connectOptions(p), events));
   }
 
-  /** Retires every pool whose peer is not in {@code inUse}. */
-  public void retainOnly(Set<OriginPeer> inUse) {
+  /** Retires every pool whose peer is not in {@code inUse}; completes once their connections closed. */
+  /**
+   * The HTTP/1.1 client for WebSocket upgrades to {@code peer}, one per peer. Upgraded connections leave
+   * its pool, so a config change that drops the peer leaves running tunnels alone.
+   */
+  public HttpClientAgent upgradeClient(OriginPeer peer) {
+    return upgradeClients.computeIfAbsent(peer, p -> vertx.createHttpClient(OriginClients.upgradeOptions(p),
+      new PoolOptions().setHttp1MaxSize(p.maxConnections())));
+  }
+
+  public Future<Void> retainOnly(Set<OriginPeer> inUse) {
+    upgradeClients.keySet().retainAll(inUse);
+    List<Future<Void>> closing = new ArrayList<>();
     pools.entrySet().removeIf(e -> {
       if (inUse.contains(e.getKey())) {
         return false;
       }
-      e.getValue().retire();
+      closing.add(e.getValue().retire());
       return true;
     });
+    return Future.join(closing).mapEmpty();
   }
 
   public Iterable<OriginPool> all() {
     return pools.values();
   }
 
-  private void closeIdle() {
+  private void sweep() {
     long now = System.nanoTime();
     for (OriginPool pool : pools.values()) {
-      pool.closeIdle(now);
+      pool.sweep(now);
     }
   }
 
-  /** Retires every pool; used at shutdown once client traffic has drained. */
-  public void closeAll() {
+  /**
+   * Retires every pool; used at shutdown once client traffic has drained. Each origin connection gets
+   * GOAWAY and closes as soon as its last stream ends; the future completes when all are closed.
+   */
+  public Future<Void> closeAll() {
     vertx.cancelTimer(sweepTimer);
-    retainOnly(Set.of());
+    return retainOnly(Set.of());
   }
 }

@@ -1,0 +1,61 @@
+package io.muxgate.origin;
+
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.vertx.core.http.HttpClientConnection;
+import io.vertx.core.http.impl.HttpClientConnectionInternal;
+import io.vertx.core.http.impl.UnpooledHttpClientConnection;
+import io.vertx.core.internal.logging.Logger;
+import io.vertx.core.internal.logging.LoggerFactory;
+
+import java.lang.reflect.Field;
+
+/**
+ * The one place Muxgate reaches under Vert.x 5.0's public API, for two things it does not expose: the
+ * Netty channel of a connection from {@code HttpClient.connect()} (to set TCP keep-alive timing) and
+ * Netty's HTTP/2 connection state (for the latest GOAWAY's last-stream-id: Vert.x reports only the
+ * first GOAWAY, and an origin that drains in two steps sends a second, lower one). The connection
+ * wraps the internal one in a private field; if reading it ever fails, both features degrade (no
+ * keep-alive timing, first GOAWAY only) and one line is logged.
+ */
+final class ConnectionInternals {
+
+  private static final Logger log = LoggerFactory.getLogger(ConnectionInternals.class);
+  private static final Field ACTUAL = actualField();
+
+  private ConnectionInternals() {
+  }
+
+  /** The Netty channel under a connection from {@code HttpClient.connect()}, or null. */
+  static Channel channelOf(HttpClientConnection connection) {
+    if (ACTUAL == null || !(connection instanceof UnpooledHttpClientConnection)) {
+      return null;
+    }
+    try {
+      Object actual = ACTUAL.get(connection);
+      return actual instanceof HttpClientConnectionInternal internal
+        ? internal.channelHandlerContext().channel() : null;
+    } catch (IllegalAccessException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** Netty's HTTP/2 connection state under {@code channel}, or null for HTTP/1.1 or when unreachable. */
+  static Http2Connection http2Of(Channel channel) {
+    Http2ConnectionHandler handler = channel == null ? null : channel.pipeline().get(Http2ConnectionHandler.class);
+    return handler == null ? null : handler.connection();
+  }
+
+  private static Field actualField() {
+    try {
+      Field field = UnpooledHttpClientConnection.class.getDeclaredField("actual");
+      field.setAccessible(true);
+      return field;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      log.warn("Vert.x connection internals unavailable (" + e + "): origin sockets keep the kernel's "
+        + "keep-alive timing and only an origin's first GOAWAY is seen");
+      return null;
+    }
+  }
+}

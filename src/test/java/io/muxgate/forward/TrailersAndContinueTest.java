@@ -1,0 +1,164 @@
+package io.muxgate.forward;
+
+import io.muxgate.support.Await;
+import io.muxgate.support.ClientKind;
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestOrigin;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.HostAndPort;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static io.muxgate.support.ProxyHarness.zone;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * gRPC-style exchanges (streamed request of unknown length, streamed response, status in trailers)
+ * carried end to end, and {@code expect: 100-continue} answered by the origin, not the proxy.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class TrailersAndContinueTest {
+
+  private static final int MESSAGES = 3;
+
+  private Vertx vertx;
+  private TestOrigin h2cOrigin;
+  private TestOrigin h1Origin;
+  private ProxyHarness proxy;
+
+  @BeforeAll
+  void start() {
+    vertx = Vertx.vertx();
+    h2cOrigin = TestOrigin.start(vertx, TestOrigin.Mode.H2C).handler(this::serve);
+    h1Origin = TestOrigin.start(vertx, TestOrigin.Mode.H1).handler(this::serve);
+    proxy = ProxyHarness.start(vertx, Map.of(
+      "grpc.json", zone("grpc", "grpc.test", List.of(h2cOrigin.url()), null),
+      "h1.json", zone("h1", "h1.test", List.of(h1Origin.url()), new JsonObject().put("origin_max_http_version", "1"))));
+  }
+
+  @AfterAll
+  void stop() {
+    proxy.close();
+    h2cOrigin.close();
+    h1Origin.close();
+    Await.result(vertx.close(), 10);
+  }
+
+  private void serve(HttpServerRequest request) {
+    if (request.path().equals("/continue")) {
+      answerAfterContinue(request);
+    } else {
+      answerLikeGrpc(request);
+    }
+  }
+
+  /** Counts the request's messages, streams one reply per message, then grpc-status in trailers. */
+  private void answerLikeGrpc(HttpServerRequest request) {
+    request.body().onSuccess(body -> {
+      String te = String.valueOf(request.getHeader("te"));
+      request.response()
+        .putHeader("content-type", "application/grpc")
+        .setChunked(true);
+      for (String message : body.toString().split(";")) {
+        request.response().write("reply to " + message + ";");
+      }
+      request.response().trailers()
+        .add("grpc-status", "0")
+        .add("grpc-message", "te was " + te);
+      request.response().end();
+    });
+  }
+
+  private void answerAfterContinue(HttpServerRequest request) {
+    String expect = String.valueOf(request.getHeader("expect"));
+    request.response().writeContinue();
+    request.body().onSuccess(body -> request.response().end("expect " + expect + ", read " + body));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = ClientKind.class, names = {"H2C", "H2_TLS"})
+  void grpcStatusTrailersReachTheClient(ClientKind kind) {
+    HttpClientAgent client = kind.client(proxy);
+    try {
+      HttpClientRequest call = Await.result(client.request(HttpMethod.POST, "/echo.Echo/Stream"));
+      call.authority(HostAndPort.create("grpc.test", -1))
+        .putHeader("content-type", "application/grpc")
+        .putHeader("te", "trailers")
+        .setChunked(true);
+      Future<Reply> reply = call.response().compose(Reply::read);
+      for (int i = 0; i < MESSAGES; i++) {
+        call.write("m" + i + ";");
+      }
+      call.end();
+
+      Reply got = Await.result(reply);
+      MultiMap trailers = got.response().trailers();
+      assertEquals(200, got.response().statusCode());
+      assertEquals("application/grpc", got.response().getHeader("content-type"));
+      assertEquals("reply to m0;reply to m1;reply to m2;", got.body());
+      assertEquals("0", trailers.get("grpc-status"), "trailers: " + trailers);
+      assertEquals("te was trailers", trailers.get("grpc-message"));
+    } finally {
+      Await.result(client.close(), 5);
+    }
+  }
+
+  /** A response read to its end, so its trailers are known. */
+  private record Reply(HttpClientResponse response, String body) {
+    static Future<Reply> read(HttpClientResponse response) {
+      return response.body().map(body -> new Reply(response, body.toString()));
+    }
+  }
+
+  static Stream<Arguments> continueCases() {
+    return Stream.of(ClientKind.HTTP1, ClientKind.H2C, ClientKind.H2_TLS)
+      .flatMap(kind -> Stream.of(Arguments.of(kind, "grpc.test"), Arguments.of(kind, "h1.test")));
+  }
+
+  @ParameterizedTest(name = "{0} client, origin {1}")
+  @MethodSource("continueCases")
+  void expectContinueIsAnsweredByTheOriginBeforeTheBodyIsSent(ClientKind kind, String host) {
+    HttpClientAgent client = kind.client(proxy);
+    try {
+      Buffer body = Buffer.buffer("the body");
+      Promise<Void> continued = Promise.promise();
+      HttpClientRequest request = Await.result(client.request(HttpMethod.POST, "/continue"));
+      request.authority(HostAndPort.create(host, -1))
+        .putHeader("expect", "100-continue")
+        .putHeader("content-length", String.valueOf(body.length()))
+        .continueHandler(v -> {
+          continued.complete();
+          request.end(body);
+        });
+      Future<Reply> reply = request.response().compose(Reply::read);
+      request.sendHead();
+
+      Reply got = Await.result(reply);
+      assertTrue(continued.future().isComplete(), "the client got 100 Continue before the final response");
+      assertEquals(200, got.response().statusCode());
+      assertEquals("expect 100-continue, read the body", got.body());
+    } finally {
+      Await.result(client.close(), 5);
+    }
+  }
+}

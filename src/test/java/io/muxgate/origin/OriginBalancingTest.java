@@ -1,0 +1,143 @@
+package io.muxgate.origin;
+
+import io.muxgate.support.Await;
+import io.muxgate.support.Exchange;
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.testing.FaultOrigin;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static io.muxgate.support.ProxyHarness.zone;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Several origins in one zone with passive health: a request that meets a down origin is sent to
+ * another one (nothing was sent, so that is safe), the down origin is ejected for a back-off, and is
+ * tried again once the back-off is over.
+ */
+class OriginBalancingTest {
+
+  private Vertx vertx;
+  private FaultOrigin up;
+  private ProxyHarness proxy;
+  /** A field, so the client stays reachable: Vert.x closes a client it finds unreachable. */
+  private HttpClientAgent client;
+  private HttpServer revived;
+
+  @BeforeEach
+  void setUp() {
+    vertx = Vertx.vertx();
+    up = FaultOrigin.builder().start();
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (client != null) {
+      Await.result(client.close(), 5);
+    }
+    if (proxy != null) {
+      proxy.close();
+    }
+    if (revived != null) {
+      Await.result(revived.close(), 5);
+    }
+    up.close();
+    Await.result(vertx.close(), 10);
+  }
+
+  @Test
+  void downOriginIsSkippedAfterItsFirstFailureAndRetriedAfterItsBackOff() throws IOException {
+    int downPort = closedPort();
+    proxy = ProxyHarness.start(vertx, Map.of("z.json", zone("z", "z.test",
+      List.of("h2c://127.0.0.1:" + downPort, "h2c://" + up.authority()), null)));
+    client = proxy.h2cClient();
+    OriginPool down = poolFor(downPort);
+
+    // Equal loads are broken at random: send until a request has met the down origin.
+    for (int i = 0; i < 50 && !down.health().ejected(System.nanoTime()); i++) {
+      assertOk(get(client));
+    }
+    assertTrue(down.health().ejected(System.nanoTime()), "the down origin was tried and ejected");
+    long ejectedAt = down.health().lastFailureNanos();
+    int servedByUp = up.stats().requestsReceived();
+
+    // The origin comes back at once, but stays out of rotation for its 1 s back-off.
+    AtomicInteger revivedRequests = new AtomicInteger();
+    revived = startOrigin(downPort, revivedRequests);
+    int duringBackOff = 0;
+    while (System.nanoTime() - ejectedAt < TimeUnit.MILLISECONDS.toNanos(800)) {
+      assertOk(get(client));
+      duringBackOff++;
+    }
+    assertEquals(0, revivedRequests.get(), "no request to an ejected origin");
+    assertEquals(servedByUp + duringBackOff, up.stats().requestsReceived());
+
+    while (revivedRequests.get() == 0 && System.nanoTime() - ejectedAt < TimeUnit.SECONDS.toNanos(5)) {
+      assertOk(get(client));
+    }
+    long backInAfterMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - ejectedAt);
+    assertTrue(revivedRequests.get() > 0, "the origin got traffic again after its back-off");
+    assertTrue(backInAfterMs >= 1_000, "back in after " + backInAfterMs + " ms");
+    assertEquals(0, down.health().consecutiveFailures(), "its first connection cleared the record");
+  }
+
+  @Test
+  void withEveryOriginDownRequestsStillReachAnOriginAndGet521() throws IOException {
+    proxy = ProxyHarness.start(vertx, Map.of("z.json", zone("z", "z.test",
+      List.of("h2c://127.0.0.1:" + closedPort(), "h2c://127.0.0.1:" + closedPort()), null)));
+    client = proxy.h2cClient();
+
+    for (int i = 0; i < 5; i++) {
+      Exchange exchange = get(client);
+      assertEquals(521, exchange.status(), exchange.body());
+      assertEquals("connection_refused", exchange.header("muxgate-error"));
+    }
+  }
+
+  private OriginPool poolFor(int port) {
+    for (OriginPool pool : proxy.app().pools().all()) {
+      if (pool.peer().address().port() == port) {
+        return pool;
+      }
+    }
+    throw new AssertionError("no pool for port " + port);
+  }
+
+  private HttpServer startOrigin(int port, AtomicInteger requests) {
+    return Await.result(vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(port)
+        .setHttp2ClearTextEnabled(true))
+      .requestHandler(request -> {
+        requests.incrementAndGet();
+        request.response().end("ok");
+      })
+      .listen(), 5);
+  }
+
+  private static Exchange get(HttpClientAgent client) {
+    return Await.result(Exchange.get(client, "z.test", "/"));
+  }
+
+  private static void assertOk(Exchange exchange) {
+    assertEquals(200, exchange.status(), exchange.body() + " " + exchange.header("muxgate-error"));
+  }
+
+  private static int closedPort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+}

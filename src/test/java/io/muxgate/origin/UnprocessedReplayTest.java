@@ -1,0 +1,230 @@
+package io.muxgate.origin;
+
+import io.muxgate.admin.AdminApi;
+import io.muxgate.support.Await;
+import io.muxgate.support.Exchange;
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.testing.CannedResponse;
+import io.muxgate.testing.FaultAction;
+import io.muxgate.testing.FaultActions;
+import io.muxgate.testing.FaultOrigin;
+import io.muxgate.testing.FaultPolicy;
+import io.muxgate.testing.RecordedRequest;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpMethod;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+import static io.muxgate.support.ProxyHarness.zone;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Requests the origin provably never processed (streams above a GOAWAY's last-stream-id, streams
+ * refused with REFUSED_STREAM, a reused connection closed before any response byte) are sent once
+ * more, whatever their method, and each counts once in {@code muxgate_origin_replays_total}.
+ */
+class UnprocessedReplayTest {
+
+  private final List<AutoCloseable> resources = new ArrayList<>();
+  private Vertx vertx;
+
+  @BeforeEach
+  void setUp() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (int i = resources.size() - 1; i >= 0; i--) {
+      resources.get(i).close();
+    }
+    Await.result(vertx.close(), 10);
+  }
+
+  @Test
+  void goawayMidBurstReplaysUnprocessedStreamsExactlyOnce() {
+    int burst = 500;
+    int lastStreamId = 19; // streams 1..19: the first ten requests on connection 0 are processed
+    int trigger = 20;      // the 20th request on connection 0 makes the origin send GOAWAY(19)
+    FaultAction echo = exchange -> exchange.respond(CannedResponse.ok(exchange.request().path()));
+    // The GOAWAY goes out as raw bytes, so the origin's codec keeps the connection open and reads (and
+    // counts) every stream the proxy sent before it saw the GOAWAY; none above 19 is ever answered.
+    FaultAction goAway = exchange -> exchange.writeRawBytes(goAwayFrame(lastStreamId));
+    FaultOrigin origin = track(FaultOrigin.start(request -> {
+      if (request.connectionIndex() != 0 || request.streamId() <= lastStreamId) {
+        return echo;
+      }
+      return request.requestNumberOnConnection() == trigger ? goAway : FaultActions.neverAnswer();
+    }));
+    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+      zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
+    HttpClientAgent client = client(proxy);
+
+    List<Future<Exchange>> responses = new ArrayList<>();
+    for (int i = 0; i < burst; i++) {
+      String path = "/r" + i;
+      responses.add(i % 2 == 0
+        ? Exchange.get(client, "z.test", path)
+        : Exchange.send(client, HttpMethod.POST, "z.test", path, req -> { }, Buffer.buffer("body " + i)));
+    }
+    Await.result(Future.join(responses), 30);
+
+    for (int i = 0; i < burst; i++) {
+      Exchange exchange = responses.get(i).result();
+      assertEquals(200, exchange.status(), "request " + i + ": " + exchange.header("muxgate-error"));
+      assertEquals("/r" + i, exchange.body());
+    }
+    Map<String, Long> timesProcessed = origin.stats().requests().stream()
+      .filter(r -> r.connectionIndex() != 0 || r.streamId() <= lastStreamId)
+      .collect(Collectors.groupingBy(RecordedRequest::path, Collectors.counting()));
+    assertEquals(burst, timesProcessed.size(), "every request processed");
+    assertTrue(timesProcessed.values().stream().allMatch(n -> n == 1), "each processed exactly once");
+    // Streams above 19 that reached the origin; a stream the proxy was about to open when the GOAWAY
+    // arrived is refused locally by Netty, never reaches the wire, and is not a replay.
+    origin.stats().awaitOpenConnections(origin.stats().connectionsAccepted() - 1); // the proxy closed it
+    int aboveLastStreamId = origin.stats().requestsOnConnection(0) - (lastStreamId + 1) / 2;
+    assertTrue(aboveLastStreamId >= trigger - 10, "streams above last-stream-id: " + aboveLastStreamId);
+    assertEquals(aboveLastStreamId, replays(proxy, "z"), "replays counted");
+  }
+
+  @Test
+  void twoStepGoawayReplaysStreamsAboveTheSecondLastStreamId() {
+    int lastStreamId = 19;
+    // A draining origin first says "no new streams soon" (2^31-1), then names the last one it processed.
+    FaultAction twoStepGoAway = exchange -> {
+      exchange.writeRawBytes(goAwayFrame(Integer.MAX_VALUE));
+      exchange.writeRawBytes(goAwayFrame(lastStreamId));
+    };
+    FaultOrigin origin = track(FaultOrigin.start(request -> {
+      if (request.connectionIndex() != 0 || request.streamId() <= lastStreamId) {
+        return FaultActions.respond(CannedResponse.ok(request.path()));
+      }
+      return request.requestNumberOnConnection() == 20 ? twoStepGoAway : FaultActions.neverAnswer();
+    }));
+    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+      zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
+    HttpClientAgent client = client(proxy);
+
+    List<Future<Exchange>> responses = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      responses.add(Exchange.get(client, "z.test", "/r" + i));
+    }
+    Await.result(Future.join(responses), 30);
+
+    for (int i = 0; i < 60; i++) {
+      Exchange exchange = responses.get(i).result();
+      assertEquals(200, exchange.status(), "request " + i + ": " + exchange.header("muxgate-error"));
+      assertEquals("/r" + i, exchange.body());
+    }
+    origin.stats().awaitOpenConnections(origin.stats().connectionsAccepted() - 1);
+    assertEquals(origin.stats().requestsOnConnection(0) - (lastStreamId + 1) / 2, replays(proxy, "z"));
+  }
+
+  /** A GOAWAY frame (RFC 9113 §6.8) with NO_ERROR and no debug data. */
+  private static byte[] goAwayFrame(int lastStreamId) {
+    return new byte[] {
+      0, 0, 8, 0x7, 0, 0, 0, 0, 0,
+      (byte) (lastStreamId >>> 24), (byte) (lastStreamId >>> 16), (byte) (lastStreamId >>> 8), (byte) lastStreamId,
+      0, 0, 0, 0};
+  }
+
+  @Test
+  void refusedStreamIsReplayedOnceAndSucceeds() {
+    FaultOrigin origin = track(FaultOrigin.start(
+      FaultPolicy.firstAttemptPerPath(FaultActions.refuseStream(), FaultActions.ok("second try"))));
+    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+      zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
+
+    Exchange exchange = Await.result(Exchange.send(client(proxy), HttpMethod.DELETE, "z.test", "/flaky",
+      req -> { }, null));
+
+    assertEquals(200, exchange.status(), exchange.body());
+    assertEquals("second try", exchange.body());
+    assertEquals(List.of(1, 2), origin.stats().requests().stream().map(RecordedRequest::attemptForPath).toList());
+    assertEquals(1, replays(proxy, "z"));
+  }
+
+  @Test
+  void bodyOverTheReplayCapIsNotReplayedButFailsWith520() {
+    // Refused only once the whole body has arrived, so the proxy has read past the 1 MiB it keeps.
+    FaultAction refuseAfterBody = exchange -> exchange.whenRequestComplete(
+      () -> exchange.reset(FaultActions.REFUSED_STREAM));
+    FaultOrigin origin = track(FaultOrigin.start(
+      FaultPolicy.firstAttemptPerPath(refuseAfterBody, FaultActions.ok("second try"))));
+    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+      zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
+    HttpClientAgent client = client(proxy);
+
+    Exchange big = Await.result(Exchange.send(client, HttpMethod.POST, "z.test", "/big", req -> { },
+      Buffer.buffer(new byte[2 * 1024 * 1024])));
+    Exchange small = Await.result(Exchange.send(client, HttpMethod.POST, "z.test", "/small", req -> { },
+      Buffer.buffer(new byte[512 * 1024])));
+
+    assertEquals(520, big.status(), big.body());
+    assertEquals("error code: 520", big.body());
+    assertEquals("replay_body_too_large", big.header("muxgate-error"));
+    assertEquals(1, attempts(origin, "/big"), "a partial body is never sent again");
+    assertEquals(200, small.status(), "a body under the cap is replayed whole: " + small.body());
+    assertEquals(2, attempts(origin, "/small"));
+  }
+
+  @Test
+  void reusedConnectionClosedBeforeAnyResponseByteIsReplayedOnANewConnection() {
+    FaultOrigin origin = track(FaultOrigin.start(
+      FaultPolicy.onNthRequestOfConnection(2, FaultActions.closeConnection(), FaultActions.ok("ok"))));
+    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+      zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
+    HttpClientAgent client = client(proxy);
+
+    assertEquals(200, Await.result(Exchange.get(client, "z.test", "/first")).status());
+    Exchange second = Await.result(Exchange.send(client, HttpMethod.POST, "z.test", "/second", req -> { },
+      Buffer.buffer("once more")));
+
+    assertEquals(200, second.status(), second.body());
+    assertEquals(2, origin.stats().connectionsAccepted());
+    assertEquals(2, attempts(origin, "/second"));
+    assertEquals(1, replays(proxy, "z"));
+  }
+
+  private static long attempts(FaultOrigin origin, String path) {
+    return origin.stats().requests().stream().filter(r -> r.path().equals(path)).count();
+  }
+
+  /** Sum of {@code muxgate_origin_replays_total} over every reason, for one zone. */
+  private int replays(ProxyHarness proxy, String zone) {
+    String text = new AdminApi(vertx, proxy.adminPort()).get("/metrics").body();
+    Matcher m = Pattern.compile("(?m)^muxgate_origin_replays_total\\{([^}]*)\\} (\\S+)$").matcher(text);
+    double sum = 0;
+    while (m.find()) {
+      if (m.group(1).contains("zone=\"" + zone + "\"")) {
+        sum += Double.parseDouble(m.group(2));
+      }
+    }
+    return (int) sum;
+  }
+
+  /** An h2c client to the proxy, kept reachable until tear-down: Vert.x closes a client once unreachable. */
+  private HttpClientAgent client(ProxyHarness proxy) {
+    HttpClientAgent client = proxy.h2cClient();
+    resources.add(() -> client.close().await());
+    return client;
+  }
+
+  private <T extends AutoCloseable> T track(T resource) {
+    resources.add(resource);
+    return resource;
+  }
+}
