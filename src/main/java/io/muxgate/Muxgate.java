@@ -102,7 +102,7 @@ public final class Muxgate {
     }
     ExchangeObserver finalObserver = observer;
     return vertx.deployVerticle(() -> {
-      ProxyVerticle proxy = new ProxyVerticle(config, keyCert, initial, finalObserver, metrics);
+      ProxyVerticle proxy = new ProxyVerticle(config, keyCert, initial, finalObserver, metrics, pools);
       synchronized (proxies) {
         proxies.add(proxy);
       }

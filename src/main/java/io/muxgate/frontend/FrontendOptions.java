@@ -50,6 +50,9 @@ public final class FrontendOptions {
 
   private static HttpServerOptions common(ProcessConfig config) {
     return new HttpServerOptions()
+      // Every response write happens on the request's own event loop (origin stream events are
+      // dispatched there), so HTTP/1.x connections can skip their cross-thread outbound queue.
+      .setStrictThreadMode(true)
       .setHost(config.bind())
       .setReuseAddress(true)
       .setTcpNoDelay(true)

@@ -5,6 +5,7 @@ import io.muxgate.forward.Forwarder;
 import io.muxgate.forward.ZoneTable;
 import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ProxyMetrics;
+import io.muxgate.origin.OriginPools;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -29,12 +30,14 @@ public final class ProxyVerticle extends VerticleBase {
   private final KeyCertOptions keyCert;
   private final ExchangeObserver observer;
   private final ProxyMetrics metrics;
+  private final OriginPools pools;
   private final List<HttpServer> servers = new ArrayList<>();
   private ZoneTable zones;
 
   public ProxyVerticle(ProcessConfig config, KeyCertOptions keyCert, ZoneTable initial, ExchangeObserver observer,
-                       ProxyMetrics metrics) {
+                       ProxyMetrics metrics, OriginPools pools) {
     this.config = config;
+    this.pools = pools;
     this.keyCert = keyCert;
     this.zones = initial;
     this.observer = observer;
@@ -52,7 +55,7 @@ public final class ProxyVerticle extends VerticleBase {
     });
     // Tells the config verticle this instance listens: it publishes no snapshot before all instances do.
     vertx.eventBus().send(APPLIED_ADDRESS, zones.version());
-    Forwarder forwarder = new Forwarder(() -> zones, observer, metrics);
+    Forwarder forwarder = new Forwarder(() -> zones, observer, metrics, pools::upgradeClient);
     HttpServer cleartext = vertx.createHttpServer(FrontendOptions.cleartext(config)).requestHandler(forwarder::handle);
     HttpServer tls = vertx.createHttpServer(FrontendOptions.tls(config, keyCert)).requestHandler(forwarder::handle);
     servers.add(cleartext);

@@ -29,6 +29,7 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
   private final MeterRegistry registry;
   private final Map<String, ZoneMeters> zones = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> gauges = new ConcurrentHashMap<>();
+  private final Map<OriginPeer, AtomicInteger> activeStreams = new ConcurrentHashMap<>();
   private final Map<String, Counter> counters = new ConcurrentHashMap<>();
 
   public ProxyMetrics(MeterRegistry registry) {
@@ -75,7 +76,12 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
 
   @Override
   public void streamsChanged(OriginPeer peer, int delta) {
-    gauge("muxgate.origin.streams.active", peer, null).addAndGet(delta);
+    // Called twice per request: a lookup by peer, not by a label string built each time.
+    AtomicInteger streams = activeStreams.get(peer);
+    if (streams == null) {
+      streams = activeStreams.computeIfAbsent(peer, p -> gauge("muxgate.origin.streams.active", p, null));
+    }
+    streams.addAndGet(delta);
   }
 
   private AtomicInteger gauge(String name, OriginPeer peer, String protocol) {
