@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: Muxgate side by side with HAProxy, nginx, Caddy and Apache (loopback only).
-#   bench/run.sh              full run (~14 min): scenarios small, delay, big (shared harness),
+#   bench/run.sh              full run (~13 min on a quiet machine): scenarios small, delay, big (shared harness),
 #                             + 2,000 idle h2 TLS connections (memory) + HTTP/1.1 clients
-#   BENCH_QUICK=1 bench/run.sh   smoke run (~2 min): 1 rep, 3 s, scenario small, 1 round of the extras
+#   BENCH_QUICK=1 bench/run.sh   smoke run (~3 min): 1 rep, 3 s, scenario small, 1 round of the extras
 # Knobs: see bench/README.md. Results: bench/results/latest.md + latest.png (+ dated copies);
 # raw data under bench/results/work/ (not committed).
 set -euo pipefail
@@ -29,14 +29,20 @@ if [ -z "${CANDIDATE_CMD:-}" ]; then
   fi
   [ -f "$jar" ] || { echo "no $jar after the build" >&2; exit 2; }
 fi
+rev="$(git -C "$project" rev-parse --short HEAD 2>/dev/null || echo '?')"
+[ -n "$(git -C "$project" status --porcelain -- src pom.xml 2>/dev/null)" ] && rev="$rev+local changes"
+export BENCH_PROJECT_REV="$rev"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   mode=quick
   export REPS="${REPS:-1}" DURATION="${DURATION:-3}" WARMUP="${WARMUP:-2}" EXTRA_ROUNDS="${EXTRA_ROUNDS:-1}"
+  export IDLE_ROUNDS="${IDLE_ROUNDS:-$EXTRA_ROUNDS}"
   scenarios="${BENCH_SCENARIOS:-small}"
 else
   mode=full
   export REPS="${REPS:-3}" DURATION="${DURATION:-3}" WARMUP="${WARMUP:-5}" EXTRA_ROUNDS="${EXTRA_ROUNDS:-3}"
+  # (d) RSS varies by <1% between rounds; 2 rounds keep the full run under 15 min on a busy machine
+  export IDLE_ROUNDS="${IDLE_ROUNDS:-2}"
   scenarios="${BENCH_SCENARIOS:-small,delay,big}"
 fi
 export PEERS="${PEERS:-direct haproxy caddy apache nginx}"
@@ -48,16 +54,23 @@ export BENCH_OUT="$here/results/work"
 mkdir -p "$BENCH_OUT" "$here/results"
 stamp="$(date +%Y%m%d-%H%M%S)"
 runlog="$BENCH_OUT/run-$stamp.log"
+if [ -n "${jar:-}" ]; then
+  # measure one build throughout, even if target/ is rebuilt meanwhile
+  cp "$jar" "$BENCH_OUT/muxgate-$stamp.jar"
+  export MUXGATE_JAR="$BENCH_OUT/muxgate-$stamp.jar"
+  trap 'rm -f "$MUXGATE_JAR"' EXIT
+fi
 
-# time estimate: harness run = DURATION + WARMUP + ~1.5 s; extras: idle ~8 s, h1 like a harness run
+# time estimate (seen here): a load run = DURATION + WARMUP + ~1.5 s, +3 s for a JVM start; idle run ~8 s
 n_sc=$(tr ',' '\n' <<<"$scenarios" | grep -c .)
 n_peers=$(wc -w <<<"$PEERS"); n_up=$(wc -w <<<"$UPSTREAMS"); n_cup=$(wc -w <<<"$CANDIDATE_UPSTREAMS")
 n_h=$(( n_sc * REPS * (n_peers * n_up + n_cup) ))
 n_prox=$(( $(wc -w <<<"${PEERS//direct/}") + 1 ))
-t_run=$(( DURATION + WARMUP + 2 ))
-est=$(( n_h * t_run + EXTRA_ROUNDS * (n_prox * 8 + (n_prox + 1) * t_run) ))
+t2=$(( 2 * (DURATION + WARMUP) + 3 ))          # twice the seconds of one load run
+est=$(( (n_h * t2 + EXTRA_ROUNDS * (n_peers + 1) * t2) / 2 + 3 * (n_sc * REPS * n_cup + EXTRA_ROUNDS + IDLE_ROUNDS) \
+        + IDLE_ROUNDS * n_prox * 9 ))
 say "$mode run: scenarios $scenarios, REPS=$REPS DURATION=$DURATION WARMUP=$WARMUP, peers: $PEERS + $CANDIDATE_NAME, upstreams: $UPSTREAMS"
-say "$n_h harness runs + extras ($EXTRA_ROUNDS round(s)); estimated $(( est / 60 )) min $(( est % 60 )) s; log: $runlog"
+say "$n_h harness runs + extras ($IDLE_ROUNDS idle, $EXTRA_ROUNDS HTTP/1.1 round(s)); estimated $(( est / 60 )) min $(( est % 60 )) s; log: $runlog"
 
 t0=$(date +%s)
 "$shared/run-peers.sh" "$scenarios" 2>&1 | tee "$runlog"

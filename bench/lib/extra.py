@@ -52,6 +52,7 @@ def load_bench(shared):
         sys.exit(f"shared harness not found: {lib}/bench.py")
     if not os.environ.get("BENCH_OUT"):
         sys.exit("BENCH_OUT must be set (absolute path; certs/ are there)")
+    sys.dont_write_bytecode = True                  # the shared folder may be read-only
     saved = sys.argv
     sys.argv = [os.path.join(lib, "bench.py")]     # bench.py reads a scenario list from argv[1]
     sys.path.insert(0, lib)
@@ -129,9 +130,10 @@ class Runner:
         self.pin = "pinned" if env("PIN", "1") in ("1", "both") else "unpinned"
         self.proxy_cpu = env("PROXY_CPU", "0")
         self.client_cpu = env("CLIENT_CPU", "1")
-        self.rounds = int(env("EXTRA_ROUNDS", 3))
+        self.rounds = int(env("EXTRA_ROUNDS", 3))                   # rounds of (e)
+        self.idle_rounds = int(env("IDLE_ROUNDS", self.rounds))      # rounds of (d): RSS varies little
         self.idle_conns = int(env("IDLE_CONNS", 2000))
-        self.idle_settle = float(env("IDLE_SETTLE_S", 2))
+        self.idle_settle = float(env("IDLE_SETTLE_S", 1.0))
         self.idle_workers = int(env("IDLE_WORKERS", 16))
         self.h1_conns = int(env("H1_CONNS", 128))
         self.duration = int(env("EXTRA_DURATION", env("DURATION", 5)))
@@ -210,7 +212,7 @@ class Runner:
             rec["sanity"] = s
             if not s.startswith("200"):
                 raise RuntimeError(f"sanity request failed: {s!r}")
-            time.sleep(1.0)
+            time.sleep(0.5)
             pids = b.tree(proc.pid)
             rec["rss_base_mb"] = b.rss_mb(pids)
             cpu0 = b.cpu_seconds(pids)
@@ -220,15 +222,22 @@ class Runner:
             ctx.set_alpn_protocols(["h2"])
             errors = {}
             t0 = time.time()
-            deadline = t0 + float(env("IDLE_OPEN_TIMEOUT_S", 120))
+            deadline = t0 + float(env("IDLE_OPEN_TIMEOUT_S", 60))
+            max_fail = int(env("IDLE_MAX_FAILURES", 16))
+            conn_timeout = float(env("IDLE_CONN_TIMEOUT_S", 3))
             lock = threading.Lock()
+            failed = [0]
 
             def one(_):
                 if time.time() > deadline:
-                    return None, "deadline"
+                    return None, "not tried: open phase deadline"
+                if failed[0] >= max_fail:
+                    return None, f"not tried: stopped after {max_fail} failures"
                 try:
-                    return open_h2_idle(port, ctx, 10), None
+                    return open_h2_idle(port, ctx, conn_timeout), None
                 except Exception as ex:  # noqa: BLE001 (count and go on)
+                    with lock:
+                        failed[0] += 1
                     return None, f"{type(ex).__name__}: {ex}"[:80]
 
             with ThreadPoolExecutor(max_workers=self.idle_workers) as ex:
@@ -236,8 +245,7 @@ class Runner:
                     if sock is not None:
                         socks.append(sock)
                     else:
-                        with lock:
-                            errors[err] = errors.get(err, 0) + 1
+                        errors[err] = errors.get(err, 0) + 1
             rec["open_s"] = time.time() - t0
             rec["opened"] = len(socks)
             rec["open_errors"] = errors
@@ -252,7 +260,9 @@ class Runner:
             rec["server_estab"] = b.kernel_estab(port)
             rec["proxy_cpu_open_s"] = b.cpu_seconds(pids) - cpu0
             held = rec["held"] if rec["held"] > 0 else 0
-            rec["kb_per_conn"] = ((rec["rss_conns_mb"] - rec["rss_base_mb"]) * 1024 / held) if held else None
+            # per-connection figure only over a meaningful number of held connections
+            rec["kb_per_conn"] = ((rec["rss_conns_mb"] - rec["rss_base_mb"]) * 1024 / held
+                                  if held and held >= min(100, 0.5 * self.idle_conns) else None)
             rec["proxy_nprocs"] = len([p for p in pids if os.path.exists(f"/proc/{p}")])
         except Stop:
             raise
@@ -321,6 +331,10 @@ class Runner:
                 f.write(rec["h2load_cmd"] + "\n" + out)
             rec.update(b.parse_h2load(out))
             rec.update(b.latency_from_log(logf))
+            # h2load 1.52 records an HTTP/1.1 status only when the status line has a reason phrase; HAProxy
+            # sends "HTTP/1.1 200 " (empty reason), so all its requests count as "failed" with no status.
+            if rec.get("done") and not any(rec.get(k) for k in ("s2xx", "s3xx", "s4xx", "s5xx")):
+                rec["status_unparsed"] = True
             try:
                 os.unlink(logf)
             except OSError:
@@ -355,14 +369,16 @@ class Runner:
 
     def run(self):
         plan = []
-        for rnd in range(1, self.rounds + 1):
-            if "idle" in self.tests:
+        for rnd in range(1, max(self.rounds, self.idle_rounds) + 1):
+            if "idle" in self.tests and rnd <= self.idle_rounds:
                 plan += [("idle", p, rnd) for p in self.idle_targets]
-            if "h1" in self.tests:
+            if "h1" in self.tests and rnd <= self.rounds:
                 plan += [("h1", p, rnd) for p in self.h1_targets]
-        est = sum((self.duration + self.warmup + 2) if t == "h1" else 8 for t, _, _ in plan)
+        est = sum((self.duration + self.warmup + 1.5) if t == "h1" else 8 for t, _, _ in plan)
+        est = int(est + 3 * sum(1 for _, p, _ in plan if p == self.b.CANDIDATE_NAME))   # JVM start
         log(f"{len(plan)} runs (idle: {self.idle_targets if 'idle' in self.tests else '-'}; "
-            f"h1: {self.h1_targets if 'h1' in self.tests else '-'}), {self.rounds} round(s), ~{est // 60} min {est % 60} s")
+            f"h1: {self.h1_targets if 'h1' in self.tests else '-'}), {self.idle_rounds} idle / {self.rounds} h1 round(s), "
+            f"~{est // 60} min {est % 60} s")
         if self.pin == "pinned":
             try:
                 os.sched_setaffinity(0, {int(self.client_cpu)})   # the idle client runs on the client core
@@ -385,8 +401,9 @@ class Runner:
                             f"{'%.1f' % kb if kb is not None else '–'} KB/conn")
                     else:
                         log(f"[{i}/{len(plan)}] {rec['tag']}: {rec.get('rps', 0):,.0f} req/s p99 {rec.get('lat_p99_ms', 0):.2f} ms "
-                            f"proxy {rec.get('us_req', 0):.1f} µs/req, origin conns {rec.get('origin_conns_opened')} "
-                            f"(h2 sessions {rec.get('origin_h2_sessions')}), errors {rec.get('failed', 0) + rec.get('errored', 0)}")
+                            f"proxy {fmt(rec.get('us_req'), 1)} µs/req, origin conns {rec.get('origin_conns_opened')} "
+                            f"(h2 sessions {rec.get('origin_h2_sessions')}), errors {rec.get('errored', 0) + rec.get('timeout', 0) + (0 if rec.get('status_unparsed') else rec.get('failed', 0))}"
+                            f"{' (h2load could not parse the HTTP/1.1 status lines)' if rec.get('status_unparsed') else ''}")
             finally:
                 self.stop_origin()
 
@@ -466,14 +483,18 @@ def extra_agg(recs):
                 a["open_errors"] = oe
             else:
                 ok = [r for r in ok if "rps" in r]
+                for r in ok:
+                    if r.get("done") and not any(r.get(x) for x in ("s2xx", "s3xx", "s4xx", "s5xx")):
+                        r["status_unparsed"] = True
                 a["n"] = len(ok)
                 for f in ("rps", "mbps", "lat_p50_ms", "lat_p99_ms", "us_req", "proxy_rss_peak_mb",
                           "origin_conns_opened", "origin_h2_sessions", "origin_h1_requests", "origin_requests"):
                     a[f] = med([r.get(f) for r in ok])
                 a["cv"] = (statistics.pstdev([r["rps"] for r in ok]) / statistics.mean([r["rps"] for r in ok]) * 100
                            if len(ok) > 1 else None)
-                a["errors"] = sum(r.get("failed", 0) + r.get("errored", 0) + r.get("timeout", 0) + r.get("s4xx", 0)
-                                  + r.get("s5xx", 0) for r in ok)
+                a["errors"] = sum((0 if r.get("status_unparsed") else r.get("failed", 0)) + r.get("errored", 0)
+                                  + r.get("timeout", 0) + r.get("s4xx", 0) + r.get("s5xx", 0) for r in ok)
+                a["status_unparsed"] = any(r.get("status_unparsed") for r in ok)
             dst[k] = a
     return idle, h1
 
@@ -509,7 +530,8 @@ def build_report(args):
     L.append(f"Host: {os.uname().nodename}, {os.cpu_count()} cores, {cpu_model()}. Loopback only; client side "
              "h2 over TLS (ALPN) except the HTTP/1.1 column; proxy → origin h2 over TLS (nginx: HTTP/1.1 over TLS). "
              f"Harness runs: {pin or '–'}; proxies on CPU {env('PROXY_CPU', '0')}, h2load + origin (+ idle client) "
-             f"on CPU {env('CLIENT_CPU', '1')}.\n")
+             f"on CPU {env('CLIENT_CPU', '1')}. Muxgate build: {env('BENCH_PROJECT_REV', '?')}; JVM flags: "
+             f"`{env('MUXGATE_JAVA_OPTS', '-Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError')}`.\n")
     L.append("## Summary\n")
     L.append("Medians over repetitions. **µs/req** = proxy CPU (utime+stime of its process tree over the whole h2load "
              "run, warm-up included) ÷ requests the origin served in that time (warm-up included). "
@@ -556,6 +578,18 @@ def build_report(args):
             row += [fmt(a.get("rss_base_mb"), 1), plus, fmt(a.get("kb_per_conn"), 1)]
         L.append("| " + " | ".join(row) + " |")
     L.append("")
+    fc = {}
+    for r in hruns + [r for r in erecs if r.get("test") == "h1"]:
+        if r.get("foreign_cpu_pct") is not None:
+            fc.setdefault(label(r["peer"], r["upstream"]), []).append(r["foreign_cpu_pct"])
+    if fc:
+        allf = sorted(x for v in fc.values() for x in v)
+        L.append(f"Noise: CPU used by other processes on the machine during the load runs (harness + HTTP/1.1; % of "
+                 f"one core; the proxy's core is shared with them): median {statistics.median(allf):.0f}%, max "
+                 f"{allf[-1]:.0f}%; median by target: "
+                 + ", ".join(f"{t} {statistics.median(v):.0f}%" for t, v in fc.items())
+                 + (". **Runs above 20% are unreliable; rerun on a quiet machine.**" if statistics.median(allf) > 20 else "")
+                 + "\n")
     if hagg:
         errs = [(label(p, u), s, a["errors"], a["n"], a["N"]) for (s, p, u), a in hagg.items()
                 if a["errors"] or a["n"] < a["N"]]
@@ -568,7 +602,7 @@ def build_report(args):
         L.append("Per round: fresh proxy, one warm request through it, RSS (sum over the proxy's processes, "
                  f"from /proc/<pid>/statm) = idle baseline; then {n_idle:,} connections opened from one Python client "
                  f"({env('IDLE_WORKERS', 16)} at a time): TLS, ALPN h2, client preface + SETTINGS, server SETTINGS "
-                 f"acknowledged, then idle; RSS again {env('IDLE_SETTLE_S', 2)} s later. Held = client sockets still "
+                 f"acknowledged, then idle; RSS again {env('IDLE_SETTLE_S', 1.0)} s later. Held = client sockets still "
                  "ESTABLISHED (ss) at that moment. Medians over rounds.\n")
         L.append("| proxy | idle RSS MB | RSS MB with connections | held / opened / wanted | KB per held conn | "
                  "open time s | proxy CPU s for the handshakes | rounds ok | open errors |")
@@ -604,8 +638,14 @@ def build_report(args):
             L.append(f"| {label(p, u)} | {fmt(a['rps'], 0)} | {fmt(a['cv'])} | {fmt(a['mbps'])} | "
                      f"{fmt(a['lat_p50_ms'], 2)} | {fmt(a['lat_p99_ms'], 2)} | {fmt(a['us_req'], 1)} | "
                      f"{fmt(a['proxy_rss_peak_mb'], 1)} | {fmt(a['origin_conns_opened'], 0)} | "
-                     f"{fmt(a['origin_h2_sessions'], 0)} | {a['errors']} | {a['n']}/{a['N']} |"
+                     f"{fmt(a['origin_h2_sessions'], 0)} | {a['errors']}{'*' if a['status_unparsed'] else ''} | "
+                     f"{a['n']}/{a['N']} |"
                      + (" " + "; ".join(a["errs"]) if a["errs"] else ""))
+        if any(a.get("status_unparsed") for a in h1.values()):
+            L.append("\n\\* h2load 1.52 could not read these HTTP/1.1 status codes: it records a status only when the "
+                     "status line has a reason phrase, and HAProxy sends `HTTP/1.1 200 ` with an empty one (valid HTTP; "
+                     "curl reads 200). h2load then counts every response as \"failed\"; errors here = errored + "
+                     "timeouts only. The responses were complete (byte counts match, origin served the requests).")
         if D:
             L.append(f"\nExample command: `{D.split(' --log-file')[0]} <url>`\n")
     if args.png_rel:
