@@ -5,6 +5,7 @@ import io.muxgate.forward.Forwarder;
 import io.muxgate.forward.ZoneTable;
 import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ProxyMetrics;
+import io.muxgate.origin.FlushBatching;
 import io.muxgate.origin.OriginPools;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -56,8 +57,10 @@ public final class ProxyVerticle extends VerticleBase {
     // Tells the config verticle this instance listens: it publishes no snapshot before all instances do.
     vertx.eventBus().send(APPLIED_ADDRESS, zones.version());
     Forwarder forwarder = new Forwarder(() -> zones, observer, metrics, pools::upgradeClient);
-    HttpServer cleartext = vertx.createHttpServer(FrontendOptions.cleartext(config)).requestHandler(forwarder::handle);
-    HttpServer tls = vertx.createHttpServer(FrontendOptions.tls(config, keyCert)).requestHandler(forwarder::handle);
+    HttpServer cleartext = vertx.createHttpServer(FrontendOptions.cleartext(config))
+      .connectionHandler(FlushBatching::install).requestHandler(forwarder::handle);
+    HttpServer tls = vertx.createHttpServer(FrontendOptions.tls(config, keyCert))
+      .connectionHandler(FlushBatching::install).requestHandler(forwarder::handle);
     servers.add(cleartext);
     servers.add(tls);
     return Future.all(cleartext.listen(), tls.listen());

@@ -165,6 +165,7 @@ public final class OriginPool {
     ContextInternal context = ContextInternal.current();
     Channel channel = ConnectionInternals.channelOf(connection);
     SocketTuning.applyKeepAlive(channel);
+    FlushBatching.install(channel);
     OriginConnection origin = new OriginConnection(connection,
       protocol.equals("h2") ? ConnectionInternals.http2Of(channel) : null, context, protocol,
       capacity(protocol, originLimit));
