@@ -13,9 +13,17 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /** {@code java -jar muxgate.jar [--conf PATH]}; PATH defaults to $MUXGATE_CONF, then conf/muxgate.json. */
 public final class Main {
+
+  /**
+   * Netty's HTTP/2 codec logs at INFO every DATA frame that arrives for a stream it has reset — thousands
+   * of lines a second when clients cancel under load. Held here: JUL keeps loggers only weakly.
+   */
+  private static final Logger NETTY_HTTP2 = Logger.getLogger("io.netty.handler.codec.http2");
 
   private Main() {
   }
@@ -23,6 +31,7 @@ public final class Main {
   public static void main(String[] args) {
     System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");
     System.setProperty("vertx.disableFileCPResolving", "true");
+    NETTY_HTTP2.setLevel(Level.WARNING);
     Path confPath;
     ProcessConfig config;
     try {

@@ -12,7 +12,13 @@ import java.util.Locale;
 public record OriginAddress(Scheme scheme, String host, int port) {
 
   public enum Scheme {
-    HTTPS, H2C, HTTP;
+    HTTPS("https"), H2C("h2c"), HTTP("http");
+
+    private final String text;
+
+    Scheme(String text) {
+      this.text = text;
+    }
 
     public boolean tls() {
       return this == HTTPS;
@@ -57,6 +63,6 @@ public record OriginAddress(Scheme scheme, String host, int port) {
   @Override
   public String toString() {
     String h = host.indexOf(':') >= 0 ? "[" + host + "]" : host;
-    return scheme.name().toLowerCase(Locale.ROOT) + "://" + h + ":" + port;
+    return scheme.text + "://" + h + ":" + port;
   }
 }
