@@ -1,24 +1,23 @@
 package io.muxgate.admin;
 
 import io.muxgate.support.Await;
-import io.muxgate.support.Exchange;
+import io.muxgate.support.Bursts;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
+import io.muxgate.support.TestScope;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -33,34 +32,20 @@ class SettingsApiTest {
 
   private static final String TOKEN = "t0ken-for-tests";
 
-  private Vertx vertx;
-  private final List<AutoCloseable> resources = new ArrayList<>();
+  @RegisterExtension
+  final TestScope scope = new TestScope();
   private TestOrigin origin;
   private ProxyHarness proxy;
   private AdminApi admin;
 
   @BeforeEach
   void setUp() throws IOException {
-    vertx = Vertx.vertx();
-    origin = track(TestOrigin.start(vertx, TestOrigin.Mode.H2C));
+    origin = scope.startOrigin(TestOrigin.Mode.H2C);
     Path tokenFile = Files.createTempFile("muxgate-token", "");
     Files.writeString(tokenFile, TOKEN + "\n");
-    proxy = track(ProxyHarness.start(vertx, Map.of("shop.json", shopZone()),
-      new JsonObject().put("admin_token_file", tokenFile.toString())));
-    admin = new AdminApi(vertx, proxy.adminPort());
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    for (int i = resources.size() - 1; i >= 0; i--) {
-      resources.get(i).close();
-    }
-    Await.result(vertx.close(), 10);
-  }
-
-  private <T extends AutoCloseable> T track(T resource) {
-    resources.add(resource);
-    return resource;
+    proxy = scope.startProxy(Map.of("shop.json", shopZone()),
+      new JsonObject().put("admin_token_file", tokenFile.toString()));
+    admin = new AdminApi(scope.vertx(), proxy.adminPort());
   }
 
   /** A zone file with more than settings in it, so a PATCH has something to keep. */
@@ -87,23 +72,6 @@ class SettingsApiTest {
     return body.getJsonArray("errors").getJsonObject(0);
   }
 
-  /** Origin connections a parked burst of {@code n} requests to the zone opens. */
-  private int connectionsForBurst(int n) {
-    HttpClientAgent client = proxy.h2cClient();
-    int before = origin.connectionsAccepted();
-    origin.park();
-    List<Future<Exchange>> responses = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      responses.add(Exchange.get(client, "shop.test", "/" + i));
-    }
-    origin.awaitInFlight(n);
-    int opened = origin.connectionsAccepted() - before;
-    origin.release();
-    Await.result(Future.all(responses));
-    responses.forEach(r -> assertEquals(200, r.result().status()));
-    return opened;
-  }
-
   @Test
   void patchWithTokenAnswersTheEnvelopeSavesTheFileAndIsInForceOnReturn() throws IOException {
     JsonObject before = fileOnDisk();
@@ -116,7 +84,8 @@ class SettingsApiTest {
     JsonObject expected = before.copy();
     expected.getJsonObject("settings").put("origin_h2_max_streams", 7);
     assertEquals(expected, fileOnDisk(), "only the patched setting changed on disk");
-    assertEquals(3, connectionsForBurst(20), "cap 7: 20 requests need 3 origin connections, right after the answer");
+    assertEquals(3, Bursts.connectionsOpened(origin, proxy.h2cClient(), "shop.test", 20),
+      "cap 7: 20 requests need 3 origin connections, right after the answer");
     assertEquals(7, admin.get("/zones/shop/settings/origin_h2_max_streams").json().getJsonObject("result")
       .getInteger("value"));
   }
@@ -143,9 +112,9 @@ class SettingsApiTest {
   void withNoTokenConfiguredEveryWriteIsForbidden() {
     // A second Muxgate needs its own Vert.x: the event bus addresses are per instance.
     Vertx other = Vertx.vertx();
-    track(() -> Await.result(other.close(), 10));
-    ProxyHarness open = track(ProxyHarness.start(other, Map.of("open.json", shopZone().put("zone", "open"))));
-    AdminApi openAdmin = new AdminApi(vertx, open.adminPort());
+    scope.track(() -> Await.result(other.close(), 10));
+    ProxyHarness open = scope.track(ProxyHarness.start(other, Map.of("open.json", shopZone().put("zone", "open"))));
+    AdminApi openAdmin = new AdminApi(scope.vertx(), open.adminPort());
 
     AdminApi.Answer withToken = openAdmin.patch("/zones/open/settings/origin_h2_max_streams", TOKEN, 7);
     AdminApi.Answer without = openAdmin.patch("/zones/open/settings/origin_h2_max_streams", null, 7);

@@ -1,23 +1,19 @@
 package io.muxgate.config;
 
 import io.muxgate.admin.AdminApi;
-import io.muxgate.support.Await;
-import io.muxgate.support.Exchange;
+import io.muxgate.support.Bursts;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
-import io.vertx.core.Future;
-import io.vertx.core.Vertx;
+import io.muxgate.support.TestScope;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -32,26 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class ConfigMapSwapTest {
 
-  private Vertx vertx;
-  private final List<AutoCloseable> resources = new ArrayList<>();
-
-  @BeforeEach
-  void setUp() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    for (int i = resources.size() - 1; i >= 0; i--) {
-      resources.get(i).close();
-    }
-    Await.result(vertx.close(), 10);
-  }
-
-  private <T extends AutoCloseable> T track(T resource) {
-    resources.add(resource);
-    return resource;
-  }
+  @RegisterExtension
+  final TestScope scope = new TestScope();
 
   /** Writes a new timestamped generation and swaps {@code ..data} to it atomically, as the kubelet does. */
   private static void publishGeneration(Path mount, String generation, JsonObject zone) throws IOException {
@@ -74,28 +52,12 @@ class ConfigMapSwapTest {
     return zone("cm", "cm.test", List.of(origin), new JsonObject().put("origin_h2_max_streams", cap));
   }
 
-  /** Origin connections a parked burst of {@code n} requests opens. */
-  private static int connectionsForBurst(TestOrigin origin, HttpClientAgent client, int n) {
-    int before = origin.connectionsAccepted();
-    origin.park();
-    List<Future<Exchange>> responses = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      responses.add(Exchange.get(client, "cm.test", "/" + i));
-    }
-    origin.awaitInFlight(n);
-    int opened = origin.connectionsAccepted() - before;
-    origin.release();
-    Await.result(Future.all(responses));
-    responses.forEach(r -> assertEquals(200, r.result().status()));
-    return opened;
-  }
-
   @Test
   void swappingDataToANewGenerationAppliesItsSettingsAndDotEntriesAreIgnored() throws IOException {
-    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.H2C));
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of()));
-    ReloadWatch watch = track(new ReloadWatch(vertx, proxy));
-    AdminApi admin = new AdminApi(vertx, proxy.adminPort());
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C);
+    ProxyHarness proxy = scope.startProxy(Map.of());
+    ReloadWatch watch = scope.track(new ReloadWatch(scope.vertx(), proxy));
+    AdminApi admin = new AdminApi(scope.vertx(), proxy.adminPort());
     Path mount = proxy.tenantsDir();
     // An editor's swap file and a hidden copy: both start with '.', neither is a zone file.
     Files.writeString(mount.resolve(".zone.json.swp"), "{ not json");
@@ -105,12 +67,14 @@ class ConfigMapSwapTest {
     publishGeneration(mount, "..2026_11_22_01", capped(origin.url(), 100));
     watch.awaitInForce();
     HttpClientAgent client = proxy.h2cClient();
-    assertEquals(1, connectionsForBurst(origin, client, 20), "cap 100: one connection for 20 requests");
+    assertEquals(1, Bursts.connectionsOpened(origin, client, "cm.test", 20),
+      "cap 100: one connection for 20 requests");
 
     watch.mark();
     publishGeneration(mount, "..2026_11_22_02", capped(origin.url(), 5));
     long ms = watch.awaitInForce();
-    assertEquals(4, connectionsForBurst(origin, client, 20), "cap 5: four connections for 20 requests");
+    assertEquals(4, Bursts.connectionsOpened(origin, client, "cm.test", 20),
+      "cap 5: four connections for 20 requests");
 
     assertEquals(5, admin.get("/zones/cm/settings/origin_h2_max_streams").json().getJsonObject("result")
       .getInteger("value"));

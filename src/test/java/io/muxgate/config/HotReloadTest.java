@@ -2,18 +2,18 @@ package io.muxgate.config;
 
 import io.muxgate.admin.AdminApi;
 import io.muxgate.support.Await;
+import io.muxgate.support.Bursts;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
+import io.muxgate.support.TestScope;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -33,26 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class HotReloadTest {
 
-  private Vertx vertx;
-  private final List<AutoCloseable> resources = new ArrayList<>();
-
-  @BeforeEach
-  void setUp() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    for (int i = resources.size() - 1; i >= 0; i--) {
-      resources.get(i).close();
-    }
-    Await.result(vertx.close(), 10);
-  }
-
-  private <T extends AutoCloseable> T track(T resource) {
-    resources.add(resource);
-    return resource;
-  }
+  @RegisterExtension
+  final TestScope scope = new TestScope();
 
   private static JsonObject capped(String name, String host, String origin, int cap) {
     return zone(name, host, List.of(origin), new JsonObject().put("origin_h2_max_streams", cap));
@@ -68,8 +50,8 @@ class HotReloadTest {
 
   /** A client that opens a new connection per request, so that successive requests visit every event loop. */
   private HttpClientAgent freshConnections(ProxyHarness proxy) {
-    return vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(proxy.httpPort())
-      .setKeepAlive(false), new PoolOptions().setHttp1MaxSize(1));
+    return scope.vertx().createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1")
+      .setDefaultPort(proxy.httpPort()).setKeepAlive(false), new PoolOptions().setHttp1MaxSize(1));
   }
 
   /** Status codes of {@code n} requests for {@code host}, each on its own connection. */
@@ -83,13 +65,13 @@ class HotReloadTest {
 
   @Test
   void rejectedFilesKeepTheZoneOnItsLastGoodSettingsAndLeaveOtherZonesUntouched() {
-    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.H2C));
-    LogCapture log = track(new LogCapture(ConfigVerticle.class));
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of(
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C);
+    LogCapture log = scope.track(new LogCapture(ConfigVerticle.class));
+    ProxyHarness proxy = scope.startProxy(Map.of(
       "a.json", capped("a", "a.test", origin.url(), 10),
-      "b.json", capped("b", "b.test", origin.url(), 50))));
-    ReloadWatch watch = track(new ReloadWatch(vertx, proxy));
-    AdminApi admin = new AdminApi(vertx, proxy.adminPort());
+      "b.json", capped("b", "b.test", origin.url(), 50)));
+    ReloadWatch watch = scope.track(new ReloadWatch(scope.vertx(), proxy));
+    AdminApi admin = new AdminApi(scope.vertx(), proxy.adminPort());
     Path a = proxy.tenantsDir().resolve("a.json");
     String good = capped("a", "a.test", origin.url(), 10).encodePrettily();
 
@@ -127,10 +109,7 @@ class HotReloadTest {
     // Serving proves it: zone a still opens a connection per 10 streams, zone b per 20.
     origin.park();
     HttpClientAgent client = proxy.h2cClient();
-    List<Future<Exchange>> responses = new ArrayList<>();
-    for (int i = 0; i < 30; i++) {
-      responses.add(Exchange.get(client, "a.test", "/a" + i));
-    }
+    List<Future<Exchange>> responses = new ArrayList<>(Bursts.send(client, "a.test", "/a", 30));
     for (int i = 0; i < 40; i++) {
       responses.add(Exchange.get(client, i % 2 == 0 ? "b.test" : "b2.test", "/b" + i));
     }
@@ -138,18 +117,17 @@ class HotReloadTest {
     assertEquals(3 + 2, origin.connectionsAccepted(), "3 connections for a at cap 10, 2 for b at cap 20");
     assertTrue(origin.maxStreamsOnOneConnection() <= 20);
     origin.release();
-    Await.result(Future.all(responses));
-    responses.forEach(r -> assertEquals(200, r.result().status()));
+    Bursts.assertAllOk(responses);
   }
 
   @Test
   void badZoneFileAtStartIsReportedAndTheOtherZonesServe() {
-    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.H2C));
-    LogCapture log = track(new LogCapture(ConfigVerticle.class));
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of(
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C);
+    LogCapture log = scope.track(new LogCapture(ConfigVerticle.class));
+    ProxyHarness proxy = scope.startProxy(Map.of(
       "a.json", capped("a", "a.test", origin.url(), 10),
-      "b.json", capped("b", "b.test", origin.url(), 0))));
-    AdminApi admin = new AdminApi(vertx, proxy.adminPort());
+      "b.json", capped("b", "b.test", origin.url(), 0)));
+    AdminApi admin = new AdminApi(scope.vertx(), proxy.adminPort());
     HttpClientAgent client = freshConnections(proxy);
 
     assertEquals(List.of(200, 200), statuses(client, "a.test", 2));
@@ -158,7 +136,7 @@ class HotReloadTest {
     assertEquals(List.of("SEVERE zone file rejected, zone not loaded: tenants/b.json:"
       + " settings.origin_h2_max_streams: must be 1..1000, got 0"), log.matching("rejected"));
 
-    ReloadWatch watch = track(new ReloadWatch(vertx, proxy)).mark();
+    ReloadWatch watch = scope.track(new ReloadWatch(scope.vertx(), proxy)).mark();
     proxy.writeZone("b.json", capped("b", "b.test", origin.url(), 10));
     watch.awaitInForce();
     assertEquals(List.of(200, 200), statuses(client, "b.test", 2));
@@ -167,10 +145,10 @@ class HotReloadTest {
   @Test
   void zoneAddedAndRemovedAtRunTimeAppliesOnEveryLoopWithinTwoScanPeriods() throws IOException {
     long scanPeriodMs = 250;
-    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.H2C));
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("a.json", capped("a", "a.test", origin.url(), 10)),
-      new JsonObject().put("config_scan_period_ms", scanPeriodMs)));
-    ReloadWatch watch = track(new ReloadWatch(vertx, proxy));
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C);
+    ProxyHarness proxy = scope.startProxy(Map.of("a.json", capped("a", "a.test", origin.url(), 10)),
+      new JsonObject().put("config_scan_period_ms", scanPeriodMs));
+    ReloadWatch watch = scope.track(new ReloadWatch(scope.vertx(), proxy));
     HttpClientAgent client = freshConnections(proxy);
     assertEquals(List.of(421, 421, 421, 421), statuses(client, "new.test", 4));
 
@@ -191,15 +169,12 @@ class HotReloadTest {
 
   @Test
   void settingsChangeReplacesThePoolAndTheOldPoolClosesOnceItsRequestsFinish() {
-    CountingOrigin origin = track(CountingOrigin.start(vertx, 0, 0));
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json", capped("z", "z.test", origin.url(), 10))));
-    ReloadWatch watch = track(new ReloadWatch(vertx, proxy));
+    CountingOrigin origin = scope.track(CountingOrigin.start(scope.vertx(), 0, 0));
+    ProxyHarness proxy = scope.startProxy(Map.of("z.json", capped("z", "z.test", origin.url(), 10)));
+    ReloadWatch watch = scope.track(new ReloadWatch(scope.vertx(), proxy));
     HttpClientAgent client = proxy.h2cClient();
 
-    List<Future<Exchange>> held = new ArrayList<>();
-    for (int i = 0; i < 10; i++) {
-      held.add(Exchange.get(client, "z.test", "/hold/" + i));
-    }
+    List<Future<Exchange>> held = Bursts.send(client, "z.test", "/hold/", 10);
     Await.until(() -> origin.inFlight() == 10, "10 held requests at the origin");
     CountingOrigin.Conn old = origin.connections().get(0);
     assertEquals(1, origin.connections().size());
@@ -209,12 +184,7 @@ class HotReloadTest {
     long ms = watch.awaitInForce();
     int afterSwap = origin.advanceMark();
 
-    List<Future<Exchange>> fresh = new ArrayList<>();
-    for (int i = 0; i < 15; i++) {
-      fresh.add(Exchange.get(client, "z.test", "/fresh/" + i));
-    }
-    Await.result(Future.all(fresh));
-    fresh.forEach(r -> assertEquals(200, r.result().status()));
+    Bursts.assertAllOk(Bursts.send(client, "z.test", "/fresh/", 15));
 
     assertEquals(0, old.startedAfterMark.get(), "no new request reached the old pool's connection");
     assertTrue(old.open, "the old pool's connection stays open while its requests are in flight");
@@ -224,8 +194,7 @@ class HotReloadTest {
     replacements.forEach(c -> assertTrue(c.peak.get() <= 5, "new pool carries at most 5 streams, saw " + c.peak));
 
     origin.releaseHeld();
-    Await.result(Future.all(held));
-    held.forEach(r -> assertEquals(200, r.result().status(), "an in-flight request on the old pool finishes"));
+    Bursts.assertAllOk(held, "an in-flight request on the old pool finishes");
     Await.until(() -> !old.open, "the old pool's connection to close once its requests are done");
     assertTrue(replacements.stream().allMatch(c -> c.open), "the new pool keeps its connections");
     assertTrue(ms <= 200, "in force on every loop after " + ms + " ms");

@@ -3,18 +3,16 @@ package io.muxgate.config;
 import io.muxgate.support.Await;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestScope;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -34,26 +32,8 @@ class ReloadUnderLoadTest {
   private static final int IN_FLIGHT = 200;
   private static final long LOAD_MS = 5000;
 
-  private Vertx vertx;
-  private final List<AutoCloseable> resources = new ArrayList<>();
-
-  @BeforeEach
-  void setUp() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    for (int i = resources.size() - 1; i >= 0; i--) {
-      resources.get(i).close();
-    }
-    Await.result(vertx.close(), 10);
-  }
-
-  private <T extends AutoCloseable> T track(T resource) {
-    resources.add(resource);
-    return resource;
-  }
+  @RegisterExtension
+  final TestScope scope = new TestScope();
 
   /** {@link #IN_FLIGHT} clients, each sending its next request as soon as the previous one answers. */
   private static final class Load {
@@ -95,10 +75,9 @@ class ReloadUnderLoadTest {
 
   @Test
   void loweringStreamCapUnderContinuousLoadFailsNothingAndNewConnectionsRespectTheCap() {
-    CountingOrigin origin = track(CountingOrigin.start(vertx, 20, 50));
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
-      zone("z", "z.test", List.of(origin.url()), new JsonObject().put("origin_h2_max_streams", 100)))));
-    ReloadWatch watch = track(new ReloadWatch(vertx, proxy));
+    CountingOrigin origin = scope.track(CountingOrigin.start(scope.vertx(), 20, 50));
+    ProxyHarness proxy = scope.startProxy("z", origin.url(), new JsonObject().put("origin_h2_max_streams", 100));
+    ReloadWatch watch = scope.track(new ReloadWatch(scope.vertx(), proxy));
     long start = System.nanoTime();
     Load load = new Load(proxy.h2cClient(), "z.test");
 

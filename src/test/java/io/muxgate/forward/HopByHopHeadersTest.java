@@ -5,9 +5,9 @@ import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
+import io.muxgate.support.TestScope;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientRequest;
@@ -15,9 +15,9 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -42,120 +42,98 @@ class HopByHopHeadersTest {
   private static final List<String> REQUEST_HOP_HEADERS =
     List.of("keep-alive", "proxy-connection", "upgrade", "x-named-by-connection");
 
-  private Vertx vertx;
-  private TestOrigin h1Origin;
-  private TestOrigin h2cOrigin;
+  @RegisterExtension
+  final TestScope scope = new TestScope();
   private ProxyHarness proxy;
   private final AtomicReference<MultiMap> originSaw = new AtomicReference<>();
 
   @BeforeAll
   void start() {
-    vertx = Vertx.vertx();
-    h1Origin = TestOrigin.start(vertx, TestOrigin.Mode.H1).handler(this::answerWithHopHeaders);
-    h2cOrigin = TestOrigin.start(vertx, TestOrigin.Mode.H2C).handler(this::answerPlainly);
-    proxy = ProxyHarness.start(vertx, Map.of(
+    TestOrigin h1Origin = scope.startOrigin(TestOrigin.Mode.H1).handler(this::answerWithHopHeaders);
+    TestOrigin h2cOrigin = scope.startOrigin(TestOrigin.Mode.H2C).handler(this::answerPlainly);
+    proxy = scope.startProxy(Map.of(
       "h1.json", zone("h1", "h1.test", List.of(h1Origin.url()), new JsonObject().put("origin_max_http_version", "1")),
       "h2c.json", zone("h2c", "h2c.test", List.of(h2cOrigin.url()), null)));
-  }
-
-  @AfterAll
-  void stop() {
-    proxy.close();
-    h1Origin.close();
-    h2cOrigin.close();
-    Await.result(vertx.close(), 10);
   }
 
   @ParameterizedTest(name = "origin {0}")
   @ValueSource(strings = {"h1.test", "h2c.test"})
   void hopByHopRequestHeadersStopAtTheProxy(String host) {
-    HttpClientAgent client = ClientKind.HTTP1.client(proxy);
-    try {
-      for (boolean chunkedBody : new boolean[] {false, true}) {
-        Exchange exchange = Await.result(send(client, host, req -> {
-          req.putHeader("connection", "keep-alive, X-Named-By-Connection")
-            .putHeader("x-named-by-connection", "secret")
-            .putHeader("keep-alive", "timeout=5")
-            .putHeader("proxy-connection", "keep-alive")
-            .putHeader("upgrade", "example/1")
-            .putHeader("te", "gzip, trailers")
-            .putHeader("x-end-to-end", "kept");
-          req.setChunked(chunkedBody);
-        }, chunkedBody ? Buffer.buffer("body") : null));
-        assertEquals(200, exchange.status(), exchange.body());
+    HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
+    for (boolean chunkedBody : new boolean[] {false, true}) {
+      Exchange exchange = Await.result(send(client, host, req -> {
+        req.putHeader("connection", "keep-alive, X-Named-By-Connection")
+          .putHeader("x-named-by-connection", "secret")
+          .putHeader("keep-alive", "timeout=5")
+          .putHeader("proxy-connection", "keep-alive")
+          .putHeader("upgrade", "example/1")
+          .putHeader("te", "gzip, trailers")
+          .putHeader("x-end-to-end", "kept");
+        req.setChunked(chunkedBody);
+      }, chunkedBody ? Buffer.buffer("body") : null));
+      assertEquals(200, exchange.status(), exchange.body());
 
-        MultiMap seen = originSaw.get();
-        for (String hop : REQUEST_HOP_HEADERS) {
-          assertNull(seen.get(hop), hop + " reached the origin: " + seen);
-        }
-        String connection = seen.get("connection");
-        assertFalse(connection != null && connection.toLowerCase().contains("x-named-by-connection"),
-          "client's connection header reached the origin: " + connection);
-        assertEquals("trailers", seen.get("te"), "only the trailers token of TE passes");
-        assertEquals("kept", seen.get("x-end-to-end"));
-        if (host.equals("h2c.test")) {
-          assertNull(seen.get("transfer-encoding"), "transfer-encoding over HTTP/2");
-        }
+      MultiMap seen = originSaw.get();
+      for (String hop : REQUEST_HOP_HEADERS) {
+        assertNull(seen.get(hop), hop + " reached the origin: " + seen);
       }
-    } finally {
-      Await.result(client.close(), 5);
+      String connection = seen.get("connection");
+      assertFalse(connection != null && connection.toLowerCase().contains("x-named-by-connection"),
+        "client's connection header reached the origin: " + connection);
+      assertEquals("trailers", seen.get("te"), "only the trailers token of TE passes");
+      assertEquals("kept", seen.get("x-end-to-end"));
+      if (host.equals("h2c.test")) {
+        assertNull(seen.get("transfer-encoding"), "transfer-encoding over HTTP/2");
+      }
     }
   }
 
   @ParameterizedTest(name = "{0}")
   @EnumSource(ClientKind.class)
   void hopByHopResponseHeadersStopAtTheProxy(ClientKind kind) {
-    HttpClientAgent client = kind.client(proxy);
-    try {
-      Exchange exchange = Await.result(Exchange.get(client, "h1.test", "/"));
-      assertEquals(200, exchange.status(), exchange.body());
-      assertEquals("chunked body", exchange.body());
-      for (String hop : List.of("keep-alive", "proxy-connection", "upgrade", "x-named-by-origin-connection")) {
-        assertNull(exchange.header(hop), hop + " reached the client: " + exchange.headers());
-      }
-      String connection = exchange.header("connection");
-      assertFalse(connection != null && connection.toLowerCase().contains("x-named"),
-        "origin's connection header reached the client: " + connection);
-      if (kind == ClientKind.HTTP1) {
-        assertEquals("chunked", exchange.header("transfer-encoding"), "the proxy's own framing toward the client");
-      } else {
-        assertNull(exchange.header("transfer-encoding"), "transfer-encoding over HTTP/2");
-      }
-      assertEquals("kept", exchange.header("x-end-to-end"));
-      assertEquals("1.0 origin-cache, 1.1 muxgate", exchange.header("via"), "via names the origin's protocol");
-    } finally {
-      Await.result(client.close(), 5);
+    HttpClientAgent client = scope.client(kind, proxy);
+    Exchange exchange = Await.result(Exchange.get(client, "h1.test", "/"));
+    assertEquals(200, exchange.status(), exchange.body());
+    assertEquals("chunked body", exchange.body());
+    for (String hop : List.of("keep-alive", "proxy-connection", "upgrade", "x-named-by-origin-connection")) {
+      assertNull(exchange.header(hop), hop + " reached the client: " + exchange.headers());
     }
+    String connection = exchange.header("connection");
+    assertFalse(connection != null && connection.toLowerCase().contains("x-named"),
+      "origin's connection header reached the client: " + connection);
+    if (kind == ClientKind.HTTP1) {
+      assertEquals("chunked", exchange.header("transfer-encoding"), "the proxy's own framing toward the client");
+    } else {
+      assertNull(exchange.header("transfer-encoding"), "transfer-encoding over HTTP/2");
+    }
+    assertEquals("kept", exchange.header("x-end-to-end"));
+    assertEquals("1.0 origin-cache, 1.1 muxgate", exchange.header("via"), "via names the origin's protocol");
   }
 
   @ParameterizedTest(name = "{0}")
   @EnumSource(ClientKind.class)
   void forwardedHeadersAndViaAreAdded(ClientKind kind) {
-    HttpClientAgent client = kind.client(proxy);
-    try {
-      Exchange exchange = Await.result(send(client, "h2c.test", req -> req
-        .putHeader("x-forwarded-for", "203.0.113.9")
-        .putHeader("x-forwarded-proto", "gopher")
-        .putHeader("x-forwarded-host", "spoofed.example")
-        .putHeader("via", "1.0 corp-proxy")
-        .putHeader("te", "trailers"), null));
-      assertEquals(200, exchange.status(), exchange.body());
+    HttpClientAgent client = scope.client(kind, proxy);
+    Exchange exchange = Await.result(send(client, "h2c.test", req -> req
+      .putHeader("x-forwarded-for", "203.0.113.9")
+      .putHeader("x-forwarded-proto", "gopher")
+      .putHeader("x-forwarded-host", "spoofed.example")
+      .putHeader("via", "1.0 corp-proxy")
+      .putHeader("te", "trailers"), null));
+    assertEquals(200, exchange.status(), exchange.body());
 
-      MultiMap seen = originSaw.get();
-      assertEquals("203.0.113.9, 127.0.0.1", seen.get("x-forwarded-for"));
-      assertEquals(kind.tls() ? "https" : "http", seen.get("x-forwarded-proto"));
-      assertEquals("h2c.test", seen.get("x-forwarded-host"));
-      assertEquals("1.0 corp-proxy, " + kind.via(), seen.get("via"));
-      assertEquals("trailers", seen.get("te"));
-      assertEquals("2 muxgate", exchange.header("via"), "the response came from an HTTP/2 origin");
+    MultiMap seen = originSaw.get();
+    assertEquals("203.0.113.9, 127.0.0.1", seen.get("x-forwarded-for"));
+    assertEquals(kind.tls() ? "https" : "http", seen.get("x-forwarded-proto"));
+    assertEquals("h2c.test", seen.get("x-forwarded-host"));
+    assertEquals("1.0 corp-proxy, " + kind.via(), seen.get("via"));
+    assertEquals("trailers", seen.get("te"));
+    assertEquals("2 muxgate", exchange.header("via"), "the response came from an HTTP/2 origin");
 
-      Exchange plain = Await.result(Exchange.get(client, "h2c.test", "/"));
-      assertEquals(200, plain.status(), plain.body());
-      assertEquals("127.0.0.1", originSaw.get().get("x-forwarded-for"));
-      assertEquals(kind.via(), originSaw.get().get("via"));
-    } finally {
-      Await.result(client.close(), 5);
-    }
+    Exchange plain = Await.result(Exchange.get(client, "h2c.test", "/"));
+    assertEquals(200, plain.status(), plain.body());
+    assertEquals("127.0.0.1", originSaw.get().get("x-forwarded-for"));
+    assertEquals(kind.via(), originSaw.get().get("via"));
   }
 
   private void answerWithHopHeaders(HttpServerRequest request) {

@@ -1,10 +1,11 @@
 package io.muxgate.forward;
 
 import io.muxgate.support.Await;
+import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
-import io.vertx.core.Vertx;
+import io.muxgate.support.TestScope;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
@@ -12,10 +13,10 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.HostAndPort;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.List;
 import java.util.Map;
@@ -31,35 +32,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class OriginProtocolsTest {
 
-  private Vertx vertx;
+  @RegisterExtension
+  final TestScope scope = new TestScope();
   private TestOrigin priorKnowledge;
   private TestOrigin upgrading;
   private TestOrigin http1Only;
-  private ProxyHarness proxy;
   private HttpClientAgent client;
 
   @BeforeAll
   void start() {
-    vertx = Vertx.vertx();
-    priorKnowledge = TestOrigin.start(vertx, TestOrigin.Mode.H2C).handler(OriginProtocolsTest::echo);
-    upgrading = TestOrigin.start(vertx, TestOrigin.Mode.H2C).handler(OriginProtocolsTest::echo);
-    http1Only = TestOrigin.start(vertx, TestOrigin.Mode.H1).handler(OriginProtocolsTest::echo);
+    priorKnowledge = scope.startOrigin(TestOrigin.Mode.H2C).handler(OriginProtocolsTest::echo);
+    upgrading = scope.startOrigin(TestOrigin.Mode.H2C).handler(OriginProtocolsTest::echo);
+    http1Only = scope.startOrigin(TestOrigin.Mode.H1).handler(OriginProtocolsTest::echo);
     JsonObject version2 = new JsonObject().put("origin_max_http_version", "2");
-    proxy = ProxyHarness.start(vertx, Map.of(
+    ProxyHarness proxy = scope.startProxy(Map.of(
       "prior.json", zone("prior", "prior.test", List.of(priorKnowledge.url()), null),
       "upgrade.json", zone("upgrade", "upgrade.test", List.of("http://127.0.0.1:" + upgrading.port()), version2),
       "plain.json", zone("plain", "plain.test", List.of(http1Only.url()), version2)));
-    client = proxy.h2cClient();
-  }
-
-  @AfterAll
-  void stop() {
-    client.close();
-    proxy.close();
-    priorKnowledge.close();
-    upgrading.close();
-    http1Only.close();
-    Await.result(vertx.close(), 10);
+    client = scope.client(ClientKind.H2C, proxy);
   }
 
   /** Answers with the protocol it was reached over and the size of the body it read. */

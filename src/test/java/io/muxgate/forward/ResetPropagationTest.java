@@ -5,9 +5,9 @@ import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
+import io.muxgate.support.TestScope;
 import io.netty.handler.codec.http2.Http2Error;
 import io.vertx.core.Promise;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientRequest;
@@ -18,10 +18,10 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.StreamResetException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.HostAndPort;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -49,7 +49,8 @@ class ResetPropagationTest {
   private static final long OUTCOME_SECONDS = 5;
   private static final Buffer CHUNK = Buffer.buffer(new byte[16 * 1024]);
 
-  private Vertx vertx;
+  @RegisterExtension
+  final TestScope scope = new TestScope();
   private TestOrigin h2cOrigin;
   private TestOrigin h1Origin;
   private ProxyHarness proxy;
@@ -62,20 +63,11 @@ class ResetPropagationTest {
 
   @BeforeAll
   void start() {
-    vertx = Vertx.vertx();
-    h2cOrigin = TestOrigin.start(vertx, TestOrigin.Mode.H2C).handler(this::serve);
-    h1Origin = TestOrigin.start(vertx, TestOrigin.Mode.H1).handler(this::serve);
-    proxy = ProxyHarness.start(vertx, Map.of(
+    h2cOrigin = scope.startOrigin(TestOrigin.Mode.H2C).handler(this::serve);
+    h1Origin = scope.startOrigin(TestOrigin.Mode.H1).handler(this::serve);
+    proxy = scope.startProxy(Map.of(
       "h2c.json", zone("h2c", "h2c.test", List.of(h2cOrigin.url()), null),
       "h1.json", zone("h1", "h1.test", List.of(h1Origin.url()), new JsonObject().put("origin_max_http_version", "1"))));
-  }
-
-  @AfterAll
-  void stop() {
-    proxy.close();
-    h2cOrigin.close();
-    h1Origin.close();
-    Await.result(vertx.close(), 10);
   }
 
   @BeforeEach
@@ -93,69 +85,57 @@ class ResetPropagationTest {
   @ParameterizedTest(name = "{0} client, origin {1}")
   @MethodSource("clientsAndOrigins")
   void clientResetMidUploadAbortsTheOriginStream(ClientKind kind, String host) {
-    HttpClientAgent client = kind.client(proxy);
-    try {
-      HttpClientRequest upload = Await.result(client.request(HttpMethod.POST, "/upload"));
-      upload.authority(HostAndPort.create(host, -1)).setChunked(true)
-        .exceptionHandler(ResetPropagationTest::ownReset);
-      upload.write(CHUNK);
-      Await.result(originBodyStarted.future(), OUTCOME_SECONDS);
-      int connections = originFor(host).connectionsAccepted();
+    HttpClientAgent client = scope.client(kind, proxy);
+    HttpClientRequest upload = Await.result(client.request(HttpMethod.POST, "/upload"));
+    upload.authority(HostAndPort.create(host, -1)).setChunked(true)
+      .exceptionHandler(ResetPropagationTest::ownReset);
+    upload.write(CHUNK);
+    Await.result(originBodyStarted.future(), OUTCOME_SECONDS);
+    int connections = originFor(host).connectionsAccepted();
 
-      upload.reset(Http2Error.CANCEL.code());
+    upload.reset(Http2Error.CANCEL.code());
 
-      assertAborted(Await.result(originOutcome.future(), OUTCOME_SECONDS), host);
-      assertOriginConnectionKept(client, host, connections);
-    } finally {
-      Await.result(client.close(), 5);
-    }
+    assertAborted(Await.result(originOutcome.future(), OUTCOME_SECONDS), host);
+    assertOriginConnectionKept(client, host, connections);
   }
 
   @ParameterizedTest(name = "{0} client, origin {1}")
   @MethodSource("clientsAndOrigins")
   void clientResetMidDownloadAbortsTheOriginStream(ClientKind kind, String host) {
-    HttpClientAgent client = kind.client(proxy);
-    try {
-      Promise<Void> firstBytes = Promise.promise();
-      HttpClientRequest download = Await.result(client.request(HttpMethod.GET, "/download"));
-      download.authority(HostAndPort.create(host, -1)).exceptionHandler(ResetPropagationTest::ownReset);
-      download.send().onSuccess(resp -> resp.handler(chunk -> firstBytes.tryComplete()));
-      Await.result(firstBytes.future(), OUTCOME_SECONDS);
-      int connections = originFor(host).connectionsAccepted();
+    HttpClientAgent client = scope.client(kind, proxy);
+    Promise<Void> firstBytes = Promise.promise();
+    HttpClientRequest download = Await.result(client.request(HttpMethod.GET, "/download"));
+    download.authority(HostAndPort.create(host, -1)).exceptionHandler(ResetPropagationTest::ownReset);
+    download.send().onSuccess(resp -> resp.handler(chunk -> firstBytes.tryComplete()));
+    Await.result(firstBytes.future(), OUTCOME_SECONDS);
+    int connections = originFor(host).connectionsAccepted();
 
-      download.reset(Http2Error.CANCEL.code());
+    download.reset(Http2Error.CANCEL.code());
 
-      assertAborted(Await.result(originOutcome.future(), OUTCOME_SECONDS), host);
-      assertOriginConnectionKept(client, host, connections);
-    } finally {
-      Await.result(client.close(), 5);
-    }
+    assertAborted(Await.result(originOutcome.future(), OUTCOME_SECONDS), host);
+    assertOriginConnectionKept(client, host, connections);
   }
 
   @ParameterizedTest(name = "{0}")
   @EnumSource(ClientKind.class)
   void originResetMidDownloadReachesTheClientAsAnError(ClientKind kind) {
-    HttpClientAgent client = kind.client(proxy);
-    try {
-      Promise<Void> firstBytes = Promise.promise();
-      Promise<Throwable> clientOutcome = Promise.promise();
-      client.request(HttpMethod.GET, "/download").compose(req -> {
-        req.authority(HostAndPort.create("h2c.test", -1));
-        return req.send();
-      }).onSuccess(response -> response
-        .exceptionHandler(clientOutcome::tryComplete)
-        .endHandler(v -> clientOutcome.tryFail("the client saw a clean end of a body the origin reset"))
-        .handler(chunk -> firstBytes.tryComplete()));
-      Await.result(firstBytes.future(), OUTCOME_SECONDS);
+    HttpClientAgent client = scope.client(kind, proxy);
+    Promise<Void> firstBytes = Promise.promise();
+    Promise<Throwable> clientOutcome = Promise.promise();
+    client.request(HttpMethod.GET, "/download").compose(req -> {
+      req.authority(HostAndPort.create("h2c.test", -1));
+      return req.send();
+    }).onSuccess(response -> response
+      .exceptionHandler(clientOutcome::tryComplete)
+      .endHandler(v -> clientOutcome.tryFail("the client saw a clean end of a body the origin reset"))
+      .handler(chunk -> firstBytes.tryComplete()));
+    Await.result(firstBytes.future(), OUTCOME_SECONDS);
 
-      originResponse.get().reset(Http2Error.INTERNAL_ERROR.code());
+    originResponse.get().reset(Http2Error.INTERNAL_ERROR.code());
 
-      Throwable error = Await.result(clientOutcome.future(), OUTCOME_SECONDS);
-      if (kind.version() == HttpVersion.HTTP_2) {
-        assertInstanceOf(StreamResetException.class, error, "the client's stream is reset");
-      }
-    } finally {
-      Await.result(client.close(), 5);
+    Throwable error = Await.result(clientOutcome.future(), OUTCOME_SECONDS);
+    if (kind.version() == HttpVersion.HTTP_2) {
+      assertInstanceOf(StreamResetException.class, error, "the client's stream is reset");
     }
   }
 
@@ -188,9 +168,9 @@ class ResetPropagationTest {
       response.setChunked(true).write(CHUNK);
       originBodyStarted.tryComplete();
       long[] ticks = {0};
-      vertx.setPeriodic(20, id -> {
+      scope.vertx().setPeriodic(20, id -> {
         if (outcome.future().isComplete() || ++ticks[0] > 500) {
-          vertx.cancelTimer(id);
+          scope.vertx().cancelTimer(id);
         } else if (!response.writeQueueFull()) {
           response.write(CHUNK);
         }

@@ -4,10 +4,10 @@ import io.muxgate.support.Await;
 import io.muxgate.support.ClientKind;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
+import io.muxgate.support.TestScope;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientRequest;
@@ -16,9 +16,9 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.HostAndPort;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -41,27 +41,17 @@ class TrailersAndContinueTest {
 
   private static final int MESSAGES = 3;
 
-  private Vertx vertx;
-  private TestOrigin h2cOrigin;
-  private TestOrigin h1Origin;
+  @RegisterExtension
+  final TestScope scope = new TestScope();
   private ProxyHarness proxy;
 
   @BeforeAll
   void start() {
-    vertx = Vertx.vertx();
-    h2cOrigin = TestOrigin.start(vertx, TestOrigin.Mode.H2C).handler(this::serve);
-    h1Origin = TestOrigin.start(vertx, TestOrigin.Mode.H1).handler(this::serve);
-    proxy = ProxyHarness.start(vertx, Map.of(
+    TestOrigin h2cOrigin = scope.startOrigin(TestOrigin.Mode.H2C).handler(this::serve);
+    TestOrigin h1Origin = scope.startOrigin(TestOrigin.Mode.H1).handler(this::serve);
+    proxy = scope.startProxy(Map.of(
       "grpc.json", zone("grpc", "grpc.test", List.of(h2cOrigin.url()), null),
       "h1.json", zone("h1", "h1.test", List.of(h1Origin.url()), new JsonObject().put("origin_max_http_version", "1"))));
-  }
-
-  @AfterAll
-  void stop() {
-    proxy.close();
-    h2cOrigin.close();
-    h1Origin.close();
-    Await.result(vertx.close(), 10);
   }
 
   private void serve(HttpServerRequest request) {
@@ -98,29 +88,25 @@ class TrailersAndContinueTest {
   @ParameterizedTest(name = "{0}")
   @EnumSource(value = ClientKind.class, names = {"H2C", "H2_TLS"})
   void grpcStatusTrailersReachTheClient(ClientKind kind) {
-    HttpClientAgent client = kind.client(proxy);
-    try {
-      HttpClientRequest call = Await.result(client.request(HttpMethod.POST, "/echo.Echo/Stream"));
-      call.authority(HostAndPort.create("grpc.test", -1))
-        .putHeader("content-type", "application/grpc")
-        .putHeader("te", "trailers")
-        .setChunked(true);
-      Future<Reply> reply = call.response().compose(Reply::read);
-      for (int i = 0; i < MESSAGES; i++) {
-        call.write("m" + i + ";");
-      }
-      call.end();
-
-      Reply got = Await.result(reply);
-      MultiMap trailers = got.response().trailers();
-      assertEquals(200, got.response().statusCode());
-      assertEquals("application/grpc", got.response().getHeader("content-type"));
-      assertEquals("reply to m0;reply to m1;reply to m2;", got.body());
-      assertEquals("0", trailers.get("grpc-status"), "trailers: " + trailers);
-      assertEquals("te was trailers", trailers.get("grpc-message"));
-    } finally {
-      Await.result(client.close(), 5);
+    HttpClientAgent client = scope.client(kind, proxy);
+    HttpClientRequest call = Await.result(client.request(HttpMethod.POST, "/echo.Echo/Stream"));
+    call.authority(HostAndPort.create("grpc.test", -1))
+      .putHeader("content-type", "application/grpc")
+      .putHeader("te", "trailers")
+      .setChunked(true);
+    Future<Reply> reply = call.response().compose(Reply::read);
+    for (int i = 0; i < MESSAGES; i++) {
+      call.write("m" + i + ";");
     }
+    call.end();
+
+    Reply got = Await.result(reply);
+    MultiMap trailers = got.response().trailers();
+    assertEquals(200, got.response().statusCode());
+    assertEquals("application/grpc", got.response().getHeader("content-type"));
+    assertEquals("reply to m0;reply to m1;reply to m2;", got.body());
+    assertEquals("0", trailers.get("grpc-status"), "trailers: " + trailers);
+    assertEquals("te was trailers", trailers.get("grpc-message"));
   }
 
   /** A response read to its end, so its trailers are known. */
@@ -138,27 +124,23 @@ class TrailersAndContinueTest {
   @ParameterizedTest(name = "{0} client, origin {1}")
   @MethodSource("continueCases")
   void expectContinueIsAnsweredByTheOriginBeforeTheBodyIsSent(ClientKind kind, String host) {
-    HttpClientAgent client = kind.client(proxy);
-    try {
-      Buffer body = Buffer.buffer("the body");
-      Promise<Void> continued = Promise.promise();
-      HttpClientRequest request = Await.result(client.request(HttpMethod.POST, "/continue"));
-      request.authority(HostAndPort.create(host, -1))
-        .putHeader("expect", "100-continue")
-        .putHeader("content-length", String.valueOf(body.length()))
-        .continueHandler(v -> {
-          continued.complete();
-          request.end(body);
-        });
-      Future<Reply> reply = request.response().compose(Reply::read);
-      request.sendHead();
+    HttpClientAgent client = scope.client(kind, proxy);
+    Buffer body = Buffer.buffer("the body");
+    Promise<Void> continued = Promise.promise();
+    HttpClientRequest request = Await.result(client.request(HttpMethod.POST, "/continue"));
+    request.authority(HostAndPort.create(host, -1))
+      .putHeader("expect", "100-continue")
+      .putHeader("content-length", String.valueOf(body.length()))
+      .continueHandler(v -> {
+        continued.complete();
+        request.end(body);
+      });
+    Future<Reply> reply = request.response().compose(Reply::read);
+    request.sendHead();
 
-      Reply got = Await.result(reply);
-      assertTrue(continued.future().isComplete(), "the client got 100 Continue before the final response");
-      assertEquals(200, got.response().statusCode());
-      assertEquals("expect 100-continue, read the body", got.body());
-    } finally {
-      Await.result(client.close(), 5);
-    }
+    Reply got = Await.result(reply);
+    assertTrue(continued.future().isComplete(), "the client got 100 Continue before the final response");
+    assertEquals(200, got.response().statusCode());
+    assertEquals("expect 100-continue, read the body", got.body());
   }
 }

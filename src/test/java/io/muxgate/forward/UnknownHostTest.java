@@ -5,13 +5,13 @@ import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
-import io.vertx.core.Vertx;
+import io.muxgate.support.TestScope;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -26,40 +26,29 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class UnknownHostTest {
 
-  private Vertx vertx;
+  @RegisterExtension
+  final TestScope scope = new TestScope();
   private TestOrigin origin;
   private ProxyHarness proxy;
 
   @BeforeAll
   void start() {
-    vertx = Vertx.vertx();
-    origin = TestOrigin.start(vertx, TestOrigin.Mode.H2C);
-    proxy = ProxyHarness.start(vertx, Map.of("known.json",
+    origin = scope.startOrigin(TestOrigin.Mode.H2C);
+    proxy = scope.startProxy(Map.of("known.json",
       zone("known", "known.test", List.of(origin.url()), null).put("hosts", List.of("known.test", "*.known.test"))));
-  }
-
-  @AfterAll
-  void stop() {
-    proxy.close();
-    origin.close();
-    Await.result(vertx.close(), 10);
   }
 
   @ParameterizedTest(name = "{0}")
   @EnumSource(ClientKind.class)
   void unknownHostGets421AndReachesNoOrigin(ClientKind kind) {
-    HttpClientAgent client = kind.client(proxy);
-    try {
-      for (String host : List.of("unknown.test", "notknown.test", "known.test.evil")) {
-        Exchange get = Await.result(Exchange.get(client, host, "/"));
-        assertRejected(get);
-      }
-      Exchange post = Await.result(Exchange.send(client, HttpMethod.POST, "other.test", "/upload", req -> {
-      }, Buffer.buffer("x".repeat(100_000))));
-      assertRejected(post);
-    } finally {
-      Await.result(client.close(), 5);
+    HttpClientAgent client = scope.client(kind, proxy);
+    for (String host : List.of("unknown.test", "notknown.test", "known.test.evil")) {
+      Exchange get = Await.result(Exchange.get(client, host, "/"));
+      assertRejected(get);
     }
+    Exchange post = Await.result(Exchange.send(client, HttpMethod.POST, "other.test", "/upload", req -> {
+    }, Buffer.buffer("x".repeat(100_000))));
+    assertRejected(post);
     assertEquals(0, origin.connectionsAccepted(), "connections to the origin");
     assertEquals(0, origin.requests(), "requests at the origin");
   }

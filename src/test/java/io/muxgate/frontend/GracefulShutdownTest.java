@@ -4,13 +4,13 @@ import io.muxgate.support.Await;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
+import io.muxgate.support.TestScope;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.List;
 import java.util.Map;
@@ -23,21 +23,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** SIGTERM's path: readiness turns 503, new connections are refused, in-flight requests still finish. */
 class GracefulShutdownTest {
 
-  private Vertx vertx;
+  @RegisterExtension
+  final TestScope scope = new TestScope();
   private TestOrigin origin;
   private ProxyHarness proxy;
 
   @BeforeEach
   void setUp() {
-    vertx = Vertx.vertx();
-    origin = TestOrigin.start(vertx, TestOrigin.Mode.H2C);
-    proxy = ProxyHarness.start(vertx, Map.of("z.json", zone("z", "z.test", List.of(origin.url()), null)));
-  }
-
-  @AfterEach
-  void tearDown() {
-    origin.close();
-    Await.result(vertx.close(), 10);
+    origin = scope.startOrigin(TestOrigin.Mode.H2C);
+    // Not tracked: the test shuts this one down itself.
+    proxy = ProxyHarness.start(scope.vertx(), Map.of("z.json", zone("z", "z.test", List.of(origin.url()), null)));
   }
 
   @Test
@@ -62,7 +57,7 @@ class GracefulShutdownTest {
   }
 
   private int readyzStatus() {
-    HttpClientAgent admin = vertx.createHttpClient();
+    HttpClientAgent admin = scope.vertx().createHttpClient();
     try {
       return Await.result(admin.request(HttpMethod.GET, proxy.adminPort(), "127.0.0.1", "/readyz")
         .compose(req -> req.send()).map(resp -> resp.statusCode()), 5);

@@ -4,39 +4,28 @@ import io.muxgate.support.Await;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
-import io.vertx.core.Vertx;
+import io.muxgate.support.TestScope;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.util.List;
-import java.util.Map;
-
-import static io.muxgate.support.ProxyHarness.zone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The Prometheus names and labels the contract promises, read from the admin port after real traffic. */
 class MetricsEndpointTest {
 
-  private Vertx vertx;
+  @RegisterExtension
+  final TestScope scope = new TestScope();
   private TestOrigin origin;
   private ProxyHarness proxy;
 
   @BeforeEach
   void setUp() {
-    vertx = Vertx.vertx();
-    origin = TestOrigin.start(vertx, TestOrigin.Mode.H2C);
-    proxy = ProxyHarness.start(vertx, Map.of("shop.json", zone("shop", "shop.test", List.of(origin.url()), null)));
-  }
-
-  @AfterEach
-  void tearDown() {
-    proxy.close();
-    origin.close();
-    Await.result(vertx.close(), 10);
+    origin = scope.startOrigin(TestOrigin.Mode.H2C);
+    proxy = scope.startProxy("shop", origin.url(), null);
   }
 
   @Test
@@ -73,7 +62,7 @@ class MetricsEndpointTest {
   }
 
   private String scrape() {
-    HttpClientAgent admin = vertx.createHttpClient();
+    HttpClientAgent admin = scope.vertx().createHttpClient();
     return Await.result(admin.request(HttpMethod.GET, proxy.adminPort(), "127.0.0.1", "/metrics")
       .compose(req -> req.send().compose(resp -> resp.body()))).toString();
   }
