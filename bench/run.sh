@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: Muxgate side by side with HAProxy, nginx, Caddy and Apache (loopback only).
-#   bench/run.sh              full run (~13 min on a quiet machine): scenarios small, delay, big (shared harness),
-#                             + 2,000 idle h2 TLS connections (memory) + HTTP/1.1 clients
+#   bench/run.sh              full run (~14 min on a quiet machine): scenarios small, delay, big (shared harness),
+#                             + 2,000 idle h2 TLS connections (memory) + HTTP/1.1 clients + steady state (warm proxy)
 #   BENCH_QUICK=1 bench/run.sh   smoke run (~3 min): 1 rep, 3 s, scenario small, 1 round of the extras
 # Knobs: see bench/README.md. Results: bench/results/latest.md + latest.png (+ dated copies);
 # raw data under bench/results/work/ (not committed).
@@ -37,12 +37,14 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
   mode=quick
   export REPS="${REPS:-1}" DURATION="${DURATION:-3}" WARMUP="${WARMUP:-2}" EXTRA_ROUNDS="${EXTRA_ROUNDS:-1}"
   export IDLE_ROUNDS="${IDLE_ROUNDS:-$EXTRA_ROUNDS}"
+  export STEADY_WARM_S="${STEADY_WARM_S:-5}" STEADY_S="${STEADY_S:-3}"
   scenarios="${BENCH_SCENARIOS:-small}"
 else
   mode=full
   export REPS="${REPS:-3}" DURATION="${DURATION:-3}" WARMUP="${WARMUP:-5}" EXTRA_ROUNDS="${EXTRA_ROUNDS:-3}"
-  # (d) RSS varies by <1% between rounds; 2 rounds keep the full run under 15 min on a busy machine
-  export IDLE_ROUNDS="${IDLE_ROUNDS:-2}"
+  # (d) RSS varies by <1% between rounds: one round is enough, and keeps the full run with (f) under 15 min
+  export IDLE_ROUNDS="${IDLE_ROUNDS:-1}"
+  export STEADY_WARM_S="${STEADY_WARM_S:-20}" STEADY_S="${STEADY_S:-5}"
   scenarios="${BENCH_SCENARIOS:-small,delay,big}"
 fi
 export PEERS="${PEERS:-direct haproxy caddy apache nginx}"
@@ -50,6 +52,7 @@ export UPSTREAMS="${UPSTREAMS:-tls}"
 export CANDIDATE_UPSTREAMS="${CANDIDATE_UPSTREAMS:-$UPSTREAMS}"
 export CANDIDATE_START_TIMEOUT="${CANDIDATE_START_TIMEOUT:-60}"
 export PIN="${PIN:-1}"
+export EXTRA_TESTS="${EXTRA_TESTS:-idle h1 steady}" STEADY_ROUNDS="${STEADY_ROUNDS:-1}"
 export BENCH_OUT="$here/results/work"
 mkdir -p "$BENCH_OUT" "$here/results"
 stamp="$(date +%Y%m%d-%H%M%S)"
@@ -61,16 +64,24 @@ if [ -n "${jar:-}" ]; then
   trap 'rm -f "$MUXGATE_JAR"' EXIT
 fi
 
-# time estimate (seen here): a load run = DURATION + WARMUP + ~1.5 s, +3 s for a JVM start; idle run ~8 s
+# time estimate (seen here): a load run = DURATION + WARMUP + ~1.5 s, +3 s for a JVM start; idle run ~9 s;
+# steady run = STEADY_WARM_S + STEADY_S + ~4 s (h2load's 1 s warm-up, proxy start and stop)
 n_sc=$(tr ',' '\n' <<<"$scenarios" | grep -c .)
 n_peers=$(wc -w <<<"$PEERS"); n_up=$(wc -w <<<"$UPSTREAMS"); n_cup=$(wc -w <<<"$CANDIDATE_UPSTREAMS")
 n_h=$(( n_sc * REPS * (n_peers * n_up + n_cup) ))
 n_prox=$(( $(wc -w <<<"${PEERS//direct/}") + 1 ))
+n_steady=$(wc -w <<<"${STEADY_TARGETS:-haproxy nginx $CANDIDATE_NAME}")   # extra.py's default
+extras=" $EXTRA_TESTS "; [ "${BENCH_EXTRAS:-1}" = 1 ] || extras=" "
+r_h1=0; r_idle=0; r_steady=0                  # rounds of (e), (d), (f) that will run
+[[ "$extras" == *" h1 "* ]] && r_h1=$EXTRA_ROUNDS
+[[ "$extras" == *" idle "* ]] && r_idle=$IDLE_ROUNDS
+[[ "$extras" == *" steady "* ]] && r_steady=$STEADY_ROUNDS
 t2=$(( 2 * (DURATION + WARMUP) + 3 ))          # twice the seconds of one load run
-est=$(( (n_h * t2 + EXTRA_ROUNDS * (n_peers + 1) * t2) / 2 + 3 * (n_sc * REPS * n_cup + EXTRA_ROUNDS + IDLE_ROUNDS) \
-        + IDLE_ROUNDS * n_prox * 9 ))
+est=$(( (n_h + r_h1 * (n_peers + 1)) * t2 / 2 + 3 * (n_sc * REPS * n_cup + r_h1 + r_idle + r_steady) \
+        + r_idle * n_prox * 9 + r_steady * n_steady * (STEADY_WARM_S + STEADY_S + 4) ))
 say "$mode run: scenarios $scenarios, REPS=$REPS DURATION=$DURATION WARMUP=$WARMUP, peers: $PEERS + $CANDIDATE_NAME, upstreams: $UPSTREAMS"
-say "$n_h harness runs + extras ($IDLE_ROUNDS idle, $EXTRA_ROUNDS HTTP/1.1 round(s)); estimated $(( est / 60 )) min $(( est % 60 )) s; log: $runlog"
+say "$n_h harness runs + extras ($r_idle idle, $r_h1 HTTP/1.1, $r_steady steady round(s) of ${STEADY_WARM_S}+${STEADY_S} s);" \
+    "estimated $(( est / 60 )) min $(( est % 60 )) s; log: $runlog"
 
 t0=$(date +%s)
 "$shared/run-peers.sh" "$scenarios" 2>&1 | tee "$runlog"
@@ -80,7 +91,7 @@ say "harness done in $(( $(date +%s) - t0 )) s: $harness_md"
 
 extra="$BENCH_OUT/extra-$stamp.jsonl"
 if [ "${BENCH_EXTRAS:-1}" = 1 ]; then
-  say "extras: idle connections (memory) and HTTP/1.1 clients"
+  say "extras: $EXTRA_TESTS (idle = connections' memory, h1 = HTTP/1.1 clients, steady = warm proxy)"
   "$PY" "$here/lib/extra.py" run --shared "$shared" --out "$extra" 2>&1 | tee -a "$runlog" \
     || say "extras failed (see $runlog); the report has the harness part only"
 fi

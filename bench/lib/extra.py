@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Muxgate bench extras (python3 stdlib; the chart uses matplotlib when it is installed).
 
-  extra.py run    --shared DIR --out FILE.jsonl   idle-connection memory (d) and HTTP/1.1 clients (e)
+  extra.py run    --shared DIR --out FILE.jsonl   idle-connection memory (d), HTTP/1.1 clients (e),
+                                                  steady state (f)
   extra.py report --shared DIR --harness-md MD --extra FILE.jsonl --md OUT.md [--png OUT.png]
 
 `run` starts every proxy exactly as the shared harness does: it imports shared/bench/lib/bench.py
@@ -17,12 +18,18 @@ ends) and stops it by PID at the end. Everything listens on 127.0.0.1 only.
 (e) h1: h2load --h1 (HTTP/1.1 over TLS, ALPN http/1.1) -c H1_CONNS -m 1 on /1k against each proxy,
     whose origin side is the same h2 backend as in the harness; `direct` = h2load to the origin's own
     HTTP/1.1-over-TLS fallback.
-Targets are interleaved (round -> target), EXTRA_ROUNDS rounds; every loop has a bound.
+(f) steady: fresh proxy, one request, STEADY_WARM_S s of unmeasured h2load load (the harness' `small`
+    load on /1k), then the same load measured for STEADY_S s: what a proxy that has run for a while
+    costs, once a JVM's JIT compilation is mostly done. Proxy CPU per thread from /proc/<pid>/task
+    tells how much of it is still JIT (C1/C2 compiler threads) and GC.
+Targets are interleaved (round -> target), EXTRA_ROUNDS rounds of (d) and (e), then STEADY_ROUNDS of (f);
+every loop has a bound.
 """
 import argparse
 import datetime
 import json
 import os
+import resource
 import shlex
 import signal
 import socket
@@ -122,6 +129,67 @@ def client_estab(port):
         return -1
 
 
+# ---------------------------------------------------------------- CPU accounting
+HZ = os.sysconf("SC_CLK_TCK")
+JIT_THREADS = ("C1 CompilerThre", "C2 CompilerThre")       # HotSpot names, cut to 15 chars by /proc comm
+GC_THREADS = ("GC Thread", "VM Thread")                     # VM Thread runs Serial GC (chosen on one core)
+
+
+def children_cpu():
+    """utime+stime of the children this process has reaped (h2load, curl)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def thread_cpu(pids):
+    """{(pid, tid): (thread name, utime+stime s)} for every thread of these processes."""
+    out = {}
+    for p in pids:
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tids:
+            try:
+                with open(f"/proc/{p}/task/{t}/stat") as f:
+                    st = f.read()
+                with open(f"/proc/{p}/task/{t}/comm") as f:
+                    name = f.read().strip()
+                fields = st[st.rindex(")") + 2:].split()    # fields[0] is field 3 (state)
+                out[(p, t)] = (name, (int(fields[11]) + int(fields[12])) / HZ)
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def thread_kind(name):
+    if name.startswith(JIT_THREADS):
+        return "jit"
+    if name.startswith(GC_THREADS) or "G1" in name:
+        return "gc"
+    return None
+
+
+def thread_cpu_delta(t0, t1):
+    """CPU between two thread_cpu() snapshots: (jit s, gc s, {thread name: s}). A thread that started in
+    between counts from zero; one that ended in between is missing here (the process total still has it)."""
+    jit = gc = 0.0
+    by_name = {}
+    for k, (name, s1) in t1.items():
+        d = s1 - t0[k][1] if k in t0 else s1
+        by_name[name] = by_name.get(name, 0.0) + d
+        kind = thread_kind(name)
+        if kind == "jit":
+            jit += d
+        elif kind == "gc":
+            gc += d
+    return jit, gc, by_name
+
+
+def shjoin(argv):
+    return " ".join(shlex.quote(a) for a in argv)
+
+
 # ---------------------------------------------------------------- runner
 class Runner:
     def __init__(self, bench, out_path):
@@ -144,7 +212,11 @@ class Runner:
         self.idle_targets = env("IDLE_TARGETS", " ".join(peers + cand)).split()
         h1_default = (["direct"] if "direct" in env("PEERS", "direct").split() else []) + peers + cand
         self.h1_targets = env("H1_TARGETS", " ".join(h1_default)).split()
-        self.tests = env("EXTRA_TESTS", "idle h1").split()
+        self.steady_targets = env("STEADY_TARGETS", " ".join(["haproxy", "nginx"] + cand)).split()
+        self.steady_rounds = int(env("STEADY_ROUNDS", 1))
+        self.steady_warm = int(env("STEADY_WARM_S", 20))
+        self.steady_s = int(env("STEADY_S", 5))
+        self.tests = env("EXTRA_TESTS", "idle h1 steady").split()
         self.origin = None
 
     # -- origin
@@ -191,7 +263,7 @@ class Runner:
             b.stop_tree(proc, peer)
             raise RuntimeError(f"proxy did not listen on {port} (exit={proc.poll()})")
         time.sleep(0.3)
-        return proc, port, " ".join(shlex.quote(a) for a in full)
+        return proc, port, shjoin(full)
 
     def url(self, peer, path):
         return self.b.target_url(peer, self.upstream, path)
@@ -278,6 +350,64 @@ class Runner:
                 b.stop_tree(proc, peer)
         return rec
 
+    # -- load runs: one h2load run and the CPU around it
+    def run_load(self, cmd, limit_s, proc=None, pids=()):
+        """Runs h2load (killed after limit_s or when we are stopped); samples the proxy tree's RSS meanwhile
+        when proc is given. Returns (output, proxy pids seen, peak RSS MB, error or None)."""
+        b = self.b
+        pids, rss_peak, err = list(pids), 0.0, None
+        hp = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True)
+        try:
+            limit = time.time() + limit_s
+            while hp.poll() is None and time.time() < limit:
+                if proc is not None:
+                    pids = sorted(set(pids) | set(b.tree(proc.pid)))
+                    rss_peak = max(rss_peak, b.rss_mb(pids))
+                time.sleep(0.5)
+            if hp.poll() is None:
+                err = "h2load exceeded its time limit; killed"
+                hp.kill()
+            out = hp.communicate(timeout=30)[0]
+        finally:
+            if hp.poll() is None:
+                hp.kill()
+                hp.wait(10)
+        return out, pids, rss_peak, err
+
+    def cpu_snapshot(self, pids):
+        """Counters read just before and just after a measured window (pids: the proxy's, may be empty)."""
+        b = self.b
+        return {"t": time.time(), "proxy": b.cpu_seconds(pids), "origin": b.cpu_seconds([self.origin.pid]),
+                "client": children_cpu(), "stat": b.proc_stat()}
+
+    @staticmethod
+    def window_cpu(s0, s1, with_proxy):
+        """CPU seconds of origin, h2load (and proxy) between two snapshots, and foreign_cpu_pct: the machine's
+        busy time that none of them used, minus irq/softirq and steal (charged to no process on this kernel),
+        in % of one core. The warm-up h2load was reaped before s0, so client_cpu_s is the measured run's."""
+        busy, steal, irq = (x1 - x0 for x0, x1 in zip(s0["stat"]["cpu"], s1["stat"]["cpu"]))
+        w = {"origin_cpu_s": s1["origin"] - s0["origin"], "client_cpu_s": s1["client"] - s0["client"],
+             "wall_s": s1["t"] - s0["t"]}
+        if with_proxy:
+            w["proxy_cpu_s"] = s1["proxy"] - s0["proxy"]
+        ours = w["origin_cpu_s"] + w["client_cpu_s"] + w.get("proxy_cpu_s", 0)
+        w["foreign_cpu_pct"] = max(0.0, busy - ours - irq - steal) / w["wall_s"] * 100.0
+        return w
+
+    def load_result(self, rec, out, logf):
+        """h2load's counters and latency percentiles into rec; the origin's counters after the run."""
+        b = self.b
+        with open(os.path.join(b.RAW_DIR, rec["tag"] + ".h2load.txt"), "w") as f:
+            f.write(rec["h2load_cmd"] + "\n" + out)
+        rec.update(b.parse_h2load(out))
+        rec.update(b.latency_from_log(logf))
+        try:
+            os.unlink(logf)
+        except OSError:
+            pass
+        return b.origin_admin("/stats")
+
     # -- (e) HTTP/1.1 clients
     def h1_run(self, peer, rnd):
         b = self.b
@@ -298,66 +428,81 @@ class Runner:
             self.origin_reset()
             if proc is not None:
                 pids = b.tree(proc.pid)
-            cpu0 = b.cpu_seconds(pids)
-            ocpu0 = b.cpu_seconds([self.origin.pid])
-            st0 = b.proc_stat()
-            import resource
-            ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             logf = os.path.join(b.RAW_DIR, tag + ".h2load.log")
             cmd = b.taskset(self.client_cpu, ["h2load", "--h1", "-t", "1", "-c", str(self.h1_conns), "-m", "1",
                                               "-D", str(self.duration), "--warm-up-time", str(self.warmup),
                                               "--log-file", logf, url], self.pin)
-            rec["h2load_cmd"] = " ".join(shlex.quote(a) for a in cmd)
-            t0 = time.time()
-            hp = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                  start_new_session=True)
-            rss_peak = 0.0
-            limit = t0 + self.duration + self.warmup + 60
-            while hp.poll() is None and time.time() < limit:
-                if proc is not None:
-                    pids = sorted(set(pids) | set(b.tree(proc.pid)))
-                    rss_peak = max(rss_peak, b.rss_mb(pids))
-                time.sleep(0.5)
-            if hp.poll() is None:
-                rec["error"] = "h2load exceeded its time limit; killed"
-                os.kill(hp.pid, signal.SIGKILL)
-            out = hp.communicate(timeout=30)[0]
-            wall = time.time() - t0
-            ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            st1 = b.proc_stat()
-            cpu1 = b.cpu_seconds(pids)
-            ocpu1 = b.cpu_seconds([self.origin.pid])
-            with open(os.path.join(b.RAW_DIR, tag + ".h2load.txt"), "w") as f:
-                f.write(rec["h2load_cmd"] + "\n" + out)
-            rec.update(b.parse_h2load(out))
-            rec.update(b.latency_from_log(logf))
+            rec["h2load_cmd"] = shjoin(cmd)
+            s0 = self.cpu_snapshot(pids)
+            out, pids, rss_peak, err = self.run_load(cmd, self.duration + self.warmup + 60, proc, pids)
+            s1 = self.cpu_snapshot(pids)
+            if err:
+                rec["error"] = err
+            ost = self.load_result(rec, out, logf)
             # h2load 1.52 records an HTTP/1.1 status only when the status line has a reason phrase; HAProxy
             # sends "HTTP/1.1 200 " (empty reason), so all its requests count as "failed" with no status.
             if rec.get("done") and not any(rec.get(k) for k in ("s2xx", "s3xx", "s4xx", "s5xx")):
                 rec["status_unparsed"] = True
-            try:
-                os.unlink(logf)
-            except OSError:
-                pass
-            ost = b.origin_admin("/stats")
             rec["origin_requests"] = ost["total_requests"]
             rec["origin_conns_opened"] = ost["tls"]["tcp_accepted"]
             rec["origin_h2_sessions"] = ost["tls"]["h2_sessions"]
             rec["origin_h1_requests"] = ost["tls"]["h1_requests"]
             rec["origin_max_streams_one_conn"] = ost["tls"]["max_streams_one_conn"]
+            rec.update(self.window_cpu(s0, s1, proc is not None))
             if proc is not None:
-                rec["proxy_cpu_s"] = cpu1 - cpu0
                 rec["proxy_rss_peak_mb"] = max(b.peak_rss_mb(pids), rss_peak)
                 if rec["origin_requests"]:
                     rec["us_req"] = rec["proxy_cpu_s"] / rec["origin_requests"] * 1e6
-            rec["origin_cpu_s"] = ocpu1 - ocpu0
-            rec["client_cpu_s"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-            rec["wall_s"] = wall
-            busy = st1["cpu"][0] - st0["cpu"][0]
-            irq = st1["cpu"][2] - st0["cpu"][2]
-            steal = st1["cpu"][1] - st0["cpu"][1]
-            ours = rec["origin_cpu_s"] + rec["client_cpu_s"] + rec.get("proxy_cpu_s", 0)
-            rec["foreign_cpu_pct"] = max(0.0, busy - ours - irq - steal) / wall * 100.0
+        except Stop:
+            raise
+        except Exception as ex:  # noqa: BLE001
+            rec["error"] = f"{type(ex).__name__}: {ex}"
+        finally:
+            if proc is not None:
+                b.stop_tree(proc, peer)
+        return rec
+
+    # -- (f) steady state
+    def steady_run(self, peer, rnd):
+        b = self.b
+        tag = f"steady-r{rnd}-{peer}-{self.upstream}"
+        rec = {"test": "steady", "round": rnd, "peer": peer, "upstream": self.upstream, "tag": tag,
+               "warm_s": self.steady_warm, "steady_s": self.steady_s, "time": time.time()}
+        proc = None
+        try:
+            proc, port, rec["proxy_cmd"] = self.start_proxy(peer, tag)
+            url = self.url(peer, "/1k")
+            rec["sanity"] = b.sanity(url)
+            if not rec["sanity"].startswith("200"):
+                raise RuntimeError(f"sanity request failed: {rec['sanity']!r}")
+            load = ["h2load", "-t", "1", "-c", "8", "-m", "32"]             # the harness' `small` load
+            warm = b.taskset(self.client_cpu, load + ["-D", str(self.steady_warm), url], self.pin)
+            rec["warm_cmd"] = shjoin(warm)
+            _, _, _, err = self.run_load(warm, self.steady_warm + 60)
+            if err:
+                raise RuntimeError("warm-up: " + err)
+            self.origin_reset()
+            logf = os.path.join(b.RAW_DIR, tag + ".h2load.log")
+            cmd = b.taskset(self.client_cpu, load + ["-D", str(self.steady_s), "--warm-up-time", "1",
+                                                     "--log-file", logf, url], self.pin)
+            rec["h2load_cmd"] = shjoin(cmd)
+            pids = b.tree(proc.pid)
+            th0, s0 = thread_cpu(pids), self.cpu_snapshot(pids)
+            # no RSS sampling here: it would scan /proc every 0.5 s on the client core during the window
+            out, _, _, err = self.run_load(cmd, self.steady_s + 61)
+            pids = sorted(set(pids) | set(b.tree(proc.pid)))
+            s1, th1 = self.cpu_snapshot(pids), thread_cpu(pids)
+            if err:
+                rec["error"] = err
+            ost = self.load_result(rec, out, logf)
+            rec["origin_requests"] = ost["total_requests"]
+            rec["errors"] = rec.get("failed", 0)        # h2load: errored and timeout are subsets of failed
+            rec.update(self.window_cpu(s0, s1, True))
+            rec["jit_cpu_s"], rec["gc_cpu_s"], by_name = thread_cpu_delta(th0, th1)
+            rec["threads_cpu_s"] = {n: round(v, 3) for n, v in sorted(by_name.items(), key=lambda x: -x[1])[:8]}
+            rec["proxy_rss_mb"] = b.rss_mb(pids)
+            if rec["origin_requests"]:
+                rec["us_req"] = rec["proxy_cpu_s"] / rec["origin_requests"] * 1e6
         except Stop:
             raise
         except Exception as ex:  # noqa: BLE001
@@ -374,38 +519,53 @@ class Runner:
                 plan += [("idle", p, rnd) for p in self.idle_targets]
             if "h1" in self.tests and rnd <= self.rounds:
                 plan += [("h1", p, rnd) for p in self.h1_targets]
-        est = sum((self.duration + self.warmup + 1.5) if t == "h1" else 8 for t, _, _ in plan)
+        if "steady" in self.tests:
+            plan += [("steady", p, rnd) for rnd in range(1, self.steady_rounds + 1) for p in self.steady_targets]
+        secs = {"idle": 8, "h1": self.duration + self.warmup + 1.5, "steady": self.steady_warm + self.steady_s + 4}
+        est = sum(secs[t] for t, _, _ in plan)
         est = int(est + 3 * sum(1 for _, p, _ in plan if p == self.b.CANDIDATE_NAME))   # JVM start
-        log(f"{len(plan)} runs (idle: {self.idle_targets if 'idle' in self.tests else '-'}; "
-            f"h1: {self.h1_targets if 'h1' in self.tests else '-'}), {self.idle_rounds} idle / {self.rounds} h1 round(s), "
-            f"~{est // 60} min {est % 60} s")
+        on = lambda t, targets: targets if t in self.tests else "-"
+        log(f"{len(plan)} runs (idle: {on('idle', self.idle_targets)}; h1: {on('h1', self.h1_targets)}; "
+            f"steady: {on('steady', self.steady_targets)}), {self.idle_rounds} idle / {self.rounds} h1 / "
+            f"{self.steady_rounds} steady round(s), ~{est // 60} min {est % 60} s")
         if self.pin == "pinned":
             try:
                 os.sched_setaffinity(0, {int(self.client_cpu)})   # the idle client runs on the client core
             except OSError:
                 pass
+        runs = {"idle": self.idle_run, "h1": self.h1_run, "steady": self.steady_run}
         with open(self.out_path, "a") as f:
             self.start_origin()
             try:
                 for i, (test, peer, rnd) in enumerate(plan, 1):
-                    rec = self.idle_run(peer, rnd) if test == "idle" else self.h1_run(peer, rnd)
+                    rec = runs[test](peer, rnd)
                     f.write(json.dumps(rec) + "\n")
                     f.flush()
-                    if rec.get("error"):
-                        log(f"[{i}/{len(plan)}] {rec['tag']}: ERROR {rec['error']}")
-                    elif test == "idle":
-                        kb = rec.get("kb_per_conn")
-                        log(f"[{i}/{len(plan)}] {rec['tag']}: rss {rec['rss_base_mb']:.1f} -> {rec['rss_conns_mb']:.1f} MB "
-                            f"with {rec['held']}/{self.idle_conns} conns held ({rec['opened']} opened in {rec['open_s']:.1f}s"
-                            f"{', errors ' + str(rec['open_errors']) if rec['open_errors'] else ''}), "
-                            f"{'%.1f' % kb if kb is not None else '–'} KB/conn")
-                    else:
-                        log(f"[{i}/{len(plan)}] {rec['tag']}: {rec.get('rps', 0):,.0f} req/s p99 {rec.get('lat_p99_ms', 0):.2f} ms "
-                            f"proxy {fmt(rec.get('us_req'), 1)} µs/req, origin conns {rec.get('origin_conns_opened')} "
-                            f"(h2 sessions {rec.get('origin_h2_sessions')}), errors {rec.get('errored', 0) + rec.get('timeout', 0) + (0 if rec.get('status_unparsed') else rec.get('failed', 0))}"
-                            f"{' (h2load could not parse the HTTP/1.1 status lines)' if rec.get('status_unparsed') else ''}")
+                    log(f"[{i}/{len(plan)}] {rec['tag']}: " + summary_line(rec, self.idle_conns))
             finally:
                 self.stop_origin()
+
+
+def summary_line(rec, idle_conns):
+    if rec.get("error"):
+        return f"ERROR {rec['error']}"
+    test = rec["test"]
+    if test == "idle":
+        kb = rec.get("kb_per_conn")
+        return (f"rss {rec['rss_base_mb']:.1f} -> {rec['rss_conns_mb']:.1f} MB with {rec['held']}/{idle_conns} conns "
+                f"held ({rec['opened']} opened in {rec['open_s']:.1f}s"
+                f"{', errors ' + str(rec['open_errors']) if rec['open_errors'] else ''}), "
+                f"{'%.1f' % kb if kb is not None else '–'} KB/conn")
+    head = f"{rec.get('rps', 0):,.0f} req/s p99 {rec.get('lat_p99_ms', 0):.2f} ms proxy {fmt(rec.get('us_req'), 1)} µs/req"
+    if test == "steady":
+        n = rec.get("origin_requests") or 0
+        jit = rec["jit_cpu_s"] / n * 1e6 if n else None
+        return (f"{head} (JIT {fmt(jit, 1)}, GC {fmt(rec['gc_cpu_s'] / n * 1e6 if n else None, 1)}) after "
+                f"{rec['warm_s']} s warm-up, errors {rec.get('errors', 0)}, foreign CPU {rec['foreign_cpu_pct']:.0f}%")
+    unparsed = rec.get("status_unparsed")
+    errors = rec.get("errored", 0) + rec.get("timeout", 0) + (0 if unparsed else rec.get("failed", 0))
+    return (f"{head}, origin conns {rec.get('origin_conns_opened')} (h2 sessions {rec.get('origin_h2_sessions')}), "
+            f"errors {errors}{' (h2load could not parse the HTTP/1.1 status lines)' if unparsed else ''}")
 
 
 # ---------------------------------------------------------------- report
@@ -461,9 +621,14 @@ def harness_agg(runs):
     return agg, pin
 
 
+def per_req_us(r, field):
+    return r[field] / r["origin_requests"] * 1e6 if r.get(field) is not None and r.get("origin_requests") else None
+
+
 def extra_agg(recs):
-    idle, h1 = {}, {}
-    for test, dst in (("idle", idle), ("h1", h1)):
+    """(peer, upstream) -> medians over ok rounds, for each of idle, h1, steady."""
+    idle, h1, steady = {}, {}, {}
+    for test, dst in (("idle", idle), ("h1", h1), ("steady", steady)):
         keys = []
         for r in recs:
             if r.get("test") == test and (r["peer"], r["upstream"]) not in keys:
@@ -481,6 +646,16 @@ def extra_agg(recs):
                     for e, c in (r.get("open_errors") or {}).items():
                         oe[e] = oe.get(e, 0) + c
                 a["open_errors"] = oe
+            elif test == "steady":
+                ok = [r for r in ok if "rps" in r]
+                a["n"] = len(ok)
+                for f in ("rps", "lat_p50_ms", "lat_p99_ms", "us_req", "origin_requests", "warm_s", "steady_s",
+                          "proxy_rss_mb"):
+                    a[f] = med([r.get(f) for r in ok])
+                for f in ("jit", "gc"):
+                    a[f + "_us_req"] = med([per_req_us(r, f + "_cpu_s") for r in ok])
+                    a[f + "_share"] = med([r[f + "_cpu_s"] / r["proxy_cpu_s"] for r in ok if r.get("proxy_cpu_s")])
+                a["errors"] = sum(r.get("errors", 0) for r in ok)
             else:
                 ok = [r for r in ok if "rps" in r]
                 for r in ok:
@@ -496,7 +671,7 @@ def extra_agg(recs):
                                   + r.get("timeout", 0) + r.get("s4xx", 0) + r.get("s5xx", 0) for r in ok)
                 a["status_unparsed"] = any(r.get("status_unparsed") for r in ok)
             dst[k] = a
-    return idle, h1
+    return idle, h1, steady
 
 
 def label(peer, up):
@@ -511,13 +686,13 @@ def build_report(args):
     hruns = read_jsonl(os.path.join(hdir, "runs.jsonl")) if hdir else []
     erecs = read_jsonl(args.extra)
     hagg, pin = harness_agg(hruns)
-    idle, h1 = extra_agg(erecs)
+    idle, h1, steady = extra_agg(erecs)
     scen = [s for s in ("small", "delay", "big") if any(k[0] == s for k in hagg)]
     targets = []
     for (s, p, u) in hagg:
         if (p, u) not in targets:
             targets.append((p, u))
-    for (p, u) in list(h1) + list(idle):
+    for (p, u) in list(h1) + list(idle) + list(steady):
         if (p, u) not in targets:
             targets.append((p, u))
     cand = os.environ.get("CANDIDATE_NAME", "muxgate")
@@ -537,13 +712,19 @@ def build_report(args):
              "run, warm-up included) ÷ requests the origin served in that time (warm-up included). "
              "**idle RSS** = proxy RSS after one request; **+N idle** = RSS with N idle h2+TLS client connections "
              "open; **KB/conn** = the difference ÷ connections held. "
-             "The Node origin is the ceiling (see `direct`): a proxy at the direct figure is not the bottleneck, "
+             + ("**steady** = the `small` load against a proxy that has already served "
+                f"{fmt(med([a['warm_s'] for a in steady.values()]), 0)} s of it (section (f)), i.e. what a proxy "
+                "that runs for days costs; the harness columns start every proxy fresh for each short run, so for "
+                "a JVM they include most of its JIT compilation. " if steady else "")
+             + "The Node origin is the ceiling (see `direct`): a proxy at the direct figure is not the bottleneck, "
              "compare those by µs/req.\n")
     n_idle = med([a.get("target_conns") for a in idle.values()])
     n_idle = int(n_idle) if n_idle else int(env("IDLE_CONNS", 2000))
     hdr = ["proxy"]
     if "small" in scen:
         hdr += ["small 1 KiB req/s", "small p99 ms", "small µs/req"]
+    if steady:
+        hdr += ["steady 1 KiB req/s", "steady µs/req"]
     if "delay" in scen:
         hdr += ["delay req/s (ceiling 5,000)", "delay origin conns opened / peak"]
     if "big" in scen:
@@ -559,6 +740,9 @@ def build_report(args):
         g = lambda s: hagg.get((s, p, u), {})
         if "small" in scen:
             row += [fmt(g("small").get("rps"), 0), fmt(g("small").get("lat_p99_ms"), 2), fmt(g("small").get("us_req"), 1)]
+        if steady:
+            a = steady.get((p, u), {})
+            row += [fmt(a.get("rps"), 0), fmt(a.get("us_req"), 1)]
         if "delay" in scen:
             d = g("delay")
             oc = (f"{fmt(d.get('origin_conns_opened'), 0)} / {fmt(d.get('origin_conns_peak'), 0)}"
@@ -579,12 +763,13 @@ def build_report(args):
         L.append("| " + " | ".join(row) + " |")
     L.append("")
     fc = {}
-    for r in hruns + [r for r in erecs if r.get("test") == "h1"]:
+    for r in hruns + [r for r in erecs if r.get("test") in ("h1", "steady")]:
         if r.get("foreign_cpu_pct") is not None:
             fc.setdefault(label(r["peer"], r["upstream"]), []).append(r["foreign_cpu_pct"])
     if fc:
         allf = sorted(x for v in fc.values() for x in v)
-        L.append(f"Noise: CPU used by other processes on the machine during the load runs (harness + HTTP/1.1; % of "
+        kinds = ", ".join(k for k, on in (("harness", hruns), ("HTTP/1.1", h1), ("steady", steady)) if on)
+        L.append(f"Noise: CPU used by other processes on the machine during the load runs ({kinds}; % of "
                  f"one core; the proxy's core is shared with them): median {statistics.median(allf):.0f}%, max "
                  f"{allf[-1]:.0f}%; median by target: "
                  + ", ".join(f"{t} {statistics.median(v):.0f}%" for t, v in fc.items())
@@ -648,6 +833,7 @@ def build_report(args):
                      "timeouts only. The responses were complete (byte counts match, origin served the requests).")
         if D:
             L.append(f"\nExample command: `{D.split(' --log-file')[0]} <url>`\n")
+    L += steady_section(steady, targets, hagg, cand)
     if args.png_rel:
         L.append(f"![req/s and proxy CPU µs per request]({args.png_rel})\n")
     if harness_md and os.path.exists(harness_md):
@@ -661,7 +847,7 @@ def build_report(args):
     L.append("\n## Extras: exact commands\n")
     seen = set()
     for r in erecs:
-        for k in ("proxy_cmd", "h2load_cmd"):
+        for k in ("proxy_cmd", "warm_cmd", "h2load_cmd"):
             c = r.get(k)
             if c:
                 c2 = " ".join(x for x in c.split() if not x.endswith(".h2load.log")).replace("--log-file ", "--log-file <log> ")
@@ -669,6 +855,43 @@ def build_report(args):
                     seen.add(c2)
                     L.append(f"- `{c2}`")
     return "\n".join(L) + "\n", hagg, idle, h1, targets, scen, cand
+
+
+def steady_section(steady, targets, hagg, cand):
+    if not steady:
+        return []
+    warm = fmt(med([a["warm_s"] for a in steady.values()]), 0)
+    win = fmt(med([a["steady_s"] for a in steady.values()]), 0)
+    L = ["## (f) Steady state: warm proxy, 1 KiB\n"]
+    L.append(f"Per round: the proxy starts fresh (pinned as in the harness) and serves one request, then {warm} s of "
+             "the `small` load (h2load `-t 1 -c 8 -m 32` on `/1k`, not measured), so a JVM's compilation is mostly "
+             f"done; then the origin counters are reset and the same load is measured for {win} s (after a 1 s "
+             "h2load warm-up). **µs/req** = all proxy CPU (utime+stime of its process tree) over the measured window "
+             "÷ requests the origin served in it. **JIT** = the part used by the C1/C2 compiler threads (per-thread "
+             "CPU from /proc/<pid>/task; 0 for proxies without a JIT). Medians over rounds.\n")
+    L.append("| proxy | req/s | p50 ms | p99 ms | µs/req | of which JIT µs/req | rounds ok |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|")
+    for (p, u) in targets:
+        a = steady.get((p, u))
+        if not a:
+            continue
+        notes = ([f"{a['errors']:,} request errors"] if a["errors"] else []) + a["errs"]
+        ok = f"{a['n']}/{a['N']}" + (" (" + "; ".join(notes).replace("|", "/") + ")" if notes else "")
+        L.append(f"| {label(p, u)} | {fmt(a['rps'], 0)} | {fmt(a['lat_p50_ms'], 2)} | {fmt(a['lat_p99_ms'], 2)} | "
+                 f"{fmt(a['us_req'], 1)} | {fmt(a['jit_us_req'], 1)} | {ok} |")
+    for (p, u) in targets:
+        a = steady.get((p, u))
+        if p != cand or not a or a.get("us_req") is None:
+            continue
+        fresh = hagg.get(("small", p, u), {}).get("us_req")
+        pct = lambda x: None if x is None else x * 100
+        L.append(f"\n{label(p, u)}: "
+                 + (f"{fmt(fresh, 1)} µs/req in the fresh-process `small` runs (summary), {fmt(a['us_req'], 1)} "
+                    "warm. " if fresh is not None else "")
+                 + f"In the warm window its JIT compiler threads used {fmt(pct(a['jit_share']), 0)}% of its CPU and "
+                 f"GC (GC and VM threads) {fmt(pct(a['gc_share']), 0)}%.")
+    L.append("")
+    return L
 
 
 def cpu_model():
