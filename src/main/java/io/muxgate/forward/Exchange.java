@@ -28,8 +28,9 @@ import java.util.List;
  * both ways. Every method runs on the client request's event loop, so the state needs no locking.
  *
  * <p>Phases: {@link #start} → {@link #attempt} (pick a pool, lease a stream) → {@link #forwardRequest}
- * → {@link #relayResponse}. A request the origin provably never processed is attempted once more on
- * another connection, replaying the body kept so far (up to {@link Forwarder#REPLAY_BODY_LIMIT}).
+ * → {@link #relayResponse}. A request the origin provably never processed, or an idempotent one left
+ * unanswered by a connection that closed after GOAWAY, is attempted once more on another connection,
+ * replaying the body kept so far (up to {@link Forwarder#REPLAY_BODY_LIMIT}).
  */
 final class Exchange {
 
@@ -92,7 +93,6 @@ final class Exchange {
     request.exceptionHandler(this::onClientFailure);
     response.exceptionHandler(this::onClientFailure);
     response.closeHandler(v -> onClientFailure(null));
-    armTimer(readTimeoutNanos);
     attempt();
   }
 
@@ -134,6 +134,11 @@ final class Exchange {
 
   private void forwardRequest(int attempt, HttpClientRequest req) {
     originRequest = req;
+    // The read timeout counts from here: getting a connection is bounded by the connect timeout (522).
+    lastActivityNanos = System.nanoTime();
+    if (timerId < 0) {
+      armTimer(readTimeoutNanos);
+    }
     req.authority(authority);
     req.exceptionHandler(cause -> onOriginFailure(attempt, cause));
     req.drainHandler(v -> request.resume());
@@ -310,8 +315,8 @@ final class Exchange {
 
   private void onTimer(long id) {
     timerId = -1;
-    if (done) {
-      return;
+    if (done || originRequest == null) {
+      return; // between attempts: the next forwardRequest arms the timer again
     }
     long idle = System.nanoTime() - lastActivityNanos;
     if (idle < readTimeoutNanos) {

@@ -2,8 +2,8 @@ package io.muxgate.origin;
 
 /**
  * Every way a request can fail at or before the origin, with the status the client sees, the reason
- * written to the {@code muxgate-error} header, and whether the origin provably never processed the
- * request (so replaying it elsewhere is safe).
+ * written to the {@code muxgate-error} header, and whether replaying it elsewhere is safe: the origin
+ * provably never processed it, or it is idempotent and got no answer.
  */
 public enum FailureKind {
   CONNECTION_REFUSED(521, "connection_refused", false),
@@ -18,6 +18,11 @@ public enum FailureKind {
   INVALID_RESPONSE(520, "invalid_response", false),
   /** GOAWAY above the last-stream-id, REFUSED_STREAM, or a reused connection closed before any byte. */
   UNPROCESSED(520, "origin_unprocessed", true),
+  /**
+   * An idempotent request on a stream a GOAWAY covered, whose connection closed before any response
+   * byte. The origin may have processed it, but an idempotent request may be repeated (RFC 9110 §9.2.2).
+   */
+  UNANSWERED(520, "origin_closed", true),
   REPLAY_BODY_TOO_LARGE(520, "replay_body_too_large", false),
   QUEUE_FULL(503, "origin_queue_full", false);
 

@@ -2,12 +2,19 @@ package io.muxgate.origin;
 
 import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpMethod;
+
+import java.util.Set;
 
 /**
  * The right to run one stream on one origin connection. {@link #release()} must be called exactly once,
  * when the exchange is over (ended, failed or reset); extra calls are ignored.
  */
 public final class Lease {
+
+  /** RFC 9110 §9.2.2: requests with these methods may be repeated after a connection failure. */
+  private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
+    HttpMethod.TRACE, HttpMethod.PUT, HttpMethod.DELETE);
 
   private final OriginPool pool;
   private final OriginConnection origin;
@@ -39,7 +46,8 @@ public final class Lease {
   /**
    * Classifies a failure of the stream run under this lease, using what only the connection knows:
    * whether the origin sent GOAWAY and with which last-stream-id, and whether it had already served a
-   * stream (a reused connection that closes before any response byte never processed the request).
+   * stream (a reused connection that closes before any response byte never processed the request);
+   * and, from the request, whether its method is idempotent.
    * A failure that shows the connection is gone also stops the pool giving it new streams at once,
    * before its close is even processed, so that a replay cannot land on it.
    *
@@ -49,7 +57,7 @@ public final class Lease {
   public OriginFailure classify(Throwable cause, HttpClientRequest request, boolean responseStarted) {
     int streamId = origin.isH2() ? streamId(request) : 0;
     OriginFailure failure = OriginFailure.classifyStream(cause, streamId, origin.goAwayLastStreamId(),
-      reused && !responseStarted);
+      reused, responseStarted, request != null && IDEMPOTENT.contains(request.getMethod()));
     if (failure.connectionGone()) {
       pool.drain(origin);
     }

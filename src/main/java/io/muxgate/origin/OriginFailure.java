@@ -29,6 +29,8 @@ public final class OriginFailure extends RuntimeException {
   static final String CLOSED_BEFORE_RESPONSE = "closed_before_response";
   /** The HTTP/2 stream was never created on the wire (refused locally, or its connection went first). */
   static final String NOT_SENT = "not_sent";
+  /** Detail of {@link FailureKind#UNANSWERED}. */
+  static final String CLOSED_AFTER_GOAWAY = "closed_after_goaway";
 
   static final int NO_STREAM = -1;
 
@@ -51,7 +53,8 @@ public final class OriginFailure extends RuntimeException {
 
   /** Whether the failure means the connection it happened on is closed or going away. */
   public boolean connectionGone() {
-    return kind == FailureKind.CLOSED || (kind == FailureKind.UNPROCESSED && !REFUSED_STREAM.equals(detail));
+    return kind == FailureKind.CLOSED || kind == FailureKind.UNANSWERED
+      || (kind == FailureKind.UNPROCESSED && !REFUSED_STREAM.equals(detail));
   }
 
   /** Whether the request never left the proxy: it may be sent elsewhere without counting as a replay. */
@@ -61,11 +64,13 @@ public final class OriginFailure extends RuntimeException {
 
   /**
    * Why a replay happened, for the replay counter's {@code reason} label: {@code refused_stream},
-   * {@code goaway} or {@code closed_before_response} for unprocessed requests, else the kind's reason
-   * (a connect failure retried on another origin). Always one of a small fixed set.
+   * {@code goaway} or {@code closed_before_response} for unprocessed requests, {@code
+   * closed_after_goaway} for unanswered idempotent ones, else the kind's reason (a connect failure
+   * retried on another origin). Always one of a small fixed set.
    */
   public String replayReason() {
-    return kind == FailureKind.UNPROCESSED && detail != null ? detail : kind.reason();
+    return (kind == FailureKind.UNPROCESSED || kind == FailureKind.UNANSWERED) && detail != null
+      ? detail : kind.reason();
   }
 
   /** Classifies a failure to open a connection to an origin; over TLS a close means the handshake failed. */
@@ -99,6 +104,16 @@ public final class OriginFailure extends RuntimeException {
       return new OriginFailure(FailureKind.TLS_HANDSHAKE, t.getMessage(), t);
     }
     return classify(t);
+  }
+
+  /**
+   * Classifies a failure to open a pooled connection. The pool hands out only ready connections, so one
+   * that closed before it was ready carried no request: those waiting for it may go on another one. An
+   * origin that stops listening resets the connections still in its accept queue this way.
+   */
+  static OriginFailure ofPoolConnect(Throwable t, boolean tls) {
+    OriginFailure failure = ofConnect(t, tls);
+    return failure.kind() == FailureKind.CLOSED ? new OriginFailure(FailureKind.UNPROCESSED, NOT_SENT, t) : failure;
   }
 
   /** Classifies a failure of a stream on an established connection. */
@@ -135,30 +150,40 @@ public final class OriginFailure extends RuntimeException {
    * Classifies a failure of a stream on an established connection with what the connection knows.
    * Vert.x fails every stream that closes after a GOAWAY, sent or received, with the same
    * {@link HttpClosedException}; only a received GOAWAY whose last-stream-id is below the stream's id
-   * proves the origin never processed it (RFC 9113 §6.8). A connection that already served a stream and
+   * proves the origin never processed it (RFC 9113 §6.8). A stream at or below it was accepted: if the
+   * connection then closes before any byte of its response, the origin may have processed it (a close
+   * with requests still unread becomes a TCP reset, which can lose its last answers), so only an
+   * idempotent request is repeated. Without a GOAWAY, a connection that already served a stream and
    * closes before any byte of this response most likely raced an idle close at the origin.
    *
    * @param streamId the HTTP/2 stream's id, {@link #NO_STREAM} if it was never created on the wire, or
    *                 0 when not applicable (HTTP/1.1)
    * @param goAwayLastStreamId last-stream-id of the origin's latest GOAWAY, or -1 if none arrived
-   * @param closedBeforeResponseIsUnprocessed the connection was reused and no response byte arrived
+   * @param reused the connection had completed a stream before this one was given to it
+   * @param responseStarted any byte of the response arrived
+   * @param idempotent the request's method is idempotent (RFC 9110 §9.2.2)
    */
-  static OriginFailure classifyStream(Throwable t, int streamId, int goAwayLastStreamId,
-                                      boolean closedBeforeResponseIsUnprocessed) {
+  static OriginFailure classifyStream(Throwable t, int streamId, int goAwayLastStreamId, boolean reused,
+                                      boolean responseStarted, boolean idempotent) {
     OriginFailure failure = classify(t);
     if (streamId == NO_STREAM
       && (failure.kind() == FailureKind.UNPROCESSED || failure.kind() == FailureKind.CLOSED)) {
       return new OriginFailure(FailureKind.UNPROCESSED, NOT_SENT, t);
     }
-    boolean goAwayReceived = goAwayLastStreamId != OriginConnection.NO_GOAWAY;
-    // Not HttpClosedException.goAway(): in Vert.x 5.0.10 it copies the GOAWAY's debug data, which Netty
-    // has already released by then, and throws IllegalReferenceCountException.
-    if (goAwayReceived && t instanceof HttpClosedException) {
-      return streamId > goAwayLastStreamId
-        ? new OriginFailure(FailureKind.UNPROCESSED, GOAWAY, t)
+    if (failure.kind() != FailureKind.CLOSED) {
+      return failure;
+    }
+    // The last-stream-id comes from the connection, not HttpClosedException.goAway(): in Vert.x 5.0.10
+    // that copies the GOAWAY's debug data, which Netty has already released, and throws.
+    if (goAwayLastStreamId != OriginConnection.NO_GOAWAY) {
+      if (streamId > goAwayLastStreamId) {
+        return new OriginFailure(FailureKind.UNPROCESSED, GOAWAY, t);
+      }
+      return !responseStarted && idempotent
+        ? new OriginFailure(FailureKind.UNANSWERED, CLOSED_AFTER_GOAWAY, t)
         : new OriginFailure(FailureKind.CLOSED, "closed after GOAWAY", t);
     }
-    if (failure.kind() == FailureKind.CLOSED && closedBeforeResponseIsUnprocessed && !goAwayReceived) {
+    if (reused && !responseStarted) {
       return new OriginFailure(FailureKind.UNPROCESSED, CLOSED_BEFORE_RESPONSE, t);
     }
     return failure;

@@ -126,7 +126,7 @@ public final class OriginPool {
     try {
       future = client.connect(connectOptions);
     } catch (RuntimeException e) {
-      connectFailed(OriginFailure.ofConnect(e, tls), queuedBefore);
+      connectFailed(OriginFailure.ofPoolConnect(e, tls), queuedBefore);
       return;
     }
     // Vert.x bounds TCP connect and the TLS handshake, but waits for an h2 origin's SETTINGS forever.
@@ -146,7 +146,7 @@ public final class OriginPool {
       } else if (ar.succeeded()) {
         connected(ar.result());
       } else {
-        connectFailed(OriginFailure.ofConnect(ar.cause(), tls), queuedBefore);
+        connectFailed(OriginFailure.ofPoolConnect(ar.cause(), tls), queuedBefore);
       }
     });
   }

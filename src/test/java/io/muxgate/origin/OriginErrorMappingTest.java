@@ -87,6 +87,10 @@ class OriginErrorMappingTest {
     JsonObject connectOneSecond = new JsonObject().put("proxy_connect_timeout", 1).put("proxy_read_timeout", 5);
     zones.put("timeout.json", zone("timeout", "timeout.test",
       List.of("h2c://127.0.0.1:" + fullQueue.port()), connectOneSecond.copy()));
+    // A read timeout shorter than the connect timeout must not cut the connect short.
+    zones.put("timeout-read-first.json", zone("timeout-read-first", "timeout-read-first.test",
+      List.of("h2c://127.0.0.1:" + fullQueue.port()),
+      new JsonObject().put("proxy_connect_timeout", 2).put("proxy_read_timeout", 1)));
     zones.put("nxdomain.json", zone("nxdomain", "nxdomain.test", List.of("h2c://no-such-origin.invalid:8080"), null));
     zones.put("tls-silent.json", zone("tls-silent", "tls-silent.test",
       List.of("https://" + silentTls.authority()), connectOneSecond.copy()).put("origin_tls_verify", false));
@@ -135,6 +139,13 @@ class OriginErrorMappingTest {
     long start = System.nanoTime();
     assertError(522, "connect_timeout", get("timeout.test", "/"));
     assertWithinTimeout(start);
+  }
+
+  @Test
+  void fullAcceptQueueGives522AfterTheConnectTimeoutEvenWithAShorterReadTimeout() {
+    long start = System.nanoTime();
+    assertError(522, "connect_timeout", get("timeout-read-first.test", "/"));
+    assertWithinTimeout(start, 2 * TIMEOUT_MS);
   }
 
   @Test
@@ -208,8 +219,12 @@ class OriginErrorMappingTest {
   }
 
   private static void assertWithinTimeout(long startNanos) {
+    assertWithinTimeout(startNanos, TIMEOUT_MS);
+  }
+
+  private static void assertWithinTimeout(long startNanos, long timeoutMs) {
     long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
-    assertTrue(ms >= TIMEOUT_MS - 100 && ms <= TIMEOUT_MS + SLACK_MS, "answered after " + ms + " ms");
+    assertTrue(ms >= timeoutMs - 100 && ms <= timeoutMs + SLACK_MS, "answered after " + ms + " ms");
   }
 
   private static int closedPort() throws IOException {
