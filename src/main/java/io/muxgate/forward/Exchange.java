@@ -50,6 +50,8 @@ final class Exchange {
   private final String originUri;
   private final HostAndPort authority;
   private final long readTimeoutNanos;
+  /** Bound on waiting for a stream (queued behind full connections, or a connection being opened). */
+  private final long streamWaitNanos;
   private final long startNanos = System.nanoTime();
   private final long startMillis = System.currentTimeMillis();
 
@@ -84,6 +86,7 @@ final class Exchange {
     this.originUri = originUri;
     this.authority = authority;
     this.readTimeoutNanos = zone.config().settings().proxyReadTimeoutSeconds() * 1_000_000_000L;
+    this.streamWaitNanos = readTimeoutNanos + zone.config().settings().proxyConnectTimeoutSeconds() * 1_000_000_000L;
   }
 
   void start() {
@@ -100,6 +103,10 @@ final class Exchange {
 
   private void attempt() {
     int attempt = ++attempts;
+    lastActivityNanos = System.nanoTime();
+    if (timerId < 0) {
+      armTimer(streamWaitNanos);
+    }
     OriginPool previous = pool;
     pool = selection.origins().pick(previous);
     pool.acquire(context).onComplete(ar -> {
@@ -136,9 +143,10 @@ final class Exchange {
     originRequest = req;
     // The read timeout counts from here: getting a connection is bounded by the connect timeout (522).
     lastActivityNanos = System.nanoTime();
-    if (timerId < 0) {
-      armTimer(readTimeoutNanos);
+    if (timerId >= 0) {
+      context.owner().cancelTimer(timerId); // armed with the longer stream-wait bound
     }
+    armTimer(readTimeoutNanos);
     req.authority(authority);
     req.exceptionHandler(cause -> onOriginFailure(attempt, cause));
     req.drainHandler(v -> request.resume());
@@ -315,12 +323,15 @@ final class Exchange {
 
   private void onTimer(long id) {
     timerId = -1;
-    if (done || originRequest == null) {
-      return; // between attempts: the next forwardRequest arms the timer again
+    if (done) {
+      return;
     }
+    // Before the request is on a connection the wait is bounded by connect + read timeout, so that a
+    // connect stays a 522 while a request queued behind full connections still ends.
+    long limit = originRequest == null ? streamWaitNanos : readTimeoutNanos;
     long idle = System.nanoTime() - lastActivityNanos;
-    if (idle < readTimeoutNanos) {
-      armTimer(readTimeoutNanos - idle);
+    if (idle < limit) {
+      armTimer(limit - idle);
       return;
     }
     if (responseHeadersReceived) {
