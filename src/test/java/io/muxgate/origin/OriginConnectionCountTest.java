@@ -4,15 +4,14 @@ import io.muxgate.support.Await;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
+import io.muxgate.support.TestScope;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -31,35 +30,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class OriginConnectionCountTest {
 
+  @RegisterExtension
+  final TestScope scope = new TestScope();
+
   private static final int BURST = 250;
-
-  private Vertx vertx;
-  private final List<AutoCloseable> resources = new ArrayList<>();
-
-  @BeforeEach
-  void setUp() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    for (int i = resources.size() - 1; i >= 0; i--) {
-      resources.get(i).close();
-    }
-    Await.result(vertx.close(), 10);
-  }
-
-  private <T extends AutoCloseable> T track(T resource) {
-    resources.add(resource);
-    return resource;
-  }
 
   @ParameterizedTest(name = "cap {0}, origin limit {1} -> {2} connections")
   @CsvSource({"100, 1000, 3", "10, 1000, 25", "100, 20, 13"})
   void burstOpensOnlyTheConnectionsTheStreamCapNeeds(int cap, int originLimit, int expectedConnections) {
-    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.H2C,
+    TestOrigin origin = scope.track(TestOrigin.start(scope.vertx(), TestOrigin.Mode.H2C,
       o -> o.setInitialSettings(new Http2Settings().setMaxConcurrentStreams(originLimit)))).park();
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
       zone("z", "z.test", List.of(origin.url()), new JsonObject().put("origin_h2_max_streams", cap)))));
     HttpClientAgent client = proxy.h2cClient();
 
@@ -76,8 +57,8 @@ class OriginConnectionCountTest {
 
   @Test
   void twoZonesOnOneOriginKeepSeparatePools() {
-    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.H2C)).park();
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of(
+    TestOrigin origin = scope.track(TestOrigin.start(scope.vertx(), TestOrigin.Mode.H2C)).park();
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of(
       "a.json", zone("a", "a.test", List.of(origin.url()), new JsonObject().put("origin_h2_max_streams", 10)),
       "b.json", zone("b", "b.test", List.of(origin.url()), new JsonObject().put("origin_h2_max_streams", 50)))));
     HttpClientAgent client = proxy.h2cClient();
@@ -94,8 +75,8 @@ class OriginConnectionCountTest {
 
   @Test
   void http1FallbackOverTlsRunsRequestsInParallel() {
-    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.TLS_H1)).park();
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+    TestOrigin origin = scope.track(TestOrigin.start(scope.vertx(), TestOrigin.Mode.TLS_H1)).park();
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
       zone("z", "z.test", List.of(origin.url()), null).put("origin_tls_verify", false))));
     HttpClientAgent client = proxy.h2cClient();
 
@@ -110,8 +91,8 @@ class OriginConnectionCountTest {
 
   @Test
   void maxHttpVersionOneNeverNegotiatesH2() {
-    TestOrigin origin = track(TestOrigin.start(vertx, TestOrigin.Mode.TLS_H2));
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+    TestOrigin origin = scope.track(TestOrigin.start(scope.vertx(), TestOrigin.Mode.TLS_H2));
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
       zone("z", "z.test", List.of(origin.url()), new JsonObject().put("origin_max_http_version", "1"))
         .put("origin_tls_verify", false))));
     HttpClientAgent client = proxy.h2cClient();

@@ -3,18 +3,17 @@ package io.muxgate.origin;
 import io.muxgate.support.Await;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestScope;
 import io.muxgate.testing.CannedResponse;
 import io.muxgate.testing.FaultActions;
 import io.muxgate.testing.FaultOrigin;
 import io.muxgate.testing.FaultPolicy;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,25 +31,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class OriginSettingsTest {
 
-  private final List<AutoCloseable> resources = new ArrayList<>();
-  private Vertx vertx;
-
-  @BeforeEach
-  void setUp() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    for (int i = resources.size() - 1; i >= 0; i--) {
-      resources.get(i).close();
-    }
-    Await.result(vertx.close(), 10);
-  }
+  @RegisterExtension
+  final TestScope scope = new TestScope();
 
   @Test
   void noBurstBeforeTheOriginsLateSettingsAnnounceALimitOfThree() {
-    FaultOrigin origin = track(FaultOrigin.builder()
+    FaultOrigin origin = scope.track(FaultOrigin.builder()
       .initialSettingsDelay(Duration.ofMillis(200))
       .maxConcurrentStreams(3)
       .policy(FaultPolicy.always(FaultActions.respondAfter(Duration.ofMillis(50), CannedResponse.ok("ok"))))
@@ -68,7 +54,7 @@ class OriginSettingsTest {
 
   @Test
   void laterSettingsLowerTheStreamsAConnectionCarries() {
-    FaultOrigin origin = track(FaultOrigin.start(FaultPolicy.always(FaultActions.ok("ok"))));
+    FaultOrigin origin = scope.track(FaultOrigin.start(FaultPolicy.always(FaultActions.ok("ok"))));
     HttpClientAgent client = client(proxy(origin, new JsonObject().put("origin_max_connections", 1)));
     assertAllOk(burst(client, 1));
 
@@ -91,7 +77,7 @@ class OriginSettingsTest {
   }
 
   private ProxyHarness proxy(FaultOrigin origin, JsonObject settings) {
-    return track(ProxyHarness.start(vertx, Map.of("z.json",
+    return scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
       zone("z", "z.test", List.of("h2c://" + origin.authority()), settings))));
   }
 
@@ -111,12 +97,8 @@ class OriginSettingsTest {
   /** An h2c client to the proxy, kept reachable until tear-down: Vert.x closes a client once unreachable. */
   private HttpClientAgent client(ProxyHarness proxy) {
     HttpClientAgent client = proxy.h2cClient();
-    resources.add(() -> client.close().await());
+    scope.track(() -> client.close().await());
     return client;
   }
 
-  private <T extends AutoCloseable> T track(T resource) {
-    resources.add(resource);
-    return resource;
-  }
 }

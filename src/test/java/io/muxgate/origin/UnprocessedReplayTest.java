@@ -4,6 +4,7 @@ import io.muxgate.admin.AdminApi;
 import io.muxgate.support.Await;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestScope;
 import io.muxgate.testing.CannedResponse;
 import io.muxgate.testing.FaultAction;
 import io.muxgate.testing.FaultActions;
@@ -11,13 +12,11 @@ import io.muxgate.testing.FaultOrigin;
 import io.muxgate.testing.FaultPolicy;
 import io.muxgate.testing.RecordedRequest;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -38,21 +37,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class UnprocessedReplayTest {
 
-  private final List<AutoCloseable> resources = new ArrayList<>();
-  private Vertx vertx;
-
-  @BeforeEach
-  void setUp() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    for (int i = resources.size() - 1; i >= 0; i--) {
-      resources.get(i).close();
-    }
-    Await.result(vertx.close(), 10);
-  }
+  @RegisterExtension
+  final TestScope scope = new TestScope();
 
   @Test
   void goawayMidBurstReplaysUnprocessedStreamsExactlyOnce() {
@@ -63,13 +49,13 @@ class UnprocessedReplayTest {
     // The GOAWAY goes out as raw bytes, so the origin's codec keeps the connection open and reads (and
     // counts) every stream the proxy sent before it saw the GOAWAY; none above 19 is ever answered.
     FaultAction goAway = exchange -> exchange.writeRawBytes(goAwayFrame(lastStreamId));
-    FaultOrigin origin = track(FaultOrigin.start(request -> {
+    FaultOrigin origin = scope.track(FaultOrigin.start(request -> {
       if (request.connectionIndex() != 0 || request.streamId() <= lastStreamId) {
         return echo;
       }
       return request.requestNumberOnConnection() == trigger ? goAway : FaultActions.neverAnswer();
     }));
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
       zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
     HttpClientAgent client = client(proxy);
 
@@ -108,13 +94,13 @@ class UnprocessedReplayTest {
       exchange.writeRawBytes(goAwayFrame(Integer.MAX_VALUE));
       exchange.writeRawBytes(goAwayFrame(lastStreamId));
     };
-    FaultOrigin origin = track(FaultOrigin.start(request -> {
+    FaultOrigin origin = scope.track(FaultOrigin.start(request -> {
       if (request.connectionIndex() != 0 || request.streamId() <= lastStreamId) {
         return FaultActions.respond(CannedResponse.ok(request.path()));
       }
       return request.requestNumberOnConnection() == 20 ? twoStepGoAway : FaultActions.neverAnswer();
     }));
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
       zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
     HttpClientAgent client = client(proxy);
 
@@ -143,9 +129,9 @@ class UnprocessedReplayTest {
 
   @Test
   void refusedStreamIsReplayedOnceAndSucceeds() {
-    FaultOrigin origin = track(FaultOrigin.start(
+    FaultOrigin origin = scope.track(FaultOrigin.start(
       FaultPolicy.firstAttemptPerPath(FaultActions.refuseStream(), FaultActions.ok("second try"))));
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
       zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
 
     Exchange exchange = Await.result(Exchange.send(client(proxy), HttpMethod.DELETE, "z.test", "/flaky",
@@ -162,9 +148,9 @@ class UnprocessedReplayTest {
     // Refused only once the whole body has arrived, so the proxy has read past the 1 MiB it keeps.
     FaultAction refuseAfterBody = exchange -> exchange.whenRequestComplete(
       () -> exchange.reset(FaultActions.REFUSED_STREAM));
-    FaultOrigin origin = track(FaultOrigin.start(
+    FaultOrigin origin = scope.track(FaultOrigin.start(
       FaultPolicy.firstAttemptPerPath(refuseAfterBody, FaultActions.ok("second try"))));
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
       zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
     HttpClientAgent client = client(proxy);
 
@@ -183,9 +169,9 @@ class UnprocessedReplayTest {
 
   @Test
   void reusedConnectionClosedBeforeAnyResponseByteIsReplayedOnANewConnection() {
-    FaultOrigin origin = track(FaultOrigin.start(
+    FaultOrigin origin = scope.track(FaultOrigin.start(
       FaultPolicy.onNthRequestOfConnection(2, FaultActions.closeConnection(), FaultActions.ok("ok"))));
-    ProxyHarness proxy = track(ProxyHarness.start(vertx, Map.of("z.json",
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
       zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
     HttpClientAgent client = client(proxy);
 
@@ -205,7 +191,7 @@ class UnprocessedReplayTest {
 
   /** Sum of {@code muxgate_origin_replays_total} over every reason, for one zone. */
   private int replays(ProxyHarness proxy, String zone) {
-    String text = new AdminApi(vertx, proxy.adminPort()).get("/metrics").body();
+    String text = new AdminApi(scope.vertx(), proxy.adminPort()).get("/metrics").body();
     Matcher m = Pattern.compile("(?m)^muxgate_origin_replays_total\\{([^}]*)\\} (\\S+)$").matcher(text);
     double sum = 0;
     while (m.find()) {
@@ -219,12 +205,8 @@ class UnprocessedReplayTest {
   /** An h2c client to the proxy, kept reachable until tear-down: Vert.x closes a client once unreachable. */
   private HttpClientAgent client(ProxyHarness proxy) {
     HttpClientAgent client = proxy.h2cClient();
-    resources.add(() -> client.close().await());
+    scope.track(() -> client.close().await());
     return client;
   }
 
-  private <T extends AutoCloseable> T track(T resource) {
-    resources.add(resource);
-    return resource;
-  }
 }
