@@ -6,7 +6,7 @@ MVN := mvn -B -q
 .PHONY: run test package bench smoke clean
 
 run: $(JAR)
-	java -jar $(JAR) --conf conf/muxgate.json
+	java @conf/jvm.options -jar $(JAR) --conf conf/muxgate.json
 
 package: $(JAR)
 

@@ -6,7 +6,8 @@
 #   BENCH_MAX_STREAMS       streams per origin connection (zone setting origin_h2_max_streams)
 #   BENCH_RUN_DIR           where the process config and the zone file are written
 # Knobs: MUXGATE_JAR (default <project>/target/muxgate.jar), MUXGATE_JAVA_OPTS (replaces the default
-# JVM flags), MUXGATE_EVENT_LOOPS (default 0 = one per visible core; pinned runs see one core).
+# JVM flags: a fixed heap plus the project's conf/jvm.options), MUXGATE_EVENT_LOOPS (default 0 = one
+# per visible core; pinned runs see one core).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 project="$(cd "$here/.." && pwd)"
@@ -71,4 +72,4 @@ JSON
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 # fixed heap so RSS is comparable between runs; word-split MUXGATE_JAVA_OPTS on purpose
 # shellcheck disable=SC2086
-exec "$java" ${MUXGATE_JAVA_OPTS:--Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError} -jar "$jar" --conf "$conf"
+exec "$java" ${MUXGATE_JAVA_OPTS:--Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError @$project/conf/jvm.options} -jar "$jar" --conf "$conf"

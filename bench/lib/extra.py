@@ -19,7 +19,9 @@ ends) and stops it by PID at the end. Everything listens on 127.0.0.1 only.
     whose origin side is the same h2 backend as in the harness; `direct` = h2load to the origin's own
     HTTP/1.1-over-TLS fallback.
 (f) steady: fresh proxy, one request, STEADY_WARM_S s of unmeasured h2load load (the harness' `small`
-    load on /1k), then the same load measured for STEADY_S s: what a proxy that has run for a while
+    load on /1k, split into STEADY_WARM_SESSIONS h2load runs so that client connections have opened and
+    closed a few times, as they do in front of a proxy that runs for days), then the same load measured
+    for STEADY_S s: what a proxy that has run for a while
     costs, once a JVM's JIT compilation is mostly done. Proxy CPU per thread from /proc/<pid>/task
     tells how much of it is still JIT (C1/C2 compiler threads) and GC.
 Targets are interleaved (round -> target), EXTRA_ROUNDS rounds of (d) and (e), then STEADY_ROUNDS of (f);
@@ -215,6 +217,7 @@ class Runner:
         self.steady_targets = env("STEADY_TARGETS", " ".join(["haproxy", "nginx"] + cand)).split()
         self.steady_rounds = int(env("STEADY_ROUNDS", 1))
         self.steady_warm = int(env("STEADY_WARM_S", 20))
+        self.steady_sessions = max(1, int(env("STEADY_WARM_SESSIONS", 4)))
         self.steady_s = int(env("STEADY_S", 5))
         self.tests = env("EXTRA_TESTS", "idle h1 steady").split()
         self.origin = None
@@ -467,7 +470,8 @@ class Runner:
         b = self.b
         tag = f"steady-r{rnd}-{peer}-{self.upstream}"
         rec = {"test": "steady", "round": rnd, "peer": peer, "upstream": self.upstream, "tag": tag,
-               "warm_s": self.steady_warm, "steady_s": self.steady_s, "time": time.time()}
+               "warm_s": self.steady_warm, "warm_sessions": self.steady_sessions, "steady_s": self.steady_s,
+               "time": time.time()}
         proc = None
         try:
             proc, port, rec["proxy_cmd"] = self.start_proxy(peer, tag)
@@ -476,11 +480,15 @@ class Runner:
             if not rec["sanity"].startswith("200"):
                 raise RuntimeError(f"sanity request failed: {rec['sanity']!r}")
             load = ["h2load", "-t", "1", "-c", "8", "-m", "32"]             # the harness' `small` load
-            warm = b.taskset(self.client_cpu, load + ["-D", str(self.steady_warm), url], self.pin)
-            rec["warm_cmd"] = shjoin(warm)
-            _, _, _, err = self.run_load(warm, self.steady_warm + 60)
-            if err:
-                raise RuntimeError("warm-up: " + err)
+            # Several sessions, not one: a JVM that has only seen one set of client connections recompiles
+            # when they close and new ones open, which a long-running proxy did long ago.
+            session_s = max(1, self.steady_warm // self.steady_sessions)
+            warm = b.taskset(self.client_cpu, load + ["-D", str(session_s), url], self.pin)
+            rec["warm_cmd"] = f"{self.steady_sessions} x {shjoin(warm)}"
+            for _ in range(self.steady_sessions):
+                _, _, _, err = self.run_load(warm, session_s + 60)
+                if err:
+                    raise RuntimeError("warm-up: " + err)
             self.origin_reset()
             logf = os.path.join(b.RAW_DIR, tag + ".h2load.log")
             cmd = b.taskset(self.client_cpu, load + ["-D", str(self.steady_s), "--warm-up-time", "1",
@@ -706,7 +714,7 @@ def build_report(args):
              "h2 over TLS (ALPN) except the HTTP/1.1 column; proxy → origin h2 over TLS (nginx: HTTP/1.1 over TLS). "
              f"Harness runs: {pin or '–'}; proxies on CPU {env('PROXY_CPU', '0')}, h2load + origin (+ idle client) "
              f"on CPU {env('CLIENT_CPU', '1')}. Muxgate build: {env('BENCH_PROJECT_REV', '?')}; JVM flags: "
-             f"`{env('MUXGATE_JAVA_OPTS', '-Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError')}`.\n")
+             f"`{env('MUXGATE_JAVA_OPTS', '-Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError @conf/jvm.options')}`.\n")
     L.append("## Summary\n")
     L.append("Medians over repetitions. **µs/req** = proxy CPU (utime+stime of its process tree over the whole h2load "
              "run, warm-up included) ÷ requests the origin served in that time (warm-up included). "
