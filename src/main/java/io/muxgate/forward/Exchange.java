@@ -5,6 +5,8 @@ import io.muxgate.origin.Lease;
 import io.muxgate.origin.OriginFailure;
 import io.muxgate.origin.OriginPool;
 import io.muxgate.observe.ExchangeRecord;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http2.Http2Error;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -63,6 +65,8 @@ final class Exchange {
   private boolean clientBodyEnded;
   private boolean originChunked;
   private boolean responseHeadersReceived;
+  /** The client's response was ended with the last chunk of a body of declared length. */
+  private boolean clientResponseEnded;
   private boolean originCancelled;
   private boolean done;
   private List<Buffer> replayBody = new ArrayList<>(2);
@@ -71,8 +75,11 @@ final class Exchange {
   private long bytesIn;
   private long bytesOut;
   private long lastActivityNanos = startNanos;
-  private long timerId = -1;
+  private boolean tracked;
   private int originStatus = -1;
+  /** Links in the event loop's {@link Deadlines} list. */
+  Exchange deadlinePrev;
+  Exchange deadlineNext;
 
   Exchange(Forwarder forwarder, HttpServerRequest request, ContextInternal context, Zone zone,
            Zone.Selection selection, MultiMap originHeaders, String originUri, HostAndPort authority) {
@@ -104,8 +111,9 @@ final class Exchange {
   private void attempt() {
     int attempt = ++attempts;
     lastActivityNanos = System.nanoTime();
-    if (timerId < 0) {
-      armTimer(streamWaitNanos);
+    if (!tracked) {
+      tracked = true;
+      forwarder.deadlines().track(this);
     }
     OriginPool previous = pool;
     pool = selection.origins().pick(previous);
@@ -143,10 +151,6 @@ final class Exchange {
     originRequest = req;
     // The read timeout counts from here: getting a connection is bounded by the connect timeout (522).
     lastActivityNanos = System.nanoTime();
-    if (timerId >= 0) {
-      context.owner().cancelTimer(timerId); // armed with the longer stream-wait bound
-    }
-    armTimer(readTimeoutNanos);
     req.authority(authority);
     req.exceptionHandler(cause -> onOriginFailure(attempt, cause));
     req.drainHandler(v -> request.resume());
@@ -250,9 +254,17 @@ final class Exchange {
       response.setChunked(true);
     }
     originResponse.exceptionHandler(cause -> onOriginFailure(attempt, cause));
+    long endsAt = lastChunkEndsAt(originResponse);
     originResponse.handler(chunk -> {
       lastActivityNanos = System.nanoTime();
       bytesOut += chunk.length();
+      if (bytesOut == endsAt) {
+        // The declared length is reached: end the client's stream with this chunk, one DATA frame
+        // instead of a second, empty one. The exchange itself ends with the origin's stream.
+        clientResponseEnded = true;
+        response.end(chunk);
+        return;
+      }
       response.write(chunk);
       if (response.writeQueueFull()) {
         originResponse.pause();
@@ -264,7 +276,7 @@ final class Exchange {
         return;
       }
       MultiMap trailers = originResponse.trailers();
-      if (!trailers.isEmpty()) {
+      if (!trailers.isEmpty() && !clientResponseEnded) {
         Headers.copy(trailers, response.trailers());
       }
       if (!clientBodyEnded) {
@@ -273,8 +285,29 @@ final class Exchange {
         request.resume();
       }
       finish(originStatus, null);
-      response.end();
+      if (!clientResponseEnded) {
+        response.end();
+      }
     });
+  }
+
+  /**
+   * The body length at which the client's response can end together with its last chunk, or -1: the
+   * origin must declare a Content-Length, and no trailers may follow (none announced by the origin, none
+   * asked for by the client with {@code TE: trailers}, as gRPC does).
+   */
+  private long lastChunkEndsAt(HttpClientResponse originResponse) {
+    String length = originResponse.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (length == null || request.method() == HttpMethod.HEAD || originResponse.headers().contains(HttpHeaderNames.TRAILER)
+      || request.headers().contains(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS, true)) {
+      return -1;
+    }
+    try {
+      long n = Long.parseLong(length);
+      return n > 0 ? n : -1;
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   // ---- failures -----------------------------------------------------------------------------------
@@ -321,17 +354,23 @@ final class Exchange {
     respondError(failure.kind().status(), failure.kind().reason());
   }
 
-  private void onTimer(long id) {
-    timerId = -1;
-    if (done) {
-      return;
-    }
-    // Before the request is on a connection the wait is bounded by connect + read timeout, so that a
-    // connect stays a 522 while a request queued behind full connections still ends.
+  ContextInternal context() {
+    return context;
+  }
+
+  /**
+   * Whether the exchange has been idle too long: no response within the read timeout of the request
+   * (or of the last body byte either way). Before the request is on a connection the wait is bounded by
+   * connect + read timeout, so that a connect stays a 522 while a request queued behind full
+   * connections still ends.
+   */
+  boolean expired(long nowNanos) {
     long limit = originRequest == null ? streamWaitNanos : readTimeoutNanos;
-    long idle = System.nanoTime() - lastActivityNanos;
-    if (idle < limit) {
-      armTimer(limit - idle);
+    return !done && nowNanos - lastActivityNanos >= limit;
+  }
+
+  void onDeadline(long nowNanos) {
+    if (!expired(nowNanos)) {
       return;
     }
     if (responseHeadersReceived) {
@@ -340,10 +379,6 @@ final class Exchange {
     } else {
       onOriginFailure(attempts, new OriginFailure(FailureKind.READ_TIMEOUT, "no response headers in time"));
     }
-  }
-
-  private void armTimer(long delayNanos) {
-    timerId = context.setTimer(Math.max(1, delayNanos / 1_000_000), this::onTimer);
   }
 
   /** The client went away or reset its stream: cancel the origin stream too. */
@@ -399,8 +434,8 @@ final class Exchange {
       return;
     }
     done = true;
-    if (timerId >= 0) {
-      context.owner().cancelTimer(timerId);
+    if (tracked) {
+      forwarder.deadlines().untrack(this);
     }
     if (lease != null) {
       lease.release();

@@ -32,6 +32,7 @@ public final class Forwarder {
   private final ExchangeObserver observer;
   private final ProxyMetrics metrics;
   private final Function<OriginPeer, HttpClientAgent> upgradeClients;
+  private final Deadlines deadlines = new Deadlines();
 
   public Forwarder(Supplier<ZoneTable> zones, ExchangeObserver observer, ProxyMetrics metrics,
                    Function<OriginPeer, HttpClientAgent> upgradeClients) {
@@ -180,6 +181,10 @@ public final class Forwarder {
 
   void originFailed(Zone zone, OriginFailure failure) {
     metrics.originError(zone.name(), failure.kind().status());
+  }
+
+  Deadlines deadlines() {
+    return deadlines;
   }
 
   void completed(ExchangeRecord record) {

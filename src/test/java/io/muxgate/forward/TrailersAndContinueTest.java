@@ -57,6 +57,8 @@ class TrailersAndContinueTest {
   private void serve(HttpServerRequest request) {
     if (request.path().equals("/continue")) {
       answerAfterContinue(request);
+    } else if (request.path().equals("/sized")) {
+      answerSizedWithTrailers(request);
     } else {
       answerLikeGrpc(request);
     }
@@ -77,6 +79,14 @@ class TrailersAndContinueTest {
         .add("grpc-message", "te was " + te);
       request.response().end();
     });
+  }
+
+  /** A body of declared length in two chunks, then a trailer. */
+  private void answerSizedWithTrailers(HttpServerRequest request) {
+    request.response().putHeader("content-length", "10").write("01234");
+    request.response().write("56789");
+    request.response().trailers().add("x-checksum", "sum");
+    request.response().end();
   }
 
   private void answerAfterContinue(HttpServerRequest request) {
@@ -107,6 +117,20 @@ class TrailersAndContinueTest {
     assertEquals("reply to m0;reply to m1;reply to m2;", got.body());
     assertEquals("0", trailers.get("grpc-status"), "trailers: " + trailers);
     assertEquals("te was trailers", trailers.get("grpc-message"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = ClientKind.class, names = {"H2C", "H2_TLS"})
+  void trailersAfterABodyOfDeclaredLengthReachAClientThatAskedForThem(ClientKind kind) {
+    HttpClientAgent client = scope.client(kind, proxy);
+    HttpClientRequest get = Await.result(client.request(HttpMethod.GET, "/sized"));
+    get.authority(HostAndPort.create("grpc.test", -1)).putHeader("te", "trailers");
+    Future<Reply> reply = get.send().compose(Reply::read);
+
+    Reply got = Await.result(reply);
+    assertEquals(200, got.response().statusCode());
+    assertEquals("0123456789", got.body());
+    assertEquals("sum", got.response().trailers().get("x-checksum"), "trailers: " + got.response().trailers());
   }
 
   /** A response read to its end, so its trailers are known. */
