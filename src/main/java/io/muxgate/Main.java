@@ -58,12 +58,14 @@ public final class Main {
       .setPreferNativeTransport(true)
       .setEventLoopPoolSize(config.proxyInstances())
       // Per-request HTTP and per-byte TCP metrics of Vert.x cost more than the proxying itself; Muxgate
-      // keeps its own request and connection metrics instead.
+      // keeps its own request and connection metrics instead. The event bus only carries config swaps
+      // inside the process, and its gauges were registered twice, with a WARNING at every start.
       .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
         .addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER)
         .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT)
         .addDisabledMetricsCategory(MetricsDomain.NET_SERVER)
-        .addDisabledMetricsCategory(MetricsDomain.NET_CLIENT));
+        .addDisabledMetricsCategory(MetricsDomain.NET_CLIENT)
+        .addDisabledMetricsCategory(MetricsDomain.EVENT_BUS));
     Vertx vertx = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry)).build();
     System.err.println("muxgate: transport " + (vertx.isNativeTransportEnabled()
       ? "native epoll (TCP keep-alive tuning applies)"
