@@ -26,7 +26,9 @@ max_streams="${BENCH_MAX_STREAMS:-100}"
 
 # two free loopback ports for the cleartext front end and the admin port (ephemeral range, so never
 # one of the harness' fixed ports 8443-8446, 8450, 9080, 9081, 9099, 9443)
-read -r http_port admin_port < <(/usr/bin/python3 - <<'PY'
+# (command substitution, not `< <(...)`: bash waits for it, whereas a process substitution's python3 would
+# stay a zombie child of the exec'd java, which the harness then reports as "still alive after SIGTERM")
+ports="$(/usr/bin/python3 - <<'PY'
 import socket
 fixed = {8443, 8444, 8445, 8446, 8450, 9080, 9081, 9099, 9443}
 socks, ports = [], []
@@ -41,7 +43,8 @@ for _ in range(20):
         break
 print(*ports)
 PY
-)
+)"
+read -r http_port admin_port <<< "$ports"
 
 conf="$run_dir/muxgate-$up.json"
 tenants="$run_dir/muxgate-tenants-$up"
