@@ -253,6 +253,9 @@ final class Exchange {
       && request.method() != HttpMethod.HEAD && originStatus != 204 && originStatus != 304) {
       response.setChunked(true);
     }
+    // The head goes out now, not with the first body chunk: a client of a streaming origin (server-sent
+    // events, long poll) sees the status and headers as soon as the origin sends them.
+    response.writeHead();
     originResponse.exceptionHandler(cause -> onOriginFailure(attempt, cause));
     long endsAt = lastChunkEndsAt(originResponse);
     originResponse.handler(chunk -> {
