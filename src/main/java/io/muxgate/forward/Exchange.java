@@ -5,8 +5,6 @@ import io.muxgate.origin.Lease;
 import io.muxgate.origin.OriginFailure;
 import io.muxgate.origin.OriginPool;
 import io.muxgate.observe.ExchangeRecord;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http2.Http2Error;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -65,8 +63,6 @@ final class Exchange {
   private boolean clientBodyEnded;
   private boolean originChunked;
   private boolean responseHeadersReceived;
-  /** The client's response was ended with the last chunk of a body of declared length. */
-  private boolean clientResponseEnded;
   private boolean originCancelled;
   private boolean done;
   private List<Buffer> replayBody = new ArrayList<>(2);
@@ -257,17 +253,9 @@ final class Exchange {
     // events, long poll) sees the status and headers as soon as the origin sends them.
     response.writeHead();
     originResponse.exceptionHandler(cause -> onOriginFailure(attempt, cause));
-    long endsAt = lastChunkEndsAt(originResponse);
     originResponse.handler(chunk -> {
       lastActivityNanos = System.nanoTime();
       bytesOut += chunk.length();
-      if (bytesOut == endsAt) {
-        // The declared length is reached: end the client's stream with this chunk, one DATA frame
-        // instead of a second, empty one. The exchange itself ends with the origin's stream.
-        clientResponseEnded = true;
-        response.end(chunk);
-        return;
-      }
       response.write(chunk);
       if (response.writeQueueFull()) {
         originResponse.pause();
@@ -279,7 +267,7 @@ final class Exchange {
         return;
       }
       MultiMap trailers = originResponse.trailers();
-      if (!trailers.isEmpty() && !clientResponseEnded) {
+      if (!trailers.isEmpty()) {
         Headers.copy(trailers, response.trailers());
       }
       if (!clientBodyEnded) {
@@ -288,29 +276,8 @@ final class Exchange {
         request.resume();
       }
       finish(originStatus, null);
-      if (!clientResponseEnded) {
-        response.end();
-      }
+      response.end();
     });
-  }
-
-  /**
-   * The body length at which the client's response can end together with its last chunk, or -1: the
-   * origin must declare a Content-Length, and no trailers may follow (none announced by the origin, none
-   * asked for by the client with {@code TE: trailers}, as gRPC does).
-   */
-  private long lastChunkEndsAt(HttpClientResponse originResponse) {
-    String length = originResponse.getHeader(HttpHeaders.CONTENT_LENGTH);
-    if (length == null || request.method() == HttpMethod.HEAD || originResponse.headers().contains(HttpHeaderNames.TRAILER)
-      || request.headers().contains(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS, true)) {
-      return -1;
-    }
-    try {
-      long n = Long.parseLong(length);
-      return n > 0 ? n : -1;
-    } catch (NumberFormatException e) {
-      return -1;
-    }
   }
 
   // ---- failures -----------------------------------------------------------------------------------
