@@ -4,11 +4,10 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.muxgate.config.ConfigException;
 import io.muxgate.config.ProcessConfig;
+import io.muxgate.observe.ProxyMetrics;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
-import io.vertx.micrometer.MetricsDomain;
-import io.vertx.micrometer.MicrometerMetricsOptions;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,15 +56,7 @@ public final class Main {
     VertxOptions options = new VertxOptions()
       .setPreferNativeTransport(true)
       .setEventLoopPoolSize(config.proxyInstances())
-      // Per-request HTTP and per-byte TCP metrics of Vert.x cost more than the proxying itself; Muxgate
-      // keeps its own request and connection metrics instead. The event bus only carries config swaps
-      // inside the process, and its gauges were registered twice, with a WARNING at every start.
-      .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
-        .addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER)
-        .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT)
-        .addDisabledMetricsCategory(MetricsDomain.NET_SERVER)
-        .addDisabledMetricsCategory(MetricsDomain.NET_CLIENT)
-        .addDisabledMetricsCategory(MetricsDomain.EVENT_BUS));
+      .setMetricsOptions(ProxyMetrics.vertxBuiltins());
     Vertx vertx = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry)).build();
     System.err.println("muxgate: transport " + (vertx.isNativeTransportEnabled()
       ? "native epoll (TCP keep-alive tuning applies)"
