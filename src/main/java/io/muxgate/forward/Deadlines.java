@@ -22,7 +22,7 @@ final class Deadlines {
   private ContextInternal context;
   private long timerId = -1;
 
-  /** Starts watching {@code exchange}; it must be untracked exactly once when it finishes. */
+  /** Starts watching {@code exchange} until {@link #untrack} (which is harmless to repeat). */
   void track(Exchange exchange) {
     exchange.deadlineNext = head;
     exchange.deadlinePrev = null;

@@ -71,7 +71,6 @@ final class Exchange {
   private long bytesIn;
   private long bytesOut;
   private long lastActivityNanos = startNanos;
-  private boolean tracked;
   private int originStatus = -1;
   /** Links in the event loop's {@link Deadlines} list. */
   Exchange deadlinePrev;
@@ -99,6 +98,7 @@ final class Exchange {
     request.exceptionHandler(this::onClientFailure);
     response.exceptionHandler(this::onClientFailure);
     response.closeHandler(v -> onClientFailure(null));
+    forwarder.deadlines().track(this);
     attempt();
   }
 
@@ -107,10 +107,6 @@ final class Exchange {
   private void attempt() {
     int attempt = ++attempts;
     lastActivityNanos = System.nanoTime();
-    if (!tracked) {
-      tracked = true;
-      forwarder.deadlines().track(this);
-    }
     OriginPool previous = pool;
     pool = selection.origins().pick(previous);
     pool.acquire(context).onComplete(ar -> {
@@ -404,9 +400,7 @@ final class Exchange {
       return;
     }
     done = true;
-    if (tracked) {
-      forwarder.deadlines().untrack(this);
-    }
+    forwarder.deadlines().untrack(this);
     if (lease != null) {
       lease.release();
     }
