@@ -8,6 +8,7 @@ import io.muxgate.observe.ProxyMetrics;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,12 +53,11 @@ public final class Main {
       System.exit(2);
       return;
     }
+    if (config.warmupSeconds() > 0) {
+      warmUp(config);
+    }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    VertxOptions options = new VertxOptions()
-      .setPreferNativeTransport(true)
-      .setEventLoopPoolSize(config.proxyInstances())
-      .setMetricsOptions(ProxyMetrics.vertxBuiltins());
-    Vertx vertx = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry)).build();
+    Vertx vertx = vertx(config, registry, ProxyMetrics.vertxBuiltins());
     System.err.println("muxgate: transport " + (vertx.isNativeTransportEnabled()
       ? "native epoll (TCP keep-alive tuning applies)"
       : "NIO (native epoll unavailable: TCP keep-alive tuning is ignored)"));
@@ -79,6 +79,26 @@ public final class Main {
         // exiting anyway
       }
     }, "muxgate-shutdown"));
+  }
+
+  static Vertx vertx(ProcessConfig config, PrometheusMeterRegistry registry, MicrometerMetricsOptions metrics) {
+    VertxOptions options = new VertxOptions()
+      .setPreferNativeTransport(true)
+      .setEventLoopPoolSize(config.proxyInstances())
+      .setMetricsOptions(metrics);
+    return Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry)).build();
+  }
+
+  /** Runs {@link Warmup} on a Vert.x built like the real one; a failed warm-up only costs its time. */
+  private static void warmUp(ProcessConfig config) {
+    MicrometerMetricsOptions metrics = ProxyMetrics.vertxBuiltins().setRegistryName("muxgate-warmup");
+    try {
+      Warmup.Result r = Warmup.run(config, registry -> vertx(config, registry, metrics));
+      System.err.printf("muxgate: warm-up: %d requests (%d failed) in %d rounds, %.1f s, JIT compiled for %.1f s%n",
+        r.requests(), r.failed(), r.rounds(), r.seconds(), r.compileSeconds());
+    } catch (Exception e) {
+      System.err.println("muxgate: warm-up failed, starting cold: " + e);
+    }
   }
 
   private static Path confPath(String[] args) {

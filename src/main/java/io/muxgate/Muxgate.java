@@ -63,17 +63,23 @@ public final class Muxgate {
       new JvmThreadMetrics().bindTo(registry);
       new ProcessorMetrics().bindTo(registry);
     }
-    Muxgate app = new Muxgate(vertx, config, registry);
-    return app.deploy().map(v -> app);
+    return startWith(vertx, config, registry, List.of());
   }
 
-  private Future<Void> deploy() {
+  /** A proxy serving {@code zones} besides the tenant files' (and the demo's); binds no JVM metrics. */
+  static Future<Muxgate> startWith(Vertx vertx, ProcessConfig config, PrometheusMeterRegistry registry,
+                                   List<ZoneConfig> zones) {
+    Muxgate app = new Muxgate(vertx, config, registry);
+    return app.deploy(zones).map(v -> app);
+  }
+
+  private Future<Void> deploy(List<ZoneConfig> zones) {
     vertx.eventBus().registerDefaultCodec(ZoneTable.class, new LocalCodec<>(ZoneTable.class));
     Future<List<ZoneConfig>> builtIn = config.demoOrigin()
-      ? (demo = new DemoOrigin()).start(vertx).map(d -> List.of(d.zone()))
-      : Future.succeededFuture(List.of());
-    return builtIn.compose(zones -> vertx.executeBlocking(() -> {
-      ZoneCatalog catalog = new ZoneCatalog(config.tenantsDir(), zones);
+      ? (demo = new DemoOrigin()).start(vertx).map(d -> concat(zones, d.zone()))
+      : Future.succeededFuture(zones);
+    return builtIn.compose(inCode -> vertx.executeBlocking(() -> {
+      ZoneCatalog catalog = new ZoneCatalog(config.tenantsDir(), inCode);
       ZoneTable initial = ConfigVerticle.initialTable(catalog, pools, metrics);
       configVerticle = new ConfigVerticle(catalog, pools, metrics, config.configScanPeriodMs(), config.proxyInstances())
         .startingWith(initial);
@@ -91,6 +97,12 @@ public final class Muxgate {
         + ", " + config.proxyInstances() + " event loop(s)");
       return null;
     });
+  }
+
+  private static List<ZoneConfig> concat(List<ZoneConfig> zones, ZoneConfig more) {
+    List<ZoneConfig> all = new ArrayList<>(zones);
+    all.add(more);
+    return all;
   }
 
   private Future<String> deployProxies(ZoneTable initial) {

@@ -28,7 +28,8 @@ public record ProcessConfig(
   String adminToken,
   boolean accessLog,
   int drainTimeoutSeconds,
-  boolean demoOrigin) {
+  boolean demoOrigin,
+  int warmupSeconds) {
 
   public static final int DEFAULT_HTTP_PORT = 8080;
   public static final int DEFAULT_HTTPS_PORT = 8443;
@@ -37,10 +38,11 @@ public record ProcessConfig(
   public static final String DEFAULT_TENANTS_DIR = "tenants";
   public static final long DEFAULT_SCAN_PERIOD_MS = 1000;
   public static final int DEFAULT_DRAIN_TIMEOUT_S = 30;
+  public static final int MAX_WARMUP_S = 120;
 
   private static final Set<String> FIELDS = Set.of("http_port", "https_port", "admin_port", "bind", "admin_bind",
     "tls", "tenants_dir", "config_scan_period_ms", "event_loops", "admin_token_file", "access_log",
-    "drain_timeout_s", "demo_origin");
+    "drain_timeout_s", "demo_origin", "warmup_s");
 
   /** Reads and validates the file; {@code env} supplies MUXGATE_ADMIN_TOKEN. */
   public static ProcessConfig load(Path file, Map<String, String> env) {
@@ -104,7 +106,8 @@ public record ProcessConfig(
       token,
       f.bool("access_log", true),
       (int) f.integer("drain_timeout_s", DEFAULT_DRAIN_TIMEOUT_S, 0, 3600),
-      f.bool("demo_origin", false));
+      f.bool("demo_origin", false),
+      (int) f.integer("warmup_s", 0, 0, MAX_WARMUP_S));
   }
 
   private static String readToken(String file, Path tokenFile) {

@@ -1,0 +1,244 @@
+package io.muxgate;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.muxgate.config.OriginAddress;
+import io.muxgate.config.ProcessConfig;
+import io.muxgate.config.ZoneConfig;
+import io.muxgate.config.ZoneSettings;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.SelfSignedCertificate;
+
+import java.io.IOException;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The start-up warm-up ({@code warmup_s}). A JVM serves its first seconds mostly interpreted while the
+ * JIT compiles the request path, and on a busy core the compiler threads take half the CPU meanwhile.
+ * Before the real listeners open, this relays synthetic traffic through a throwaway proxy on loopback
+ * (an in-process client, an in-process h2-over-TLS origin) so that work is done before the first real
+ * client arrives. It stops once a round of traffic adds little compilation, or at the limit.
+ *
+ * <p>It leaves nothing behind: its own Vert.x instance, metrics registry, empty tenants folder and
+ * ephemeral loopback ports, all closed before the real proxy starts.
+ */
+final class Warmup {
+
+  /** What the warm-up did, for its one log line. */
+  record Result(long requests, long failed, int rounds, double seconds, double compileSeconds) {
+  }
+
+  /** h2 over TLS, what most clients speak, gets every other round. */
+  private static final Kind[] ROTATION = {Kind.H2_TLS, Kind.HTTP1_TLS, Kind.H2_TLS, Kind.H2C};
+  /** The zone's host; requests alternate it with the proxy's address and port, as real clients send both. */
+  private static final String HOST = "warmup.invalid";
+  private static final long ROUND_MS = 1000;
+  private static final int MIN_ROUNDS = 2 * ROTATION.length;
+  private static final double QUIET_COMPILE_SHARE = 0.05;
+  private static final int STREAMS_IN_FLIGHT = 64;
+  /**
+   * Headers as real clients and origins send them: the header paths (HPACK, hop-by-hop filtering) compiled
+   * for bare requests would be thrown away at the first real one.
+   */
+  private static final MultiMap CLIENT_HEADERS = HttpHeaders.headers()
+    .add("user-agent", "Mozilla/5.0 (X11; Linux x86_64) muxgate-warmup/1.0")
+    .add("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+    .add("accept-encoding", "gzip, deflate, br")
+    .add("accept-language", "en-US,en;q=0.5")
+    .add("cookie", "session=0123456789abcdef; theme=dark");
+  private static final MultiMap ORIGIN_HEADERS = HttpHeaders.headers()
+    .add("content-type", "application/octet-stream")
+    .add("cache-control", "public, max-age=60")
+    .add("date", "Sun, 22 Nov 2026 00:00:00 GMT")
+    .add("etag", "\"5f2b-1a2b3c\"")
+    .add("vary", "accept-encoding");
+  private static final Buffer SMALL = Buffer.buffer(new byte[1024]);
+  private static final Buffer LARGE = Buffer.buffer(new byte[64 * 1024]);
+  private static final Buffer UPLOAD = Buffer.buffer(new byte[4 * 1024]);
+
+  /** Client sides of the front end; rounds take {@link #ROTATION} in turn so each path gets compiled. */
+  private enum Kind {
+    H2_TLS, HTTP1_TLS, H2C;
+
+    HttpClientOptions options(int tlsPort, int clearPort) {
+      HttpClientOptions o = new HttpClientOptions().setDefaultHost("127.0.0.1");
+      return switch (this) {
+        case H2_TLS -> o.setDefaultPort(tlsPort).setSsl(true).setTrustAll(true).setVerifyHost(false)
+          .setUseAlpn(true).setProtocolVersion(HttpVersion.HTTP_2);
+        case HTTP1_TLS -> o.setDefaultPort(tlsPort).setSsl(true).setTrustAll(true).setVerifyHost(false)
+          .setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_1_1)).setProtocolVersion(HttpVersion.HTTP_1_1);
+        case H2C -> o.setDefaultPort(clearPort).setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false);
+      };
+    }
+
+    PoolOptions pool() {
+      return this == HTTP1_TLS ? new PoolOptions().setHttp1MaxSize(STREAMS_IN_FLIGHT)
+        : new PoolOptions().setHttp2MaxSize(4);
+    }
+  }
+
+  private static final Logger MUXGATE_LOG = Logger.getLogger("io.muxgate");
+
+  private final Vertx vertx;
+  private final ProcessConfig real;
+  private final int limitSeconds;
+  private final CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+  private long requests;
+  private long failed;
+
+  private Warmup(Vertx vertx, ProcessConfig real, int limitSeconds) {
+    this.vertx = vertx;
+    this.real = real;
+    this.limitSeconds = limitSeconds;
+  }
+
+  /**
+   * Runs the warm-up for at most {@code real.warmupSeconds()} with a Vert.x from {@code vertxFactory}
+   * (given a throwaway registry), then closes everything it opened.
+   */
+  static Result run(ProcessConfig real, Function<PrometheusMeterRegistry, Vertx> vertxFactory) throws Exception {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Vertx vertx = vertxFactory.apply(registry);
+    Path tenants = Files.createTempDirectory("muxgate-warmup");
+    Level level = MUXGATE_LOG.getLevel();
+    // the throwaway proxy would otherwise log its own "listening" line and any hiccup as if it served traffic
+    MUXGATE_LOG.setLevel(Level.SEVERE);
+    try {
+      return new Warmup(vertx, real, real.warmupSeconds()).drive(tenants, registry);
+    } finally {
+      MUXGATE_LOG.setLevel(level);
+      vertx.close().await(10, TimeUnit.SECONDS);
+      registry.close();
+      deleteQuietly(tenants);
+    }
+  }
+
+  private Result drive(Path tenants, PrometheusMeterRegistry registry) throws Exception {
+    long start = System.nanoTime();
+    long deadline = start + TimeUnit.SECONDS.toNanos(limitSeconds);
+    long compileStart = jit.getTotalCompilationTime();
+    HttpServer origin = vertx.createHttpServer(new HttpServerOptions()
+        .setHost("127.0.0.1").setPort(0).setSsl(true).setUseAlpn(true)
+        .setKeyCertOptions(SelfSignedCertificate.create("warmup-origin.invalid").keyCertOptions()))
+      .requestHandler(Warmup::answer)
+      .listen().await(10, TimeUnit.SECONDS);
+    ProcessConfig proxyConfig = new ProcessConfig(0, 0, 0, "127.0.0.1", "127.0.0.1", real.tlsCertFile(),
+      real.tlsKeyFile(), tenants, TimeUnit.HOURS.toMillis(1), real.eventLoops(), null, false, 0, false, 0);
+    ZoneConfig zone = new ZoneConfig("warmup", List.of(HOST, "127.0.0.1"),
+      List.of(new OriginAddress(OriginAddress.Scheme.HTTPS, "127.0.0.1", origin.actualPort())), List.of(),
+      null, false, null, ZoneSettings.DEFAULTS, null);
+    Muxgate proxy = Muxgate.startWith(vertx, proxyConfig, registry, List.of(zone)).await(30, TimeUnit.SECONDS);
+    int rounds = 0;
+    int quietRounds = 0;
+    try {
+      while (System.nanoTime() < deadline && (rounds < MIN_ROUNDS || quietRounds < 2)) {
+        Kind kind = ROTATION[rounds % ROTATION.length];
+        long compiled = jit.getTotalCompilationTime();
+        long roundStart = System.nanoTime();
+        long roundMs = Math.min(ROUND_MS, TimeUnit.NANOSECONDS.toMillis(deadline - roundStart));
+        round(kind.options(proxy.httpsPort(), proxy.httpPort()), kind.pool(), roundMs)
+          .await(roundMs + 30_000, TimeUnit.MILLISECONDS);
+        double roundWallMs = (System.nanoTime() - roundStart) / 1e6;
+        quietRounds = jit.getTotalCompilationTime() - compiled < QUIET_COMPILE_SHARE * roundWallMs ? quietRounds + 1 : 0;
+        rounds++;
+      }
+    } finally {
+      proxy.shutdown().await(10, TimeUnit.SECONDS);
+    }
+    return new Result(requests, failed, rounds, (System.nanoTime() - start) / 1e9,
+      (jit.getTotalCompilationTime() - compileStart) / 1e3);
+  }
+
+  /** One client, {@link #STREAMS_IN_FLIGHT} request loops for {@code ms}, then the client closes (churn). */
+  private Future<Void> round(HttpClientOptions options, PoolOptions pool, long ms) {
+    HttpClientAgent client = vertx.createHttpClient(options, pool);
+    HostAndPort[] authorities = {HostAndPort.create(HOST, -1), HostAndPort.create("127.0.0.1", options.getDefaultPort())};
+    Context context = vertx.getOrCreateContext();
+    long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
+    Promise<Void> done = Promise.promise();
+    int[] running = {STREAMS_IN_FLIGHT};
+    context.runOnContext(v -> {
+      for (int i = 0; i < STREAMS_IN_FLIGHT; i++) {
+        loop(client, authorities, end, i, () -> {
+          if (--running[0] == 0) {
+            done.complete();
+          }
+        });
+      }
+    });
+    return done.future().eventually(() -> client.close());
+  }
+
+  private void loop(HttpClientAgent client, HostAndPort[] authorities, long end, long n, Runnable finished) {
+    if (System.nanoTime() >= end) {
+      finished.run();
+      return;
+    }
+    boolean upload = n % 16 == 5;
+    String path = n % 8 == 3 ? "/64k" : "/1k";
+    client.request(upload ? HttpMethod.POST : HttpMethod.GET, path)
+      .compose(r -> {
+        r.authority(authorities[(int) (n & 1)]);
+        r.headers().addAll(CLIENT_HEADERS);
+        return upload ? r.send(UPLOAD) : r.send();
+      })
+      .compose(response -> response.body().map(body -> response.statusCode() == 200))
+      .onComplete(ar -> {
+        requests++;
+        if (ar.succeeded() && ar.result()) {
+          loop(client, authorities, end, n + STREAMS_IN_FLIGHT + 1, finished);
+        } else {
+          failed++;   // and this loop stops: a refused connection fails at once, and would recurse
+          finished.run();
+        }
+      });
+  }
+
+  /**
+   * Answers on the next turn of the loop: a Vert.x 5.0 TLS server that writes its response from inside the
+   * request handler, on a connection whose client raised the connection window early (Muxgate does), stops
+   * after the first 64 KiB of DATA on that connection. Measured with nghttp -W 20 as well; not Muxgate's.
+   */
+  private static void answer(HttpServerRequest request) {
+    if (request.method() == HttpMethod.POST) {
+      request.body().onComplete(ar -> request.response().end(SMALL));
+    } else {
+      Buffer body = request.path().equals("/64k") ? LARGE : SMALL;
+      Vertx.currentContext().runOnContext(v -> {
+        request.response().headers().addAll(ORIGIN_HEADERS);
+        request.response().end(body);
+      });
+    }
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try {
+      Files.deleteIfExists(dir);
+    } catch (IOException ignored) {
+      // an empty temporary folder left behind is harmless
+    }
+  }
+}
