@@ -65,7 +65,8 @@ if [ -n "${jar:-}" ]; then
 fi
 
 # time estimate (seen here): a load run = DURATION + WARMUP + ~1.5 s, +3 s for a JVM start; idle run ~9 s;
-# steady run = STEADY_WARM_S + STEADY_S + ~4 s (h2load's 1 s warm-up, proxy start and stop)
+# steady run = STEADY_WARM_S + STEADY_S + ~4 s (h2load's 1 s warm-up, proxy start and stop); every Muxgate
+# start but (f)'s adds its start-up warm-up (MUXGATE_WARMUP_S, see muxgate-candidate.sh)
 n_sc=$(tr ',' '\n' <<<"$scenarios" | grep -c .)
 n_peers=$(wc -w <<<"$PEERS"); n_up=$(wc -w <<<"$UPSTREAMS"); n_cup=$(wc -w <<<"$CANDIDATE_UPSTREAMS")
 n_h=$(( n_sc * REPS * (n_peers * n_up + n_cup) ))
@@ -78,7 +79,8 @@ r_h1=0; r_idle=0; r_steady=0                  # rounds of (e), (d), (f) that wil
 [[ "$extras" == *" steady "* ]] && r_steady=$STEADY_ROUNDS
 t2=$(( 2 * (DURATION + WARMUP) + 3 ))          # twice the seconds of one load run
 est=$(( (n_h + r_h1 * (n_peers + 1)) * t2 / 2 + 3 * (n_sc * REPS * n_cup + r_h1 + r_idle + r_steady) \
-        + r_idle * n_prox * 9 + r_steady * n_steady * (STEADY_WARM_S + STEADY_S + 4) ))
+        + r_idle * n_prox * 9 + r_steady * n_steady * (STEADY_WARM_S + STEADY_S + 4) \
+        + ${MUXGATE_WARMUP_S:-12} * (n_sc * REPS * n_cup + r_h1 + r_idle) ))
 say "$mode run: scenarios $scenarios, REPS=$REPS DURATION=$DURATION WARMUP=$WARMUP, peers: $PEERS + $CANDIDATE_NAME, upstreams: $UPSTREAMS"
 say "$n_h harness runs + extras ($r_idle idle, $r_h1 HTTP/1.1, $r_steady steady round(s) of ${STEADY_WARM_S}+${STEADY_S} s);" \
     "estimated $(( est / 60 )) min $(( est % 60 )) s; log: $runlog"

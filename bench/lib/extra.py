@@ -253,12 +253,13 @@ class Runner:
             self.origin = None
 
     # -- proxy
-    def start_proxy(self, peer, tag):
+    def start_proxy(self, peer, tag, env_over=None):
         b = self.b
         argv, port, extra, cfg, start_timeout = b.proxy_spec(peer, self.upstream)
         full = b.taskset(self.proxy_cpu, argv, self.pin)
         e = dict(os.environ)
         e.update(extra)
+        e.update(env_over or {})
         errf = open(os.path.join(b.RAW_DIR, tag + ".proxy.log"), "w")
         proc = subprocess.Popen(full, stdout=errf, stderr=subprocess.STDOUT, env=e,
                                 start_new_session=True, cwd=b.RUN_DIR)
@@ -474,7 +475,8 @@ class Runner:
                "time": time.time()}
         proc = None
         try:
-            proc, port, rec["proxy_cmd"] = self.start_proxy(peer, tag)
+            # (f) warms the proxy with the measured load itself; Muxgate's start-up warm-up would only add time
+            proc, port, rec["proxy_cmd"] = self.start_proxy(peer, tag, {"MUXGATE_WARMUP_S": "0"})
             url = self.url(peer, "/1k")
             rec["sanity"] = b.sanity(url)
             if not rec["sanity"].startswith("200"):
