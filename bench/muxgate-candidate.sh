@@ -7,7 +7,7 @@
 #   BENCH_RUN_DIR           where the process config and the zone file are written
 # Knobs: MUXGATE_JAR (default <project>/target/muxgate.jar), MUXGATE_JAVA_OPTS (replaces the default
 # JVM flags: a fixed heap plus the project's conf/jvm.options), MUXGATE_EVENT_LOOPS (default 0 = one
-# per visible core; pinned runs see one core), MUXGATE_WARMUP_S (default 12: the process config's warmup_s,
+# per visible core; pinned runs see one core), MUXGATE_WARMUP_S (default 15: the process config's warmup_s,
 # the start-up warm-up an operator would enable in production; 0 = start cold).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -71,7 +71,7 @@ cat > "$conf" <<JSON
   "event_loops": ${MUXGATE_EVENT_LOOPS:-0},
   "drain_timeout_s": 2,
   "demo_origin": false,
-  "warmup_s": ${MUXGATE_WARMUP_S:-12}
+  "warmup_s": ${MUXGATE_WARMUP_S:-15}
 }
 JSON
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
