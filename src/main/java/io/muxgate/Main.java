@@ -94,8 +94,8 @@ public final class Main {
     MicrometerMetricsOptions metrics = ProxyMetrics.vertxBuiltins().setRegistryName("muxgate-warmup");
     try {
       Warmup.Result r = Warmup.run(config, registry -> vertx(config, registry, metrics));
-      System.err.printf("muxgate: warm-up: %d requests (%d failed) in %d rounds, %.1f s, compiler threads busy %.1f s%n",
-        r.requests(), r.failed(), r.rounds(), r.seconds(), r.compileSeconds());
+      System.err.printf("muxgate: warm-up: %d requests (%d failed) in %d rounds, %.1f s, "
+        + "compiler threads busy %.1f s%n", r.requests(), r.failed(), r.rounds(), r.seconds(), r.compileSeconds());
     } catch (Exception e) {
       System.err.println("muxgate: warm-up failed, starting cold: " + e);
     }

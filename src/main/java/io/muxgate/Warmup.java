@@ -162,7 +162,8 @@ final class Warmup {
         round(kind.options(proxy.httpsPort(), proxy.httpPort()), kind.pool(), roundMs)
           .await(roundMs + 30_000, TimeUnit.MILLISECONDS);
         double roundWallMs = (System.nanoTime() - roundStart) / 1e6;
-        quietRounds = jit.getTotalCompilationTime() - compiled < QUIET_COMPILE_SHARE * roundWallMs ? quietRounds + 1 : 0;
+        boolean quiet = jit.getTotalCompilationTime() - compiled < QUIET_COMPILE_SHARE * roundWallMs;
+        quietRounds = quiet ? quietRounds + 1 : 0;
         rounds++;
       }
     } finally {
@@ -175,7 +176,8 @@ final class Warmup {
   /** One client, {@link #STREAMS_IN_FLIGHT} request loops for {@code ms}, then the client closes (churn). */
   private Future<Void> round(HttpClientOptions options, PoolOptions pool, long ms) {
     HttpClientAgent client = vertx.createHttpClient(options, pool);
-    HostAndPort[] authorities = {HostAndPort.create(HOST, -1), HostAndPort.create("127.0.0.1", options.getDefaultPort())};
+    HostAndPort[] authorities = {
+      HostAndPort.create(HOST, -1), HostAndPort.create("127.0.0.1", options.getDefaultPort())};
     Context context = vertx.getOrCreateContext();
     long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
     Promise<Void> done = Promise.promise();
