@@ -123,6 +123,7 @@ final class Warmup {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Vertx vertx = vertxFactory.apply(registry);
     Path tenants = Files.createTempDirectory("muxgate-warmup");
+    tenants.toFile().deleteOnExit();   // SIGTERM during the warm-up exits before the finally below
     Level level = MUXGATE_LOG.getLevel();
     // the throwaway proxy would otherwise log its own "listening" line and any hiccup as if it served traffic
     MUXGATE_LOG.setLevel(Level.SEVERE);
