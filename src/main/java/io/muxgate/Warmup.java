@@ -104,15 +104,13 @@ final class Warmup {
 
   private final Vertx vertx;
   private final ProcessConfig real;
-  private final int limitSeconds;
   private final CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
   private long requests;
   private long failed;
 
-  private Warmup(Vertx vertx, ProcessConfig real, int limitSeconds) {
+  private Warmup(Vertx vertx, ProcessConfig real) {
     this.vertx = vertx;
     this.real = real;
-    this.limitSeconds = limitSeconds;
   }
 
   /**
@@ -128,7 +126,7 @@ final class Warmup {
     // the throwaway proxy would otherwise log its own "listening" line and any hiccup as if it served traffic
     MUXGATE_LOG.setLevel(Level.SEVERE);
     try {
-      return new Warmup(vertx, real, real.warmupSeconds()).drive(tenants, registry);
+      return new Warmup(vertx, real).drive(tenants, registry);
     } finally {
       MUXGATE_LOG.setLevel(level);
       vertx.close().await(10, TimeUnit.SECONDS);
@@ -139,7 +137,7 @@ final class Warmup {
 
   private Result drive(Path tenants, PrometheusMeterRegistry registry) throws Exception {
     long start = System.nanoTime();
-    long deadline = start + TimeUnit.SECONDS.toNanos(limitSeconds);
+    long deadline = start + TimeUnit.SECONDS.toNanos(real.warmupSeconds());
     long compileStart = jit.getTotalCompilationTime();
     HttpServer origin = vertx.createHttpServer(new HttpServerOptions()
         .setHost("127.0.0.1").setPort(0).setSsl(true).setUseAlpn(true)
