@@ -2,10 +2,8 @@ package io.muxgate;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.muxgate.config.OriginAddress;
 import io.muxgate.config.ProcessConfig;
 import io.muxgate.config.ZoneConfig;
-import io.muxgate.config.ZoneSettings;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -146,9 +144,7 @@ final class Warmup {
       .listen().await(10, TimeUnit.SECONDS);
     ProcessConfig proxyConfig = new ProcessConfig(0, 0, 0, "127.0.0.1", "127.0.0.1", real.tlsCertFile(),
       real.tlsKeyFile(), tenants, TimeUnit.HOURS.toMillis(1), real.eventLoops(), null, false, 0, false, 0);
-    ZoneConfig zone = new ZoneConfig("warmup", List.of(HOST, "127.0.0.1"),
-      List.of(new OriginAddress(OriginAddress.Scheme.HTTPS, "127.0.0.1", origin.actualPort())), List.of(),
-      null, false, null, ZoneSettings.DEFAULTS, null);
+    ZoneConfig zone = ZoneConfig.loopback("warmup", List.of(HOST, "127.0.0.1"), origin.actualPort());
     Muxgate proxy = Muxgate.startWith(vertx, proxyConfig, registry, List.of(zone)).await(30, TimeUnit.SECONDS);
     int rounds = 0;
     int quietRounds = 0;

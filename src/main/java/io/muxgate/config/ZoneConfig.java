@@ -24,6 +24,15 @@ public record ZoneConfig(
     routes = List.copyOf(routes);
   }
 
+  /**
+   * A zone made in code for an in-process origin on loopback with a self-signed certificate: default
+   * settings, no routes, certificate not verified.
+   */
+  public static ZoneConfig loopback(String zone, List<String> hosts, int httpsPort) {
+    OriginAddress origin = new OriginAddress(OriginAddress.Scheme.HTTPS, "127.0.0.1", httpsPort);
+    return new ZoneConfig(zone, hosts, List.of(origin), List.of(), null, false, null, ZoneSettings.DEFAULTS, null);
+  }
+
   public ZoneConfig withSource(Path file) {
     return new ZoneConfig(zone, hosts, origins, routes, originSni, originTlsVerify, originCaFile, settings, file);
   }

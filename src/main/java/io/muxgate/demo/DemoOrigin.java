@@ -1,8 +1,6 @@
 package io.muxgate.demo;
 
-import io.muxgate.config.OriginAddress;
 import io.muxgate.config.ZoneConfig;
-import io.muxgate.config.ZoneSettings;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
@@ -48,9 +46,7 @@ public final class DemoOrigin {
 
   /** The zone that serves the demo on localhost and 127.0.0.1. */
   public ZoneConfig zone() {
-    OriginAddress origin = new OriginAddress(OriginAddress.Scheme.HTTPS, "127.0.0.1", server.actualPort());
-    return new ZoneConfig(ZONE, List.of("localhost", "127.0.0.1", "demo.localhost"), List.of(origin), List.of(),
-      null, false, null, ZoneSettings.DEFAULTS, null);
+    return ZoneConfig.loopback(ZONE, List.of("localhost", "127.0.0.1", "demo.localhost"), server.actualPort());
   }
 
   private void page(HttpServerRequest request) {
