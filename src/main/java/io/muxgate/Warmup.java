@@ -4,6 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.muxgate.config.ProcessConfig;
 import io.muxgate.config.ZoneConfig;
+import io.muxgate.frontend.ServerCertificate;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -20,7 +21,9 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.net.HostAndPort;
-import io.vertx.core.net.SelfSignedCertificate;
+import io.vertx.core.net.JdkSSLEngineOptions;
+import io.vertx.core.net.OpenSSLEngineOptions;
+import io.vertx.core.net.SSLEngineOptions;
 
 import java.io.IOException;
 import java.lang.management.CompilationMXBean;
@@ -84,12 +87,16 @@ final class Warmup {
     HttpClientOptions options(int tlsPort, int clearPort) {
       HttpClientOptions o = new HttpClientOptions().setDefaultHost("127.0.0.1");
       return switch (this) {
-        case H2_TLS -> o.setDefaultPort(tlsPort).setSsl(true).setTrustAll(true).setVerifyHost(false)
-          .setUseAlpn(true).setProtocolVersion(HttpVersion.HTTP_2);
-        case HTTP1_TLS -> o.setDefaultPort(tlsPort).setSsl(true).setTrustAll(true).setVerifyHost(false)
-          .setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_1_1)).setProtocolVersion(HttpVersion.HTTP_1_1);
+        case H2_TLS -> tls(o.setDefaultPort(tlsPort)).setProtocolVersion(HttpVersion.HTTP_2);
+        case HTTP1_TLS -> tls(o.setDefaultPort(tlsPort))
+          .setAlpnVersions(List.of(HttpVersion.HTTP_1_1)).setProtocolVersion(HttpVersion.HTTP_1_1);
         case H2C -> o.setDefaultPort(clearPort).setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false);
       };
+    }
+
+    private static HttpClientOptions tls(HttpClientOptions o) {
+      return o.setSsl(true).setTrustAll(true).setVerifyHost(false).setUseAlpn(true)
+        .setSslEngineOptions(sslEngine());
     }
 
     PoolOptions pool() {
@@ -138,8 +145,8 @@ final class Warmup {
     long deadline = start + TimeUnit.SECONDS.toNanos(real.warmupSeconds());
     long compileStart = jit.getTotalCompilationTime();
     HttpServer origin = vertx.createHttpServer(new HttpServerOptions()
-        .setHost("127.0.0.1").setPort(0).setSsl(true).setUseAlpn(true)
-        .setKeyCertOptions(SelfSignedCertificate.create("warmup-origin.invalid").keyCertOptions()))
+        .setHost("127.0.0.1").setPort(0).setSsl(true).setUseAlpn(true).setSslEngineOptions(sslEngine())
+        .setKeyCertOptions(ServerCertificate.load(real)))
       .requestHandler(Warmup::answer)
       .listen().await(10, TimeUnit.SECONDS);
     ProcessConfig proxyConfig = new ProcessConfig(0, 0, 0, "127.0.0.1", "127.0.0.1", real.tlsCertFile(),
@@ -229,6 +236,15 @@ final class Warmup {
         request.response().end(body);
       });
     }
+  }
+
+  /**
+   * The TLS engine the real proxy uses on both legs. The client and origin here use it too: on the JDK's
+   * engine they would spend the compiler on JDK crypto and give the shared TLS call sites a second engine
+   * type, compiled code the real traffic never runs.
+   */
+  private static SSLEngineOptions sslEngine() {
+    return OpenSSLEngineOptions.isAvailable() ? new OpenSSLEngineOptions() : new JdkSSLEngineOptions();
   }
 
   private static void deleteQuietly(Path dir) {
