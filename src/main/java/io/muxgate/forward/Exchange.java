@@ -408,7 +408,7 @@ final class Exchange {
     zone.inFlight().decrementAndGet();
     forwarder.completed(new ExchangeRecord(startMillis, System.nanoTime() - startNanos, zone.name(),
       request.method().name(), request.path(), status, Forwarder.protocolName(request.version()),
-      pool != null ? pool.peer().address().toString() : null,
+      pool != null ? pool.peer().address() : null,
       lease != null ? lease.protocol() : null, lease != null ? lease.localPort() : -1,
       originStatus, bytesIn, bytesOut, error, attempts));
   }

@@ -82,7 +82,7 @@ public final class Forwarder {
       zone.inFlight().decrementAndGet();
       int status = ar.succeeded() ? ar.result() : 520;
       completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start, zone.name(),
-        request.method().name(), request.path(), status, protocolName(request.version()), peer.address().toString(),
+        request.method().name(), request.path(), status, protocolName(request.version()), peer.address(),
         "http/1.1", -1, status, 0, 0, status == 101 ? null : "upgrade_failed", 1));
     });
   }

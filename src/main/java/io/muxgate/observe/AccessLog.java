@@ -50,7 +50,7 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
       .put("status", r.status())
       .put("duration_ms", Math.round(r.durationNanos() / 10_000.0) / 100.0)
       .put("client_protocol", r.clientProtocol())
-      .put("origin", r.origin())
+      .put("origin", r.origin() != null ? r.origin().toString() : null)
       .put("origin_protocol", r.originProtocol())
       .put("origin_local_port", r.originLocalPort() >= 0 ? r.originLocalPort() : null)
       .put("origin_status", r.originStatus() >= 0 ? r.originStatus() : null)

@@ -1,5 +1,7 @@
 package io.muxgate.observe;
 
+import io.muxgate.config.OriginAddress;
+
 /**
  * What one request did, as the access log and the request metrics see it. {@code zone} is null for a
  * request no zone claimed; {@code origin} fields are null or -1 when no origin was reached.
@@ -12,7 +14,7 @@ public record ExchangeRecord(
   String path,
   int status,
   String clientProtocol,
-  String origin,
+  OriginAddress origin,
   String originProtocol,
   int originLocalPort,
   int originStatus,

@@ -31,7 +31,6 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
   private final MeterRegistry registry;
   private final Map<String, ZoneMeters> zones = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> gauges = new ConcurrentHashMap<>();
-  private final Map<OriginPeer, AtomicInteger> activeStreams = new ConcurrentHashMap<>();
   private final Map<String, Counter> counters = new ConcurrentHashMap<>();
 
   public ProxyMetrics(MeterRegistry registry) {
@@ -92,13 +91,8 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
   }
 
   @Override
-  public void streamsChanged(OriginPeer peer, int delta) {
-    // Called twice per request: a lookup by peer, not by a label string built each time.
-    AtomicInteger streams = activeStreams.get(peer);
-    if (streams == null) {
-      streams = activeStreams.computeIfAbsent(peer, p -> gauge("muxgate.origin.streams.active", p, null));
-    }
-    streams.addAndGet(delta);
+  public AtomicInteger activeStreams(OriginPeer peer) {
+    return gauge("muxgate.origin.streams.active", peer, null);
   }
 
   private AtomicInteger gauge(String name, OriginPeer peer, String protocol) {

@@ -16,6 +16,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The connections of one {@link OriginPeer}, shared by every event loop. It opens a connection only when
@@ -43,6 +44,7 @@ public final class OriginPool {
   private final HttpClientAgent client;
   private final HttpConnectOptions connectOptions;
   private final PoolEvents events;
+  private final AtomicInteger activeStreams;
   private final OriginHealth health = new OriginHealth();
   private final ConnectionLiveness liveness;
 
@@ -64,6 +66,7 @@ public final class OriginPool {
     this.client = client;
     this.connectOptions = connectOptions;
     this.events = events;
+    this.activeStreams = events.activeStreams(peer);
     this.expectedCapacity = peer.expectedCapacity();
     this.liveness = new ConnectionLiveness(this, peer);
   }
@@ -89,7 +92,7 @@ public final class OriginPool {
         OriginConnection c = connections.get(i);
         if (c.hasRoom()) {
           c.active++;
-          events.streamsChanged(peer, 1);
+          activeStreams.incrementAndGet();
           return ctx.succeededFuture(new Lease(this, c, c.finished > 0));
         }
       }
@@ -264,7 +267,7 @@ public final class OriginPool {
   private void complete(OriginConnection origin, List<Promise<Lease>> granted) {
     boolean reused = origin.finished > 0;
     for (Promise<Lease> waiter : granted) {
-      events.streamsChanged(peer, 1);
+      activeStreams.incrementAndGet();
       if (!waiter.tryComplete(new Lease(this, origin, reused))) {
         release(origin);
       }
@@ -285,7 +288,7 @@ public final class OriginPool {
   }
 
   void release(OriginConnection origin) {
-    events.streamsChanged(peer, -1);
+    activeStreams.decrementAndGet();
     List<Promise<Lease>> granted;
     boolean closeNow;
     synchronized (this) {

@@ -1,5 +1,7 @@
 package io.muxgate.origin;
 
+import java.util.concurrent.atomic.AtomicInteger;
+
 /** What a pool reports as it works, for metrics. Called from any event loop; keep it cheap. */
 public interface PoolEvents {
 
@@ -12,6 +14,11 @@ public interface PoolEvents {
   default void connectionClosed(OriginPeer peer, String protocol) {
   }
 
-  default void streamsChanged(OriginPeer peer, int delta) {
+  /**
+   * The count of streams in use on {@code peer}'s connections. A pool asks once and updates it twice
+   * per request, so a per-request lookup (hashing the whole peer) stays off the request path.
+   */
+  default AtomicInteger activeStreams(OriginPeer peer) {
+    return new AtomicInteger();
   }
 }
