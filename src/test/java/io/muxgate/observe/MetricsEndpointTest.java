@@ -5,6 +5,8 @@ import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
 import org.junit.jupiter.api.BeforeEach;
@@ -47,6 +49,24 @@ class MetricsEndpointTest {
     assertHasLine(metrics, "muxgate_origin_streams_active{" + origin + ",zone=\"shop\"} 0.0");
     assertTrue(metrics.contains("jvm_memory_used_bytes"), "JVM built-ins exported");
     assertTrue(!metrics.contains("unknown.test"), "request hosts never become label values");
+  }
+
+  @Test
+  void activeStreamsCountTheRequestsAnOriginIsStillAnswering() {
+    Promise<Void> answer = Promise.promise();
+    Promise<Void> arrived = Promise.promise();
+    origin.handler(request -> {
+      arrived.tryComplete();
+      answer.future().onComplete(v -> request.response().end("late"));
+    });
+    String origin = "origin=\"" + this.origin.url() + "\"";
+    Future<Exchange> pending = Exchange.get(proxy.h2cClient(), "shop.test", "/slow");
+    Await.result(arrived.future());
+
+    assertHasLine(scrape(), "muxgate_origin_streams_active{" + origin + ",zone=\"shop\"} 1.0");
+    answer.complete();
+    assertEquals(200, Await.result(pending).status());
+    assertHasLine(scrape(), "muxgate_origin_streams_active{" + origin + ",zone=\"shop\"} 0.0");
   }
 
   @Test
