@@ -5,6 +5,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.muxgate.config.ProcessConfig;
 import io.muxgate.config.ZoneConfig;
 import io.muxgate.frontend.ServerCertificate;
+import io.muxgate.origin.TlsEngine;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -21,9 +22,6 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.net.HostAndPort;
-import io.vertx.core.net.JdkSSLEngineOptions;
-import io.vertx.core.net.OpenSSLEngineOptions;
-import io.vertx.core.net.SSLEngineOptions;
 
 import java.io.IOException;
 import java.lang.management.CompilationMXBean;
@@ -96,7 +94,7 @@ final class Warmup {
 
     private static HttpClientOptions tls(HttpClientOptions o) {
       return o.setSsl(true).setTrustAll(true).setVerifyHost(false).setUseAlpn(true)
-        .setSslEngineOptions(sslEngine());
+        .setSslEngineOptions(TlsEngine.options());
     }
 
     PoolOptions pool() {
@@ -145,7 +143,7 @@ final class Warmup {
     long deadline = start + TimeUnit.SECONDS.toNanos(real.warmupSeconds());
     long compileStart = jit.getTotalCompilationTime();
     HttpServer origin = vertx.createHttpServer(new HttpServerOptions()
-        .setHost("127.0.0.1").setPort(0).setSsl(true).setUseAlpn(true).setSslEngineOptions(sslEngine())
+        .setHost("127.0.0.1").setPort(0).setSsl(true).setUseAlpn(true).setSslEngineOptions(TlsEngine.options())
         .setKeyCertOptions(ServerCertificate.load(real)))
       .requestHandler(Warmup::answer)
       .listen().await(10, TimeUnit.SECONDS);
@@ -236,15 +234,6 @@ final class Warmup {
         request.response().end(body);
       });
     }
-  }
-
-  /**
-   * The TLS engine the real proxy uses on both legs. The client and origin here use it too: on the JDK's
-   * engine they would spend the compiler on JDK crypto and give the shared TLS call sites a second engine
-   * type, compiled code the real traffic never runs.
-   */
-  private static SSLEngineOptions sslEngine() {
-    return OpenSSLEngineOptions.isAvailable() ? new OpenSSLEngineOptions() : new JdkSSLEngineOptions();
   }
 
   private static void deleteQuietly(Path dir) {

@@ -1,11 +1,11 @@
 package io.muxgate.frontend;
 
 import io.muxgate.config.ProcessConfig;
+import io.muxgate.origin.TlsEngine;
 import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.KeyCertOptions;
-import io.vertx.core.net.OpenSSLEngineOptions;
 
 import java.util.List;
 
@@ -28,16 +28,13 @@ public final class FrontendOptions {
 
   /** {@code https_port}: TLS with ALPN h2 and http/1.1, on OpenSSL when it is available. */
   public static HttpServerOptions tls(ProcessConfig config, KeyCertOptions keyCert) {
-    HttpServerOptions o = common(config).setPort(sharedPort(config.httpsPort(), 2))
+    return common(config).setPort(sharedPort(config.httpsPort(), 2))
       .setSsl(true)
       .setUseAlpn(true)
       .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
       .setKeyCertOptions(keyCert)
-      .setSslHandshakeTimeout(10);
-    if (OpenSSLEngineOptions.isAvailable()) {
-      o.setSslEngineOptions(new OpenSSLEngineOptions().setSessionCacheEnabled(true));
-    }
-    return o;
+      .setSslHandshakeTimeout(10)
+      .setSslEngineOptions(TlsEngine.options());
   }
 
   /**

@@ -8,7 +8,6 @@ import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.Http2Settings;
-import io.vertx.core.net.OpenSSLEngineOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.core.tracing.TracingPolicy;
@@ -60,9 +59,7 @@ public final class OriginClients {
       .setTracingPolicy(TracingPolicy.IGNORE)
       .setName("origin:" + peer.zone() + ":" + peer.address());
     if (tls) {
-      if (OpenSSLEngineOptions.isAvailable()) {
-        o.setSslEngineOptions(new OpenSSLEngineOptions().setSessionCacheEnabled(true));
-      }
+      o.setSslEngineOptions(TlsEngine.options());
       // SNI is the name checked against the certificate; an IP literal is never sent as SNI.
       o.setForceSni(!isIpLiteral(peer.serverName()));
       if (peer.tlsVerify()) {
