@@ -3,7 +3,7 @@ JAR := target/muxgate.jar
 SOURCES := $(shell find src/main -type f) pom.xml
 MVN := mvn -B -q
 
-.PHONY: run test package bench smoke clean
+.PHONY: run test package bench bench-floor smoke clean
 
 run: $(JAR)
 	java @conf/jvm.options -jar $(JAR) --conf conf/muxgate.json
@@ -23,6 +23,10 @@ smoke: $(JAR)
 
 bench: $(JAR)
 	./bench/run.sh
+
+# Muxgate beside a bare Netty frame relay and HAProxy, warm (bench/README.md, "Floor"); ~5 min.
+bench-floor: $(JAR)
+	./bench/floor.sh
 
 clean:
 	$(MVN) clean

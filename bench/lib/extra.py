@@ -133,6 +133,8 @@ def client_estab(port):
 
 # ---------------------------------------------------------------- CPU accounting
 HZ = os.sysconf("SC_CLK_TCK")
+FLOOR = "netty-floor"          # bench/floor/FrameRelay.java: Netty's HTTP/2 codec relaying frames (bench/floor.sh)
+FLOOR_PORT = 8460             # not one of the harness' fixed ports
 JIT_THREADS = ("C1 CompilerThre", "C2 CompilerThre")       # HotSpot names, cut to 15 chars by /proc comm
 GC_THREADS = ("GC Thread", "VM Thread")                     # VM Thread runs Serial GC (chosen on one core)
 
@@ -220,6 +222,9 @@ class Runner:
         self.steady_sessions = max(1, int(env("STEADY_WARM_SESSIONS", 4)))
         self.steady_s = int(env("STEADY_S", 5))
         self.tests = env("EXTRA_TESTS", "idle h1 steady").split()
+        self.floor_classpath = env("FLOOR_CLASSPATH", "")          # set by bench/floor.sh
+        if self.floor_classpath:
+            bench.PORTS[FLOOR] = FLOOR_PORT                         # so the harness' target_url() knows it
         self.origin = None
 
     # -- origin
@@ -253,9 +258,25 @@ class Runner:
             self.origin = None
 
     # -- proxy
+    def floor_spec(self):
+        """(argv, port, env, config, start timeout) of the Netty floor relay, with Muxgate's JVM flags."""
+        b = self.b
+        if not self.floor_classpath:
+            raise RuntimeError(f"{FLOOR} needs FLOOR_CLASSPATH (run it through bench/floor.sh)")
+        java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
+        jvm_options = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "conf",
+                                   "jvm.options")
+        # Vert.x turns Netty's leak detection off; the floor must not pay for its sampled stack traces either
+        argv = [java, "-Dio.netty.leakDetection.level=disabled", "-Xms256m", "-Xmx256m",
+                "-XX:+ExitOnOutOfMemoryError", "@" + os.path.normpath(jvm_options), "-cp", self.floor_classpath,
+                "FrameRelay", str(FLOOR_PORT), os.path.join(b.CERTS, "cert.pem"), os.path.join(b.CERTS, "key.pem"),
+                b.ORIGIN_HOST, str(b.ORIGIN_TLS_PORT)]
+        return argv, FLOOR_PORT, {}, None, 30
+
     def start_proxy(self, peer, tag, env_over=None):
         b = self.b
-        argv, port, extra, cfg, start_timeout = b.proxy_spec(peer, self.upstream)
+        spec = self.floor_spec() if peer == FLOOR else b.proxy_spec(peer, self.upstream)
+        argv, port, extra, cfg, start_timeout = spec
         full = b.taskset(self.proxy_cpu, argv, self.pin)
         e = dict(os.environ)
         e.update(extra)
@@ -687,6 +708,8 @@ def extra_agg(recs):
 def label(peer, up):
     if peer == "direct":
         return "direct (no proxy)"
+    if peer == FLOOR:
+        peer = f"{FLOOR} (bench/floor)"
     return peer if up == "tls" else f"{peer} (h2c backend)"
 
 
@@ -707,7 +730,7 @@ def build_report(args):
             targets.append((p, u))
     cand = os.environ.get("CANDIDATE_NAME", "muxgate")
     # order: direct, candidate, haproxy, the rest
-    order = {"direct": 0, cand: 1, "haproxy": 2, "nginx": 3, "caddy": 4, "apache": 5}
+    order = {"direct": 0, cand: 1, FLOOR: 1.5, "haproxy": 2, "nginx": 3, "caddy": 4, "apache": 5}
     targets.sort(key=lambda t: (t[1] != "tls", order.get(t[0], 9), t[0]))
 
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -900,6 +923,16 @@ def steady_section(steady, targets, hagg, cand):
                     "warm. " if fresh is not None else "")
                  + f"In the warm window its JIT compiler threads used {fmt(pct(a['jit_share']), 0)}% of its CPU and "
                  f"GC (GC and VM threads) {fmt(pct(a['gc_share']), 0)}%.")
+    floor, haproxy = steady.get((FLOOR, "tls")), steady.get(("haproxy", "tls"))
+    cand_warm = steady.get((cand, "tls"))
+    if floor and floor.get("us_req") is not None:
+        # compilation still running in the window is not what the relay costs; compare what is left
+        net = lambda a: None if not a or a.get("us_req") is None else a["us_req"] - (a.get("jit_us_req") or 0)
+        ratio = lambda x, y: None if x is None or not y else x / y
+        L.append(f"\n{label(FLOOR, 'tls')}: the same relay reduced to Netty's HTTP/2 codec (no Vert.x, no features) "
+                 f"costs {fmt(net(floor), 1)} µs/req without JIT, {cand} {fmt(net(cand_warm), 1)}, HAProxy "
+                 f"{fmt(net(haproxy), 1)}: {cand} ÷ floor {fmt(ratio(net(cand_warm), net(floor)), 2)}, floor ÷ "
+                 f"HAProxy {fmt(ratio(net(floor), net(haproxy)), 2)}.")
     L.append("")
     return L
 
