@@ -4,6 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.muxgate.config.ConfigException;
 import io.muxgate.config.ProcessConfig;
+import io.muxgate.frontend.ServerCertificate;
 import io.muxgate.observe.ProxyMetrics;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -48,6 +49,7 @@ public final class Main {
       if (!Files.isDirectory(config.tenantsDir())) {
         throw new ConfigException(confPath.toString(), "tenants_dir", config.tenantsDir() + " is not a folder");
       }
+      ServerCertificate.check(confPath.toString(), config);
     } catch (ConfigException e) {
       System.err.println("muxgate: " + e.getMessage());
       System.exit(2);

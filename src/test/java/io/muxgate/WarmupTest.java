@@ -3,6 +3,7 @@ package io.muxgate;
 import io.muxgate.config.ProcessConfig;
 import io.muxgate.observe.ProxyMetrics;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SelfSignedCertificate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,11 +58,7 @@ class WarmupTest {
     Path file = Files.writeString(dir.resolve("muxgate.json"), new JsonObject().put("warmup_s", 2)
       .put("http_port", 0).put("https_port", 0).put("admin_port", 0).put("bind", "127.0.0.1")
       .put("event_loops", 1).put("access_log", false).encode());
-    Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-      "-cp", System.getProperty("java.class.path"), "io.muxgate.Main", "--conf", file.toString())
-      .redirectErrorStream(true)
-      .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-      .start();
+    Process process = startMain(file);
     List<String> lines = new ArrayList<>();
     try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), UTF_8))) {
       for (String line = out.readLine(); line != null; line = out.readLine()) {
@@ -81,6 +78,39 @@ class WarmupTest {
     assertTrue(listening > warmup, "listens after the warm-up: " + lines);
     assertEquals(1, lines.stream().filter(l -> l.contains("muxgate listening")).count(),
       "the throwaway proxy logs nothing of its own: " + lines);
+  }
+
+  @Test
+  @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aKeyFileThatIsNotAKeyStopsTheStartInOneLineBeforeTheWarmUp() throws Exception {
+    Files.createDirectory(dir.resolve("tenants"));
+    Path cert = Path.of(SelfSignedCertificate.create("localhost").certificatePath());
+    Path key = Files.writeString(dir.resolve("key.pem"), "not a key\n");
+    Path file = Files.writeString(dir.resolve("muxgate.json"), new JsonObject().put("warmup_s", 2)
+      .put("http_port", 0).put("https_port", 0).put("admin_port", 0).put("bind", "127.0.0.1")
+      .put("tls", new JsonObject().put("cert_file", cert.toString()).put("key_file", key.toString()))
+      .put("event_loops", 1).encode());
+    Process process = startMain(file);
+    String out;
+    try {
+      out = new String(process.getInputStream().readAllBytes(), UTF_8);
+    } finally {
+      process.destroy();
+      process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    assertEquals(2, process.exitValue(), "a config error's exit code: " + out);
+    List<String> lines = out.lines().toList();
+    assertEquals(1, lines.size(), "one line: " + out);
+    assertTrue(lines.get(0).contains(file + ": tls.key_file: " + key), lines.get(0));
+  }
+
+  private static Process startMain(Path conf) throws Exception {
+    return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+      "-cp", System.getProperty("java.class.path"), "io.muxgate.Main", "--conf", conf.toString())
+      .redirectErrorStream(true)
+      .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+      .start();
   }
 
   private static int indexOf(List<String> lines, String text) {

@@ -1,11 +1,18 @@
 package io.muxgate.frontend;
 
+import io.muxgate.config.ConfigException;
 import io.muxgate.config.ProcessConfig;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.logging.Logger;
 import io.vertx.core.internal.logging.LoggerFactory;
 import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.SelfSignedCertificate;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateException;
 
 /** The certificate of the TLS front end: the configured PEM pair, or a self-signed one made at start. */
 public final class ServerCertificate {
@@ -23,5 +30,43 @@ public final class ServerCertificate {
     }
     log.warn("tls.cert_file and tls.key_file are not set: serving https_port with a self-signed certificate");
     return SelfSignedCertificate.create("localhost").keyCertOptions();
+  }
+
+  /**
+   * Rejects a configured PEM pair that the front end could not load, as a config error naming the field,
+   * the file and the parser's reason. Without it a bad file surfaced twice and unnamed: first as a failed
+   * warm-up, then as "failed to start" with the PEM parser's message alone. The pair is parsed by the same
+   * Vert.x code the listener uses, so what passes here loads there.
+   */
+  public static void check(String configFile, ProcessConfig config) {
+    Path cert = config.tlsCertFile();
+    Path key = config.tlsKeyFile();
+    if (cert == null) {
+      return;
+    }
+    try {
+      new PemKeyCertOptions()
+        .addCertValue(read(configFile, "tls.cert_file", cert))
+        .addKeyValue(read(configFile, "tls.key_file", key))
+        .getKeyManagerFactory(null);   // values, not paths: no Vert.x instance needed
+    } catch (ConfigException e) {
+      throw e;
+    } catch (Exception e) {
+      // the parser reads the certificate first and names the PEM block it missed
+      String problem = String.valueOf(e.getMessage());
+      if (e instanceof CertificateException || problem.contains("CERTIFICATE")) {
+        throw new ConfigException(configFile, "tls.cert_file", cert + " is not a PEM certificate: " + problem);
+      }
+      throw new ConfigException(configFile, "tls.key_file",
+        key + " is not a PEM private key for " + cert + ": " + problem);
+    }
+  }
+
+  private static Buffer read(String configFile, String field, Path file) {
+    try {
+      return Buffer.buffer(Files.readAllBytes(file));
+    } catch (IOException e) {
+      throw new ConfigException(configFile, field, "cannot read " + file + ": " + e.getMessage());
+    }
   }
 }
