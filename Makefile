@@ -24,7 +24,7 @@ smoke: $(JAR)
 bench: $(JAR)
 	./bench/run.sh
 
-# Muxgate beside a bare Netty frame relay and HAProxy, warm (bench/README.md, "Floor"); ~5 min.
+# Muxgate beside bare Netty frame relays and HAProxy, warm (bench/README.md, "Floor"); ~7 min.
 bench-floor: $(JAR)
 	./bench/floor.sh
 

@@ -29,6 +29,7 @@ import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.collection.IntObjectMap;
 
 import java.io.File;
+import javax.net.ssl.SSLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -39,30 +40,25 @@ import java.util.Map;
  * most {@value #STREAMS_PER_ORIGIN_CONNECTION} streams, a new connection only when all are full, flushes
  * merged per loop turn as Muxgate merges them. No routing, header policy, timeouts, errors, metrics or
  * logs, and no Vert.x: the gap between this and Muxgate is what the Vert.x stream layer and Muxgate's
- * features cost; the gap between this and HAProxy is what Netty and the JVM cost. {@code bench/floor.sh}
- * runs it beside both.
+ * features cost; the gap between this and HAProxy is what Netty and the JVM cost. {@link VertxFront} puts
+ * Vert.x's HTTP/2 server in front of the same origin side, to split the first gap by side.
+ * {@code bench/floor.sh} runs them beside Muxgate and HAProxy.
  *
  * <p>Usage: {@code java -cp muxgate.jar:classes FrameRelay <port> <cert.pem> <key.pem> <origin host> <origin port>}
  */
 public final class FrameRelay {
 
-  private static final int STREAMS_PER_ORIGIN_CONNECTION = 100;
-  private static final int FLUSHES_MERGED = 64;
-  private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
-  private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
-  private static final AsciiString LOOPBACK = AsciiString.cached("127.0.0.1");
-  private static final AsciiString HTTPS = AsciiString.cached("https");
+  static final int STREAMS_PER_ORIGIN_CONNECTION = 100;
+  static final int FLUSHES_MERGED = 64;
+  static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+  static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+  static final AsciiString LOOPBACK = AsciiString.cached("127.0.0.1");
+  static final AsciiString HTTPS = AsciiString.cached("https");
+  static final ApplicationProtocolConfig H2 = new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+      ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+      ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, "h2");
 
-  private final EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-  private final SslContext originTls;
-  private final String originHost;
-  private final int originPort;
-  private final List<OriginConnection> origins = new ArrayList<>();
-
-  private FrameRelay(SslContext originTls, String originHost, int originPort) {
-    this.originTls = originTls;
-    this.originHost = originHost;
-    this.originPort = originPort;
+  private FrameRelay() {
   }
 
   public static void main(String[] args) throws Exception {
@@ -70,17 +66,10 @@ public final class FrameRelay {
       System.err.println("usage: FrameRelay <port> <cert.pem> <key.pem> <origin host> <origin port>");
       System.exit(2);
     }
-    ApplicationProtocolConfig h2 = new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
-        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, "h2");
     SslContext clientTls = SslContextBuilder.forServer(new File(args[1]), new File(args[2]))
-        .sslProvider(SslProvider.OPENSSL).applicationProtocolConfig(h2).build();
-    SslContext originTls = SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE)
-        .sslProvider(SslProvider.OPENSSL).applicationProtocolConfig(h2).build();
-    new FrameRelay(originTls, args[3], Integer.parseInt(args[4])).listen(Integer.parseInt(args[0]), clientTls);
-  }
-
-  private void listen(int port, SslContext clientTls) throws InterruptedException {
+        .sslProvider(SslProvider.OPENSSL).applicationProtocolConfig(H2).build();
+    EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+    Origins origins = new Origins(loop, args[3], Integer.parseInt(args[4]));
     new ServerBootstrap().group(loop).channel(EpollServerSocketChannel.class)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childHandler(new ChannelInitializer<Channel>() {
@@ -89,48 +78,74 @@ public final class FrameRelay {
             ClientConnection client = new ClientConnection();
             client.h2 = new Http2ConnectionHandlerBuilder().server(true)
                 .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(STREAMS_PER_ORIGIN_CONNECTION))
-                .frameListener(new ClientFrames(client)).build();
+                .frameListener(new ClientFrames(client, origins)).build();
             channel.pipeline().addLast(clientTls.newHandler(channel.alloc()),
                 new FlushConsolidationHandler(FLUSHES_MERGED, true), client.h2);
             client.ctx = channel.pipeline().context(client.h2);
           }
-        }).bind("127.0.0.1", port).sync();
-    System.out.println("FrameRelay listening on 127.0.0.1:" + port);
+        }).bind("127.0.0.1", Integer.parseInt(args[0])).sync();
+    System.out.println("FrameRelay listening on 127.0.0.1:" + args[0]);
   }
 
-  /** The first origin connection with a free stream, or a new one. */
-  private OriginConnection originWithRoom() {
-    for (OriginConnection origin : origins) {
-      if (origin.inFlight < STREAMS_PER_ORIGIN_CONNECTION) {
-        return origin;
-      }
+  /** The origin side: h2 connections to one origin, all on one event loop, filled before a new one opens. */
+  static final class Origins {
+    private final EventLoopGroup loop;
+    private final SslContext tls;
+    private final String host;
+    private final int port;
+    private final List<OriginConnection> connections = new ArrayList<>();
+
+    Origins(EventLoopGroup loop, String host, int port) throws SSLException {
+      this.loop = loop;
+      this.host = host;
+      this.port = port;
+      this.tls = SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE)
+          .sslProvider(SslProvider.OPENSSL).applicationProtocolConfig(H2).build();
     }
-    OriginConnection origin = new OriginConnection();
-    origin.h2 = new Http2ConnectionHandlerBuilder().server(false).frameListener(new OriginFrames(origin)).build();
-    ChannelFuture connected = new Bootstrap().group(loop).channel(EpollSocketChannel.class)
-        .option(ChannelOption.TCP_NODELAY, true)
-        .handler(new ChannelInitializer<Channel>() {
-          @Override
-          protected void initChannel(Channel channel) {
-            channel.pipeline().addLast(originTls.newHandler(channel.alloc(), originHost, originPort),
-                new FlushConsolidationHandler(FLUSHES_MERGED, true), origin.h2);
-          }
-        }).connect(originHost, originPort);
-    origins.add(origin);
-    connected.addListener(done -> {
-      if (!done.isSuccess()) {
-        origins.remove(origin);
-        System.err.println("origin connection failed: " + done.cause());
-        return;
+
+    /** Opens a stream for {@code request} on the first connection with room; its response goes to {@code sink}. */
+    StreamRef send(Http2Headers request, boolean endStream, ResponseSink sink) {
+      OriginConnection origin = withRoom();
+      int stream = origin.h2.connection().local().incrementAndGetNextStreamId();
+      origin.inFlight++;
+      origin.responses.put(stream, sink);
+      origin.headers(stream, request, endStream);
+      return new StreamRef(origin, stream);
+    }
+
+    private OriginConnection withRoom() {
+      for (OriginConnection origin : connections) {
+        if (origin.inFlight < STREAMS_PER_ORIGIN_CONNECTION) {
+          return origin;
+        }
       }
-      // connect listeners run before channelActive, where the codec writes its preface: start after it
-      Channel channel = connected.channel();
-      channel.eventLoop().execute(() -> origin.open(channel.pipeline().context(origin.h2)));
-    });
-    return origin;
+      OriginConnection origin = new OriginConnection();
+      origin.h2 = new Http2ConnectionHandlerBuilder().server(false).frameListener(new OriginFrames(origin)).build();
+      ChannelFuture connected = new Bootstrap().group(loop).channel(EpollSocketChannel.class)
+          .option(ChannelOption.TCP_NODELAY, true)
+          .handler(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel channel) {
+              channel.pipeline().addLast(tls.newHandler(channel.alloc(), host, port),
+                  new FlushConsolidationHandler(FLUSHES_MERGED, true), origin.h2);
+            }
+          }).connect(host, port);
+      connections.add(origin);
+      connected.addListener(done -> {
+        if (!done.isSuccess()) {
+          connections.remove(origin);
+          System.err.println("origin connection failed: " + done.cause());
+          return;
+        }
+        // connect listeners run before channelActive, where the codec writes its preface: start after it
+        Channel channel = connected.channel();
+        channel.eventLoop().execute(() -> origin.open(channel.pipeline().context(origin.h2)));
+      });
+      return origin;
+    }
   }
 
-  private static Http2Headers copy(Http2Headers headers, int extra) {
+  static Http2Headers copy(Http2Headers headers, int extra) {
     Http2Headers copy = new DefaultHttp2Headers(false, headers.size() + extra);
     for (Map.Entry<CharSequence, CharSequence> header : headers) {
       copy.add(header.getKey(), header.getValue());
@@ -139,7 +154,7 @@ public final class FrameRelay {
   }
 
   /** One side of the relay: a connection and its codec, which the other side writes frames to. */
-  private abstract static class Peer {
+  abstract static class Peer {
     Http2ConnectionHandler h2;
     ChannelHandlerContext ctx;
 
@@ -160,8 +175,31 @@ public final class FrameRelay {
     }
   }
 
-  /** A stream on the other side of the relay. */
-  private record StreamRef(Peer peer, int id) {
+  /** Where an origin stream's response goes. */
+  interface ResponseSink {
+    void headers(Http2Headers headers, boolean endStream);
+
+    void data(ByteBuf data, boolean endStream);
+
+    void reset(long errorCode);
+  }
+
+  /** A stream on the other side of the relay; as a sink, a client stream the response is copied to. */
+  record StreamRef(Peer peer, int id) implements ResponseSink {
+    @Override
+    public void headers(Http2Headers headers, boolean endStream) {
+      peer.headers(id, copy(headers, 0), endStream);
+    }
+
+    @Override
+    public void data(ByteBuf data, boolean endStream) {
+      peer.data(id, data, endStream);
+    }
+
+    @Override
+    public void reset(long errorCode) {
+      peer.reset(id, errorCode);
+    }
   }
 
   private static final class ClientConnection extends Peer {
@@ -175,10 +213,10 @@ public final class FrameRelay {
     }
   }
 
-  private static final class OriginConnection extends Peer {
+  static final class OriginConnection extends Peer {
     int inFlight;
-    /** origin stream id → the client stream its response goes to */
-    final IntObjectMap<StreamRef> responses = new IntObjectHashMap<>();
+    /** origin stream id → where its response goes */
+    final IntObjectMap<ResponseSink> responses = new IntObjectHashMap<>();
     /** writes made before the connection was up, in stream order */
     private List<Runnable> waiting = new ArrayList<>();
 
@@ -208,7 +246,7 @@ public final class FrameRelay {
   }
 
   /** Frames read from one connection; both directions ignore stream priorities. */
-  private abstract static class Frames extends Http2FrameAdapter {
+  abstract static class Frames extends Http2FrameAdapter {
     @Override
     public final void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int dependency,
         short weight, boolean exclusive, int padding, boolean endStream) throws Http2Exception {
@@ -216,27 +254,25 @@ public final class FrameRelay {
     }
   }
 
-  private final class ClientFrames extends Frames {
+  private static final class ClientFrames extends Frames {
     private final ClientConnection client;
+    private final Origins origins;
 
-    ClientFrames(ClientConnection client) {
+    ClientFrames(ClientConnection client, Origins origins) {
       this.client = client;
+      this.origins = origins;
     }
 
     @Override
     public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
         boolean endStream) {
-      OriginConnection origin = originWithRoom();
       Http2Headers request = copy(headers, 2);
       request.add(X_FORWARDED_FOR, LOOPBACK);
       request.add(X_FORWARDED_PROTO, HTTPS);
-      int originStream = origin.h2.connection().local().incrementAndGetNextStreamId();
-      origin.inFlight++;
-      origin.responses.put(originStream, new StreamRef(client, streamId));
+      StreamRef origin = origins.send(request, endStream, new StreamRef(client, streamId));
       if (!endStream) {
-        client.requestBodies.put(streamId, new StreamRef(origin, originStream));
+        client.requestBodies.put(streamId, origin);
       }
-      origin.headers(originStream, request, endStream);
     }
 
     @Override
@@ -267,33 +303,33 @@ public final class FrameRelay {
     @Override
     public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
         boolean endStream) {
-      StreamRef to = origin.responses.get(streamId);
+      ResponseSink to = origin.responses.get(streamId);
       if (endStream) {
         origin.ended(streamId);
       }
       if (to != null) {
-        to.peer().headers(to.id(), copy(headers, 0), endStream);
+        to.headers(headers, endStream);
       }
     }
 
     @Override
     public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream) {
-      StreamRef to = origin.responses.get(streamId);
+      ResponseSink to = origin.responses.get(streamId);
       if (endOfStream) {
         origin.ended(streamId);
       }
       if (to != null) {
-        to.peer().data(to.id(), data, endOfStream);
+        to.data(data, endOfStream);
       }
       return data.readableBytes() + padding;
     }
 
     @Override
     public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) {
-      StreamRef to = origin.responses.get(streamId);
+      ResponseSink to = origin.responses.get(streamId);
       origin.ended(streamId);
       if (to != null) {
-        to.peer().reset(to.id(), errorCode);
+        to.reset(errorCode);
       }
     }
   }

@@ -133,8 +133,10 @@ def client_estab(port):
 
 # ---------------------------------------------------------------- CPU accounting
 HZ = os.sysconf("SC_CLK_TCK")
-FLOOR = "netty-floor"          # bench/floor/FrameRelay.java: Netty's HTTP/2 codec relaying frames (bench/floor.sh)
-FLOOR_PORT = 8460             # not one of the harness' fixed ports
+# bench/floor.sh's measuring sticks (bench/floor/*.java): peer -> (main class, port outside the harness' fixed ones)
+FLOOR = "netty-floor"         # FrameRelay: Netty's HTTP/2 codec relaying frames on both sides
+VERTX_FRONT = "vertx-front"   # VertxFront: Vert.x's HTTP/2 server in front of FrameRelay's origin side
+FLOORS = {FLOOR: ("FrameRelay", 8460), VERTX_FRONT: ("VertxFront", 8461)}
 JIT_THREADS = ("C1 CompilerThre", "C2 CompilerThre")       # HotSpot names, cut to 15 chars by /proc comm
 GC_THREADS = ("GC Thread", "VM Thread")                     # VM Thread runs Serial GC (chosen on one core)
 
@@ -224,7 +226,8 @@ class Runner:
         self.tests = env("EXTRA_TESTS", "idle h1 steady").split()
         self.floor_classpath = env("FLOOR_CLASSPATH", "")          # set by bench/floor.sh
         if self.floor_classpath:
-            bench.PORTS[FLOOR] = FLOOR_PORT                         # so the harness' target_url() knows it
+            for peer, (_, port) in FLOORS.items():
+                bench.PORTS[peer] = port                            # so the harness' target_url() knows them
         self.origin = None
 
     # -- origin
@@ -258,24 +261,25 @@ class Runner:
             self.origin = None
 
     # -- proxy
-    def floor_spec(self):
-        """(argv, port, env, config, start timeout) of the Netty floor relay, with Muxgate's JVM flags."""
+    def floor_spec(self, peer):
+        """(argv, port, env, config, start timeout) of a measuring-stick relay, with Muxgate's JVM flags."""
         b = self.b
         if not self.floor_classpath:
-            raise RuntimeError(f"{FLOOR} needs FLOOR_CLASSPATH (run it through bench/floor.sh)")
+            raise RuntimeError(f"{peer} needs FLOOR_CLASSPATH (run it through bench/floor.sh)")
+        main_class, port = FLOORS[peer]
         java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
         jvm_options = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "conf",
                                    "jvm.options")
         # Vert.x turns Netty's leak detection off; the floor must not pay for its sampled stack traces either
         argv = [java, "-Dio.netty.leakDetection.level=disabled", "-Xms256m", "-Xmx256m",
                 "-XX:+ExitOnOutOfMemoryError", "@" + os.path.normpath(jvm_options), "-cp", self.floor_classpath,
-                "FrameRelay", str(FLOOR_PORT), os.path.join(b.CERTS, "cert.pem"), os.path.join(b.CERTS, "key.pem"),
+                main_class, str(port), os.path.join(b.CERTS, "cert.pem"), os.path.join(b.CERTS, "key.pem"),
                 b.ORIGIN_HOST, str(b.ORIGIN_TLS_PORT)]
-        return argv, FLOOR_PORT, {}, None, 30
+        return argv, port, {}, None, 30
 
     def start_proxy(self, peer, tag, env_over=None):
         b = self.b
-        spec = self.floor_spec() if peer == FLOOR else b.proxy_spec(peer, self.upstream)
+        spec = self.floor_spec(peer) if peer in FLOORS else b.proxy_spec(peer, self.upstream)
         argv, port, extra, cfg, start_timeout = spec
         full = b.taskset(self.proxy_cpu, argv, self.pin)
         e = dict(os.environ)
@@ -708,8 +712,8 @@ def extra_agg(recs):
 def label(peer, up):
     if peer == "direct":
         return "direct (no proxy)"
-    if peer == FLOOR:
-        peer = f"{FLOOR} (bench/floor)"
+    if peer in FLOORS:
+        peer = f"{peer} (bench/floor)"
     return peer if up == "tls" else f"{peer} (h2c backend)"
 
 
@@ -730,7 +734,7 @@ def build_report(args):
             targets.append((p, u))
     cand = os.environ.get("CANDIDATE_NAME", "muxgate")
     # order: direct, candidate, haproxy, the rest
-    order = {"direct": 0, cand: 1, FLOOR: 1.5, "haproxy": 2, "nginx": 3, "caddy": 4, "apache": 5}
+    order = {"direct": 0, cand: 1, VERTX_FRONT: 1.4, FLOOR: 1.5, "haproxy": 2, "nginx": 3, "caddy": 4, "apache": 5}
     targets.sort(key=lambda t: (t[1] != "tls", order.get(t[0], 9), t[0]))
 
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -923,16 +927,21 @@ def steady_section(steady, targets, hagg, cand):
                     "warm. " if fresh is not None else "")
                  + f"In the warm window its JIT compiler threads used {fmt(pct(a['jit_share']), 0)}% of its CPU and "
                  f"GC (GC and VM threads) {fmt(pct(a['gc_share']), 0)}%.")
-    floor, haproxy = steady.get((FLOOR, "tls")), steady.get(("haproxy", "tls"))
-    cand_warm = steady.get((cand, "tls"))
+    floor, front = steady.get((FLOOR, "tls")), steady.get((VERTX_FRONT, "tls"))
+    haproxy, cand_warm = steady.get(("haproxy", "tls")), steady.get((cand, "tls"))
     if floor and floor.get("us_req") is not None:
-        # compilation still running in the window is not what the relay costs; compare what is left
+        # compilation still running in the window is not what a relay costs; compare what is left
         net = lambda a: None if not a or a.get("us_req") is None else a["us_req"] - (a.get("jit_us_req") or 0)
         ratio = lambda x, y: None if x is None or not y else x / y
-        L.append(f"\n{label(FLOOR, 'tls')}: the same relay reduced to Netty's HTTP/2 codec (no Vert.x, no features) "
-                 f"costs {fmt(net(floor), 1)} µs/req without JIT, {cand} {fmt(net(cand_warm), 1)}, HAProxy "
-                 f"{fmt(net(haproxy), 1)}: {cand} ÷ floor {fmt(ratio(net(cand_warm), net(floor)), 2)}, floor ÷ "
-                 f"HAProxy {fmt(ratio(net(floor), net(haproxy)), 2)}.")
+        diff = lambda x, y: None if x is None or y is None else x - y
+        L.append(f"\nMeasuring sticks (bench/floor): {FLOOR} relays frames on Netty's HTTP/2 codec on both sides "
+                 f"(no Vert.x, no features); {VERTX_FRONT} puts Vert.x's HTTP/2 server in front of the same origin "
+                 f"side. CPU per request without JIT: {cand} {fmt(net(cand_warm), 1)} µs, {VERTX_FRONT} "
+                 f"{fmt(net(front), 1)}, {FLOOR} {fmt(net(floor), 1)}, HAProxy {fmt(net(haproxy), 1)}. "
+                 f"{cand} ÷ {FLOOR} {fmt(ratio(net(cand_warm), net(floor)), 2)}; {FLOOR} ÷ HAProxy "
+                 f"{fmt(ratio(net(floor), net(haproxy)), 2)}. Vert.x's server side ({VERTX_FRONT} − {FLOOR}): "
+                 f"{fmt(diff(net(front), net(floor)), 1)} µs; Vert.x's client side and {cand}'s own work "
+                 f"({cand} − {VERTX_FRONT}): {fmt(diff(net(cand_warm), net(front)), 1)} µs.")
     L.append("")
     return L
 
