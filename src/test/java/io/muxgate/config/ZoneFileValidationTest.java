@@ -1,6 +1,7 @@
 package io.muxgate.config;
 
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SelfSignedCertificate;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +16,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Every way a zone file can be wrong yields one line naming the file (relative to the conf folder), the
@@ -169,11 +171,17 @@ class ZoneFileValidationTest {
     Path notPem = Files.writeString(tenants.resolve("not-a-cert.pem"), "hello");
     assertEquals("tenants/shop.json: origin_ca_file: no PEM certificate in " + notPem,
       rejection(shop().put("origin_ca_file", "not-a-cert.pem")));
+
+    Path damaged = Files.writeString(tenants.resolve("damaged.pem"),
+      "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    String message = rejection(shop().put("origin_ca_file", "damaged.pem"));
+    assertTrue(message.startsWith("tenants/shop.json: origin_ca_file: unreadable PEM certificate in " + damaged
+      + ": "), message);
   }
 
   @Test
   void caFileResolvesBesideTheZoneFile() throws IOException {
-    Files.writeString(tenants.resolve("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    Files.copy(Path.of(SelfSignedCertificate.create("origin.test").certificatePath()), tenants.resolve("ca.pem"));
     ZoneConfig zone = ZoneFileParser.parse(tenants.resolve("shop.json"), "tenants/shop.json",
       shop().put("origin_ca_file", "ca.pem").encode());
     assertEquals(tenants.resolve("ca.pem"), zone.originCaFile());
