@@ -97,11 +97,17 @@ final class H2TestClient implements AutoCloseable {
         return client;
     }
 
+    /**
+     * Sends {@code request} and reads its whole response. The body is asked for before the request goes
+     * out: called from a test thread, {@code send().compose(...)} could attach to a response that the event
+     * loop had already read to its end, and such a body never completes.
+     */
     static CompletableFuture<Response> responseOf(HttpClientRequest request) {
-        return request.send()
-                .compose(response -> response.body().map(body -> new Response(response.statusCode(),
-                        response.headers(), body.toString(), response.trailers())))
-                .toCompletionStage().toCompletableFuture();
+        Future<Response> response = request.response()
+                .compose(head -> head.body().map(body -> new Response(head.statusCode(),
+                        head.headers(), body.toString(), head.trailers())));
+        request.end();
+        return response.toCompletionStage().toCompletableFuture();
     }
 
     private static CompletableFuture<Response> send(HttpClient httpClient, int port, String path) {
