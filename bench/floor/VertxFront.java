@@ -92,7 +92,9 @@ public final class VertxFront {
       if (origin == null) {
         origin = origins.send(head, false, response);
       }
-      origin.data(Unpooled.wrappedBuffer(chunk.getBytes()), false);
+      ByteBuf copy = Unpooled.wrappedBuffer(chunk.getBytes());
+      origin.data(copy, false);   // takes its own reference, as for a frame the codec will release
+      copy.release();
     }
 
     void end() {

@@ -3,14 +3,10 @@ package io.muxgate.config;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -183,23 +179,17 @@ public final class ZoneFileParser {
     }
     Path folder = zoneFile.toAbsolutePath().getParent();
     Path path = (folder == null ? Path.of(value) : folder.resolve(value)).normalize();
-    String pem;
+    byte[] pem;
     try {
-      pem = new String(Files.readAllBytes(path), StandardCharsets.ISO_8859_1);
+      pem = Files.readAllBytes(path);
     } catch (NoSuchFileException e) {
       throw new FieldError("origin_ca_file", "cannot read " + path + ": no such file");
     } catch (IOException e) {
       throw new FieldError("origin_ca_file", "cannot read " + path + (Files.isDirectory(path) ? ": is a folder" : ""));
     }
-    if (!pem.contains("-----BEGIN CERTIFICATE-----")) {
-      throw new FieldError("origin_ca_file", "no PEM certificate in " + path);
-    }
-    try {
-      // a damaged body would otherwise pass here and fail every TLS connection to the zone's origins
-      CertificateFactory.getInstance("X.509")
-        .generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.ISO_8859_1)));
-    } catch (CertificateException e) {
-      throw new FieldError("origin_ca_file", "unreadable PEM certificate in " + path + ": " + e.getMessage());
+    String problem = PemCertificates.problem(path, pem);
+    if (problem != null) {
+      throw new FieldError("origin_ca_file", problem);
     }
     return path;
   }

@@ -1,6 +1,7 @@
 package io.muxgate.frontend;
 
 import io.muxgate.config.ConfigException;
+import io.muxgate.config.PemCertificates;
 import io.muxgate.config.ProcessConfig;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.logging.Logger;
@@ -12,7 +13,6 @@ import io.vertx.core.net.SelfSignedCertificate;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.cert.CertificateException;
 
 /** The certificate of the TLS front end: the configured PEM pair, or a self-signed one made at start. */
 public final class ServerCertificate {
@@ -34,9 +34,10 @@ public final class ServerCertificate {
 
   /**
    * Rejects a configured PEM pair that the front end could not load, as a config error naming the field,
-   * the file and the parser's reason. Without it a bad file surfaced twice and unnamed: first as a failed
-   * warm-up, then as "failed to start" with the PEM parser's message alone. The pair is parsed by the same
-   * Vert.x code the listener uses, so what passes here loads there.
+   * the file and the reason. Without it a bad file surfaced twice and unnamed: first as a failed warm-up,
+   * then as "failed to start" with the PEM parser's message alone. The certificate is checked as a zone's
+   * origin CA is; the pair is then parsed by the same Vert.x code the listener uses, so what passes here
+   * loads there.
    */
   public static void check(String configFile, ProcessConfig config) {
     Path cert = config.tlsCertFile();
@@ -44,27 +45,24 @@ public final class ServerCertificate {
     if (cert == null) {
       return;
     }
+    byte[] certPem = read(configFile, "tls.cert_file", cert);
+    byte[] keyPem = read(configFile, "tls.key_file", key);
+    String problem = PemCertificates.problem(cert, certPem);
+    if (problem != null) {
+      throw new ConfigException(configFile, "tls.cert_file", problem);
+    }
     try {
-      new PemKeyCertOptions()
-        .addCertValue(read(configFile, "tls.cert_file", cert))
-        .addKeyValue(read(configFile, "tls.key_file", key))
+      new PemKeyCertOptions().addCertValue(Buffer.buffer(certPem)).addKeyValue(Buffer.buffer(keyPem))
         .getKeyManagerFactory(null);   // values, not paths: no Vert.x instance needed
-    } catch (ConfigException e) {
-      throw e;
     } catch (Exception e) {
-      // the parser reads the certificate first and names the PEM block it missed
-      String problem = String.valueOf(e.getMessage());
-      if (e instanceof CertificateException || problem.contains("CERTIFICATE")) {
-        throw new ConfigException(configFile, "tls.cert_file", cert + " is not a PEM certificate: " + problem);
-      }
       throw new ConfigException(configFile, "tls.key_file",
-        key + " is not a PEM private key for " + cert + ": " + problem);
+        key + " is not a PEM private key for " + cert + ": " + e.getMessage());
     }
   }
 
-  private static Buffer read(String configFile, String field, Path file) {
+  private static byte[] read(String configFile, String field, Path file) {
     try {
-      return Buffer.buffer(Files.readAllBytes(file));
+      return Files.readAllBytes(file);
     } catch (IOException e) {
       throw new ConfigException(configFile, field, "cannot read " + file + ": " + e.getMessage());
     }

@@ -43,6 +43,17 @@ class ServerCertificateTest {
   }
 
   @Test
+  void aCertificateWithADamagedBodyIsTheCertFieldsFault() throws Exception {
+    Path damaged = Files.writeString(dir.resolve("damaged.pem"),
+      "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+
+    ConfigException e = assertThrows(ConfigException.class, () -> check(damaged, Path.of(pair.privateKeyPath())));
+
+    assertEquals("tls.cert_file", e.field());
+    assertTrue(e.getMessage().contains("unreadable PEM certificate in " + damaged), e.getMessage());
+  }
+
+  @Test
   void aKeyFileHoldingTheCertificateIsTheKeyFieldsFault() {
     Path cert = Path.of(pair.certificatePath());
 
