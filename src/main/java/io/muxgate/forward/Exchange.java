@@ -1,11 +1,16 @@
 package io.muxgate.forward;
 
 import io.muxgate.origin.FailureKind;
+import io.muxgate.origin.FrameStream;
+import io.muxgate.origin.FrameStreams;
 import io.muxgate.origin.Lease;
 import io.muxgate.origin.OriginFailure;
 import io.muxgate.origin.OriginPool;
 import io.muxgate.observe.ExchangeRecord;
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
@@ -17,18 +22,25 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.StreamResetException;
+import io.vertx.core.http.impl.headers.Http2HeadersAdaptor;
+import io.vertx.core.impl.buffer.VertxByteBufAllocator;
 import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.net.HostAndPort;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * One request carried from a client to an origin and its response carried back, with back-pressure
  * both ways. Every method runs on the client request's event loop, so the state needs no locking.
  *
  * <p>Phases: {@link #start} → {@link #attempt} (pick a pool, lease a stream) → {@link #forwardRequest}
- * → {@link #relayResponse}. A request the origin provably never processed, or an idempotent one left
+ * → {@link #relayResponse}. On an HTTP/2 connection of the request's own event loop the origin stream
+ * is a {@link FrameStream} (frames on Netty's codec, see {@link FrameStreams}); otherwise, and for
+ * HTTP/1.1 origins, a Vert.x client request. A request the origin provably never processed, or an idempotent one left
  * unanswered by a connection that closed after GOAWAY, is attempted once more on another connection,
  * replaying the body kept so far (up to {@link Forwarder#REPLAY_BODY_LIMIT}).
  */
@@ -58,6 +70,11 @@ final class Exchange {
   private OriginPool pool;
   private Lease lease;
   private HttpClientRequest originRequest;
+  /** The origin stream when the attempt runs as frames, instead of {@link #originRequest}. */
+  private FrameStream frameStream;
+  private boolean framed;
+  /** Response bytes relayed while the client was backed up, returned to the origin's window on drain. */
+  private int unconsumed;
   private int attempts;
   private int replays;
   private boolean clientBodyEnded;
@@ -122,6 +139,12 @@ final class Exchange {
   }
 
   private void openStream(int attempt) {
+    FrameStreams frames = lease.frames();
+    framed = frames != null && frames.inLoop();
+    if (framed) {
+      openFrameStream(attempt, frames);
+      return;
+    }
     RequestOptions options = new RequestOptions()
       .setMethod(request.method())
       .setURI(originUri)
@@ -155,7 +178,7 @@ final class Exchange {
       }
     });
     originChunked = false;
-    boolean expectContinue = request.headers().contains(HttpHeaders.EXPECT, HttpHeaders.CONTINUE, true);
+    boolean expectContinue = expectsContinue();
     if (expectContinue) {
       req.continueHandler(v -> response.writeContinue());
     }
@@ -173,6 +196,47 @@ final class Exchange {
       }
       request.resume();
     }
+  }
+
+  private void openFrameStream(int attempt, FrameStreams frames) {
+    Http2Headers head = new DefaultHttp2Headers()
+      .method(request.method().name())
+      .path(originUri)
+      .scheme(pool.peer().address().scheme().tls() ? "https" : "http")
+      .authority(authority.toString());
+    try {
+      for (Map.Entry<String, String> header : originHeaders) {
+        head.add(header.getKey().toLowerCase(Locale.ROOT), header.getValue());
+      }
+      frameStream = frames.open(head, new FrameSink(attempt));
+    } catch (RuntimeException e) {
+      onOriginFailure(attempt, e);
+      return;
+    }
+    // The read timeout counts from here: getting a connection is bounded by the connect timeout (522).
+    lastActivityNanos = System.nanoTime();
+    if (replayBody != null) {
+      for (Buffer chunk : replayBody) {
+        frameStream.write(retained(chunk));
+      }
+    }
+    if (clientBodyEnded) {
+      frameStream.end();
+    } else {
+      if (expectsContinue()) {
+        frameStream.sendHead();
+      }
+      request.resume();
+    }
+  }
+
+  private boolean expectsContinue() {
+    return request.headers().contains(HttpHeaders.EXPECT, HttpHeaders.CONTINUE, true);
+  }
+
+  /** A second reference to a body chunk for the origin's codec, which releases it once written. */
+  private static ByteBuf retained(Buffer chunk) {
+    return ((BufferInternal) chunk).getByteBuf().retainedDuplicate();
   }
 
   private void onClientData(Buffer chunk) {
@@ -193,6 +257,18 @@ final class Exchange {
         replayBody = null;
         replayOverflow = true;
       }
+    }
+    if (frameStream != null) {
+      frameStream.write(retained(chunk));
+      if (!frameStream.isWritable()) {
+        request.pause();
+        frameStream.whenWritable(() -> {
+          if (!done) {
+            request.resume();
+          }
+        });
+      }
+      return;
     }
     if (originRequest == null) {
       request.pause();
@@ -222,7 +298,12 @@ final class Exchange {
 
   private void onClientEnd() {
     clientBodyEnded = true;
-    if (!done && originRequest != null) {
+    if (done) {
+      return;
+    }
+    if (frameStream != null) {
+      frameStream.end();
+    } else if (originRequest != null) {
       originRequest.end();
     }
   }
@@ -233,18 +314,7 @@ final class Exchange {
     if (done || originCancelled || attempt != attempts) {
       return;
     }
-    responseHeadersReceived = true;
-    lastActivityNanos = System.nanoTime();
-    originStatus = originResponse.statusCode();
-    response.setStatusCode(originStatus);
-    MultiMap headers = response.headers();
-    Headers.copy(originResponse.headers(), headers);
-    Headers.append(headers, "via", forwarder.via(originResponse.version()));
-    forwarder.rewriteLocation(headers, selection, request, authority);
-    if (request.version() != HttpVersion.HTTP_2 && !headers.contains(HttpHeaders.CONTENT_LENGTH)
-      && request.method() != HttpMethod.HEAD && originStatus != 204 && originStatus != 304) {
-      response.setChunked(true);
-    }
+    relayHead(originResponse.statusCode(), originResponse.headers(), originResponse.version());
     // The head goes out now, not with the first body chunk: a client of a streaming origin (server-sent
     // events, long poll) sees the status and headers as soon as the origin sends them.
     response.writeHead();
@@ -259,21 +329,128 @@ final class Exchange {
       }
     });
     originResponse.endHandler(v -> {
-      if (done) {
+      if (!done) {
+        endResponse(originResponse.trailers(), null);
+      }
+    });
+  }
+
+  /** The origin's status and headers onto the client response (not yet written). */
+  private void relayHead(int status, MultiMap originHeaders, HttpVersion originVersion) {
+    responseHeadersReceived = true;
+    lastActivityNanos = System.nanoTime();
+    originStatus = status;
+    response.setStatusCode(status);
+    MultiMap headers = response.headers();
+    Headers.copy(originHeaders, headers);
+    Headers.append(headers, "via", forwarder.via(originVersion));
+    forwarder.rewriteLocation(headers, selection, request, authority);
+    if (request.version() != HttpVersion.HTTP_2 && !headers.contains(HttpHeaders.CONTENT_LENGTH)
+      && request.method() != HttpMethod.HEAD && status != 204 && status != 304) {
+      response.setChunked(true);
+    }
+  }
+
+  /** The origin's response ended: trailers (may be null) and a last chunk (may be null) to the client. */
+  private void endResponse(MultiMap trailers, Buffer last) {
+    if (trailers != null && !trailers.isEmpty()) {
+      Headers.copy(trailers, response.trailers());
+    }
+    if (!clientBodyEnded) {
+      // The origin answered before reading the whole body: stop sending, let the client drain.
+      cancelOrigin(Http2Error.NO_ERROR.code());
+      request.resume();
+    }
+    finish(originStatus, null);
+    if (last != null) {
+      response.end(last);
+    } else {
+      response.end();
+    }
+  }
+
+  /** The origin's response as frames: what {@link #relayResponse} does with a Vert.x client response. */
+  private final class FrameSink implements FrameStream.Sink {
+
+    private final int attempt;
+
+    FrameSink(int attempt) {
+      this.attempt = attempt;
+    }
+
+    private boolean stale() {
+      return done || originCancelled || attempt != attempts;
+    }
+
+    @Override
+    public void onInformational(int status, Http2Headers headers) {
+      if (stale()) {
         return;
       }
-      MultiMap trailers = originResponse.trailers();
-      if (!trailers.isEmpty()) {
-        Headers.copy(trailers, response.trailers());
+      if (status == 100) {
+        if (expectsContinue()) {
+          response.writeContinue();
+        }
+      } else if (status == 103) {
+        MultiMap hints = HttpHeaders.headers();
+        Headers.copy(new Http2HeadersAdaptor(headers), hints);
+        response.writeEarlyHints(hints);
       }
-      if (!clientBodyEnded) {
-        // The origin answered before reading the whole body: stop sending, let the client drain.
-        cancelOrigin(Http2Error.NO_ERROR.code());
-        request.resume();
+    }
+
+    @Override
+    public void onResponseHead(int status, Http2Headers headers, boolean end) {
+      if (stale()) {
+        return;
       }
-      finish(originStatus, null);
-      response.end();
-    });
+      relayHead(status, new Http2HeadersAdaptor(headers), HttpVersion.HTTP_2);
+      if (end) {
+        endResponse(null, null);
+      } else {
+        // Written now, as in relayResponse: a streaming origin's client sees the head at once.
+        response.writeHead();
+      }
+    }
+
+    @Override
+    public void onResponseData(ByteBuf data, boolean end) {
+      if (stale()) {
+        return;
+      }
+      lastActivityNanos = System.nanoTime();
+      int length = data.readableBytes();
+      bytesOut += length;
+      // A copy, as Vert.x's client makes: the frame's bytes belong to the connection's read buffer.
+      Buffer chunk = BufferInternal.buffer(VertxByteBufAllocator.DEFAULT.heapBuffer(length).writeBytes(data));
+      if (end) {
+        endResponse(null, chunk);
+        return;
+      }
+      response.write(chunk);
+      if (!response.writeQueueFull()) {
+        frameStream.consume(length);
+      } else {
+        unconsumed += length;
+        FrameStream stream = frameStream;
+        response.drainHandler(v -> {
+          int bytes = unconsumed;
+          unconsumed = 0;
+          stream.consume(bytes);
+        });
+      }
+    }
+
+    @Override
+    public void onResponseTrailers(Http2Headers trailers) {
+      if (!stale()) {
+        endResponse(new Http2HeadersAdaptor(trailers), null);
+      }
+    }
+
+    @Override
+    public void onFailure(Throwable cause) {
+      onOriginFailure(attempt, cause);
+    }
   }
 
   // ---- failures -----------------------------------------------------------------------------------
@@ -282,9 +459,9 @@ final class Exchange {
     if (done || originCancelled || attempt != attempts) {
       return;
     }
-    OriginFailure failure = lease != null
-      ? lease.classify(cause, originRequest, responseHeadersReceived)
-      : OriginFailure.classify(cause);
+    OriginFailure failure = lease == null ? OriginFailure.classify(cause)
+      : framed ? lease.classify(cause, frameStream, request.method(), responseHeadersReceived)
+      : lease.classify(cause, originRequest, responseHeadersReceived);
     if (lease != null) {
       lease.release();
       lease = null;
@@ -308,6 +485,7 @@ final class Exchange {
           forwarder.replayed(zone, failure);
         }
         originRequest = null;
+        frameStream = null;
         if (!request.isEnded()) {
           request.pause(); // over HTTP/2 Vert.x throws on pausing a request already read
         }
@@ -331,7 +509,7 @@ final class Exchange {
    * connections still ends.
    */
   boolean expired(long nowNanos) {
-    long limit = originRequest == null ? streamWaitNanos : readTimeoutNanos;
+    long limit = originRequest == null && frameStream == null ? streamWaitNanos : readTimeoutNanos;
     return !done && nowNanos - lastActivityNanos >= limit;
   }
 
@@ -387,6 +565,9 @@ final class Exchange {
     originCancelled = true;
     if (originRequest != null) {
       originRequest.reset(code);
+    }
+    if (frameStream != null) {
+      frameStream.reset(code);
     }
   }
 

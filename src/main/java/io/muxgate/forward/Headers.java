@@ -45,6 +45,9 @@ final class Headers {
   }
 
   static boolean isHopByHop(String name) {
+    if (!name.isEmpty() && name.charAt(0) == ':') {
+      return true; // HTTP/2 pseudo-headers (:status, :path, ...): each side writes its own
+    }
     switch (name.length()) {
       case 2:
         return name.equalsIgnoreCase("te");
@@ -53,8 +56,7 @@ final class Headers {
       case 7:
         return name.equalsIgnoreCase("upgrade");
       case 10:
-        return name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive")
-          || name.charAt(0) == ':';
+        return name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
       case 14:
         return name.equalsIgnoreCase("http2-settings");
       case 16:
@@ -62,7 +64,7 @@ final class Headers {
       case 17:
         return name.equalsIgnoreCase("transfer-encoding");
       default:
-        return !name.isEmpty() && name.charAt(0) == ':';
+        return false;
     }
   }
 

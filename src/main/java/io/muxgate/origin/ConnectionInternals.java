@@ -47,6 +47,22 @@ final class ConnectionInternals {
     return handler == null ? null : handler.connection();
   }
 
+  /**
+   * Frame-level streams on {@code channel}'s HTTP/2 codec, or null when switched off, unreachable, or
+   * not called on the channel's loop (the frame listener may only be changed from there).
+   */
+  static FrameStreams frameStreamsOf(Channel channel) {
+    if (!FrameStreams.ENABLED || channel == null || !channel.eventLoop().inEventLoop()) {
+      return null;
+    }
+    try {
+      return FrameStreams.install(channel);
+    } catch (RuntimeException e) {
+      log.warn("HTTP/2 codec of an origin connection out of reach (" + e + "): its streams go through Vert.x");
+      return null;
+    }
+  }
+
   private static Field actualField() {
     try {
       Field field = UnpooledHttpClientConnection.class.getDeclaredField("actual");

@@ -31,6 +31,14 @@ public final class Lease {
     return origin.connection;
   }
 
+  /**
+   * Muxgate's own HTTP/2 streams on this connection, or null (HTTP/1.1, or the codec out of reach):
+   * usable only from {@link FrameStreams#inLoop() the connection's loop}.
+   */
+  public FrameStreams frames() {
+    return origin.frames;
+  }
+
   public String protocol() {
     return origin.protocol;
   }
@@ -55,9 +63,19 @@ public final class Lease {
    * @param responseStarted whether any response byte arrived
    */
   public OriginFailure classify(Throwable cause, HttpClientRequest request, boolean responseStarted) {
-    int streamId = origin.isH2() ? streamId(request) : 0;
+    return classify(cause, origin.isH2() ? streamId(request) : 0, request != null ? request.getMethod() : null,
+      responseStarted);
+  }
+
+  /** {@link #classify(Throwable, HttpClientRequest, boolean)} for a {@link FrameStream}, or none opened yet. */
+  public OriginFailure classify(Throwable cause, FrameStream stream, HttpMethod method, boolean responseStarted) {
+    return classify(cause, stream != null ? stream.sentId() : OriginFailure.NO_STREAM, stream != null ? method : null,
+      responseStarted);
+  }
+
+  private OriginFailure classify(Throwable cause, int streamId, HttpMethod method, boolean responseStarted) {
     OriginFailure failure = OriginFailure.classifyStream(cause, streamId, origin.goAwayLastStreamId(),
-      reused, responseStarted, request != null && IDEMPOTENT.contains(request.getMethod()));
+      reused, responseStarted, method != null && IDEMPOTENT.contains(method));
     if (failure.connectionGone()) {
       pool.drain(origin);
     }

@@ -16,6 +16,8 @@ final class OriginConnection {
   final HttpClientConnection connection;
   /** Netty's HTTP/2 state under the connection, null for HTTP/1.1 or if out of reach. */
   private final Http2Connection http2;
+  /** Muxgate's own streams on the HTTP/2 codec, null for HTTP/1.1 or if out of reach. */
+  final FrameStreams frames;
   /** The connection's own event loop: PINGs must be sent from it (see {@link OriginPool#sweep}). */
   final ContextInternal context;
   final String protocol;
@@ -36,10 +38,11 @@ final class OriginConnection {
   /** From Vert.x's goAwayHandler, which reports only an origin's first GOAWAY. */
   volatile int firstGoAwayLastStreamId = NO_GOAWAY;
 
-  OriginConnection(HttpClientConnection connection, Http2Connection http2, ContextInternal context, String protocol,
-                   int capacity) {
+  OriginConnection(HttpClientConnection connection, Http2Connection http2, FrameStreams frames,
+                   ContextInternal context, String protocol, int capacity) {
     this.connection = connection;
     this.http2 = http2;
+    this.frames = frames;
     this.context = context;
     this.protocol = protocol;
     this.capacity = capacity;

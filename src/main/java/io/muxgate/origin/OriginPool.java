@@ -88,13 +88,24 @@ public final class OriginPool {
     Promise<Lease> waiter;
     boolean openOne;
     synchronized (this) {
+      // A connection of the requester's own event loop first: its streams run as frames, without a hop.
+      OriginConnection chosen = null;
       for (int i = 0, n = connections.size(); i < n; i++) {
         OriginConnection c = connections.get(i);
         if (c.hasRoom()) {
-          c.active++;
-          activeStreams.incrementAndGet();
-          return ctx.succeededFuture(new Lease(this, c, c.finished > 0));
+          if (c.context.nettyEventLoop() == ctx.nettyEventLoop()) {
+            chosen = c;
+            break;
+          }
+          if (chosen == null) {
+            chosen = c;
+          }
         }
+      }
+      if (chosen != null) {
+        chosen.active++;
+        activeStreams.incrementAndGet();
+        return ctx.succeededFuture(new Lease(this, chosen, chosen.finished > 0));
       }
       if (waiters.size() >= MAX_WAITERS) {
         return ctx.failedFuture(new OriginFailure(FailureKind.QUEUE_FULL, "origin queue full"));
@@ -169,9 +180,9 @@ public final class OriginPool {
     Channel channel = ConnectionInternals.channelOf(connection);
     SocketTuning.applyKeepAlive(channel);
     FlushBatching.install(channel);
-    OriginConnection origin = new OriginConnection(connection,
-      protocol.equals("h2") ? ConnectionInternals.http2Of(channel) : null, context, protocol,
-      capacity(protocol, originLimit));
+    boolean h2 = protocol.equals("h2");
+    OriginConnection origin = new OriginConnection(connection, h2 ? ConnectionInternals.http2Of(channel) : null,
+      h2 ? ConnectionInternals.frameStreamsOf(channel) : null, context, protocol, capacity(protocol, originLimit));
     connection.closeHandler(v -> closed(origin));
     // Each stream gets the failure too and classifies it; unhandled, Vert.x logs every one as SEVERE.
     connection.exceptionHandler(e -> log.debug("origin " + peer.address() + " connection error: " + e));

@@ -26,6 +26,13 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ProxyHarness implements AutoCloseable {
 
+  /**
+   * Proxy event loops: 2 by default, so that requests meet origin connections of either loop (frame
+   * streams on their own loop, Vert.x client streams across); the pom's one-loop run sets 1, where every
+   * HTTP/2 origin stream is a frame stream.
+   */
+  private static final int EVENT_LOOPS = Integer.getInteger("muxgate.test.event_loops", 2);
+
   private final Vertx vertx;
   private final Path confDir;
   private final Muxgate app;
@@ -46,7 +53,7 @@ public final class ProxyHarness implements AutoCloseable {
       }
       JsonObject process = new JsonObject()
         .put("http_port", 0).put("https_port", 0).put("admin_port", 0)
-        .put("bind", "127.0.0.1").put("event_loops", 2).put("access_log", false)
+        .put("bind", "127.0.0.1").put("event_loops", EVENT_LOOPS).put("access_log", false)
         .put("config_scan_period_ms", 100).put("drain_timeout_s", 5)
         .mergeIn(processOverrides);
       Path conf = dir.resolve("muxgate.json");

@@ -1,0 +1,259 @@
+package io.muxgate.origin;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.StreamResetException;
+
+/**
+ * One request/response exchanged with an origin as HTTP/2 frames on a {@link FrameStreams} connection.
+ * Every method runs on the connection's event loop. The response is checked as Vert.x's client would
+ * check it (a three-digit {@code :status}, headers before data, trailers that end the stream); a
+ * response that breaks those rules resets the stream and fails it as an invalid response.
+ *
+ * <p>Flow control is the caller's: response bytes are returned to the origin's window only through
+ * {@link #consume}, once the client side has taken them; request bodies wait for {@link #whenWritable}.
+ */
+public final class FrameStream {
+
+  /** What a stream reports, on the connection's event loop. After a failure nothing more is reported. */
+  public interface Sink {
+
+    /** An informational (1xx) response other than 101, before the final one. */
+    void onInformational(int status, Http2Headers headers);
+
+    void onResponseHead(int status, Http2Headers headers, boolean end);
+
+    /** {@code data} is valid during the call only; its bytes are returned to the window by {@link #consume}. */
+    void onResponseData(ByteBuf data, boolean end);
+
+    void onResponseTrailers(Http2Headers trailers);
+
+    void onFailure(Throwable cause);
+  }
+
+  private final FrameStreams owner;
+  private final Sink sink;
+  /** Netty's stream, created when the head is sent: stream ids must reach the origin in order. */
+  private Http2Stream stream;
+  /** The request head until it is sent. */
+  private Http2Headers head;
+  private boolean responseStarted;
+  /** No more events are reported: the response ended, or the stream failed or was reset. */
+  private boolean over;
+  private boolean resetSent;
+  private Runnable onWritable;
+
+  FrameStream(FrameStreams owner, Http2Headers head, Sink sink) {
+    this.owner = owner;
+    this.head = head;
+    this.sink = sink;
+  }
+
+  /** The stream id once its HEADERS frame went out, else {@link OriginFailure#NO_STREAM}. */
+  public int sentId() {
+    return stream != null ? stream.id() : OriginFailure.NO_STREAM;
+  }
+
+  int id() {
+    return stream != null ? stream.id() : 0;
+  }
+
+  /** Sends the request head now (for {@code expect: 100-continue}), without ending the stream. */
+  public void sendHead() {
+    if (!over && sendHead(false)) {
+      owner.channel.flush();
+    }
+  }
+
+  /** Sends a request body chunk; takes ownership of {@code chunk}. */
+  public void write(ByteBuf chunk) {
+    if (over || !sendHead(false)) {
+      chunk.release();
+      return;
+    }
+    owner.handler.encoder().writeData(owner.ctx, stream.id(), chunk, 0, false, owner.ctx.voidPromise());
+    owner.channel.flush();
+  }
+
+  /** Ends the request: its head with END_STREAM if nothing was sent yet, else an empty DATA frame. */
+  public void end() {
+    if (over) {
+      return;
+    }
+    if (head != null) {
+      if (!sendHead(true)) {
+        return;
+      }
+    } else {
+      owner.handler.encoder().writeData(owner.ctx, stream.id(), Unpooled.EMPTY_BUFFER, 0, true, owner.ctx.voidPromise());
+    }
+    owner.channel.flush();
+  }
+
+  /**
+   * Creates the stream and writes its HEADERS if not done yet. False if the connection takes no new
+   * stream: the failure is then reported on the next loop turn, not inside the caller's write.
+   */
+  private boolean sendHead(boolean end) {
+    Http2Headers h = head;
+    if (h == null) {
+      return stream != null;
+    }
+    head = null;
+    try {
+      stream = owner.create(this);
+    } catch (OriginFailure unopened) {
+      over = true;
+      owner.channel.eventLoop().execute(() -> sink.onFailure(unopened));
+      return false;
+    }
+    owner.handler.encoder().writeHeaders(owner.ctx, stream.id(), h, 0, end, owner.ctx.voidPromise());
+    return true;
+  }
+
+  /** Resets the stream (a stream never sent is only closed); no event is reported after this. */
+  public void reset(long code) {
+    over = true;
+    onWritable = null;
+    head = null;
+    if (stream != null && !resetSent && stream.state() != Http2Stream.State.CLOSED) {
+      resetSent = true;
+      owner.handler.resetStream(owner.ctx, stream.id(), code, owner.ctx.newPromise());
+      owner.channel.flush();
+    }
+  }
+
+  /** Whether a request body chunk may be written without queueing behind flow control. */
+  public boolean isWritable() {
+    return stream == null || owner.handler.encoder().flowController().isWritable(stream);
+  }
+
+  /** Runs {@code action} once the stream is writable again (or gone), on the connection's loop. */
+  public void whenWritable(Runnable action) {
+    onWritable = action;
+    owner.block(this);
+  }
+
+  boolean writableOrGone() {
+    return over || resetSent || stream == null || stream.state() == Http2Stream.State.CLOSED || isWritable();
+  }
+
+  void unblocked() {
+    Runnable action = onWritable;
+    onWritable = null;
+    if (action != null && !over) {
+      action.run();
+    }
+  }
+
+  /** Returns {@code bytes} of response data to the origin's flow-control window. */
+  public void consume(int bytes) {
+    if (bytes <= 0 || stream == null) {
+      return;
+    }
+    try {
+      if (owner.handler.decoder().flowController().consumeBytes(stream, bytes)) {
+        owner.channel.flush();
+      }
+    } catch (Http2Exception e) {
+      // the stream is gone: its bytes went back to the connection window when it closed
+    }
+  }
+
+  // ---- inbound, from FrameStreams' frame listener --------------------------------------------------
+
+  void onHeaders(Http2Headers headers, boolean end) {
+    if (over) {
+      return;
+    }
+    if (responseStarted) {
+      if (!end) {
+        protocolError("HEADERS in the middle of a response body");
+        return;
+      }
+      over = true;
+      sink.onResponseTrailers(headers);
+      return;
+    }
+    int status = status(headers.status());
+    if (status < 0) {
+      protocolError("response without a valid :status");
+    } else if (status < 200) {
+      if (end || status == 101) {
+        protocolError("informational response " + status + (end ? " ends the stream" : ""));
+      } else {
+        sink.onInformational(status, headers);
+      }
+    } else {
+      responseStarted = true;
+      over = end;
+      sink.onResponseHead(status, headers, end);
+    }
+  }
+
+  /** Returns the bytes to give back to the window at once (the rest is the sink's to {@link #consume}). */
+  int onData(ByteBuf data, boolean end) {
+    int bytes = data.readableBytes();
+    if (over) {
+      return bytes;
+    }
+    if (!responseStarted) {
+      protocolError("DATA before the response headers");
+      return bytes;
+    }
+    over = end;
+    sink.onResponseData(data, end);
+    return 0;
+  }
+
+  void onReset(long code) {
+    if (!over) {
+      over = true;
+      onWritable = null;
+      sink.onFailure(new StreamResetException(code));
+    }
+  }
+
+  /**
+   * Netty closed the stream before its end: the connection closed (the origin's doing, or ours after
+   * the codec met a protocol error), a GOAWAY excluded it, or the codec reset it over a stream error.
+   */
+  void onClosed() {
+    if (!over) {
+      over = true;
+      onWritable = null;
+      boolean connectionGone = !owner.closedOnError()
+        && (!owner.channel.isActive() || owner.connection.goAwayReceived());
+      sink.onFailure(connectionGone
+        ? new HttpClosedException("Connection was closed")
+        : new OriginFailure(FailureKind.INVALID_RESPONSE, "stream closed by a protocol error"));
+    }
+  }
+
+  private void protocolError(String detail) {
+    over = true;
+    onWritable = null;
+    reset(Http2Error.PROTOCOL_ERROR.code());
+    sink.onFailure(new OriginFailure(FailureKind.INVALID_RESPONSE, detail));
+  }
+
+  private static int status(CharSequence s) {
+    if (s == null || s.length() != 3) {
+      return -1;
+    }
+    int v = 0;
+    for (int i = 0; i < 3; i++) {
+      char c = s.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      v = v * 10 + (c - '0');
+    }
+    return v >= 100 ? v : -1;
+  }
+}

@@ -1,0 +1,273 @@
+package io.muxgate.origin;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameListener;
+import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2Stream;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Streams Muxgate runs itself, frame by frame, on Netty's HTTP/2 codec of an origin connection that
+ * Vert.x opened. Vert.x keeps the connection's life (TLS, ALPN, SETTINGS, PING, GOAWAY, close) and any
+ * stream it opens; a {@link FrameStream} skips Vert.x's per-stream layer — its stream objects, message
+ * queues and header adaptors, about a fifth of the proxy's CPU per request — and with it one copy of
+ * the response headers.
+ *
+ * <p>Frames for these streams are taken before they reach Vert.x's frame listener; every other frame
+ * goes on to it. Everything here runs on the connection's event loop: a request on another loop uses
+ * Vert.x's own streams on the same connection instead ({@link #inLoop()}).
+ */
+public final class FrameStreams {
+
+  /**
+   * {@code -Dmuxgate.frame_streams=false} sends every HTTP/2 origin stream through Vert.x's client
+   * streams again: slower, and there if an origin ever meets a difference between the two.
+   */
+  static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("muxgate.frame_streams"));
+  private static final String GUARD = "muxgate-frame-guard";
+
+  final Channel channel;
+  final Http2ConnectionHandler handler;
+  final ChannelHandlerContext ctx;
+  final Http2Connection connection;
+  private final Http2Connection.PropertyKey key;
+  /** Streams with request body waiting for flow-control window or socket room. */
+  private final List<FrameStream> blocked = new ArrayList<>();
+  private boolean reading;
+  private boolean closedOnError;
+
+  private FrameStreams(Channel channel, Http2ConnectionHandler handler) {
+    this.channel = channel;
+    this.handler = handler;
+    this.ctx = channel.pipeline().context(handler);
+    this.connection = handler.connection();
+    this.key = connection.newKey();
+    connection.addListener(new Http2ConnectionAdapter() {
+      @Override
+      public void onStreamClosed(Http2Stream stream) {
+        FrameStream s = stream.getProperty(key);
+        if (s != null) {
+          s.onClosed();
+        }
+      }
+    });
+    channel.pipeline().addFirst(GUARD, new Guard());
+    handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
+  }
+
+  /**
+   * Takes over the frames of its own streams on {@code channel}'s HTTP/2 connection, or returns null
+   * (HTTP/1.1, or the codec is not where Vert.x 5.0 puts it). Call on the channel's loop once Vert.x
+   * has read the origin's first SETTINGS: Vert.x sets its frame listener then and not again.
+   */
+  static FrameStreams install(Channel channel) {
+    Http2ConnectionHandler handler = channel == null ? null : channel.pipeline().get(Http2ConnectionHandler.class);
+    Http2FrameListener vertx = handler == null ? null : handler.decoder().frameListener();
+    if (vertx == null || vertx == handler) {
+      return null;
+    }
+    return new FrameStreams(channel, handler);
+  }
+
+  /** Whether the caller runs on this connection's event loop, where its streams must be driven from. */
+  public boolean inLoop() {
+    return channel.eventLoop().inEventLoop();
+  }
+
+  /**
+   * Opens a stream. Its HEADERS frame goes out with the first body chunk or the end, so that a request
+   * without a body leaves as one HEADERS frame with END_STREAM; only then does the stream take an id.
+   * If the connection takes no new stream by then (GOAWAY, closed, the origin's limit reached), the
+   * sink gets an unprocessed {@link OriginFailure}.
+   */
+  public FrameStream open(Http2Headers head, FrameStream.Sink sink) {
+    return new FrameStream(this, head, sink);
+  }
+
+  /** Netty's stream for {@code s}, the next id in order; its HEADERS frame must follow at once. */
+  Http2Stream create(FrameStream s) {
+    if (!channel.isActive()) {
+      throw new OriginFailure(FailureKind.UNPROCESSED, OriginFailure.NOT_SENT);
+    }
+    int last = connection.local().lastStreamCreated();
+    Http2Stream stream;
+    try {
+      stream = connection.local().createStream(last == 0 ? 1 : last + 2, false);
+    } catch (Http2Exception e) {
+      throw new OriginFailure(FailureKind.UNPROCESSED, e.error() == Http2Error.REFUSED_STREAM
+        ? OriginFailure.REFUSED_STREAM : OriginFailure.NOT_SENT, e);
+    }
+    stream.setProperty(key, s);
+    return stream;
+  }
+
+  void block(FrameStream s) {
+    if (!blocked.contains(s)) {
+      blocked.add(s);
+    }
+  }
+
+  /** Gives blocked streams of {@code streamId} (0: all) the chance to go on. */
+  private void unblock(int streamId) {
+    if (blocked.isEmpty()) {
+      return;
+    }
+    try {
+      handler.encoder().flowController().writePendingBytes();
+    } catch (Http2Exception e) {
+      return; // the codec reports it on the connection itself
+    }
+    for (int i = blocked.size() - 1; i >= 0; i--) {
+      FrameStream s = blocked.get(i);
+      if ((streamId == 0 || s.id() == streamId) && s.writableOrGone()) {
+        blocked.remove(i);
+        s.unblocked();
+      }
+    }
+  }
+
+  /** Whether the connection was closed by the proxy while reading from it: the codec found an error. */
+  boolean closedOnError() {
+    return closedOnError;
+  }
+
+  /**
+   * Closes this connection's frame streams before anything else hears that the connection is gone.
+   * Vert.x, failing its own streams on a connection error, assumes every stream is one of its own and
+   * would stop at the first of these; with them closed first it finds only its own.
+   */
+  private void closeStreams() {
+    List<Http2Stream> ours = new ArrayList<>();
+    try {
+      connection.forEachActiveStream(stream -> {
+        if (stream.getProperty(key) != null) {
+          ours.add(stream);
+        }
+        return true;
+      });
+    } catch (Http2Exception e) {
+      return;
+    }
+    for (Http2Stream stream : ours) {
+      stream.close();
+    }
+  }
+
+  /**
+   * First in the pipeline: sees the connection close before TLS fails its pending writes (which makes
+   * the codec report a connection error to Vert.x), tells a close made while reading (the codec or
+   * Vert.x gave up on the origin's bytes) from one the origin made, and wakes streams blocked on
+   * socket room.
+   */
+  private final class Guard extends ChannelDuplexHandler {
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      reading = true;
+      try {
+        ctx.fireChannelRead(msg);
+      } finally {
+        reading = false;
+      }
+    }
+
+    @Override
+    public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
+      if (reading) {
+        closedOnError = true;
+      }
+      ctx.close(promise);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      closeStreams();
+      ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      ctx.fireChannelWritabilityChanged();
+      unblock(0);
+    }
+  }
+
+  private FrameStream ours(int streamId) {
+    Http2Stream stream = connection.stream(streamId);
+    return stream == null ? null : stream.getProperty(key);
+  }
+
+  private final class Interceptor extends Http2FrameListenerDecorator {
+
+    Interceptor(Http2FrameListener vertx) {
+      super(vertx);
+    }
+
+    @Override
+    public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean end)
+      throws Http2Exception {
+      FrameStream s = ours(streamId);
+      if (s == null) {
+        return super.onDataRead(ctx, streamId, data, padding, end);
+      }
+      return s.onData(data, end) + padding;
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding, boolean end)
+      throws Http2Exception {
+      FrameStream s = ours(streamId);
+      if (s == null) {
+        super.onHeadersRead(ctx, streamId, headers, padding, end);
+      } else {
+        s.onHeaders(headers, end);
+      }
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int dependency,
+                              short weight, boolean exclusive, int padding, boolean end) throws Http2Exception {
+      FrameStream s = ours(streamId);
+      if (s == null) {
+        super.onHeadersRead(ctx, streamId, headers, dependency, weight, exclusive, padding, end);
+      } else {
+        s.onHeaders(headers, end);
+      }
+    }
+
+    @Override
+    public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) throws Http2Exception {
+      FrameStream s = ours(streamId);
+      if (s == null) {
+        super.onRstStreamRead(ctx, streamId, errorCode);
+      } else {
+        s.onReset(errorCode);
+      }
+    }
+
+    @Override
+    public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int increment) throws Http2Exception {
+      super.onWindowUpdateRead(ctx, streamId, increment);
+      unblock(streamId);
+    }
+
+    @Override
+    public void onSettingsRead(ChannelHandlerContext ctx, Http2Settings settings) throws Http2Exception {
+      super.onSettingsRead(ctx, settings);
+      unblock(0); // a new initial window size changes every stream's window
+    }
+  }
+}
