@@ -940,7 +940,8 @@ def steady_section(steady, targets, hagg, cand):
                  f"{fmt(net(front), 1)}, {FLOOR} {fmt(net(floor), 1)}, HAProxy {fmt(net(haproxy), 1)}. "
                  f"{cand} ÷ {FLOOR} {fmt(ratio(net(cand_warm), net(floor)), 2)}; {FLOOR} ÷ HAProxy "
                  f"{fmt(ratio(net(floor), net(haproxy)), 2)}. Vert.x's server side ({VERTX_FRONT} − {FLOOR}): "
-                 f"{fmt(diff(net(front), net(floor)), 1)} µs; Vert.x's client side and {cand}'s own work "
+                 f"{fmt(diff(net(front), net(floor)), 1)} µs; {cand}'s own work over that origin side, with its "
+                 f"HTTP/2 origin streams as frames since 2512f74 (Vert.x's client streams before) "
                  f"({cand} − {VERTX_FRONT}): {fmt(diff(net(cand_warm), net(front)), 1)} µs.")
     L.append("")
     return L
