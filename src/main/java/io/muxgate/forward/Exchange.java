@@ -39,10 +39,10 @@ import java.util.Map;
  *
  * <p>Phases: {@link #start} → {@link #attempt} (pick a pool, lease a stream) → {@link #forwardRequest}
  * → {@link #relayResponse}. On an HTTP/2 connection of the request's own event loop the origin stream
- * is a {@link FrameStream} (frames on Netty's codec, see {@link FrameStreams}); otherwise, and for
- * HTTP/1.1 origins, a Vert.x client request. A request the origin provably never processed, or an idempotent one left
- * unanswered by a connection that closed after GOAWAY, is attempted once more on another connection,
- * replaying the body kept so far (up to {@link Forwarder#REPLAY_BODY_LIMIT}).
+ * is a {@link FrameStream} (frames on Netty's codec, see {@link FrameStreams}); otherwise, for HTTP/1.1
+ * origins and for CONNECT, a Vert.x client request. A request the origin provably never processed, or an
+ * idempotent one left unanswered by a connection that closed after GOAWAY, is attempted once more on
+ * another connection, replaying the body kept so far (up to {@link Forwarder#REPLAY_BODY_LIMIT}).
  */
 final class Exchange {
 
@@ -140,7 +140,8 @@ final class Exchange {
 
   private void openStream(int attempt) {
     FrameStreams frames = lease.frames();
-    framed = frames != null && frames.inLoop();
+    // CONNECT has no :path or :scheme in HTTP/2 (RFC 9113 §8.5); Vert.x's client writes it that way.
+    framed = frames != null && frames.inLoop() && request.method() != HttpMethod.CONNECT;
     if (framed) {
       openFrameStream(attempt, frames);
       return;
