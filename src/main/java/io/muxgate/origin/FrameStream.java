@@ -76,7 +76,7 @@ public final class FrameStream {
       chunk.release();
       return;
     }
-    owner.handler.encoder().writeData(owner.ctx, stream.id(), chunk, 0, false, owner.ctx.voidPromise());
+    owner.handler.encoder().writeData(owner.ctx, stream.id(), chunk, 0, false, owner.quiet);
     owner.channel.flush();
   }
 
@@ -90,7 +90,7 @@ public final class FrameStream {
         return;
       }
     } else {
-      owner.handler.encoder().writeData(owner.ctx, stream.id(), Unpooled.EMPTY_BUFFER, 0, true, owner.ctx.voidPromise());
+      owner.handler.encoder().writeData(owner.ctx, stream.id(), Unpooled.EMPTY_BUFFER, 0, true, owner.quiet);
     }
     owner.channel.flush();
   }
@@ -112,7 +112,7 @@ public final class FrameStream {
       owner.channel.eventLoop().execute(() -> sink.onFailure(unopened));
       return false;
     }
-    owner.handler.encoder().writeHeaders(owner.ctx, stream.id(), h, 0, end, owner.ctx.voidPromise());
+    owner.handler.encoder().writeHeaders(owner.ctx, stream.id(), h, 0, end, owner.quiet);
     return true;
   }
 

@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.VoidChannelPromise;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
@@ -43,6 +44,12 @@ public final class FrameStreams {
   final Http2ConnectionHandler handler;
   final ChannelHandlerContext ctx;
   final Http2Connection connection;
+  /**
+   * For writes nobody waits on. Unlike {@code ctx.voidPromise()} it does not fire a failed write down
+   * the pipeline: a reset cancels the stream's queued DATA, and Vert.x closes the whole connection on
+   * any exception that reaches it. Stream and connection errors still reach the codec's own handling.
+   */
+  final ChannelPromise quiet;
   private final Http2Connection.PropertyKey key;
   /** Streams with request body waiting for flow-control window or socket room. */
   private final List<FrameStream> blocked = new ArrayList<>();
@@ -54,6 +61,7 @@ public final class FrameStreams {
     this.handler = handler;
     this.ctx = channel.pipeline().context(handler);
     this.connection = handler.connection();
+    this.quiet = new VoidChannelPromise(channel, false);
     this.key = connection.newKey();
     connection.addListener(new Http2ConnectionAdapter() {
       @Override
