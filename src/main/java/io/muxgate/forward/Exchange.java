@@ -23,7 +23,6 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.StreamResetException;
 import io.vertx.core.http.impl.headers.Http2HeadersAdaptor;
-import io.vertx.core.impl.buffer.VertxByteBufAllocator;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.net.HostAndPort;
@@ -38,9 +37,9 @@ import java.util.Map;
  * both ways. Every method runs on the client request's event loop, so the state needs no locking.
  *
  * <p>Phases: {@link #start} → {@link #attempt} (pick a pool, lease a stream) → {@link #forwardRequest}
- * → {@link #relayResponse}. On an HTTP/2 connection of the request's own event loop the origin stream
- * is a {@link FrameStream} (frames on Netty's codec, see {@link FrameStreams}); otherwise, for HTTP/1.1
- * origins and for CONNECT, a Vert.x client request. A request the origin provably never processed, or an
+ * → {@link #relayResponse}. On an HTTP/2 connection the origin stream is a {@link FrameStream} (frames
+ * on Netty's codec, see {@link FrameStreams}); for HTTP/1.1 origins and for CONNECT, a Vert.x client
+ * request. A request the origin provably never processed, or an
  * idempotent one left unanswered by a connection that closed after GOAWAY, is attempted once more on
  * another connection, replaying the body kept so far (up to {@link Forwarder#REPLAY_BODY_LIMIT}).
  */
@@ -141,7 +140,7 @@ final class Exchange {
   private void openStream(int attempt) {
     FrameStreams frames = lease.frames();
     // CONNECT has no :path or :scheme in HTTP/2 (RFC 9113 §8.5); Vert.x's client writes it that way.
-    framed = frames != null && frames.inLoop() && request.method() != HttpMethod.CONNECT;
+    framed = frames != null && request.method() != HttpMethod.CONNECT;
     if (framed) {
       openFrameStream(attempt, frames);
       return;
@@ -209,7 +208,7 @@ final class Exchange {
       for (Map.Entry<String, String> header : originHeaders) {
         head.add(header.getKey().toLowerCase(Locale.ROOT), header.getValue());
       }
-      frameStream = frames.open(head, new FrameSink(attempt));
+      frameStream = frames.open(head, new FrameSink(attempt), context);
     } catch (RuntimeException e) {
       onOriginFailure(attempt, e);
       return;
@@ -261,14 +260,6 @@ final class Exchange {
     }
     if (frameStream != null) {
       frameStream.write(retained(chunk));
-      if (!frameStream.isWritable()) {
-        request.pause();
-        frameStream.whenWritable(() -> {
-          if (!done) {
-            request.resume();
-          }
-        });
-      }
       return;
     }
     if (originRequest == null) {
@@ -414,15 +405,13 @@ final class Exchange {
     }
 
     @Override
-    public void onResponseData(ByteBuf data, boolean end) {
+    public void onResponseData(Buffer chunk, boolean end) {
       if (stale()) {
         return;
       }
       lastActivityNanos = System.nanoTime();
-      int length = data.readableBytes();
+      int length = chunk.length();
       bytesOut += length;
-      // A copy, as Vert.x's client makes: the frame's bytes belong to the connection's read buffer.
-      Buffer chunk = BufferInternal.buffer(VertxByteBufAllocator.DEFAULT.heapBuffer(length).writeBytes(data));
       if (end) {
         endResponse(null, chunk);
         return;
@@ -445,6 +434,20 @@ final class Exchange {
     public void onResponseTrailers(Http2Headers trailers) {
       if (!stale()) {
         endResponse(new Http2HeadersAdaptor(trailers), null);
+      }
+    }
+
+    @Override
+    public void onBlocked() {
+      if (!stale() && !request.isEnded()) {
+        request.pause();
+      }
+    }
+
+    @Override
+    public void onWritable() {
+      if (!stale() && !request.isEnded()) {
+        request.resume();
       }
     }
 

@@ -6,21 +6,29 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.StreamResetException;
+import io.vertx.core.impl.buffer.VertxByteBufAllocator;
+import io.vertx.core.internal.buffer.BufferInternal;
 
 /**
  * One request/response exchanged with an origin as HTTP/2 frames on a {@link FrameStreams} connection.
- * Every method runs on the connection's event loop. The response is checked as Vert.x's client would
- * check it (a three-digit {@code :status}, headers before data, trailers that end the stream); a
- * response that breaks those rules resets the stream and fails it as an invalid response.
+ * Its state lives on the connection's event loop; the public operations may be called from another
+ * loop, and then run on the connection's in the order they were called. The response is checked as
+ * Vert.x's client would check it (a three-digit {@code :status}, headers before data, trailers that end
+ * the stream); a response that breaks those rules resets the stream and fails it as an invalid response.
  *
  * <p>Flow control is the caller's: response bytes are returned to the origin's window only through
- * {@link #consume}, once the client side has taken them; request bodies wait for {@link #whenWritable}.
+ * {@link #consume}, once the client side has taken them; a request body stops at {@link Sink#onBlocked}
+ * until {@link Sink#onWritable}.
  */
 public final class FrameStream {
 
-  /** What a stream reports, on the connection's event loop. After a failure nothing more is reported. */
+  /**
+   * What a stream reports, in order, on the connection's event loop (see {@link FrameStreams#open} for
+   * delivery on another). After a failure nothing more is reported.
+   */
   public interface Sink {
 
     /** An informational (1xx) response other than 101, before the final one. */
@@ -28,10 +36,15 @@ public final class FrameStream {
 
     void onResponseHead(int status, Http2Headers headers, boolean end);
 
-    /** {@code data} is valid during the call only; its bytes are returned to the window by {@link #consume}. */
-    void onResponseData(ByteBuf data, boolean end);
+    /** A copy of a DATA frame's bytes; they go back to the origin's window by {@link #consume}. */
+    void onResponseData(Buffer chunk, boolean end);
 
     void onResponseTrailers(Http2Headers trailers);
+
+    /** The request body has filled the stream's window or the socket: stop writing until {@link #onWritable}. */
+    void onBlocked();
+
+    void onWritable();
 
     void onFailure(Throwable cause);
   }
@@ -40,13 +53,15 @@ public final class FrameStream {
   private final Sink sink;
   /** Netty's stream, created when the head is sent: stream ids must reach the origin in order. */
   private Http2Stream stream;
+  /** {@link #stream}'s id for other threads, {@link OriginFailure#NO_STREAM} until the head is sent. */
+  private volatile int sentId = OriginFailure.NO_STREAM;
   /** The request head until it is sent. */
   private Http2Headers head;
   private boolean responseStarted;
   /** No more events are reported: the response ended, or the stream failed or was reset. */
   private boolean over;
   private boolean resetSent;
-  private Runnable onWritable;
+  private boolean blocked;
 
   FrameStream(FrameStreams owner, Http2Headers head, Sink sink) {
     this.owner = owner;
@@ -56,32 +71,62 @@ public final class FrameStream {
 
   /** The stream id once its HEADERS frame went out, else {@link OriginFailure#NO_STREAM}. */
   public int sentId() {
-    return stream != null ? stream.id() : OriginFailure.NO_STREAM;
+    return sentId;
   }
 
   int id() {
     return stream != null ? stream.id() : 0;
   }
 
-  /** Sends the request head now (for {@code expect: 100-continue}), without ending the stream. */
-  public void sendHead() {
-    if (!over && sendHead(false)) {
-      owner.channel.flush();
+  /**
+   * Runs an operation on the connection's loop: at once from there, else queued to it. Queued operations
+   * of one stream keep their order, since one thread (the request's) queues them.
+   */
+  private void onLoop(Runnable operation) {
+    if (owner.inLoop()) {
+      operation.run();
+    } else {
+      owner.channel.eventLoop().execute(operation);
     }
   }
 
-  /** Sends a request body chunk; takes ownership of {@code chunk}. */
+  /** Sends the request head now (for {@code expect: 100-continue}), without ending the stream. */
+  public void sendHead() {
+    onLoop(() -> {
+      if (!over && sendHead(false)) {
+        owner.channel.flush();
+      }
+    });
+  }
+
+  /**
+   * Sends a request body chunk; takes ownership of {@code chunk}. When the stream's window or the socket
+   * is full the sink hears {@link Sink#onBlocked}, and {@link Sink#onWritable} once it drains.
+   */
   public void write(ByteBuf chunk) {
+    onLoop(() -> writeOnLoop(chunk));
+  }
+
+  private void writeOnLoop(ByteBuf chunk) {
     if (over || !sendHead(false)) {
       chunk.release();
       return;
     }
     owner.handler.encoder().writeData(owner.ctx, stream.id(), chunk, 0, false, owner.quiet);
     owner.channel.flush();
+    if (!blocked && !isWritable()) {
+      blocked = true;
+      owner.block(this);
+      sink.onBlocked();
+    }
   }
 
   /** Ends the request: its head with END_STREAM if nothing was sent yet, else an empty DATA frame. */
   public void end() {
+    onLoop(this::endOnLoop);
+  }
+
+  private void endOnLoop() {
     if (over) {
       return;
     }
@@ -107,6 +152,7 @@ public final class FrameStream {
     head = null;
     try {
       stream = owner.create(this);
+      sentId = stream.id();
     } catch (OriginFailure unopened) {
       over = true;
       owner.channel.eventLoop().execute(() -> sink.onFailure(unopened));
@@ -118,8 +164,11 @@ public final class FrameStream {
 
   /** Resets the stream (a stream never sent is only closed); no event is reported after this. */
   public void reset(long code) {
+    onLoop(() -> resetOnLoop(code));
+  }
+
+  private void resetOnLoop(long code) {
     over = true;
-    onWritable = null;
     head = null;
     if (stream != null && !resetSent && stream.state() != Http2Stream.State.CLOSED) {
       resetSent = true;
@@ -128,15 +177,8 @@ public final class FrameStream {
     }
   }
 
-  /** Whether a request body chunk may be written without queueing behind flow control. */
-  public boolean isWritable() {
+  private boolean isWritable() {
     return stream == null || owner.handler.encoder().flowController().isWritable(stream);
-  }
-
-  /** Runs {@code action} once the stream is writable again (or gone), on the connection's loop. */
-  public void whenWritable(Runnable action) {
-    onWritable = action;
-    owner.block(this);
   }
 
   boolean writableOrGone() {
@@ -144,16 +186,21 @@ public final class FrameStream {
   }
 
   void unblocked() {
-    Runnable action = onWritable;
-    onWritable = null;
-    if (action != null && !over) {
-      action.run();
+    blocked = false;
+    if (!over) {
+      sink.onWritable();
     }
   }
 
   /** Returns {@code bytes} of response data to the origin's flow-control window. */
   public void consume(int bytes) {
-    if (bytes <= 0 || stream == null) {
+    if (bytes > 0) {
+      onLoop(() -> consumeOnLoop(bytes));
+    }
+  }
+
+  private void consumeOnLoop(int bytes) {
+    if (stream == null) {
       return;
     }
     try {
@@ -207,14 +254,14 @@ public final class FrameStream {
       return bytes;
     }
     over = end;
-    sink.onResponseData(data, end);
+    // A copy, as Vert.x's client makes: the frame's bytes belong to the connection's read buffer.
+    sink.onResponseData(BufferInternal.buffer(VertxByteBufAllocator.DEFAULT.heapBuffer(bytes).writeBytes(data)), end);
     return 0;
   }
 
   void onReset(long code) {
     if (!over) {
       over = true;
-      onWritable = null;
       sink.onFailure(new StreamResetException(code));
     }
   }
@@ -226,7 +273,6 @@ public final class FrameStream {
   void onClosed() {
     if (!over) {
       over = true;
-      onWritable = null;
       boolean connectionGone = !owner.closedOnError()
         && (!owner.channel.isActive() || owner.connection.goAwayReceived());
       sink.onFailure(connectionGone
@@ -237,7 +283,6 @@ public final class FrameStream {
 
   private void protocolError(String detail) {
     over = true;
-    onWritable = null;
     reset(Http2Error.PROTOCOL_ERROR.code());
     sink.onFailure(new OriginFailure(FailureKind.INVALID_RESPONSE, detail));
   }

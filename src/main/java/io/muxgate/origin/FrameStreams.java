@@ -16,6 +16,8 @@ import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.ContextInternal;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -28,8 +30,9 @@ import java.util.List;
  * the response headers.
  *
  * <p>Frames for these streams are taken before they reach Vert.x's frame listener; every other frame
- * goes on to it. Everything here runs on the connection's event loop: a request on another loop uses
- * Vert.x's own streams on the same connection instead ({@link #inLoop()}).
+ * goes on to it. Everything here runs on the connection's event loop; a request on another loop drives
+ * its stream through queued tasks and hears back on its own context (one hop each way, as with Vert.x's
+ * own streams).
  */
 public final class FrameStreams {
 
@@ -99,10 +102,11 @@ public final class FrameStreams {
    * Opens a stream. Its HEADERS frame goes out with the first body chunk or the end, so that a request
    * without a body leaves as one HEADERS frame with END_STREAM; only then does the stream take an id.
    * If the connection takes no new stream by then (GOAWAY, closed, the origin's limit reached), the
-   * sink gets an unprocessed {@link OriginFailure}.
+   * sink gets an unprocessed {@link OriginFailure}. Called from another loop than the connection's, the
+   * stream's events reach {@code sink} on {@code caller}, in order.
    */
-  public FrameStream open(Http2Headers head, FrameStream.Sink sink) {
-    return new FrameStream(this, head, sink);
+  public FrameStream open(Http2Headers head, FrameStream.Sink sink, ContextInternal caller) {
+    return new FrameStream(this, head, inLoop() ? sink : new OnContext(caller, sink));
   }
 
   /** Netty's stream for {@code s}, the next id in order; its HEADERS frame must follow at once. */
@@ -210,6 +214,45 @@ public final class FrameStreams {
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
       ctx.fireChannelWritabilityChanged();
       unblock(0);
+    }
+  }
+
+  /** A sink's events moved from the connection's loop to the request's. */
+  private record OnContext(ContextInternal caller, FrameStream.Sink target) implements FrameStream.Sink {
+
+    @Override
+    public void onInformational(int status, Http2Headers headers) {
+      caller.execute(() -> target.onInformational(status, headers));
+    }
+
+    @Override
+    public void onResponseHead(int status, Http2Headers headers, boolean end) {
+      caller.execute(() -> target.onResponseHead(status, headers, end));
+    }
+
+    @Override
+    public void onResponseData(Buffer chunk, boolean end) {
+      caller.execute(() -> target.onResponseData(chunk, end));
+    }
+
+    @Override
+    public void onResponseTrailers(Http2Headers trailers) {
+      caller.execute(() -> target.onResponseTrailers(trailers));
+    }
+
+    @Override
+    public void onBlocked() {
+      caller.execute(target::onBlocked);
+    }
+
+    @Override
+    public void onWritable() {
+      caller.execute(target::onWritable);
+    }
+
+    @Override
+    public void onFailure(Throwable cause) {
+      caller.execute(() -> target.onFailure(cause));
     }
   }
 

@@ -27,9 +27,9 @@ import java.util.concurrent.TimeUnit;
 public final class ProxyHarness implements AutoCloseable {
 
   /**
-   * Proxy event loops: 2 by default, so that requests meet origin connections of either loop (frame
-   * streams on their own loop, Vert.x client streams across); the pom's one-loop run sets 1, where every
-   * HTTP/2 origin stream is a frame stream.
+   * Proxy event loops: 2 by default, so that requests meet origin connections of either loop (a frame
+   * stream driven from its connection's loop, or from the other one through queued tasks); the pom's
+   * one-loop run sets 1, where no stream crosses loops.
    */
   private static final int EVENT_LOOPS = Integer.getInteger("muxgate.test.event_loops", 2);
 
