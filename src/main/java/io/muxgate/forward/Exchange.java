@@ -71,7 +71,6 @@ final class Exchange {
   private HttpClientRequest originRequest;
   /** The origin stream when the attempt runs as frames, instead of {@link #originRequest}. */
   private FrameStream frameStream;
-  private boolean framed;
   /** Response bytes relayed while the client was backed up, returned to the origin's window on drain. */
   private int unconsumed;
   private int attempts;
@@ -140,8 +139,7 @@ final class Exchange {
   private void openStream(int attempt) {
     FrameStreams frames = lease.frames();
     // CONNECT has no :path or :scheme in HTTP/2 (RFC 9113 §8.5); Vert.x's client writes it that way.
-    framed = frames != null && request.method() != HttpMethod.CONNECT;
-    if (framed) {
+    if (frames != null && request.method() != HttpMethod.CONNECT) {
       openFrameStream(attempt, frames);
       return;
     }
@@ -303,7 +301,7 @@ final class Exchange {
   // ---- phase: relay the response ------------------------------------------------------------------
 
   private void relayResponse(int attempt, HttpClientResponse originResponse) {
-    if (done || originCancelled || attempt != attempts) {
+    if (stale(attempt)) {
       return;
     }
     relayHead(originResponse.statusCode(), originResponse.headers(), originResponse.version());
@@ -370,13 +368,9 @@ final class Exchange {
       this.attempt = attempt;
     }
 
-    private boolean stale() {
-      return done || originCancelled || attempt != attempts;
-    }
-
     @Override
     public void onInformational(int status, Http2Headers headers) {
-      if (stale()) {
+      if (stale(attempt)) {
         return;
       }
       if (status == 100) {
@@ -392,7 +386,7 @@ final class Exchange {
 
     @Override
     public void onResponseHead(int status, Http2Headers headers, boolean end) {
-      if (stale()) {
+      if (stale(attempt)) {
         return;
       }
       relayHead(status, new Http2HeadersAdaptor(headers), HttpVersion.HTTP_2);
@@ -406,7 +400,7 @@ final class Exchange {
 
     @Override
     public void onResponseData(Buffer chunk, boolean end) {
-      if (stale()) {
+      if (stale(attempt)) {
         return;
       }
       lastActivityNanos = System.nanoTime();
@@ -432,21 +426,21 @@ final class Exchange {
 
     @Override
     public void onResponseTrailers(Http2Headers trailers) {
-      if (!stale()) {
+      if (!stale(attempt)) {
         endResponse(new Http2HeadersAdaptor(trailers), null);
       }
     }
 
     @Override
     public void onBlocked() {
-      if (!stale() && !request.isEnded()) {
+      if (!stale(attempt) && !request.isEnded()) {
         request.pause();
       }
     }
 
     @Override
     public void onWritable() {
-      if (!stale() && !request.isEnded()) {
+      if (!stale(attempt) && !request.isEnded()) {
         request.resume();
       }
     }
@@ -460,11 +454,11 @@ final class Exchange {
   // ---- failures -----------------------------------------------------------------------------------
 
   private void onOriginFailure(int attempt, Throwable cause) {
-    if (done || originCancelled || attempt != attempts) {
+    if (stale(attempt)) {
       return;
     }
     OriginFailure failure = lease == null ? OriginFailure.classify(cause)
-      : framed ? lease.classify(cause, frameStream, request.method(), responseHeadersReceived)
+      : frameStream != null ? lease.classify(cause, frameStream, request.method(), responseHeadersReceived)
       : lease.classify(cause, originRequest, responseHeadersReceived);
     if (lease != null) {
       lease.release();
@@ -500,6 +494,14 @@ final class Exchange {
     cancelOrigin(CANCEL);
     forwarder.originFailed(zone, failure);
     respondError(failure.kind().status(), failure.kind().reason());
+  }
+
+  /**
+   * Whether events of {@code attempt}'s origin stream come too late: the exchange is over, the proxy
+   * reset that stream itself, or a newer attempt replaced it.
+   */
+  private boolean stale(int attempt) {
+    return done || originCancelled || attempt != attempts;
   }
 
   ContextInternal context() {

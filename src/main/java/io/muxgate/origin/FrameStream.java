@@ -60,7 +60,6 @@ public final class FrameStream {
   private boolean responseStarted;
   /** No more events are reported: the response ended, or the stream failed or was reset. */
   private boolean over;
-  private boolean resetSent;
   private boolean blocked;
 
   FrameStream(FrameStreams owner, Http2Headers head, Sink sink) {
@@ -72,10 +71,6 @@ public final class FrameStream {
   /** The stream id once its HEADERS frame went out, else {@link OriginFailure#NO_STREAM}. */
   public int sentId() {
     return sentId;
-  }
-
-  int id() {
-    return stream != null ? stream.id() : 0;
   }
 
   /**
@@ -162,7 +157,7 @@ public final class FrameStream {
     return true;
   }
 
-  /** Resets the stream (a stream never sent is only closed); no event is reported after this. */
+  /** Resets the stream (nothing goes out if its head never did); no event is reported after this. */
   public void reset(long code) {
     onLoop(() -> resetOnLoop(code));
   }
@@ -170,8 +165,7 @@ public final class FrameStream {
   private void resetOnLoop(long code) {
     over = true;
     head = null;
-    if (stream != null && !resetSent && stream.state() != Http2Stream.State.CLOSED) {
-      resetSent = true;
+    if (stream != null && stream.state() != Http2Stream.State.CLOSED) {
       owner.handler.resetStream(owner.ctx, stream.id(), code, owner.ctx.newPromise());
       owner.channel.flush();
     }
@@ -182,7 +176,7 @@ public final class FrameStream {
   }
 
   boolean writableOrGone() {
-    return over || resetSent || stream == null || stream.state() == Http2Stream.State.CLOSED || isWritable();
+    return over || stream == null || stream.state() == Http2Stream.State.CLOSED || isWritable();
   }
 
   void unblocked() {

@@ -41,7 +41,7 @@ public final class FrameStreams {
    * streams again: slower, and there if an origin ever meets a difference between the two.
    */
   static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("muxgate.frame_streams"));
-  private static final String GUARD = "muxgate-frame-guard";
+  static final String GUARD = "muxgate-frame-guard";
 
   final Channel channel;
   final Http2ConnectionHandler handler;
@@ -144,7 +144,7 @@ public final class FrameStreams {
     }
     for (int i = blocked.size() - 1; i >= 0; i--) {
       FrameStream s = blocked.get(i);
-      if ((streamId == 0 || s.id() == streamId) && s.writableOrGone()) {
+      if ((streamId == 0 || s.sentId() == streamId) && s.writableOrGone()) {
         blocked.remove(i);
         s.unblocked();
       }

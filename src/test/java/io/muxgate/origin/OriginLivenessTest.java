@@ -105,13 +105,38 @@ class OriginLivenessTest {
 
     assertEquals(200, get(client(proxy)).status());
 
-    OriginPool pool = proxy.app().pools().all().iterator().next();
-    Channel channel = ConnectionInternals.channelOf(pool.connectionsForTest().get(0));
-    assertNotNull(channel, "the Netty channel under the origin connection");
+    Channel channel = originChannel(proxy);
     assertEquals(Boolean.TRUE, channel.config().getOption(ChannelOption.SO_KEEPALIVE));
     assertEquals(30, channel.config().getOption(SocketTuning.TCP_KEEPIDLE));
     assertEquals(15, channel.config().getOption(SocketTuning.TCP_KEEPINTVL));
     assertEquals(2, channel.config().getOption(SocketTuning.TCP_KEEPCNT));
+  }
+
+  /**
+   * HTTP/2 origin streams run as frames unless {@code -Dmuxgate.frame_streams=false}: the pom's
+   * vertx-streams-only run sets it. A Vert.x upgrade that moved its frame listener would make frame
+   * streams quietly fall back to Vert.x's; this notices either way.
+   */
+  @Test
+  void http2OriginConnectionsCarryFrameStreamsUnlessSwitchedOff() {
+    vertx = Vertx.vertx();
+    FaultOrigin origin = track(FaultOrigin.builder().start());
+    ProxyHarness proxy = proxy(origin, null);
+
+    assertEquals(200, get(client(proxy)).status());
+
+    Channel channel = originChannel(proxy);
+    boolean switchedOff = "false".equalsIgnoreCase(System.getProperty("muxgate.frame_streams"));
+    assertEquals(!switchedOff, channel.pipeline().get(FrameStreams.GUARD) != null,
+      switchedOff ? "no frame streams when switched off" : "frame streams installed on an h2 origin connection");
+  }
+
+  /** The Netty channel under the proxy's first origin connection. */
+  private static Channel originChannel(ProxyHarness proxy) {
+    OriginPool pool = proxy.app().pools().all().iterator().next();
+    Channel channel = ConnectionInternals.channelOf(pool.connectionsForTest().get(0));
+    assertNotNull(channel, "the Netty channel under the origin connection");
+    return channel;
   }
 
   @Test
