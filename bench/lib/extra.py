@@ -871,6 +871,7 @@ def build_report(args):
         if D:
             L.append(f"\nExample command: `{D.split(' --log-file')[0]} <url>`\n")
     L += steady_section(steady, targets, hagg, cand)
+    L += client_core_section(hruns, erecs, targets, cand)
     if args.png_rel:
         L.append(f"![req/s and proxy CPU µs per request]({args.png_rel})\n")
     if harness_md and os.path.exists(harness_md):
@@ -892,6 +893,58 @@ def build_report(args):
                     seen.add(c2)
                     L.append(f"- `{c2}`")
     return "\n".join(L) + "\n", hagg, idle, h1, targets, scen, cand
+
+
+ORIGIN_COST_FLAG = 1.3   # flag a repetition whose origin spent this much more CPU per request than its target's best
+
+
+def client_core_section(hruns, erecs, targets, cand):
+    """Every repetition's req/s next to the origin's CPU per request, so a median can be read with its spread.
+
+    The origin (Node, sharing the client core with h2load) is the ceiling of the 1 KiB scenarios. Some
+    repetitions find it spending 1.5-2x its usual CPU per request, and whichever target runs then loses req/s
+    and p99 while its own CPU per request hardly moves. Seen by hand on this VM for tens of seconds at a time
+    with nothing in /proc/stat (no steal, no foreign CPU); an origin that batches less at a lower rate costs
+    more per request too, so a flag says "read this repetition with care", not what caused it.
+    """
+    groups = {}
+    for r in hruns:
+        if r.get("scenario") and r.get("pin") in (None, "pinned"):
+            groups.setdefault((r["scenario"], r["peer"], r["upstream"]), []).append(r)
+    for r in erecs:
+        if r.get("test") in ("h1", "steady"):
+            groups.setdefault((r["test"], r["peer"], r["upstream"]), []).append(r)
+    rows, flagged, total = [], 0, 0
+    for (t, p, u), rs in groups.items():
+        rs = [r for r in rs if r.get("origin_cpu_s") is not None and r.get("origin_requests") and r.get("rps")
+              and not r.get("error")]
+        if len(rs) < 2:
+            continue
+        cost = [r["origin_cpu_s"] / r["origin_requests"] * 1e6 for r in rs]
+        best = min(cost)
+        marks = [f"{c:.0f}{'*' if c > ORIGIN_COST_FLAG * best else ''}" for c in cost]
+        flagged += sum(1 for c in cost if c > ORIGIN_COST_FLAG * best)
+        total += len(rs)
+        rows.append((t, p, u, rs, marks))
+    if not rows:
+        return []
+    order = {(p, u): i for i, (p, u) in enumerate(targets)}
+    rows.sort(key=lambda x: (x[0], order.get((x[1], x[2]), 99)))
+    L = ["## Repetitions and the origin's CPU per request\n"]
+    L.append("The tables above give medians. Here every repetition: req/s, and the origin's CPU µs per request "
+             f"(`*` = more than {ORIGIN_COST_FLAG}× that target's best repetition in the same test). The origin shares the "
+             "client core with h2load and is the ceiling of the 1 KiB scenarios; in a flagged repetition it did "
+             "more work per request or ran on a slower core (this VM's second core has been seen running ~1.5× "
+             "slower for tens of seconds, with no steal or foreign CPU in /proc/stat), and that target's req/s and "
+             "p99 are understated then while its own CPU per request is not. Read a req/s ratio built on a "
+             f"flagged repetition with care. Flagged: {flagged} of {total}.\n")
+    L.append("| test | target | req/s by repetition | origin µs/req by repetition |")
+    L.append("|---|---|---|---|")
+    for t, p, u, rs, marks in rows:
+        name = f"**{label(p, u)}**" if p == cand else label(p, u)
+        L.append(f"| {t} | {name} | {' / '.join(fmt(r['rps'], 0) for r in rs)} | {' / '.join(marks)} |")
+    L.append("")
+    return L
 
 
 def steady_section(steady, targets, hagg, cand):
