@@ -871,7 +871,7 @@ def build_report(args):
         if D:
             L.append(f"\nExample command: `{D.split(' --log-file')[0]} <url>`\n")
     L += steady_section(steady, targets, hagg, cand)
-    L += client_core_section(hruns, erecs, targets, cand)
+    L += repetitions_section(hruns, erecs, targets, cand)
     if args.png_rel:
         L.append(f"![req/s and proxy CPU µs per request]({args.png_rel})\n")
     if harness_md and os.path.exists(harness_md):
@@ -898,14 +898,13 @@ def build_report(args):
 ORIGIN_COST_FLAG = 1.3   # flag a repetition whose origin spent this much more CPU per request than its target's best
 
 
-def client_core_section(hruns, erecs, targets, cand):
+def repetitions_section(hruns, erecs, targets, cand):
     """Every repetition's req/s next to the origin's CPU per request, so a median can be read with its spread.
 
-    The origin (Node, sharing the client core with h2load) is the ceiling of the 1 KiB scenarios. Some
-    repetitions find it spending 1.5-2x its usual CPU per request, and whichever target runs then loses req/s
-    and p99 (and may spend more per request itself, batching less at the lower rate). Seen by hand on this VM for tens of seconds at a time
-    with nothing in /proc/stat (no steal, no foreign CPU); an origin that batches less at a lower rate costs
-    more per request too, so a flag says "read this repetition with care", not what caused it.
+    The origin (Node, on the client core with h2load) is the ceiling of the 1 KiB scenarios. In some
+    repetitions it spends 1.5-2x its usual CPU per request, for tens of seconds at a time and with nothing in
+    /proc/stat; whichever target runs then loses req/s and p99. An origin that batches less at a lower rate
+    also costs more per request, so a flag says "read this repetition with care", not what caused it.
     """
     groups = {}
     for r in hruns:
@@ -926,24 +925,25 @@ def client_core_section(hruns, erecs, targets, cand):
             continue
         cost = [per_req(r) for r in rs]
         best = min(cost + [per_req(r) for r in peers])
-        marks = [f"{c:.0f}{'*' if c > ORIGIN_COST_FLAG * best else ''}" for c in cost]
-        flagged += sum(1 for c in cost if c > ORIGIN_COST_FLAG * best)
+        slow = [c > ORIGIN_COST_FLAG * best for c in cost]
+        flagged += sum(slow)
         total += len(rs)
-        rows.append((t, p, u, rs, marks))
+        rows.append((t, p, u, rs, [f"{c:.0f}{'*' if x else ''}" for c, x in zip(cost, slow)]))
     if not rows:
         return []
     order = {(p, u): i for i, (p, u) in enumerate(targets)}
     rows.sort(key=lambda x: (x[0], order.get((x[1], x[2]), 99)))
     L = ["## Repetitions and the origin's CPU per request\n"]
-    L.append("The tables above give medians. Here every repetition: req/s, and the origin's CPU µs per request "
-             f"(`*` = more than {ORIGIN_COST_FLAG}× that target's best repetition in the same test; for steady, in steady "
-             "or small, the same load). The origin shares the "
-             "client core with h2load and is the ceiling of the 1 KiB scenarios; in a flagged repetition it did "
-             "more work per request or ran on a slower core (this VM's second core has been seen running ~1.5× "
-             "slower for tens of seconds, with no steal or foreign CPU in /proc/stat), and that target's req/s and "
-             "p99 are understated then; its own CPU per request can read high too, a proxy batching less at a "
-             "lower rate. Read a ratio built on a "
-             f"flagged repetition with care. Flagged: {flagged} of {total}.\n")
+    L.append(
+        "The tables above give medians. Here is every repetition: its req/s and the origin's CPU µs per request, "
+        f"`*` where that is more than {ORIGIN_COST_FLAG}× the same target's best repetition in the same test (the "
+        "one steady round is also compared with the small runs, which carry the same load). The origin shares the "
+        "client core with h2load and is the ceiling of the 1 KiB scenarios. In a flagged repetition it did more "
+        "work per request: on this VM the client core's work has been seen taking ~1.5× longer for tens of "
+        "seconds with no steal or foreign CPU in /proc/stat, and an origin also costs more per request when it "
+        "batches less. That target's req/s and p99 are understated then, and its own CPU per request can read "
+        f"high too (it batches less at the lower rate). Read a ratio built on a flagged repetition with care. "
+        f"Flagged: {flagged} of {total}.\n")
     L.append("| test | target | req/s by repetition | origin µs/req by repetition |")
     L.append("|---|---|---|---|")
     for t, p, u, rs, marks in rows:
