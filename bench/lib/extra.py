@@ -913,9 +913,9 @@ def repetitions_section(hruns, erecs, targets, cand):
     for r in erecs:
         if r.get("test") in ("h1", "steady"):
             groups.setdefault((r["test"], r["peer"], r["upstream"]), []).append(r)
-    usable = lambda rs: [r for r in rs if r.get("origin_cpu_s") is not None and r.get("origin_requests")
-                         and r.get("rps") and not r.get("error")]
-    per_req = lambda r: r["origin_cpu_s"] / r["origin_requests"] * 1e6
+    usable = lambda rs: [r for r in rs if per_req_us(r, "origin_cpu_s") is not None and r.get("rps")
+                         and not r.get("error")]
+    per_req = lambda r: per_req_us(r, "origin_cpu_s")
     rows, flagged, total = [], 0, 0
     for (t, p, u), rs in groups.items():
         rs = usable(rs)
