@@ -61,6 +61,13 @@ public final class FrameStream {
   /** No more events are reported: the response ended, or the stream failed or was reset. */
   private boolean over;
   private boolean blocked;
+  /**
+   * The response's last event, held until Netty has closed (or half-closed) the stream, which it does
+   * right after the frame that ended it is handled. Reported earlier, it would free the stream's pool
+   * slot while the codec still counts the stream against the origin's limit, and a request waiting for
+   * that slot on this loop could open a stream the codec refuses.
+   */
+  private Runnable last;
 
   FrameStream(FrameStreams owner, Http2Headers head, Sink sink) {
     this.owner = owner;
@@ -165,6 +172,7 @@ public final class FrameStream {
   private void resetOnLoop(long code) {
     over = true;
     head = null;
+    last = null;
     if (stream != null && stream.state() != Http2Stream.State.CLOSED) {
       owner.handler.resetStream(owner.ctx, stream.id(), code, owner.ctx.newPromise());
       owner.channel.flush();
@@ -218,7 +226,7 @@ public final class FrameStream {
         return;
       }
       over = true;
-      sink.onResponseTrailers(headers);
+      last = () -> sink.onResponseTrailers(headers);
       return;
     }
     int status = status(headers.status());
@@ -233,7 +241,11 @@ public final class FrameStream {
     } else {
       responseStarted = true;
       over = end;
-      sink.onResponseHead(status, headers, end);
+      if (end) {
+        last = () -> sink.onResponseHead(status, headers, true);
+      } else {
+        sink.onResponseHead(status, headers, false);
+      }
     }
   }
 
@@ -249,7 +261,12 @@ public final class FrameStream {
     }
     over = end;
     // A copy, as Vert.x's client makes: the frame's bytes belong to the connection's read buffer.
-    sink.onResponseData(BufferInternal.buffer(VertxByteBufAllocator.DEFAULT.heapBuffer(bytes).writeBytes(data)), end);
+    Buffer chunk = BufferInternal.buffer(VertxByteBufAllocator.DEFAULT.heapBuffer(bytes).writeBytes(data));
+    if (end) {
+      last = () -> sink.onResponseData(chunk, true);
+    } else {
+      sink.onResponseData(chunk, false);
+    }
     return 0;
   }
 
@@ -265,13 +282,24 @@ public final class FrameStream {
    * the codec met a protocol error), a GOAWAY excluded it, or the codec reset it over a stream error.
    */
   void onClosed() {
-    if (!over) {
+    if (last != null) {
+      onRemoteEnd();
+    } else if (!over) {
       over = true;
       boolean connectionGone = !owner.closedOnError()
         && (!owner.channel.isActive() || owner.connection.goAwayReceived());
       sink.onFailure(connectionGone
         ? new HttpClosedException("Connection was closed")
         : new OriginFailure(FailureKind.INVALID_RESPONSE, "stream closed by a protocol error"));
+    }
+  }
+
+  /** The origin's side of the stream is closed: the held last event goes out. */
+  void onRemoteEnd() {
+    Runnable event = last;
+    if (event != null) {
+      last = null;
+      event.run();
     }
   }
 

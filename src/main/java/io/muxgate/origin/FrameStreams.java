@@ -74,6 +74,14 @@ public final class FrameStreams {
           s.onClosed();
         }
       }
+
+      @Override
+      public void onStreamHalfClosed(Http2Stream stream) {
+        FrameStream s = stream.getProperty(key);
+        if (s != null && stream.state() == Http2Stream.State.HALF_CLOSED_REMOTE) {
+          s.onRemoteEnd();
+        }
+      }
     });
     channel.pipeline().addFirst(GUARD, new Guard());
     handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
