@@ -146,6 +146,13 @@ public final class Muxgate {
     return pools;
   }
 
+  /** Client connections, over all event loops, whose HTTP/2 streams the front end runs as frames. */
+  public int frontStreamConnections() {
+    synchronized (proxies) {
+      return proxies.stream().mapToInt(ProxyVerticle::frontStreamConnections).sum();
+    }
+  }
+
   public boolean isReady() {
     return ready.get();
   }

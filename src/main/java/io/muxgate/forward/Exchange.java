@@ -17,8 +17,6 @@ import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.StreamResetException;
@@ -52,8 +50,7 @@ final class Exchange {
   private static final int MAX_ATTEMPTS = 4;
 
   private final Forwarder forwarder;
-  private final HttpServerRequest request;
-  private final HttpServerResponse response;
+  private final Downstream client;
   private final ContextInternal context;
   private final Zone zone;
   private final Zone.Selection selection;
@@ -91,11 +88,10 @@ final class Exchange {
   Exchange deadlinePrev;
   Exchange deadlineNext;
 
-  Exchange(Forwarder forwarder, HttpServerRequest request, ContextInternal context, Zone zone,
+  Exchange(Forwarder forwarder, Downstream client, ContextInternal context, Zone zone,
            Zone.Selection selection, MultiMap originHeaders, String originUri, HostAndPort authority) {
     this.forwarder = forwarder;
-    this.request = request;
-    this.response = request.response();
+    this.client = client;
     this.context = context;
     this.zone = zone;
     this.selection = selection;
@@ -107,12 +103,23 @@ final class Exchange {
   }
 
   void start() {
-    request.pause();
-    request.handler(this::onClientData);
-    request.endHandler(v -> onClientEnd());
-    request.exceptionHandler(this::onClientFailure);
-    response.exceptionHandler(this::onClientFailure);
-    response.closeHandler(v -> onClientFailure(null));
+    client.pause();
+    client.bind(new Downstream.Events() {
+      @Override
+      public void onData(Buffer chunk) {
+        onClientData(chunk);
+      }
+
+      @Override
+      public void onEnd() {
+        onClientEnd();
+      }
+
+      @Override
+      public void onFailure(Throwable cause) {
+        onClientFailure(cause);
+      }
+    });
     forwarder.deadlines().track(this);
     attempt();
   }
@@ -139,12 +146,12 @@ final class Exchange {
   private void openStream(int attempt) {
     FrameStreams frames = lease.frames();
     // CONNECT has no :path or :scheme in HTTP/2 (RFC 9113 §8.5); Vert.x's client writes it that way.
-    if (frames != null && request.method() != HttpMethod.CONNECT) {
+    if (frames != null && client.method() != HttpMethod.CONNECT) {
       openFrameStream(attempt, frames);
       return;
     }
     RequestOptions options = new RequestOptions()
-      .setMethod(request.method())
+      .setMethod(client.method())
       .setURI(originUri)
       .setHeaders(originHeaders);
     lease.connection().request(options).onComplete(ar -> {
@@ -166,8 +173,8 @@ final class Exchange {
     lastActivityNanos = System.nanoTime();
     req.authority(authority);
     req.exceptionHandler(cause -> onOriginFailure(attempt, cause));
-    req.drainHandler(v -> request.resume());
-    req.earlyHintsHandler(hints -> response.writeEarlyHints(hints));
+    req.drainHandler(v -> client.resume());
+    req.earlyHintsHandler(client::writeEarlyHints);
     req.response().onComplete(ar -> {
       if (ar.succeeded()) {
         relayResponse(attempt, ar.result());
@@ -178,7 +185,7 @@ final class Exchange {
     originChunked = false;
     boolean expectContinue = expectsContinue();
     if (expectContinue) {
-      req.continueHandler(v -> response.writeContinue());
+      req.continueHandler(v -> client.writeContinue());
     }
     if (replayBody != null) {
       for (Buffer chunk : replayBody) {
@@ -192,13 +199,13 @@ final class Exchange {
         prepareChunking(req);
         req.sendHead();
       }
-      request.resume();
+      client.resume();
     }
   }
 
   private void openFrameStream(int attempt, FrameStreams frames) {
     Http2Headers head = new DefaultHttp2Headers()
-      .method(request.method().name())
+      .method(client.method().name())
       .path(originUri)
       .scheme(pool.peer().address().scheme().tls() ? "https" : "http")
       .authority(authority.toString());
@@ -224,12 +231,12 @@ final class Exchange {
       if (expectsContinue()) {
         frameStream.sendHead();
       }
-      request.resume();
+      client.resume();
     }
   }
 
   private boolean expectsContinue() {
-    return request.headers().contains(HttpHeaders.EXPECT, HttpHeaders.CONTINUE, true);
+    return client.headers().contains(HttpHeaders.EXPECT, HttpHeaders.CONTINUE, true);
   }
 
   /** A second reference to a body chunk for the origin's codec, which releases it once written. */
@@ -261,12 +268,12 @@ final class Exchange {
       return;
     }
     if (originRequest == null) {
-      request.pause();
+      client.pause();
       return;
     }
     writeToOrigin(chunk);
     if (originRequest.writeQueueFull()) {
-      request.pause();
+      client.pause();
     }
   }
 
@@ -307,15 +314,15 @@ final class Exchange {
     relayHead(originResponse.statusCode(), originResponse.headers(), originResponse.version());
     // The head goes out now, not with the first body chunk: a client of a streaming origin (server-sent
     // events, long poll) sees the status and headers as soon as the origin sends them.
-    response.writeHead();
+    client.writeHead();
     originResponse.exceptionHandler(cause -> onOriginFailure(attempt, cause));
     originResponse.handler(chunk -> {
       lastActivityNanos = System.nanoTime();
       bytesOut += chunk.length();
-      response.write(chunk);
-      if (response.writeQueueFull()) {
+      client.write(chunk);
+      if (client.writeQueueFull()) {
         originResponse.pause();
-        response.drainHandler(v -> originResponse.resume());
+        client.drainHandler(v -> originResponse.resume());
       }
     });
     originResponse.endHandler(v -> {
@@ -330,33 +337,29 @@ final class Exchange {
     responseHeadersReceived = true;
     lastActivityNanos = System.nanoTime();
     originStatus = status;
-    response.setStatusCode(status);
-    MultiMap headers = response.headers();
+    client.status(status);
+    MultiMap headers = client.responseHeaders();
     Headers.copy(originHeaders, headers);
     Headers.append(headers, "via", forwarder.via(originVersion));
-    forwarder.rewriteLocation(headers, selection, request, authority);
-    if (request.version() != HttpVersion.HTTP_2 && !headers.contains(HttpHeaders.CONTENT_LENGTH)
-      && request.method() != HttpMethod.HEAD && status != 204 && status != 304) {
-      response.setChunked(true);
+    forwarder.rewriteLocation(headers, selection, client, authority);
+    if (client.version() != HttpVersion.HTTP_2 && !headers.contains(HttpHeaders.CONTENT_LENGTH)
+      && client.method() != HttpMethod.HEAD && status != 204 && status != 304) {
+      client.chunked();
     }
   }
 
   /** The origin's response ended: trailers (may be null) and a last chunk (may be null) to the client. */
   private void endResponse(MultiMap trailers, Buffer last) {
     if (trailers != null && !trailers.isEmpty()) {
-      Headers.copy(trailers, response.trailers());
+      Headers.copy(trailers, client.responseTrailers());
     }
     if (!clientBodyEnded) {
       // The origin answered before reading the whole body: stop sending, let the client drain.
       cancelOrigin(Http2Error.NO_ERROR.code());
-      request.resume();
+      client.resume();
     }
     finish(originStatus, null);
-    if (last != null) {
-      response.end(last);
-    } else {
-      response.end();
-    }
+    client.end(last);
   }
 
   /** The origin's response as frames: what {@link #relayResponse} does with a Vert.x client response. */
@@ -375,12 +378,12 @@ final class Exchange {
       }
       if (status == 100) {
         if (expectsContinue()) {
-          response.writeContinue();
+          client.writeContinue();
         }
       } else if (status == 103) {
         MultiMap hints = HttpHeaders.headers();
         Headers.copy(new Http2HeadersAdaptor(headers), hints);
-        response.writeEarlyHints(hints);
+        client.writeEarlyHints(hints);
       }
     }
 
@@ -394,7 +397,7 @@ final class Exchange {
         endResponse(null, null);
       } else {
         // Written now, as in relayResponse: a streaming origin's client sees the head at once.
-        response.writeHead();
+        client.writeHead();
       }
     }
 
@@ -410,13 +413,13 @@ final class Exchange {
         endResponse(null, chunk);
         return;
       }
-      response.write(chunk);
-      if (!response.writeQueueFull()) {
+      client.write(chunk);
+      if (!client.writeQueueFull()) {
         frameStream.consume(length);
       } else {
         unconsumed += length;
         FrameStream stream = frameStream;
-        response.drainHandler(v -> {
+        client.drainHandler(v -> {
           int bytes = unconsumed;
           unconsumed = 0;
           stream.consume(bytes);
@@ -433,15 +436,15 @@ final class Exchange {
 
     @Override
     public void onBlocked() {
-      if (!stale(attempt) && !request.isEnded()) {
-        request.pause();
+      if (!stale(attempt) && !client.isEnded()) {
+        client.pause();
       }
     }
 
     @Override
     public void onWritable() {
-      if (!stale(attempt) && !request.isEnded()) {
-        request.resume();
+      if (!stale(attempt) && !client.isEnded()) {
+        client.resume();
       }
     }
 
@@ -458,7 +461,7 @@ final class Exchange {
       return;
     }
     OriginFailure failure = lease == null ? OriginFailure.classify(cause)
-      : frameStream != null ? lease.classify(cause, frameStream, request.method(), responseHeadersReceived)
+      : frameStream != null ? lease.classify(cause, frameStream, client.method(), responseHeadersReceived)
       : lease.classify(cause, originRequest, responseHeadersReceived);
     if (lease != null) {
       lease.release();
@@ -484,8 +487,8 @@ final class Exchange {
         }
         originRequest = null;
         frameStream = null;
-        if (!request.isEnded()) {
-          request.pause(); // over HTTP/2 Vert.x throws on pausing a request already read
+        if (!client.isEnded()) {
+          client.pause(); // over HTTP/2 Vert.x throws on pausing a request already read
         }
         attempt();
         return;
@@ -543,24 +546,24 @@ final class Exchange {
   /** A client-side problem (body too large) before or during forwarding. */
   private void failClient(int status, String reason) {
     cancelOrigin(CANCEL);
-    if (response.headWritten()) {
+    if (client.headWritten()) {
       resetClient(CANCEL, reason);
     } else {
-      Forwarder.closeAfterResponse(request);
+      Forwarder.closeAfterResponse(client);
       respondError(status, reason);
     }
   }
 
   private void respondError(int status, String reason) {
-    if (response.headWritten()) {
+    if (client.headWritten()) {
       resetClient(INTERNAL_ERROR, reason);
       return;
     }
-    if (!request.isEnded()) {
-      request.resume();
+    if (!client.isEnded()) {
+      client.resume();
     }
     finish(status, reason);
-    Forwarder.writeError(response, status, reason);
+    Forwarder.writeError(client, status, reason);
   }
 
   /**
@@ -579,7 +582,7 @@ final class Exchange {
 
   private void resetClient(long code, String reason) {
     finish(originStatus > 0 ? originStatus : 502, reason);
-    response.reset(code);
+    client.reset(code);
   }
 
   private void finish(int status, String error) {
@@ -594,7 +597,7 @@ final class Exchange {
     replayBody = null;
     zone.inFlight().decrementAndGet();
     forwarder.completed(new ExchangeRecord(startMillis, System.nanoTime() - startNanos, zone.name(),
-      request.method().name(), request.path(), status, Forwarder.protocolName(request.version()),
+      client.method().name(), client.path(), status, Forwarder.protocolName(client.version()),
       pool != null ? pool.peer().address() : null,
       lease != null ? lease.protocol() : null, lease != null ? lease.localPort() : -1,
       originStatus, bytesIn, bytesOut, error, attempts));

@@ -7,6 +7,7 @@ import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.observe.ProxyMetrics;
 import io.muxgate.origin.OriginPeer;
 import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
@@ -43,36 +44,41 @@ public final class Forwarder {
   }
 
   public void handle(HttpServerRequest request) {
+    handle(new VertxDownstream(request), (ContextInternal) ContextInternal.current());
+  }
+
+  /** Takes one request, read by Vert.x or by the front end's own HTTP/2 streams, on its event loop. */
+  public void handle(Downstream client, ContextInternal context) {
     long start = System.nanoTime();
-    HostAndPort authority = request.authority();
+    HostAndPort authority = client.authority();
     Zone zone = resolveZone(authority);
     if (zone == null) {
-      reject(request, null, 421, "unknown_zone", start);
+      reject(client, null, 421, "unknown_zone", start);
       return;
     }
     int limit = zone.config().settings().maxConcurrentRequests();
     if (zone.inFlight().incrementAndGet() > limit) {
       zone.inFlight().decrementAndGet();
-      request.response().putHeader(HttpHeaders.RETRY_AFTER, "1");
-      reject(request, zone, 503, "zone_overloaded", start);
+      client.responseHeaders().set(HttpHeaders.RETRY_AFTER, "1");
+      reject(client, zone, 503, "zone_overloaded", start);
       return;
     }
-    String contentLength = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    String contentLength = client.headers().get(HttpHeaders.CONTENT_LENGTH);
     if (contentLength != null && exceeds(contentLength, zone.config().settings().maxRequestBodyBytes())) {
       zone.inFlight().decrementAndGet();
-      closeAfterResponse(request);
-      reject(request, zone, 413, "request_body_too_large", start);
+      closeAfterResponse(client);
+      reject(client, zone, 413, "request_body_too_large", start);
       return;
     }
-    Zone.Selection selection = zone.select(request.path() == null ? "/" : request.path());
-    MultiMap headers = originHeaders(request, authority);
-    String uri = originUri(request.uri(), selection.route());
-    if (WebSocketTunnel.isWebSocketUpgrade(request)) {
-      tunnel(request, zone, selection, headers, uri, start);
+    Zone.Selection selection = zone.select(client.path() == null ? "/" : client.path());
+    MultiMap headers = originHeaders(client, authority);
+    String uri = originUri(client.uri(), selection.route());
+    HttpServerRequest vertx = client.vertxRequest();
+    if (vertx != null && WebSocketTunnel.isWebSocketUpgrade(vertx)) {
+      tunnel(vertx, zone, selection, headers, uri, start);
       return;
     }
-    new Exchange(this, request, (ContextInternal) ContextInternal.current(), zone, selection, headers, uri,
-      authority).start();
+    new Exchange(this, client, context, zone, selection, headers, uri, authority).start();
   }
 
   private void tunnel(HttpServerRequest request, Zone zone, Zone.Selection selection, MultiMap headers, String uri,
@@ -99,13 +105,13 @@ public final class Forwarder {
     }
   }
 
-  private MultiMap originHeaders(HttpServerRequest request, HostAndPort authority) {
+  private MultiMap originHeaders(Downstream client, HostAndPort authority) {
     MultiMap headers = HttpHeaders.headers();
-    Headers.copy(request.headers(), headers);
-    Headers.append(headers, "x-forwarded-for", request.remoteAddress().hostAddress());
-    headers.set("x-forwarded-proto", request.isSSL() ? "https" : "http");
+    Headers.copy(client.headers(), headers);
+    Headers.append(headers, "x-forwarded-for", client.remoteHost());
+    headers.set("x-forwarded-proto", client.tls() ? "https" : "http");
     headers.set("x-forwarded-host", authority.port() >= 0 ? authority.host() + ":" + authority.port() : authority.host());
-    Headers.append(headers, "via", via(request.version()));
+    Headers.append(headers, "via", via(client.version()));
     return headers;
   }
 
@@ -121,13 +127,13 @@ public final class Forwarder {
    * Rewrites an absolute Location or Content-Location that points at one of the selected origins so
    * that it points at the client-facing scheme and host instead, restoring a stripped route prefix.
    */
-  void rewriteLocation(MultiMap headers, Zone.Selection selection, HttpServerRequest request, HostAndPort authority) {
+  void rewriteLocation(MultiMap headers, Zone.Selection selection, Downstream client, HostAndPort authority) {
     for (CharSequence name : new CharSequence[] {HttpHeaders.LOCATION, HttpHeaders.CONTENT_LOCATION}) {
       String value = headers.get(name);
       if (value == null || !(value.startsWith("http://") || value.startsWith("https://"))) {
         continue;
       }
-      String rewritten = LocationRewrite.rewrite(value, selection, request.isSSL() ? "https" : "http",
+      String rewritten = LocationRewrite.rewrite(value, selection, client.tls() ? "https" : "http",
         authority.port() >= 0 ? authority.host() + ":" + authority.port() : authority.host());
       if (rewritten != null) {
         headers.set(name, rewritten);
@@ -135,28 +141,36 @@ public final class Forwarder {
     }
   }
 
-  private void reject(HttpServerRequest request, Zone zone, int status, String reason, long start) {
-    writeError(request.response(), status, reason);
+  private void reject(Downstream client, Zone zone, int status, String reason, long start) {
+    writeError(client, status, reason);
     completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start,
-      zone == null ? null : zone.name(), request.method().name(), request.path(), status,
-      protocolName(request.version()), null, null, -1, -1, 0, 0, reason, 0));
+      zone == null ? null : zone.name(), client.method().name(), client.path(), status,
+      protocolName(client.version()), null, null, -1, -1, 0, 0, reason, 0));
   }
 
   /**
    * Closes an HTTP/1.x connection once the response is sent, so an unread body is not read to its end
    * (HTTP/2 resets just the stream, and a Connection header there would make the response malformed).
    */
-  static void closeAfterResponse(HttpServerRequest request) {
-    if (request.version() != HttpVersion.HTTP_2) {
-      request.response().putHeader(HttpHeaders.CONNECTION, "close");
+  static void closeAfterResponse(Downstream client) {
+    if (client.version() != HttpVersion.HTTP_2) {
+      client.responseHeaders().set(HttpHeaders.CONNECTION, "close");
     }
   }
 
+  static void writeError(Downstream client, int status, String reason) {
+    client.status(status);
+    errorHeaders(client.responseHeaders(), reason);
+    client.end(Buffer.buffer("error code: " + status));
+  }
+
   static void writeError(HttpServerResponse response, int status, String reason) {
-    response.setStatusCode(status)
-      .putHeader(MUXGATE_ERROR, reason)
-      .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
-      .end("error code: " + status);
+    errorHeaders(response.setStatusCode(status).headers(), reason);
+    response.end("error code: " + status);
+  }
+
+  private static void errorHeaders(MultiMap headers, String reason) {
+    headers.set(MUXGATE_ERROR, reason).set(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8");
   }
 
   String via(HttpVersion version) {

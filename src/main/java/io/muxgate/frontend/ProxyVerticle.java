@@ -8,14 +8,17 @@ import io.muxgate.observe.ProxyMetrics;
 import io.muxgate.origin.FlushBatching;
 import io.muxgate.origin.OriginPools;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.net.KeyCertOptions;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One event loop's share of the front end: an HTTP server on each client port (Vert.x balances the
@@ -33,6 +36,7 @@ public final class ProxyVerticle extends VerticleBase {
   private final ProxyMetrics metrics;
   private final OriginPools pools;
   private final List<HttpServer> servers = new ArrayList<>();
+  private final AtomicInteger frontStreamConnections = new AtomicInteger();
   private ZoneTable zones;
 
   public ProxyVerticle(ProcessConfig config, KeyCertOptions keyCert, ZoneTable initial, ExchangeObserver observer,
@@ -57,10 +61,16 @@ public final class ProxyVerticle extends VerticleBase {
     // Tells the config verticle this instance listens: it publishes no snapshot before all instances do.
     vertx.eventBus().send(APPLIED_ADDRESS, zones.version());
     Forwarder forwarder = new Forwarder(() -> zones, observer, metrics, pools::upgradeClient);
+    Handler<HttpConnection> connections = connection -> {
+      FlushBatching.install(connection);
+      if (FrontStreams.install(connection, forwarder)) {
+        frontStreamConnections.incrementAndGet();
+      }
+    };
     HttpServer cleartext = vertx.createHttpServer(FrontendOptions.cleartext(config))
-      .connectionHandler(FlushBatching::install).requestHandler(forwarder::handle);
+      .connectionHandler(connections).requestHandler(forwarder::handle);
     HttpServer tls = vertx.createHttpServer(FrontendOptions.tls(config, keyCert))
-      .connectionHandler(FlushBatching::install).requestHandler(forwarder::handle);
+      .connectionHandler(connections).requestHandler(forwarder::handle);
     servers.add(cleartext);
     servers.add(tls);
     return Future.all(cleartext.listen(), tls.listen());
@@ -77,6 +87,11 @@ public final class ProxyVerticle extends VerticleBase {
       Future.join(shutdowns).<Void>mapEmpty().onComplete(done);
     });
     return done.future();
+  }
+
+  /** Client connections whose HTTP/2 streams the front end runs itself ({@link FrontStreams}). */
+  public int frontStreamConnections() {
+    return frontStreamConnections.get();
   }
 
   public int actualPort(boolean tls) {

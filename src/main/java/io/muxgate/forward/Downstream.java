@@ -1,0 +1,94 @@
+package io.muxgate.forward;
+
+import io.vertx.core.Handler;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.HostAndPort;
+
+/**
+ * The client's side of one exchange: the request as read and the response written back. Vert.x's
+ * server request is one ({@link VertxDownstream}); an HTTP/2 stream the front end runs on Netty's codec
+ * is the other. All calls happen on the connection's event loop.
+ */
+public interface Downstream {
+
+  /** What the request body does, in order: data, then its end or a failure (reset, connection gone). */
+  interface Events {
+
+    void onData(Buffer chunk);
+
+    void onEnd();
+
+    /** The client reset the stream or the connection went away; {@code cause} may be null. */
+    void onFailure(Throwable cause);
+  }
+
+  // ---- the request --------------------------------------------------------------------------------
+
+  HttpMethod method();
+
+  HttpVersion version();
+
+  String uri();
+
+  /** The path without the query, or null when the request has none. */
+  String path();
+
+  /** {@code :authority}, else {@code Host}; null when the request names neither. */
+  HostAndPort authority();
+
+  MultiMap headers();
+
+  /** The client's IP address as text. */
+  String remoteHost();
+
+  boolean tls();
+
+  /** The Vert.x request behind this one, for what only Vert.x can do (a WebSocket upgrade), else null. */
+  HttpServerRequest vertxRequest();
+
+  /** Starts delivering body events to {@code events}, subject to {@link #pause}. */
+  void bind(Events events);
+
+  void pause();
+
+  void resume();
+
+  /** Whether the request's end has been delivered. */
+  boolean isEnded();
+
+  // ---- the response -------------------------------------------------------------------------------
+
+  void status(int status);
+
+  /** The response headers, filled before {@link #writeHead}. */
+  MultiMap responseHeaders();
+
+  /** The response trailers, sent with {@link #end}. */
+  MultiMap responseTrailers();
+
+  /** HTTP/1.x only: frame the body in chunks (it has no Content-Length). */
+  void chunked();
+
+  void writeHead();
+
+  boolean headWritten();
+
+  void write(Buffer chunk);
+
+  boolean writeQueueFull();
+
+  void drainHandler(Handler<Void> handler);
+
+  /** Ends the response with {@code last} (may be null) and the trailers, writing the head if not yet. */
+  void end(Buffer last);
+
+  void reset(long code);
+
+  void writeContinue();
+
+  void writeEarlyHints(MultiMap hints);
+}

@@ -1,0 +1,160 @@
+package io.muxgate.forward;
+
+import io.vertx.core.Handler;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.HostAndPort;
+
+/** A request read by Vert.x's HTTP server: HTTP/1.x, h2c, and HTTP/2 streams the front end leaves to Vert.x. */
+final class VertxDownstream implements Downstream {
+
+  private final HttpServerRequest request;
+  private final HttpServerResponse response;
+
+  VertxDownstream(HttpServerRequest request) {
+    this.request = request;
+    this.response = request.response();
+  }
+
+  @Override
+  public HttpMethod method() {
+    return request.method();
+  }
+
+  @Override
+  public HttpVersion version() {
+    return request.version();
+  }
+
+  @Override
+  public String uri() {
+    return request.uri();
+  }
+
+  @Override
+  public String path() {
+    return request.path();
+  }
+
+  @Override
+  public HostAndPort authority() {
+    return request.authority();
+  }
+
+  @Override
+  public MultiMap headers() {
+    return request.headers();
+  }
+
+  @Override
+  public String remoteHost() {
+    return request.remoteAddress().hostAddress();
+  }
+
+  @Override
+  public boolean tls() {
+    return request.isSSL();
+  }
+
+  @Override
+  public HttpServerRequest vertxRequest() {
+    return request;
+  }
+
+  @Override
+  public void bind(Events events) {
+    request.handler(events::onData);
+    request.endHandler(v -> events.onEnd());
+    request.exceptionHandler(events::onFailure);
+    response.exceptionHandler(events::onFailure);
+    response.closeHandler(v -> events.onFailure(null));
+  }
+
+  @Override
+  public void pause() {
+    request.pause();
+  }
+
+  @Override
+  public void resume() {
+    request.resume();
+  }
+
+  @Override
+  public boolean isEnded() {
+    return request.isEnded();
+  }
+
+  @Override
+  public void status(int status) {
+    response.setStatusCode(status);
+  }
+
+  @Override
+  public MultiMap responseHeaders() {
+    return response.headers();
+  }
+
+  @Override
+  public MultiMap responseTrailers() {
+    return response.trailers();
+  }
+
+  @Override
+  public void chunked() {
+    response.setChunked(true);
+  }
+
+  @Override
+  public void writeHead() {
+    response.writeHead();
+  }
+
+  @Override
+  public boolean headWritten() {
+    return response.headWritten();
+  }
+
+  @Override
+  public void write(Buffer chunk) {
+    response.write(chunk);
+  }
+
+  @Override
+  public boolean writeQueueFull() {
+    return response.writeQueueFull();
+  }
+
+  @Override
+  public void drainHandler(Handler<Void> handler) {
+    response.drainHandler(handler);
+  }
+
+  @Override
+  public void end(Buffer last) {
+    if (last != null) {
+      response.end(last);
+    } else {
+      response.end();
+    }
+  }
+
+  @Override
+  public void reset(long code) {
+    response.reset(code);
+  }
+
+  @Override
+  public void writeContinue() {
+    response.writeContinue();
+  }
+
+  @Override
+  public void writeEarlyHints(MultiMap hints) {
+    response.writeEarlyHints(hints);
+  }
+}

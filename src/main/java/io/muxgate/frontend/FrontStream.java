@@ -1,0 +1,406 @@
+package io.muxgate.frontend;
+
+import io.muxgate.forward.Downstream;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.vertx.core.Handler;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.StreamResetException;
+import io.vertx.core.http.impl.headers.Http2HeadersAdaptor;
+import io.vertx.core.impl.buffer.VertxByteBufAllocator;
+import io.vertx.core.internal.buffer.BufferInternal;
+import io.vertx.core.net.HostAndPort;
+
+import java.util.ArrayDeque;
+
+/**
+ * One client request/response on a {@link FrontStreams} connection, as HTTP/2 frames. It behaves as
+ * Vert.x's server stream does for the same frames: request body bytes go back to the client's window
+ * only once delivered (a paused request holds them), the response waits on the stream's window and the
+ * socket ({@link #writeQueueFull}), a response ended with its head unwritten gets a Content-Length, and
+ * a response to HEAD, 1xx, 204 or 304 loses the headers that cannot go with it.
+ */
+final class FrontStream implements Downstream {
+
+  private final FrontStreams owner;
+  private final Http2Stream stream;
+  private final Http2Headers requestHead;
+  private final HttpMethod method;
+  private final String uri;
+  private final HostAndPort authority;
+  private MultiMap requestHeaders;
+  private Events events;
+  private boolean paused;
+  /** Body chunks read while paused, their bytes not yet back in the client's window. */
+  private ArrayDeque<Buffer> held;
+  private boolean endHeld;
+  private boolean ended;
+  private boolean failed;
+
+  private int status = 200;
+  private Http2Headers responseHead;
+  private MultiMap responseHeaders;
+  private Http2Headers trailers;
+  private boolean headWritten;
+  private boolean responseEnded;
+  private boolean blocked;
+  private Handler<Void> drainHandler;
+
+  private FrontStream(FrontStreams owner, Http2Stream stream, Http2Headers head, HttpMethod method, String uri,
+                      HostAndPort authority, boolean end) {
+    this.owner = owner;
+    this.stream = stream;
+    this.requestHead = head;
+    this.method = method;
+    this.uri = uri;
+    this.authority = authority;
+    this.endHeld = end;
+  }
+
+  /** The stream for a request head that {@link FrontStreams} found plain, or null if its authority is unreadable. */
+  static FrontStream of(FrontStreams owner, Http2Stream stream, Http2Headers head, boolean end) {
+    CharSequence authority = head.authority();
+    if (authority == null) {
+      authority = head.get(HttpHeaders.HOST);
+    }
+    HostAndPort parsed = HostAndPort.parseAuthority(authority.toString(), -1);
+    if (parsed == null) {
+      return null;
+    }
+    return new FrontStream(owner, stream, head, HttpMethod.valueOf(head.method().toString()), head.path().toString(),
+      parsed, end);
+  }
+
+  int id() {
+    return stream.id();
+  }
+
+  // ---- the request --------------------------------------------------------------------------------
+
+  @Override
+  public HttpMethod method() {
+    return method;
+  }
+
+  @Override
+  public HttpVersion version() {
+    return HttpVersion.HTTP_2;
+  }
+
+  @Override
+  public String uri() {
+    return uri;
+  }
+
+  @Override
+  public String path() {
+    int query = uri.indexOf('?');
+    return query < 0 ? uri : uri.substring(0, query);
+  }
+
+  @Override
+  public HostAndPort authority() {
+    return authority;
+  }
+
+  @Override
+  public MultiMap headers() {
+    if (requestHeaders == null) {
+      requestHeaders = new Http2HeadersAdaptor(requestHead);
+    }
+    return requestHeaders;
+  }
+
+  @Override
+  public String remoteHost() {
+    return owner.remoteHost();
+  }
+
+  @Override
+  public boolean tls() {
+    return owner.tls;
+  }
+
+  @Override
+  public HttpServerRequest vertxRequest() {
+    return null;
+  }
+
+  @Override
+  public void bind(Events events) {
+    this.events = events;
+    deliverHeld();
+  }
+
+  @Override
+  public void pause() {
+    paused = true;
+  }
+
+  @Override
+  public void resume() {
+    if (paused) {
+      paused = false;
+      deliverHeld();
+    }
+  }
+
+  @Override
+  public boolean isEnded() {
+    return ended;
+  }
+
+  /** A DATA frame of the request; returns the bytes to give back to the client's window at once. */
+  int onData(ByteBuf data, boolean end) {
+    int bytes = data.readableBytes();
+    if (ended || failed || events == null) {
+      // events is only null for a request the forwarder refused (421, 413, 503): as Vert.x's server
+      // does with a body nobody reads, it is dropped and its bytes go back to the client's window
+      return bytes;
+    }
+    Buffer chunk = bytes == 0 ? null
+      : BufferInternal.buffer(VertxByteBufAllocator.DEFAULT.heapBuffer(bytes).writeBytes(data));
+    if (paused || held != null) {
+      if (chunk != null) {
+        if (held == null) {
+          held = new ArrayDeque<>(4);
+        }
+        held.add(chunk);
+      }
+      endHeld |= end;
+      return 0;
+    }
+    if (chunk != null) {
+      events.onData(chunk);
+    }
+    if (end) {
+      ended = true;
+      events.onEnd();
+    }
+    return bytes;
+  }
+
+  /** Request trailers end the request; like Vert.x's server, the proxy does not pass them on. */
+  void onTrailers(boolean end) {
+    if (end) {
+      onData(Unpooled.EMPTY_BUFFER, true);
+    }
+  }
+
+  private void deliverHeld() {
+    while (events != null && !paused && !failed) {
+      Buffer chunk = held == null ? null : held.poll();
+      if (chunk == null) {
+        held = null;
+        if (endHeld && !ended) {
+          ended = true;
+          events.onEnd();
+        }
+        return;
+      }
+      events.onData(chunk);
+      returnToWindow(chunk.length());
+    }
+  }
+
+  private void returnToWindow(int bytes) {
+    if (stream.state() == Http2Stream.State.CLOSED) {
+      return;
+    }
+    try {
+      if (owner.handler.decoder().flowController().consumeBytes(stream, bytes)) {
+        owner.channel.flush();
+      }
+    } catch (Http2Exception e) {
+      // the stream is gone: its bytes went back to the connection window when it closed
+    }
+  }
+
+  void onReset(long code) {
+    fail(new StreamResetException(code));
+  }
+
+  /** Netty closed the stream: both sides ended, the proxy or the client reset it, or the connection went. */
+  void onClosed() {
+    if (!responseEnded || !ended) {
+      fail(new HttpClosedException("Stream was closed"));
+    }
+  }
+
+  private void fail(Throwable cause) {
+    if (failed) {
+      return;
+    }
+    failed = true;
+    held = null;
+    if (events != null) {
+      events.onFailure(cause);
+    }
+  }
+
+  // ---- the response -------------------------------------------------------------------------------
+
+  @Override
+  public void status(int status) {
+    this.status = status;
+  }
+
+  @Override
+  public MultiMap responseHeaders() {
+    if (responseHeaders == null) {
+      responseHead = new DefaultHttp2Headers();
+      responseHeaders = new Http2HeadersAdaptor(responseHead);
+    }
+    return responseHeaders;
+  }
+
+  @Override
+  public MultiMap responseTrailers() {
+    if (trailers == null) {
+      trailers = new DefaultHttp2Headers();
+    }
+    return new Http2HeadersAdaptor(trailers);
+  }
+
+  @Override
+  public void chunked() {
+    // HTTP/2 frames every body the same way
+  }
+
+  @Override
+  public void writeHead() {
+    sendHead(false);
+    owner.channel.flush();
+  }
+
+  /** Writes the response head if not written yet; true if it went out now. */
+  private boolean sendHead(boolean end) {
+    if (headWritten) {
+      return false;
+    }
+    headWritten = true;
+    responseHeaders();
+    responseHead.status(HttpResponseStatus.valueOf(status).codeAsText());
+    if (method == HttpMethod.HEAD || status == 304) {
+      responseHead.remove(HttpHeaders.TRANSFER_ENCODING);
+    } else if (status == 205) {
+      responseHead.remove(HttpHeaders.TRANSFER_ENCODING);
+      responseHead.set(HttpHeaders.CONTENT_LENGTH, "0");
+    } else if (status < 200 || status == 204) {
+      responseHead.remove(HttpHeaders.TRANSFER_ENCODING);
+      responseHead.remove(HttpHeaders.CONTENT_LENGTH);
+    }
+    owner.handler.encoder().writeHeaders(owner.ctx, stream.id(), responseHead, 0, end, owner.quiet);
+    return true;
+  }
+
+  @Override
+  public boolean headWritten() {
+    return headWritten;
+  }
+
+  @Override
+  public void write(Buffer chunk) {
+    if (responseEnded) {
+      return;
+    }
+    sendHead(false);
+    owner.handler.encoder().writeData(owner.ctx, stream.id(), ((BufferInternal) chunk).getByteBuf(), 0, false,
+      owner.quiet);
+    owner.channel.flush();
+  }
+
+  @Override
+  public boolean writeQueueFull() {
+    return !responseEnded && stream.state() != Http2Stream.State.CLOSED
+      && !owner.handler.encoder().flowController().isWritable(stream);
+  }
+
+  boolean writable() {
+    return !writeQueueFull();
+  }
+
+  @Override
+  public void drainHandler(Handler<Void> handler) {
+    drainHandler = handler;
+    if (handler != null && writeQueueFull() && !blocked) {
+      blocked = true;
+      owner.block(this);
+    }
+  }
+
+  void drained() {
+    blocked = false;
+    Handler<Void> handler = drainHandler;
+    if (handler != null && !responseEnded) {
+      handler.handle(null);
+    }
+  }
+
+  @Override
+  public void end(Buffer last) {
+    if (responseEnded) {
+      return;
+    }
+    boolean body = last != null && last.length() > 0;
+    boolean withTrailers = trailers != null && !trailers.isEmpty();
+    if (!headWritten && method != HttpMethod.HEAD && status != 304
+      && !responseHeaders().contains(HttpHeaders.CONTENT_LENGTH)) {
+      responseHeaders.set(HttpHeaders.CONTENT_LENGTH, String.valueOf(body ? last.length() : 0));
+    }
+    responseEnded = true;
+    boolean headEnds = !body && !withTrailers;
+    if (!sendHead(headEnds) || body) {
+      ByteBuf data = body ? ((BufferInternal) last).getByteBuf() : Unpooled.EMPTY_BUFFER;
+      if (body || !withTrailers) {
+        owner.handler.encoder().writeData(owner.ctx, stream.id(), data, 0, !withTrailers, owner.quiet);
+      }
+    }
+    if (withTrailers) {
+      owner.handler.encoder().writeHeaders(owner.ctx, stream.id(), trailers, 0, true, owner.quiet);
+    }
+    owner.channel.flush();
+  }
+
+  @Override
+  public void reset(long code) {
+    responseEnded = true;
+    if (stream.state() != Http2Stream.State.CLOSED) {
+      owner.handler.resetStream(owner.ctx, stream.id(), code, owner.ctx.newPromise());
+      owner.channel.flush();
+    }
+  }
+
+  @Override
+  public void writeContinue() {
+    informational(100, null);
+  }
+
+  @Override
+  public void writeEarlyHints(MultiMap hints) {
+    informational(103, hints);
+  }
+
+  private void informational(int code, MultiMap headers) {
+    if (headWritten || responseEnded) {
+      return;
+    }
+    Http2Headers head = new DefaultHttp2Headers().status(HttpResponseStatus.valueOf(code).codeAsText());
+    if (headers != null) {
+      new Http2HeadersAdaptor(head).addAll(headers);
+    }
+    owner.handler.encoder().writeHeaders(owner.ctx, stream.id(), head, 0, false, owner.quiet);
+    owner.channel.flush();
+  }
+}

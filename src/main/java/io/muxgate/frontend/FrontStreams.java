@@ -1,0 +1,251 @@
+package io.muxgate.frontend;
+
+import io.muxgate.forward.Forwarder;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.VoidChannelPromise;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameListener;
+import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.util.AsciiString;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.logging.Logger;
+import io.vertx.core.internal.logging.LoggerFactory;
+import io.vertx.core.net.impl.ConnectionBase;
+
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Client HTTP/2 streams the front end runs itself, frame by frame, on Netty's codec of a connection
+ * Vert.x's server accepted — the client-side twin of {@code origin.FrameStreams}. Vert.x keeps the
+ * connection's life (TLS, ALPN, SETTINGS, PING, GOAWAY and drain, idle close) and every stream it
+ * should keep: CONNECT, {@code expect: 100-continue}, and requests whose head it must judge (missing
+ * pseudo-headers, {@code :authority} beside {@code host}). A {@link FrontStream} skips Vert.x's server
+ * stream, request and response objects, its message queues and one copy of each header list.
+ *
+ * <p>Everything here runs on the connection's event loop, which is also the loop of the requests' own
+ * {@link io.muxgate.forward.Exchange exchanges}.
+ */
+public final class FrontStreams {
+
+  /** {@code -Dmuxgate.front_streams=false} leaves every client stream to Vert.x's HTTP/2 server. */
+  static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("muxgate.front_streams"));
+  private static final Logger log = LoggerFactory.getLogger(FrontStreams.class);
+  private static final AsciiString CONNECT = AsciiString.cached("CONNECT");
+
+  final Channel channel;
+  final Http2ConnectionHandler handler;
+  final Http2Connection connection;
+  final ContextInternal context;
+  final Forwarder forwarder;
+  final boolean tls;
+  /** For writes nobody waits on; a failed one is not fired down the pipeline (see origin.FrameStreams). */
+  final ChannelPromise quiet;
+  final ChannelHandlerContext ctx;
+  private final Http2Connection.PropertyKey key;
+  /** Streams whose response waits for flow-control window or socket room. */
+  private final List<FrontStream> blocked = new ArrayList<>();
+  /** The highest client stream id whose first HEADERS were seen: a higher one opens a new stream. */
+  private int lastOpened;
+  private String remoteHost;
+
+  private FrontStreams(Channel channel, Http2ConnectionHandler handler, ContextInternal context, Forwarder forwarder,
+                       boolean tls) {
+    this.channel = channel;
+    this.handler = handler;
+    this.connection = handler.connection();
+    this.context = context;
+    this.forwarder = forwarder;
+    this.tls = tls;
+    this.ctx = channel.pipeline().context(handler);
+    this.quiet = new VoidChannelPromise(channel, false);
+    this.key = connection.newKey();
+    // Streams Vert.x already holds (stream 1 of an h2c upgrade) stay Vert.x's.
+    this.lastOpened = connection.remote().lastStreamCreated();
+    connection.addListener(new Http2ConnectionAdapter() {
+      @Override
+      public void onStreamClosed(Http2Stream stream) {
+        FrontStream s = stream.getProperty(key);
+        if (s != null) {
+          blocked.remove(s);
+          s.onClosed();
+        }
+      }
+    });
+    channel.pipeline().addFirst(new Guard());
+    handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
+  }
+
+  /**
+   * Takes over plain client streams of a Vert.x server connection if it speaks HTTP/2; HTTP/1.x is left
+   * alone. Called from the server's connection handler, on the connection's loop, once Vert.x has read
+   * the client's SETTINGS and set its frame listener. Returns whether it did.
+   */
+  public static boolean install(HttpConnection connection, Forwarder forwarder) {
+    if (!ENABLED || !(connection instanceof ConnectionBase base)) {
+      return false;
+    }
+    Channel channel = base.channel();
+    Http2ConnectionHandler handler = channel == null ? null : channel.pipeline().get(Http2ConnectionHandler.class);
+    Http2FrameListener vertx = handler == null ? null : handler.decoder().frameListener();
+    if (vertx == null || vertx == handler || !channel.eventLoop().inEventLoop()) {
+      return false;
+    }
+    try {
+      new FrontStreams(channel, handler, base.context(), forwarder, base.isSsl());
+      return true;
+    } catch (RuntimeException e) {
+      log.warn("HTTP/2 codec of a client connection out of reach (" + e + "): its streams go through Vert.x");
+      return false;
+    }
+  }
+
+  String remoteHost() {
+    if (remoteHost == null) {
+      SocketAddress address = channel.remoteAddress();
+      remoteHost = address instanceof InetSocketAddress inet && inet.getAddress() != null
+        ? inet.getAddress().getHostAddress() : String.valueOf(address);
+    }
+    return remoteHost;
+  }
+
+  void block(FrontStream s) {
+    if (!blocked.contains(s)) {
+      blocked.add(s);
+    }
+  }
+
+  /** Gives responses blocked on {@code streamId} (0: all) the chance to go on. */
+  private void unblock(int streamId) {
+    for (int i = blocked.size() - 1; i >= 0 && i < blocked.size(); i--) {
+      FrontStream s = blocked.get(i);
+      if ((streamId == 0 || s.id() == streamId) && s.writable()) {
+        blocked.remove(i);
+        s.drained();
+      }
+    }
+  }
+
+  private FrontStream ours(int streamId) {
+    Http2Stream stream = connection.stream(streamId);
+    return stream == null ? null : stream.getProperty(key);
+  }
+
+  /**
+   * Whether a request head is one the front end carries itself. The rest go to Vert.x, which keeps
+   * its own checks and answers for them (a malformed head is reset with PROTOCOL_ERROR there).
+   */
+  private static boolean plain(Http2Headers headers) {
+    CharSequence method = headers.method();
+    CharSequence path = headers.path();
+    return method != null && !CONNECT.contentEquals(method) && headers.scheme() != null
+      && path != null && path.length() > 0
+      && (headers.authority() == null ? headers.contains(HttpHeaders.HOST) : !headers.contains(HttpHeaders.HOST))
+      && !headers.contains(HttpHeaders.EXPECT);
+  }
+
+  /** Opens a stream of ours and hands it to the forwarder; false (Vert.x's then) if its authority is unreadable. */
+  private boolean open(int streamId, Http2Headers headers, boolean end) {
+    Http2Stream stream = connection.stream(streamId);
+    FrontStream s = stream == null ? null : FrontStream.of(this, stream, headers, end);
+    if (s == null) {
+      return false;
+    }
+    stream.setProperty(key, s);
+    context.emit(s, client -> forwarder.handle(client, context));
+    return true;
+  }
+
+  /** First in the pipeline: wakes responses blocked on socket room. */
+  private final class Guard extends ChannelDuplexHandler {
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      ctx.fireChannelWritabilityChanged();
+      unblock(0);
+    }
+  }
+
+  private final class Interceptor extends Http2FrameListenerDecorator {
+
+    Interceptor(Http2FrameListener vertx) {
+      super(vertx);
+    }
+
+    @Override
+    public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean end)
+      throws Http2Exception {
+      FrontStream s = ours(streamId);
+      if (s == null) {
+        return super.onDataRead(ctx, streamId, data, padding, end);
+      }
+      return s.onData(data, end) + padding;
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding, boolean end)
+      throws Http2Exception {
+      if (!take(streamId, headers, end)) {
+        super.onHeadersRead(ctx, streamId, headers, padding, end);
+      }
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int dependency,
+                              short weight, boolean exclusive, int padding, boolean end) throws Http2Exception {
+      if (!take(streamId, headers, end)) {
+        super.onHeadersRead(ctx, streamId, headers, dependency, weight, exclusive, padding, end);
+      }
+    }
+
+    /** Handles the HEADERS frame if it opens a plain stream or belongs to one of ours (trailers). */
+    private boolean take(int streamId, Http2Headers headers, boolean end) {
+      if (streamId > lastOpened) {
+        lastOpened = streamId;
+        return plain(headers) && open(streamId, headers, end);
+      }
+      FrontStream s = ours(streamId);
+      if (s == null) {
+        return false;
+      }
+      s.onTrailers(end);
+      return true;
+    }
+
+    @Override
+    public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) throws Http2Exception {
+      FrontStream s = ours(streamId);
+      if (s == null) {
+        super.onRstStreamRead(ctx, streamId, errorCode);
+      } else {
+        s.onReset(errorCode);
+      }
+    }
+
+    @Override
+    public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int increment) throws Http2Exception {
+      super.onWindowUpdateRead(ctx, streamId, increment);
+      unblock(streamId);
+    }
+
+    @Override
+    public void onSettingsRead(ChannelHandlerContext ctx, Http2Settings settings) throws Http2Exception {
+      super.onSettingsRead(ctx, settings);
+      unblock(0); // a new initial window size changes every stream's window
+    }
+  }
+}
