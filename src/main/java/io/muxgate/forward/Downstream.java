@@ -1,5 +1,6 @@
 package io.muxgate.forward;
 
+import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -42,6 +43,11 @@ public interface Downstream {
 
   MultiMap headers();
 
+  /** The request's header list as HTTP/2 frames carried it (names lower-case, checked by the codec), or null. */
+  default Http2Headers http2Headers() {
+    return null;
+  }
+
   /** The client's IP address as text. */
   String remoteHost();
 
@@ -66,6 +72,11 @@ public interface Downstream {
 
   /** The response headers, filled before {@link #writeHead}. */
   MultiMap responseHeaders();
+
+  /** The same response headers as an HTTP/2 header list, when the client side is one, else null. */
+  default Http2Headers http2ResponseHeaders() {
+    return null;
+  }
 
   /** The response trailers, sent with {@link #end}. */
   MultiMap responseTrailers();

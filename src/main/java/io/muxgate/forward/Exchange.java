@@ -11,6 +11,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
@@ -46,6 +47,7 @@ final class Exchange {
   private static final long CANCEL = Http2Error.CANCEL.code();
   private static final long INTERNAL_ERROR = Http2Error.INTERNAL_ERROR.code();
   private static final int MAX_REPLAYS = 1;
+  private static final AsciiString VIA = AsciiString.cached("via");
   /** Bounds tries after failures that retire the connection they met (GOAWAY, close, never sent). */
   private static final int MAX_ATTEMPTS = 4;
 
@@ -55,6 +57,8 @@ final class Exchange {
   private final Zone zone;
   private final Zone.Selection selection;
   private final MultiMap originHeaders;
+  /** {@link #originHeaders} as an HTTP/2 header list when the client sent one (a view of the same), else null. */
+  private final Http2Headers originHttp2;
   private final String originUri;
   private final HostAndPort authority;
   private final long readTimeoutNanos;
@@ -88,14 +92,15 @@ final class Exchange {
   Exchange deadlinePrev;
   Exchange deadlineNext;
 
-  Exchange(Forwarder forwarder, Downstream client, ContextInternal context, Zone zone,
-           Zone.Selection selection, MultiMap originHeaders, String originUri, HostAndPort authority) {
+  Exchange(Forwarder forwarder, Downstream client, ContextInternal context, Zone zone, Zone.Selection selection,
+           MultiMap originHeaders, Http2Headers originHttp2, String originUri, HostAndPort authority) {
     this.forwarder = forwarder;
     this.client = client;
     this.context = context;
     this.zone = zone;
     this.selection = selection;
     this.originHeaders = originHeaders;
+    this.originHttp2 = originHttp2;
     this.originUri = originUri;
     this.authority = authority;
     this.readTimeoutNanos = zone.config().settings().proxyReadTimeoutSeconds() * 1_000_000_000L;
@@ -204,14 +209,18 @@ final class Exchange {
   }
 
   private void openFrameStream(int attempt, FrameStreams frames) {
-    Http2Headers head = new DefaultHttp2Headers()
+    Http2Headers head = new DefaultHttp2Headers(originHttp2 == null)
       .method(client.method().name())
       .path(originUri)
       .scheme(pool.peer().address().scheme().tls() ? "https" : "http")
       .authority(authority.toString());
     try {
-      for (Map.Entry<String, String> header : originHeaders) {
-        head.add(header.getKey().toLowerCase(Locale.ROOT), header.getValue());
+      if (originHttp2 != null) {
+        head.add(originHttp2);
+      } else {
+        for (Map.Entry<String, String> header : originHeaders) {
+          head.add(header.getKey().toLowerCase(Locale.ROOT), header.getValue());
+        }
       }
       frameStream = frames.open(head, new FrameSink(attempt), context);
     } catch (RuntimeException e) {
@@ -334,10 +343,7 @@ final class Exchange {
 
   /** The origin's status and headers onto the client response (not yet written). */
   private void relayHead(int status, MultiMap originHeaders, HttpVersion originVersion) {
-    responseHeadersReceived = true;
-    lastActivityNanos = System.nanoTime();
-    originStatus = status;
-    client.status(status);
+    headReceived(status);
     MultiMap headers = client.responseHeaders();
     Headers.copy(originHeaders, headers);
     Headers.append(headers, "via", forwarder.via(originVersion));
@@ -346,6 +352,28 @@ final class Exchange {
       && client.method() != HttpMethod.HEAD && status != 204 && status != 304) {
       client.chunked();
     }
+  }
+
+  /** {@link #relayHead(int, MultiMap, HttpVersion)} for an HTTP/2 origin's header list. */
+  private void relayHead(int status, Http2Headers originHeaders) {
+    Http2Headers headers = client.http2ResponseHeaders();
+    if (headers == null) {
+      relayHead(status, new Http2HeadersAdaptor(originHeaders), HttpVersion.HTTP_2);
+      return;
+    }
+    headReceived(status);
+    Headers.copy(originHeaders, headers);
+    Headers.append(headers, VIA, forwarder.via(HttpVersion.HTTP_2));
+    if (headers.contains(HttpHeaders.LOCATION) || headers.contains(HttpHeaders.CONTENT_LOCATION)) {
+      forwarder.rewriteLocation(client.responseHeaders(), selection, client, authority);
+    }
+  }
+
+  private void headReceived(int status) {
+    responseHeadersReceived = true;
+    lastActivityNanos = System.nanoTime();
+    originStatus = status;
+    client.status(status);
   }
 
   /** The origin's response ended: trailers (may be null) and a last chunk (may be null) to the client. */
@@ -392,7 +420,7 @@ final class Exchange {
       if (stale(attempt)) {
         return;
       }
-      relayHead(status, new Http2HeadersAdaptor(headers), HttpVersion.HTTP_2);
+      relayHead(status, headers);
       if (end) {
         endResponse(null, null);
       } else {

@@ -6,6 +6,8 @@ import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.observe.ProxyMetrics;
 import io.muxgate.origin.OriginPeer;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -13,6 +15,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.impl.headers.Http2HeadersAdaptor;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
 
@@ -71,14 +74,15 @@ public final class Forwarder {
       return;
     }
     Zone.Selection selection = zone.select(client.path() == null ? "/" : client.path());
-    MultiMap headers = originHeaders(client, authority);
+    Http2Headers http2 = client.http2Headers() == null ? null : new DefaultHttp2Headers(false);
+    MultiMap headers = originHeaders(client, authority, http2);
     String uri = originUri(client.uri(), selection.route());
     HttpServerRequest vertx = client.vertxRequest();
     if (vertx != null && WebSocketTunnel.isWebSocketUpgrade(vertx)) {
       tunnel(vertx, zone, selection, headers, uri, start);
       return;
     }
-    new Exchange(this, client, context, zone, selection, headers, uri, authority).start();
+    new Exchange(this, client, context, zone, selection, headers, http2, uri, authority).start();
   }
 
   private void tunnel(HttpServerRequest request, Zone zone, Zone.Selection selection, MultiMap headers, String uri,
@@ -105,9 +109,19 @@ public final class Forwarder {
     }
   }
 
-  private MultiMap originHeaders(Downstream client, HostAndPort authority) {
-    MultiMap headers = HttpHeaders.headers();
-    Headers.copy(client.headers(), headers);
+  /**
+   * The request headers for the origin. When the client sent an HTTP/2 header list, they are built into
+   * {@code http2} (the map returned is a view of it), so that an HTTP/2 origin stream takes them as they are.
+   */
+  private MultiMap originHeaders(Downstream client, HostAndPort authority, Http2Headers http2) {
+    MultiMap headers;
+    if (http2 != null) {
+      Headers.copy(client.http2Headers(), http2);
+      headers = new Http2HeadersAdaptor(http2);
+    } else {
+      headers = HttpHeaders.headers();
+      Headers.copy(client.headers(), headers);
+    }
     Headers.append(headers, "x-forwarded-for", client.remoteHost());
     headers.set("x-forwarded-proto", client.tls() ? "https" : "http");
     headers.set("x-forwarded-host", authority.port() >= 0 ? authority.host() + ":" + authority.port() : authority.host());

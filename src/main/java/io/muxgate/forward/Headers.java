@@ -1,5 +1,7 @@
 package io.muxgate.forward;
 
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
 
 import java.util.List;
@@ -12,6 +14,8 @@ import java.util.Map;
  * upgrade's HTTP2-Settings and Host, which the proxy sets itself.
  */
 final class Headers {
+
+  private static final String TE = "te";
 
   private Headers() {
   }
@@ -33,6 +37,31 @@ final class Headers {
     }
   }
 
+  /**
+   * {@link #copy(MultiMap, MultiMap)} between two HTTP/2 header lists, names and values as they are: the
+   * codec that decoded {@code from} already refused upper-case names, connection-specific headers and any
+   * TE but "trailers" (RFC 9113, section 8.2.2), so what is left to drop is pseudo-headers and Host.
+   */
+  static void copy(Http2Headers from, Http2Headers to) {
+    for (Map.Entry<CharSequence, CharSequence> header : from) {
+      CharSequence name = header.getKey();
+      CharSequence value = header.getValue();
+      if (!isHopByHop(name) || is(name, TE) && is(value, "trailers")) {
+        to.add(name, value);
+      }
+    }
+  }
+
+  /** {@link #append(MultiMap, String, String)} for an HTTP/2 header list (lower-case {@code name}). */
+  static void append(Http2Headers headers, AsciiString name, String value) {
+    List<CharSequence> existing = headers.getAll(name);
+    if (existing.isEmpty()) {
+      headers.set(name, value);
+    } else {
+      headers.set(name, String.join(", ", existing) + ", " + value);
+    }
+  }
+
   private static boolean hasToken(String value, String token) {
     for (String part : value.split(",")) {
       int params = part.indexOf(';');
@@ -44,28 +73,32 @@ final class Headers {
     return false;
   }
 
-  static boolean isHopByHop(String name) {
-    if (!name.isEmpty() && name.charAt(0) == ':') {
+  static boolean isHopByHop(CharSequence name) {
+    if (name.length() > 0 && name.charAt(0) == ':') {
       return true; // HTTP/2 pseudo-headers (:status, :path, ...): each side writes its own
     }
     switch (name.length()) {
       case 2:
-        return name.equalsIgnoreCase("te");
+        return is(name, TE);
       case 4:
-        return name.equalsIgnoreCase("host");
+        return is(name, "host");
       case 7:
-        return name.equalsIgnoreCase("upgrade");
+        return is(name, "upgrade");
       case 10:
-        return name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+        return is(name, "connection") || is(name, "keep-alive");
       case 14:
-        return name.equalsIgnoreCase("http2-settings");
+        return is(name, "http2-settings");
       case 16:
-        return name.equalsIgnoreCase("proxy-connection");
+        return is(name, "proxy-connection");
       case 17:
-        return name.equalsIgnoreCase("transfer-encoding");
+        return is(name, "transfer-encoding");
       default:
         return false;
     }
+  }
+
+  private static boolean is(CharSequence text, String expected) {
+    return AsciiString.contentEqualsIgnoreCase(text, expected);
   }
 
   /** Header names listed in Connection, lower-cased, or null when there are none. */

@@ -123,8 +123,13 @@ final class FrontStream implements Downstream {
   }
 
   @Override
+  public Http2Headers http2Headers() {
+    return requestHead;
+  }
+
+  @Override
   public String remoteHost() {
-    return owner.remoteHost();
+    return owner.remoteHost;
   }
 
   @Override
@@ -259,10 +264,18 @@ final class FrontStream implements Downstream {
   @Override
   public MultiMap responseHeaders() {
     if (responseHeaders == null) {
-      responseHead = new DefaultHttp2Headers();
-      responseHeaders = new Http2HeadersAdaptor(responseHead);
+      responseHeaders = new Http2HeadersAdaptor(http2ResponseHeaders());
     }
     return responseHeaders;
+  }
+
+  @Override
+  public Http2Headers http2ResponseHeaders() {
+    if (responseHead == null) {
+      // Not validated again: names come from a codec (HTTP/2 or Vert.x's HTTP/1.1 parser) or the proxy.
+      responseHead = new DefaultHttp2Headers(false);
+    }
+    return responseHead;
   }
 
   @Override
@@ -290,7 +303,7 @@ final class FrontStream implements Downstream {
       return false;
     }
     headWritten = true;
-    responseHeaders();
+    http2ResponseHeaders();
     responseHead.status(HttpResponseStatus.valueOf(status).codeAsText());
     if (method == HttpMethod.HEAD || status == 304) {
       responseHead.remove(HttpHeaders.TRANSFER_ENCODING);
@@ -356,8 +369,8 @@ final class FrontStream implements Downstream {
     boolean body = last != null && last.length() > 0;
     boolean withTrailers = trailers != null && !trailers.isEmpty();
     if (!headWritten && method != HttpMethod.HEAD && status != 304
-      && !responseHeaders().contains(HttpHeaders.CONTENT_LENGTH)) {
-      responseHeaders.set(HttpHeaders.CONTENT_LENGTH, String.valueOf(body ? last.length() : 0));
+      && !http2ResponseHeaders().contains(HttpHeaders.CONTENT_LENGTH)) {
+      responseHead.set(HttpHeaders.CONTENT_LENGTH, String.valueOf(body ? last.length() : 0));
     }
     responseEnded = true;
     boolean headEnds = !body && !withTrailers;

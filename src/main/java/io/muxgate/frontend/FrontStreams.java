@@ -24,8 +24,6 @@ import io.vertx.core.internal.logging.Logger;
 import io.vertx.core.internal.logging.LoggerFactory;
 import io.vertx.core.net.impl.ConnectionBase;
 
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -61,16 +59,18 @@ public final class FrontStreams {
   private final List<FrontStream> blocked = new ArrayList<>();
   /** The highest client stream id whose first HEADERS were seen: a higher one opens a new stream. */
   private int lastOpened;
-  private String remoteHost;
+  /** The client's address as Vert.x reports it, for x-forwarded-for. */
+  final String remoteHost;
 
   private FrontStreams(Channel channel, Http2ConnectionHandler handler, ContextInternal context, Forwarder forwarder,
-                       boolean tls) {
+                       boolean tls, String remoteHost) {
     this.channel = channel;
     this.handler = handler;
     this.connection = handler.connection();
     this.context = context;
     this.forwarder = forwarder;
     this.tls = tls;
+    this.remoteHost = remoteHost;
     this.ctx = channel.pipeline().context(handler);
     this.quiet = new VoidChannelPromise(channel, false);
     this.key = connection.newKey();
@@ -106,21 +106,12 @@ public final class FrontStreams {
       return false;
     }
     try {
-      new FrontStreams(channel, handler, base.context(), forwarder, base.isSsl());
+      new FrontStreams(channel, handler, base.context(), forwarder, base.isSsl(), base.remoteAddress().hostAddress());
       return true;
     } catch (RuntimeException e) {
       log.warn("HTTP/2 codec of a client connection out of reach (" + e + "): its streams go through Vert.x");
       return false;
     }
-  }
-
-  String remoteHost() {
-    if (remoteHost == null) {
-      SocketAddress address = channel.remoteAddress();
-      remoteHost = address instanceof InetSocketAddress inet && inet.getAddress() != null
-        ? inet.getAddress().getHostAddress() : String.valueOf(address);
-    }
-    return remoteHost;
   }
 
   void block(FrontStream s) {

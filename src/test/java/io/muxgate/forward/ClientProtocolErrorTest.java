@@ -1,0 +1,116 @@
+package io.muxgate.forward;
+
+import io.muxgate.support.Await;
+import io.muxgate.support.ClientKind;
+import io.muxgate.support.Exchange;
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestOrigin;
+import io.muxgate.support.TestScope;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersEncoder;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.vertx.core.Promise;
+import io.vertx.core.http.StreamResetException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * A client that breaks the HTTP/2 framing rules loses its connection, and only that: the origin streams
+ * it had open are cancelled, and the proxy goes on serving everyone else. The client speaks raw frames
+ * over a plain socket, so it can send what no client library would.
+ */
+class ClientProtocolErrorTest {
+
+  private static final int HEADERS = 0x1;
+  private static final int SETTINGS = 0x4;
+  private static final int WINDOW_UPDATE = 0x8;
+  private static final int END_STREAM_AND_HEADERS = 0x1 | 0x4;
+
+  @RegisterExtension
+  final TestScope scope = new TestScope();
+
+  @Test
+  void aConnectionErrorClosesThatConnectionAndCancelsItsOriginStreams() throws Exception {
+    Promise<Void> received = Promise.promise();
+    Promise<String> originOutcome = Promise.promise();
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(request -> {
+      if (request.path().equals("/hello")) {
+        request.response().end("hello");
+        return;
+      }
+      request.exceptionHandler(e -> originOutcome.tryComplete("aborted: " + e));
+      request.response().exceptionHandler(e -> originOutcome.tryComplete("aborted: " + e));
+      request.response().closeHandler(v -> originOutcome.tryComplete("aborted: connection closed"));
+      received.tryComplete();
+    });
+    ProxyHarness proxy = scope.startProxy("site", origin.url(), null);
+
+    try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
+      socket.setSoTimeout(5_000);
+      OutputStream out = socket.getOutputStream();
+      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      frame(out, SETTINGS, 0, 0, new byte[0]);
+      Http2Headers head = new DefaultHttp2Headers().method("GET").scheme("http").path("/parked").authority("site.test");
+      frame(out, HEADERS, END_STREAM_AND_HEADERS, 1, hpack(head));
+      Await.result(received.future());
+
+      // A WINDOW_UPDATE of 0 on the connection is a connection error (RFC 9113, section 6.9).
+      frame(out, WINDOW_UPDATE, 0, 0, new byte[4]);
+
+      assertClosedByProxy(socket.getInputStream());
+    }
+    String outcome = Await.result(originOutcome.future());
+    assertTrue(outcome.startsWith("aborted") && outcome.contains(StreamResetException.class.getSimpleName()),
+      "the origin stream of the broken connection is reset, saw: " + outcome);
+
+    Exchange next = Await.result(Exchange.get(scope.client(ClientKind.H2C, proxy), "site.test", "/hello"));
+    assertEquals(200, next.status(), next.body());
+    assertEquals("hello", next.body());
+  }
+
+  private static byte[] hpack(Http2Headers headers) throws Exception {
+    ByteBuf block = Unpooled.buffer();
+    new DefaultHttp2HeadersEncoder().encodeHeaders(1, headers, block);
+    return ByteBufUtil.getBytes(block);
+  }
+
+  private static void frame(OutputStream out, int type, int flags, int streamId, byte[] payload) throws IOException {
+    out.write(new byte[] {
+      (byte) (payload.length >>> 16), (byte) (payload.length >>> 8), (byte) payload.length,
+      (byte) type, (byte) flags,
+      (byte) (streamId >>> 24), (byte) (streamId >>> 16), (byte) (streamId >>> 8), (byte) streamId});
+    out.write(payload);
+    out.flush();
+  }
+
+  /** Reads until the proxy closes the connection; fails if it is still open after the socket's timeout. */
+  private static void assertClosedByProxy(InputStream in) throws IOException {
+    ByteArrayOutputStream seen = new ByteArrayOutputStream();
+    byte[] buffer = new byte[8192];
+    try {
+      for (int n; (n = in.read(buffer)) >= 0; ) {
+        seen.write(buffer, 0, n);
+      }
+    } catch (SocketTimeoutException e) {
+      fail("the proxy kept the connection open after a connection error; read " + seen.size() + " bytes");
+    } catch (SocketException reset) {
+      // closed with a TCP reset: closed all the same
+    }
+  }
+}
