@@ -73,9 +73,13 @@ public interface Downstream {
   /** The response headers, filled before {@link #writeHead}. */
   MultiMap responseHeaders();
 
-  /** The same response headers as an HTTP/2 header list, when the client side is one, else null. */
-  default Http2Headers http2ResponseHeaders() {
-    return null;
+  /**
+   * Takes {@code origin}, an HTTP/2 origin's response header list the caller owns, as the response's
+   * headers (to be filtered in place) if the client side is HTTP/2 and no header was set yet: no copy.
+   * False when it cannot; the caller then copies into {@link #responseHeaders}.
+   */
+  default boolean adoptResponseHeaders(Http2Headers origin) {
+    return false;
   }
 
   /** The response trailers, sent with {@link #end}. */

@@ -354,15 +354,18 @@ final class Exchange {
     }
   }
 
-  /** {@link #relayHead(int, MultiMap, HttpVersion)} for an HTTP/2 origin's header list. */
+  /**
+   * {@link #relayHead(int, MultiMap, HttpVersion)} for an HTTP/2 origin's header list, which this exchange
+   * owns (the codec decoded it for this stream): an HTTP/2 client side takes it as it is, filtered in place.
+   */
   private void relayHead(int status, Http2Headers originHeaders) {
-    Http2Headers headers = client.http2ResponseHeaders();
-    if (headers == null) {
+    if (!client.adoptResponseHeaders(originHeaders)) {
       relayHead(status, new Http2HeadersAdaptor(originHeaders), HttpVersion.HTTP_2);
       return;
     }
     headReceived(status);
-    Headers.copy(originHeaders, headers);
+    Http2Headers headers = originHeaders;
+    Headers.removeHopByHop(headers);
     Headers.append(headers, VIA, forwarder.via(HttpVersion.HTTP_2));
     if (headers.contains(HttpHeaders.LOCATION) || headers.contains(HttpHeaders.CONTENT_LOCATION)) {
       forwarder.rewriteLocation(client.responseHeaders(), selection, client, authority);

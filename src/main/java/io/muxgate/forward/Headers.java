@@ -16,6 +16,11 @@ import java.util.Map;
 final class Headers {
 
   private static final String TE = "te";
+  private static final AsciiString TE_NAME = AsciiString.cached(TE);
+  private static final AsciiString[] HOP_BY_HOP = {
+    AsciiString.cached("host"), AsciiString.cached("upgrade"), AsciiString.cached("connection"),
+    AsciiString.cached("keep-alive"), AsciiString.cached("http2-settings"), AsciiString.cached("proxy-connection"),
+    AsciiString.cached("transfer-encoding")};
 
   private Headers() {
   }
@@ -49,6 +54,20 @@ final class Headers {
       if (!isHopByHop(name) || is(name, TE) && is(value, "trailers")) {
         to.add(name, value);
       }
+    }
+  }
+
+  /**
+   * Drops from an HTTP/2 header list, in place, what {@link #copy(Http2Headers, Http2Headers)} would not
+   * copy. The pseudo-headers stay: the side that writes the list sets its own.
+   */
+  static void removeHopByHop(Http2Headers headers) {
+    for (AsciiString name : HOP_BY_HOP) {
+      headers.remove(name);
+    }
+    CharSequence te = headers.get(TE_NAME);
+    if (te != null && !is(te, "trailers")) {
+      headers.remove(TE_NAME);
     }
   }
 

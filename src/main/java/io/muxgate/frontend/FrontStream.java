@@ -269,13 +269,21 @@ final class FrontStream implements Downstream {
     return responseHeaders;
   }
 
-  @Override
-  public Http2Headers http2ResponseHeaders() {
+  private Http2Headers http2ResponseHeaders() {
     if (responseHead == null) {
       // Not validated again: names come from a codec (HTTP/2 or Vert.x's HTTP/1.1 parser) or the proxy.
       responseHead = new DefaultHttp2Headers(false);
     }
     return responseHead;
+  }
+
+  @Override
+  public boolean adoptResponseHeaders(Http2Headers origin) {
+    if (responseHead != null || headWritten) {
+      return false;
+    }
+    responseHead = origin;
+    return true;
   }
 
   @Override

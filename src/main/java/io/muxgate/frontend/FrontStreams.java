@@ -2,6 +2,7 @@ package io.muxgate.frontend;
 
 import io.muxgate.forward.Forwarder;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -10,6 +11,7 @@ import io.netty.channel.VoidChannelPromise;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameListener;
 import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
@@ -86,7 +88,8 @@ public final class FrontStreams {
         }
       }
     });
-    channel.pipeline().addFirst(new Guard());
+    // Right before the codec: its closes pass the guard before flush batching and TLS, which flush on close.
+    channel.pipeline().addBefore(ctx.name(), null, new Guard());
     handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
   }
 
@@ -161,8 +164,36 @@ public final class FrontStreams {
     return true;
   }
 
-  /** First in the pipeline: wakes responses blocked on socket room. */
+  /**
+   * Just before the codec: wakes responses blocked on socket room, and says GOAWAY when the connection
+   * is closed over the client's bytes without one. Vert.x 5.0.10 sends that GOAWAY itself after a
+   * connection error, but first fails each of its streams and stops at the first stream of ours (it
+   * takes every active stream for one of its own), so the codec's GOAWAY never goes out. The error is
+   * out of sight here; PROTOCOL_ERROR is HTTP/2's code for an unspecified one.
+   */
   private final class Guard extends ChannelDuplexHandler {
+
+    private boolean reading;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      reading = true;
+      try {
+        ctx.fireChannelRead(msg);
+      } finally {
+        reading = false;
+      }
+    }
+
+    @Override
+    public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
+      if (reading && channel.isActive() && !connection.goAwaySent()) {
+        handler.goAway(FrontStreams.this.ctx, connection.remote().lastStreamCreated(),
+          Http2Error.PROTOCOL_ERROR.code(), Unpooled.EMPTY_BUFFER, FrontStreams.this.ctx.newPromise());
+        FrontStreams.this.ctx.flush();
+      }
+      ctx.close(promise);
+    }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {

@@ -31,8 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * A client that breaks the HTTP/2 framing rules loses its connection, and only that: the origin streams
- * it had open are cancelled, and the proxy goes on serving everyone else. The client speaks raw frames
+ * A client that breaks the HTTP/2 framing rules loses its connection, after a GOAWAY, and only that: the
+ * origin streams it had open are cancelled, and the proxy goes on serving everyone else. The client speaks raw frames
  * over a plain socket, so it can send what no client library would.
  */
 class ClientProtocolErrorTest {
@@ -40,6 +40,8 @@ class ClientProtocolErrorTest {
   private static final int HEADERS = 0x1;
   private static final int SETTINGS = 0x4;
   private static final int WINDOW_UPDATE = 0x8;
+  private static final int GOAWAY = 0x7;
+  private static final long PROTOCOL_ERROR = 0x1;
   private static final int END_STREAM_AND_HEADERS = 0x1 | 0x4;
 
   @RegisterExtension
@@ -73,7 +75,8 @@ class ClientProtocolErrorTest {
       // A WINDOW_UPDATE of 0 on the connection is a connection error (RFC 9113, section 6.9).
       frame(out, WINDOW_UPDATE, 0, 0, new byte[4]);
 
-      assertClosedByProxy(socket.getInputStream());
+      byte[] answer = readUntilClosed(socket.getInputStream());
+      assertEquals(PROTOCOL_ERROR, goAwayError(answer), "GOAWAY's error code before the close");
     }
     String outcome = Await.result(originOutcome.future());
     assertTrue(outcome.startsWith("aborted") && outcome.contains(StreamResetException.class.getSimpleName()),
@@ -100,7 +103,7 @@ class ClientProtocolErrorTest {
   }
 
   /** Reads until the proxy closes the connection; fails if it is still open after the socket's timeout. */
-  private static void assertClosedByProxy(InputStream in) throws IOException {
+  private static byte[] readUntilClosed(InputStream in) throws IOException {
     ByteArrayOutputStream seen = new ByteArrayOutputStream();
     byte[] buffer = new byte[8192];
     try {
@@ -112,5 +115,19 @@ class ClientProtocolErrorTest {
     } catch (SocketException reset) {
       // closed with a TCP reset: closed all the same
     }
+    return seen.toByteArray();
+  }
+
+  /** The error code of the first GOAWAY frame among {@code frames}, or -1 if there is none. */
+  private static long goAwayError(byte[] frames) {
+    for (int i = 0; i + 9 <= frames.length; ) {
+      int length = (frames[i] & 0xff) << 16 | (frames[i + 1] & 0xff) << 8 | frames[i + 2] & 0xff;
+      if (frames[i + 3] == GOAWAY && i + 17 <= frames.length) {
+        return (frames[i + 13] & 0xffL) << 24 | (frames[i + 14] & 0xff) << 16 | (frames[i + 15] & 0xff) << 8
+          | frames[i + 16] & 0xff;
+      }
+      i += 9 + length;
+    }
+    return -1;
   }
 }
