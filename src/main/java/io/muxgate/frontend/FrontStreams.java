@@ -6,6 +6,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.VoidChannelPromise;
 import io.netty.handler.codec.http2.Http2Connection;
@@ -88,8 +89,10 @@ public final class FrontStreams {
         }
       }
     });
-    // Right before the codec: its closes pass the guard before flush batching and TLS, which flush on close.
-    channel.pipeline().addBefore(ctx.name(), null, new Guard());
+    Guard guard = new Guard();
+    channel.pipeline().addFirst(guard);
+    // Right before the codec: its closes pass there before flush batching and TLS, which flush on close.
+    channel.pipeline().addBefore(ctx.name(), null, new GoAwayOnClose(guard));
     handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
   }
 
@@ -165,11 +168,8 @@ public final class FrontStreams {
   }
 
   /**
-   * Just before the codec: wakes responses blocked on socket room, and says GOAWAY when the connection
-   * is closed over the client's bytes without one. Vert.x 5.0.10 sends that GOAWAY itself after a
-   * connection error, but first fails each of its streams and stops at the first stream of ours (it
-   * takes every active stream for one of its own), so the codec's GOAWAY never goes out. The error is
-   * out of sight here; PROTOCOL_ERROR is HTTP/2's code for an unspecified one.
+   * First in the pipeline: sees each read of the client's bytes, wakes responses blocked on socket room,
+   * and takes the connection's end before TLS fails its pending writes.
    */
   private final class Guard extends ChannelDuplexHandler {
 
@@ -185,20 +185,56 @@ public final class FrontStreams {
       }
     }
 
+    /**
+     * Marks this connection's frame streams reset before the codec closes them, so that cancelling their
+     * queued DATA writes no RST_STREAM to the closed channel. That write fails, and the codec reports the
+     * failure to Vert.x as a connection error, which Vert.x 5.0.10 cannot handle with our streams open
+     * (it takes every active stream for one of its own).
+     */
     @Override
-    public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
-      if (reading && channel.isActive() && !connection.goAwaySent()) {
-        handler.goAway(FrontStreams.this.ctx, connection.remote().lastStreamCreated(),
-          Http2Error.PROTOCOL_ERROR.code(), Unpooled.EMPTY_BUFFER, FrontStreams.this.ctx.newPromise());
-        FrontStreams.this.ctx.flush();
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+      try {
+        connection.forEachActiveStream(stream -> {
+          if (stream.getProperty(key) != null) {
+            stream.resetSent();
+          }
+          return true;
+        });
+      } catch (Http2Exception e) {
+        // the streams close with the connection all the same
       }
-      ctx.close(promise);
+      ctx.fireChannelInactive();
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
       ctx.fireChannelWritabilityChanged();
       unblock(0);
+    }
+  }
+
+  /**
+   * Just before the codec: says GOAWAY when the connection is closed over the client's bytes without
+   * one. Vert.x 5.0.10 sends that GOAWAY itself after a connection error, but first fails each of its
+   * streams and stops at the first stream of ours, so the codec's GOAWAY never goes out. The error is
+   * out of sight here; PROTOCOL_ERROR is HTTP/2's code for an unspecified one.
+   */
+  private final class GoAwayOnClose extends ChannelOutboundHandlerAdapter {
+
+    private final Guard guard;
+
+    GoAwayOnClose(Guard guard) {
+      this.guard = guard;
+    }
+
+    @Override
+    public void close(ChannelHandlerContext ctx, ChannelPromise promise) throws Exception {
+      if (guard.reading && channel.isActive() && !connection.goAwaySent()) {
+        handler.goAway(FrontStreams.this.ctx, connection.remote().lastStreamCreated(),
+          Http2Error.PROTOCOL_ERROR.code(), Unpooled.EMPTY_BUFFER, FrontStreams.this.ctx.newPromise());
+        FrontStreams.this.ctx.flush();
+      }
+      ctx.close(promise);
     }
   }
 

@@ -182,6 +182,9 @@ public final class FrameStreams {
       return;
     }
     for (Http2Stream stream : ours) {
+      // Marked reset so that cancelling its queued DATA does not try to write a RST_STREAM to the closed
+      // channel: that write fails, and the codec reports the failure to Vert.x as a connection error.
+      stream.resetSent();
       stream.close();
     }
   }
