@@ -129,6 +129,14 @@ class OriginErrorMappingTest {
     assertError(520, reason, get(fault + ".test", "/" + fault));
   }
 
+  /** A connection-level protocol error from the origin: the proxy says GOAWAY(PROTOCOL_ERROR), then closes. */
+  @Test
+  void originProtocolErrorGetsAGoawayBeforeTheClose() {
+    assertError(520, "invalid_response", get("protocol-error.test", "/protocol-error"));
+    faults.stats().await("a GOAWAY with PROTOCOL_ERROR from the proxy",
+      s -> s.goAwaysReceived().contains(FaultActions.PROTOCOL_ERROR), Duration.ofSeconds(5));
+  }
+
   @Test
   void refusedConnectionGives521() {
     assertError(521, "connection_refused", get("refused.test", "/"));
