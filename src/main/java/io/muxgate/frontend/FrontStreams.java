@@ -1,18 +1,16 @@
 package io.muxgate.frontend;
 
 import io.muxgate.forward.Forwarder;
+import io.muxgate.origin.GoAwayOnClose;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.VoidChannelPromise;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
-import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameListener;
 import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
@@ -91,8 +89,7 @@ public final class FrontStreams {
     });
     Guard guard = new Guard();
     channel.pipeline().addFirst(guard);
-    // Right before the codec: its closes pass there before flush batching and TLS, which flush on close.
-    channel.pipeline().addBefore(ctx.name(), null, new GoAwayOnClose(guard));
+    GoAwayOnClose.install(ctx, () -> guard.reading);
     handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
   }
 
@@ -210,31 +207,6 @@ public final class FrontStreams {
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
       ctx.fireChannelWritabilityChanged();
       unblock(0);
-    }
-  }
-
-  /**
-   * Just before the codec: says GOAWAY when the connection is closed over the client's bytes without
-   * one. Vert.x 5.0.10 sends that GOAWAY itself after a connection error, but first fails each of its
-   * streams and stops at the first stream of ours, so the codec's GOAWAY never goes out. The error is
-   * out of sight here; PROTOCOL_ERROR is HTTP/2's code for an unspecified one.
-   */
-  private final class GoAwayOnClose extends ChannelOutboundHandlerAdapter {
-
-    private final Guard guard;
-
-    GoAwayOnClose(Guard guard) {
-      this.guard = guard;
-    }
-
-    @Override
-    public void close(ChannelHandlerContext ctx, ChannelPromise promise) throws Exception {
-      if (guard.reading && channel.isActive() && !connection.goAwaySent()) {
-        handler.goAway(FrontStreams.this.ctx, connection.remote().lastStreamCreated(),
-          Http2Error.PROTOCOL_ERROR.code(), Unpooled.EMPTY_BUFFER, FrontStreams.this.ctx.newPromise());
-        FrontStreams.this.ctx.flush();
-      }
-      ctx.close(promise);
     }
   }
 

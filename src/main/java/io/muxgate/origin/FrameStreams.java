@@ -1,11 +1,9 @@
 package io.muxgate.origin;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelDuplexHandler;
-import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.VoidChannelPromise;
 import io.netty.handler.codec.http2.Http2Connection;
@@ -86,8 +84,7 @@ public final class FrameStreams {
       }
     });
     channel.pipeline().addFirst(GUARD, new Guard());
-    // Right before the codec: its closes pass there before flush batching and TLS, which flush on close.
-    channel.pipeline().addBefore(ctx.name(), null, new GoAwayOnClose());
+    GoAwayOnClose.install(ctx, () -> reading);
     handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
   }
 
@@ -229,26 +226,6 @@ public final class FrameStreams {
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
       ctx.fireChannelWritabilityChanged();
       unblock(0);
-    }
-  }
-
-  /**
-   * Says GOAWAY when the connection is closed over the origin's bytes without one: Vert.x 5.0.10 sends
-   * that GOAWAY itself after a connection error, but first fails each of its streams and stops at the
-   * first frame stream (see {@link #closeStreams}). The error is out of sight here; PROTOCOL_ERROR is
-   * HTTP/2's code for an unspecified one. A close through the codec (a drain, an idle close) has sent
-   * its own GOAWAY by the time it gets here.
-   */
-  private final class GoAwayOnClose extends ChannelOutboundHandlerAdapter {
-
-    @Override
-    public void close(ChannelHandlerContext ctx, ChannelPromise promise) throws Exception {
-      if (reading && channel.isActive() && !connection.goAwaySent()) {
-        handler.goAway(FrameStreams.this.ctx, connection.remote().lastStreamCreated(),
-          Http2Error.PROTOCOL_ERROR.code(), Unpooled.EMPTY_BUFFER, FrameStreams.this.ctx.newPromise());
-        FrameStreams.this.ctx.flush();
-      }
-      ctx.close(promise);
     }
   }
 
