@@ -38,6 +38,8 @@ final class FrontStream implements Downstream {
   private final Http2Headers requestHead;
   private final HttpMethod method;
   private final String uri;
+  /** {@link #uri} without its query: asked for by zone routing and the access log alike. */
+  private final String path;
   private final HostAndPort authority;
   private MultiMap requestHeaders;
   private Events events;
@@ -64,6 +66,8 @@ final class FrontStream implements Downstream {
     this.requestHead = head;
     this.method = method;
     this.uri = uri;
+    int query = uri.indexOf('?');
+    this.path = query < 0 ? uri : uri.substring(0, query);
     this.authority = authority;
     this.endHeld = end;
   }
@@ -105,8 +109,7 @@ final class FrontStream implements Downstream {
 
   @Override
   public String path() {
-    int query = uri.indexOf('?');
-    return query < 0 ? uri : uri.substring(0, query);
+    return path;
   }
 
   @Override
