@@ -23,7 +23,9 @@ ends) and stops it by PID at the end. Everything listens on 127.0.0.1 only.
     closed a few times, as they do in front of a proxy that runs for days), then the same load measured
     for STEADY_S s: what a proxy that has run for a while
     costs, once a JVM's JIT compilation is mostly done. Proxy CPU per thread from /proc/<pid>/task
-    tells how much of it is still JIT (C1/C2 compiler threads) and GC.
+    tells how much of it is still JIT (C1/C2 compiler threads) and GC. Targets: HAProxy as the harness
+    configures it, HAProxy adding the four request headers Muxgate's contract adds (x-forwarded-for,
+    -proto, -host, via: HAPROXY_FWD, like for like), and the candidate.
 Targets are interleaved (round -> target), EXTRA_ROUNDS rounds of (d) and (e), then STEADY_ROUNDS of (f);
 every loop has a bound.
 """
@@ -31,6 +33,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import resource
 import shlex
 import signal
@@ -137,6 +140,14 @@ HZ = os.sysconf("SC_CLK_TCK")
 FLOOR = "netty-floor"         # FrameRelay: Netty's HTTP/2 codec relaying frames on both sides
 VERTX_FRONT = "vertx-front"   # VertxFront: Vert.x's HTTP/2 server in front of FrameRelay's origin side
 FLOORS = {FLOOR: ("FrameRelay", 8460), VERTX_FRONT: ("VertxFront", 8461)}
+# HAProxy told to add the request headers Muxgate's contract makes it add (DESIGN.md, "Headers"): the harness'
+# HAProxy adds none, and on this origin those four headers cost Node several µs per request, on the core that
+# sets the 1 KiB ceiling. Same binary, port and config otherwise; (f) runs it beside plain HAProxy.
+HAPROXY_FWD = "haproxy-fwd"
+HAPROXY_FWD_LINES = ("    option forwardfor\n"
+                     "    http-request set-header X-Forwarded-Proto https\n"
+                     "    http-request set-header X-Forwarded-Host %[req.hdr(host)]\n"
+                     "    http-request add-header Via \"2 haproxy\"\n")
 JIT_THREADS = ("C1 CompilerThre", "C2 CompilerThre")       # HotSpot names, cut to 15 chars by /proc comm
 GC_THREADS = ("GC Thread", "VM Thread")                     # VM Thread runs Serial GC (chosen on one core)
 
@@ -218,7 +229,7 @@ class Runner:
         self.idle_targets = env("IDLE_TARGETS", " ".join(peers + cand)).split()
         h1_default = (["direct"] if "direct" in env("PEERS", "direct").split() else []) + peers + cand
         self.h1_targets = env("H1_TARGETS", " ".join(h1_default)).split()
-        self.steady_targets = env("STEADY_TARGETS", " ".join(["haproxy", "nginx"] + cand)).split()
+        self.steady_targets = env("STEADY_TARGETS", " ".join(["haproxy", HAPROXY_FWD] + cand)).split()
         self.steady_rounds = int(env("STEADY_ROUNDS", 1))
         self.steady_warm = int(env("STEADY_WARM_S", 20))
         self.steady_sessions = max(1, int(env("STEADY_WARM_SESSIONS", 4)))
@@ -228,6 +239,7 @@ class Runner:
         if self.floor_classpath:
             for peer, (_, port) in FLOORS.items():
                 bench.PORTS[peer] = port                            # so the harness' target_url() knows them
+        bench.PORTS[HAPROXY_FWD] = bench.PORTS["haproxy"]           # never both at once: targets run in turn
         self.origin = None
 
     # -- origin
@@ -277,9 +289,27 @@ class Runner:
                 b.ORIGIN_HOST, str(b.ORIGIN_TLS_PORT)]
         return argv, port, {}, None, 30
 
+    def haproxy_fwd_spec(self):
+        """The harness' HAProxy with HAPROXY_FWD_LINES in its frontend."""
+        argv, port, extra, cfg, start_timeout = self.b.proxy_spec("haproxy", self.upstream)
+        with open(cfg) as f:
+            text = f.read()
+        bind = re.search(r"^\s*bind .*\n", text, re.M)
+        if not bind:
+            raise RuntimeError(f"no bind line in {cfg}")
+        fwd_cfg = os.path.join(os.path.dirname(cfg), f"{HAPROXY_FWD}-{self.upstream}.cfg")
+        with open(fwd_cfg, "w") as f:
+            f.write(text[:bind.end()] + HAPROXY_FWD_LINES + text[bind.end():])
+        return [fwd_cfg if a == cfg else a for a in argv], port, extra, fwd_cfg, start_timeout
+
     def start_proxy(self, peer, tag, env_over=None):
         b = self.b
-        spec = self.floor_spec(peer) if peer in FLOORS else b.proxy_spec(peer, self.upstream)
+        if peer in FLOORS:
+            spec = self.floor_spec(peer)
+        elif peer == HAPROXY_FWD:
+            spec = self.haproxy_fwd_spec()
+        else:
+            spec = b.proxy_spec(peer, self.upstream)
         argv, port, extra, cfg, start_timeout = spec
         full = b.taskset(self.proxy_cpu, argv, self.pin)
         e = dict(os.environ)
@@ -687,6 +717,7 @@ def extra_agg(recs):
                 for f in ("rps", "lat_p50_ms", "lat_p99_ms", "us_req", "origin_requests", "warm_s", "steady_s",
                           "proxy_rss_mb"):
                     a[f] = med([r.get(f) for r in ok])
+                a["origin_us_req"] = med([per_req_us(r, "origin_cpu_s") for r in ok])
                 for f in ("jit", "gc"):
                     a[f + "_us_req"] = med([per_req_us(r, f + "_cpu_s") for r in ok])
                     a[f + "_share"] = med([r[f + "_cpu_s"] / r["proxy_cpu_s"] for r in ok if r.get("proxy_cpu_s")])
@@ -714,6 +745,8 @@ def label(peer, up):
         return "direct (no proxy)"
     if peer in FLOORS:
         peer = f"{peer} (bench/floor)"
+    if peer == HAPROXY_FWD:
+        peer = "haproxy + forwarding headers"
     return peer if up == "tls" else f"{peer} (h2c backend)"
 
 
@@ -734,7 +767,7 @@ def build_report(args):
             targets.append((p, u))
     cand = os.environ.get("CANDIDATE_NAME", "muxgate")
     # order: direct, candidate, haproxy, the rest
-    order = {"direct": 0, cand: 1, VERTX_FRONT: 1.4, FLOOR: 1.5, "haproxy": 2, "nginx": 3, "caddy": 4, "apache": 5}
+    order = {"direct": 0, cand: 1, VERTX_FRONT: 1.4, FLOOR: 1.5, "haproxy": 2, HAPROXY_FWD: 2.5, "nginx": 3, "caddy": 4, "apache": 5}
     targets.sort(key=lambda t: (t[1] != "tls", order.get(t[0], 9), t[0]))
 
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -965,8 +998,8 @@ def steady_section(steady, targets, hagg, cand):
              "h2load warm-up). **µs/req** = all proxy CPU (utime+stime of its process tree) over the measured window "
              "÷ requests the origin served in it. **JIT** = the part used by the C1/C2 compiler threads (per-thread "
              "CPU from /proc/<pid>/task; 0 for proxies without a JIT). Medians over rounds.\n")
-    L.append("| proxy | req/s | p50 ms | p99 ms | µs/req | of which JIT µs/req | rounds ok |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|")
+    L.append("| proxy | req/s | p50 ms | p99 ms | µs/req | of which JIT µs/req | origin µs/req | rounds ok |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for (p, u) in targets:
         a = steady.get((p, u))
         if not a:
@@ -974,7 +1007,16 @@ def steady_section(steady, targets, hagg, cand):
         notes = ([f"{a['errors']:,} request errors"] if a["errors"] else []) + a["errs"]
         ok = f"{a['n']}/{a['N']}" + (" (" + "; ".join(notes).replace("|", "/") + ")" if notes else "")
         L.append(f"| {label(p, u)} | {fmt(a['rps'], 0)} | {fmt(a['lat_p50_ms'], 2)} | {fmt(a['lat_p99_ms'], 2)} | "
-                 f"{fmt(a['us_req'], 1)} | {fmt(a['jit_us_req'], 1)} | {ok} |")
+                 f"{fmt(a['us_req'], 1)} | {fmt(a['jit_us_req'], 1)} | {fmt(a.get('origin_us_req'), 1)} | {ok} |")
+    fwd, cand_warm = steady.get((HAPROXY_FWD, "tls")), steady.get((cand, "tls"))
+    if fwd and cand_warm and fwd.get("rps") and cand_warm.get("rps"):
+        ratio = lambda x, y: None if x is None or not y else x / y
+        L.append(f"\nLike for like: {label(HAPROXY_FWD, 'tls')} is the same HAProxy adding the four request headers "
+                 f"{cand} adds by contract (x-forwarded-for, x-forwarded-proto, x-forwarded-host, via). {cand} ÷ it: "
+                 f"req/s {fmt(ratio(cand_warm['rps'], fwd['rps']), 2)}×, p99 "
+                 f"{fmt(ratio(cand_warm.get('lat_p99_ms'), fwd.get('lat_p99_ms')), 2)}×, CPU per request "
+                 f"{fmt(ratio(cand_warm.get('us_req'), fwd.get('us_req')), 2)}×; the origin's CPU per request behind "
+                 f"each: {fmt(cand_warm.get('origin_us_req'), 1)} vs {fmt(fwd.get('origin_us_req'), 1)} µs.")
     for (p, u) in targets:
         a = steady.get((p, u))
         if p != cand or not a or a.get("us_req") is None:
