@@ -43,6 +43,11 @@ public interface Downstream {
 
   MultiMap headers();
 
+  /** One request header's value (the first, if repeated), or null; {@code name} lower-case. */
+  default String header(CharSequence name) {
+    return headers().get(name);
+  }
+
   /** The request's header list as HTTP/2 frames carried it (names lower-case, checked by the codec), or null. */
   default Http2Headers http2Headers() {
     return null;

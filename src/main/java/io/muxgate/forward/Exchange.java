@@ -47,7 +47,8 @@ final class Exchange {
   private static final long CANCEL = Http2Error.CANCEL.code();
   private static final long INTERNAL_ERROR = Http2Error.INTERNAL_ERROR.code();
   private static final int MAX_REPLAYS = 1;
-  private static final AsciiString VIA = AsciiString.cached("via");
+  private static final AsciiString HTTPS = AsciiString.cached("https");
+  private static final AsciiString HTTP = AsciiString.cached("http");
   /** Bounds tries after failures that retire the connection they met (GOAWAY, close, never sent). */
   private static final int MAX_ATTEMPTS = 4;
 
@@ -57,7 +58,11 @@ final class Exchange {
   private final Zone zone;
   private final Zone.Selection selection;
   private final MultiMap originHeaders;
-  /** {@link #originHeaders} as an HTTP/2 header list when the client sent one (a view of the same), else null. */
+  /**
+   * The origin's HTTP/2 request head when the client sent an HTTP/2 header list, else null: pseudo-headers
+   * first (each attempt sets :scheme), then the headers; {@link #originHeaders} is a view of it, pseudo-headers
+   * included, so Vert.x's client gets a copy without them.
+   */
   private final Http2Headers originHttp2;
   private final String originUri;
   private final HostAndPort authority;
@@ -158,7 +163,7 @@ final class Exchange {
     RequestOptions options = new RequestOptions()
       .setMethod(client.method())
       .setURI(originUri)
-      .setHeaders(originHeaders);
+      .setHeaders(originHttp2 == null ? originHeaders : withoutPseudoHeaders(originHeaders));
     lease.connection().request(options).onComplete(ar -> {
       if (ar.failed()) {
         onOriginFailure(attempt, ar.cause());
@@ -209,19 +214,11 @@ final class Exchange {
   }
 
   private void openFrameStream(int attempt, FrameStreams frames) {
-    Http2Headers head = new DefaultHttp2Headers(originHttp2 == null)
-      .method(client.method().name())
-      .path(originUri)
-      .scheme(pool.peer().address().scheme().tls() ? "https" : "http")
-      .authority(authority.toString());
+    AsciiString scheme = pool.peer().address().scheme().tls() ? HTTPS : HTTP;
     try {
-      if (originHttp2 != null) {
-        head.add(originHttp2);
-      } else {
-        for (Map.Entry<String, String> header : originHeaders) {
-          head.add(header.getKey().toLowerCase(Locale.ROOT), header.getValue());
-        }
-      }
+      // Forwarder built the whole list when the client sent one; the codec only reads it, so a replay
+      // sends it again as is
+      Http2Headers head = originHttp2 != null ? originHttp2.scheme(scheme) : http2Head(scheme);
       frameStream = frames.open(head, new FrameSink(attempt), context);
     } catch (RuntimeException e) {
       onOriginFailure(attempt, e);
@@ -242,6 +239,23 @@ final class Exchange {
       }
       client.resume();
     }
+  }
+
+  /** The origin's HTTP/2 request head for a request Vert.x read (its header names may be in any case). */
+  private Http2Headers http2Head(AsciiString scheme) {
+    Http2Headers head = new DefaultHttp2Headers(true).method(client.method().name()).path(originUri).scheme(scheme)
+      .authority(authority.toString());
+    for (Map.Entry<String, String> header : originHeaders) {
+      head.add(header.getKey().toLowerCase(Locale.ROOT), header.getValue());
+    }
+    return head;
+  }
+
+  /** A copy of the origin request's headers without the HTTP/2 pseudo-headers, for Vert.x's client. */
+  private static MultiMap withoutPseudoHeaders(MultiMap headers) {
+    MultiMap copy = HttpHeaders.headers();
+    Headers.copy(headers, copy);   // pseudo-headers count as hop-by-hop there
+    return copy;
   }
 
   private boolean expectsContinue() {
@@ -366,7 +380,7 @@ final class Exchange {
     headReceived(status);
     Http2Headers headers = originHeaders;
     Headers.removeHopByHop(headers);
-    Headers.append(headers, VIA, forwarder.via(HttpVersion.HTTP_2));
+    Headers.append(headers, Forwarder.VIA, forwarder.via(HttpVersion.HTTP_2));
     if (headers.contains(HttpHeaders.LOCATION) || headers.contains(HttpHeaders.CONTENT_LOCATION)) {
       forwarder.rewriteLocation(client.responseHeaders(), selection, client, authority);
     }

@@ -8,6 +8,7 @@ import io.muxgate.observe.ProxyMetrics;
 import io.muxgate.origin.OriginPeer;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -31,6 +32,10 @@ public final class Forwarder {
   /** Request body bytes kept so that a request the origin never processed can be sent again. */
   public static final long REPLAY_BODY_LIMIT = 1024 * 1024;
   static final CharSequence MUXGATE_ERROR = HttpHeaders.createOptimized("muxgate-error");
+  private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+  private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+  private static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
+  static final AsciiString VIA = AsciiString.cached("via");
 
   private final Supplier<ZoneTable> zones;
   private final ExchangeObserver observer;
@@ -66,7 +71,7 @@ public final class Forwarder {
       reject(client, zone, 503, "zone_overloaded", start);
       return;
     }
-    String contentLength = client.headers().get(HttpHeaders.CONTENT_LENGTH);
+    String contentLength = client.header(HttpHeaders.CONTENT_LENGTH);
     if (contentLength != null && exceeds(contentLength, zone.config().settings().maxRequestBodyBytes())) {
       zone.inFlight().decrementAndGet();
       closeAfterResponse(client);
@@ -74,9 +79,11 @@ public final class Forwarder {
       return;
     }
     Zone.Selection selection = zone.select(client.path() == null ? "/" : client.path());
-    Http2Headers http2 = client.http2Headers() == null ? null : new DefaultHttp2Headers(false);
-    MultiMap headers = originHeaders(client, authority, http2);
     String uri = originUri(client.uri(), selection.route());
+    String authorityText = authority.toString();
+    Http2Headers http2 = client.http2Headers() == null ? null
+      : new DefaultHttp2Headers(false).method(client.method().name()).path(uri).authority(authorityText);
+    MultiMap headers = originHeaders(client, authorityText, http2);
     HttpServerRequest vertx = client.vertxRequest();
     if (vertx != null && WebSocketTunnel.isWebSocketUpgrade(vertx)) {
       tunnel(vertx, zone, selection, headers, uri, start);
@@ -111,20 +118,24 @@ public final class Forwarder {
 
   /**
    * The request headers for the origin. When the client sent an HTTP/2 header list, they are built into
-   * {@code http2} (the map returned is a view of it), so that an HTTP/2 origin stream takes them as they are.
+   * {@code http2}, which already holds the origin request's :method, :path and :authority (each attempt sets
+   * :scheme), so that an HTTP/2 origin stream takes the list as it is; the map returned is a view of it.
    */
-  private MultiMap originHeaders(Downstream client, HostAndPort authority, Http2Headers http2) {
-    MultiMap headers;
+  private MultiMap originHeaders(Downstream client, String authority, Http2Headers http2) {
+    String proto = client.tls() ? "https" : "http";
     if (http2 != null) {
       Headers.copy(client.http2Headers(), http2);
-      headers = new Http2HeadersAdaptor(http2);
-    } else {
-      headers = HttpHeaders.headers();
-      Headers.copy(client.headers(), headers);
+      Headers.append(http2, X_FORWARDED_FOR, client.remoteHost());
+      http2.set(X_FORWARDED_PROTO, proto);
+      http2.set(X_FORWARDED_HOST, authority);
+      Headers.append(http2, VIA, via(client.version()));
+      return new Http2HeadersAdaptor(http2);
     }
+    MultiMap headers = HttpHeaders.headers();
+    Headers.copy(client.headers(), headers);
     Headers.append(headers, "x-forwarded-for", client.remoteHost());
-    headers.set("x-forwarded-proto", client.tls() ? "https" : "http");
-    headers.set("x-forwarded-host", authority.port() >= 0 ? authority.host() + ":" + authority.port() : authority.host());
+    headers.set("x-forwarded-proto", proto);
+    headers.set("x-forwarded-host", authority);
     Headers.append(headers, "via", via(client.version()));
     return headers;
   }

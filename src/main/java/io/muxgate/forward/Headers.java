@@ -72,11 +72,11 @@ final class Headers {
   }
 
   /** {@link #append(MultiMap, String, String)} for an HTTP/2 header list (lower-case {@code name}). */
-  static void append(Http2Headers headers, AsciiString name, String value) {
-    List<CharSequence> existing = headers.getAll(name);
-    if (existing.isEmpty()) {
+  static void append(Http2Headers headers, AsciiString name, CharSequence value) {
+    if (!headers.contains(name)) {
       headers.set(name, value);
     } else {
+      List<CharSequence> existing = headers.getAll(name);
       headers.set(name, String.join(", ", existing) + ", " + value);
     }
   }

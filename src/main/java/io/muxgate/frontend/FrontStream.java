@@ -126,6 +126,13 @@ final class FrontStream implements Downstream {
   }
 
   @Override
+  public String header(CharSequence name) {
+    // the list itself: no adaptor (which would also join cookies) just to read one value
+    CharSequence value = requestHead.get(name);
+    return value == null ? null : value.toString();
+  }
+
+  @Override
   public Http2Headers http2Headers() {
     return requestHead;
   }

@@ -31,6 +31,7 @@ import static io.muxgate.support.ProxyHarness.zone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Hop-by-hop headers stop at the proxy in both directions, end-to-end ones pass, and the proxy adds
@@ -134,6 +135,23 @@ class HopByHopHeadersTest {
     assertEquals(200, plain.status(), plain.body());
     assertEquals("127.0.0.1", originSaw.get().get("x-forwarded-for"));
     assertEquals(kind.via(), originSaw.get().get("via"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ClientKind.class)
+  void anHttp1OriginGetsTheForwardedHeadersAndNoPseudoHeaders(ClientKind kind) {
+    HttpClientAgent client = scope.client(kind, proxy);
+    Exchange exchange = Await.result(send(client, "h1.test", req -> req.putHeader("x-forwarded-for", "203.0.113.9"),
+      null));
+    assertEquals(200, exchange.status(), exchange.body());
+
+    MultiMap seen = originSaw.get();
+    assertEquals("203.0.113.9, 127.0.0.1", seen.get("x-forwarded-for"));
+    assertEquals(kind.tls() ? "https" : "http", seen.get("x-forwarded-proto"));
+    assertEquals("h1.test", seen.get("x-forwarded-host"));
+    assertEquals(kind.via(), seen.get("via"));
+    assertEquals("h1.test", seen.get("host"));
+    assertTrue(seen.names().stream().noneMatch(name -> name.startsWith(":")), () -> "origin saw " + seen.names());
   }
 
   private void answerWithHopHeaders(HttpServerRequest request) {
