@@ -73,7 +73,7 @@ n_sc=$(tr ',' '\n' <<<"$scenarios" | grep -c .)
 n_peers=$(wc -w <<<"$PEERS"); n_up=$(wc -w <<<"$UPSTREAMS"); n_cup=$(wc -w <<<"$CANDIDATE_UPSTREAMS")
 n_h=$(( n_sc * REPS * (n_peers * n_up + n_cup) ))
 n_prox=$(( $(wc -w <<<"${PEERS//direct/}") + 1 ))
-X
+n_steady=$(wc -w <<<"${STEADY_TARGETS:-haproxy haproxy-fwd $CANDIDATE_NAME}")   # extra.py's default
 extras=" $EXTRA_TESTS "; [ "${BENCH_EXTRAS:-1}" = 1 ] || extras=" "
 r_h1=0; r_idle=0; r_steady=0                  # rounds of (e), (d), (f) that will run
 [[ "$extras" == *" h1 "* ]] && r_h1=$EXTRA_ROUNDS
