@@ -33,16 +33,20 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * A client that breaks the HTTP/2 framing rules loses its connection, after a GOAWAY, and only that: the
  * origin streams it had open are cancelled, and the proxy goes on serving everyone else. The client speaks raw frames
- * over a plain socket, so it can send what no client library would.
+ * over a plain socket, so it can send what no client library would — also what is legal but rare, such as
+ * request trailers.
  */
 class ClientProtocolErrorTest {
 
+  private static final int DATA = 0x0;
   private static final int HEADERS = 0x1;
   private static final int SETTINGS = 0x4;
   private static final int WINDOW_UPDATE = 0x8;
   private static final int GOAWAY = 0x7;
   private static final long PROTOCOL_ERROR = 0x1;
-  private static final int END_STREAM_AND_HEADERS = 0x1 | 0x4;
+  private static final int END_STREAM = 0x1;
+  private static final int END_HEADERS = 0x4;
+  private static final int END_STREAM_AND_HEADERS = END_STREAM | END_HEADERS;
 
   @RegisterExtension
   final TestScope scope = new TestScope();
@@ -63,11 +67,8 @@ class ClientProtocolErrorTest {
     });
     ProxyHarness proxy = scope.startProxy("site", origin.url(), null);
 
-    try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
-      socket.setSoTimeout(5_000);
+    try (Socket socket = openH2c(proxy)) {
       OutputStream out = socket.getOutputStream();
-      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      frame(out, SETTINGS, 0, 0, new byte[0]);
       Http2Headers head = new DefaultHttp2Headers().method("GET").scheme("http").path("/parked").authority("site.test");
       frame(out, HEADERS, END_STREAM_AND_HEADERS, 1, hpack(head));
       Await.result(received.future());
@@ -87,10 +88,83 @@ class ClientProtocolErrorTest {
     assertEquals("hello", next.body());
   }
 
+  /**
+   * Request trailers (a second HEADERS frame with END_STREAM) end the request, as Vert.x's server ends it:
+   * the origin gets the whole body and answers. Only a raw-frame client can send them.
+   */
+  @Test
+  void requestTrailersEndTheRequest() throws Exception {
+    Promise<String> originGot = Promise.promise();
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(request -> request.body().onComplete(ar -> {
+      originGot.tryComplete(ar.succeeded() ? ar.result().toString() : "failed: " + ar.cause());
+      request.response().end("got " + (ar.succeeded() ? ar.result().length() : -1));
+    }));
+    ProxyHarness proxy = scope.startProxy("site", origin.url(), null);
+
+    try (Socket socket = openH2c(proxy)) {
+      OutputStream out = socket.getOutputStream();
+      DefaultHttp2HeadersEncoder encoder = new DefaultHttp2HeadersEncoder();
+      Http2Headers head = new DefaultHttp2Headers().method("POST").scheme("http").path("/upload").authority("site.test");
+      frame(out, HEADERS, END_HEADERS, 1, hpack(encoder, head));
+      frame(out, DATA, 0, 1, "hello".getBytes(StandardCharsets.US_ASCII));
+      frame(out, HEADERS, END_STREAM_AND_HEADERS, 1, hpack(encoder, new DefaultHttp2Headers().add("x-checksum", "5")));
+
+      assertEquals("got 5", responseBody(socket.getInputStream(), 1));
+    }
+    assertEquals("hello", Await.result(originGot.future()));
+  }
+
+  /** A socket to the proxy's cleartext port that has sent the HTTP/2 preface and an empty SETTINGS frame. */
+  private static Socket openH2c(ProxyHarness proxy) throws IOException {
+    Socket socket = new Socket("127.0.0.1", proxy.httpPort());
+    socket.setSoTimeout(5_000);
+    OutputStream out = socket.getOutputStream();
+    out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    frame(out, SETTINGS, 0, 0, new byte[0]);
+    return socket;
+  }
+
   private static byte[] hpack(Http2Headers headers) throws Exception {
+    return hpack(new DefaultHttp2HeadersEncoder(), headers);
+  }
+
+  private static byte[] hpack(DefaultHttp2HeadersEncoder encoder, Http2Headers headers) throws Exception {
     ByteBuf block = Unpooled.buffer();
-    new DefaultHttp2HeadersEncoder().encodeHeaders(1, headers, block);
+    encoder.encodeHeaders(1, headers, block);
     return ByteBufUtil.getBytes(block);
+  }
+
+  /** The DATA of stream {@code streamId} up to its END_STREAM, reading frames off {@code in}. */
+  private static String responseBody(InputStream in, int streamId) throws IOException {
+    ByteArrayOutputStream body = new ByteArrayOutputStream();
+    byte[] header = new byte[9];
+    while (true) {
+      readFully(in, header);
+      int length = (header[0] & 0xff) << 16 | (header[1] & 0xff) << 8 | header[2] & 0xff;
+      int id = (header[5] & 0x7f) << 24 | (header[6] & 0xff) << 16 | (header[7] & 0xff) << 8 | header[8] & 0xff;
+      byte[] payload = new byte[length];
+      readFully(in, payload);
+      if (header[3] == GOAWAY) {
+        fail("GOAWAY before the response ended, error " + goAwayError(ByteBufUtil.getBytes(
+          Unpooled.wrappedBuffer(header, payload))));
+      }
+      if (id == streamId && header[3] == DATA) {
+        body.write(payload);
+      }
+      if (id == streamId && (header[3] == DATA || header[3] == HEADERS) && (header[4] & END_STREAM) != 0) {
+        return body.toString(StandardCharsets.UTF_8);
+      }
+    }
+  }
+
+  private static void readFully(InputStream in, byte[] into) throws IOException {
+    for (int read = 0; read < into.length; ) {
+      int n = in.read(into, read, into.length - read);
+      if (n < 0) {
+        fail("the proxy closed the connection before the response ended");
+      }
+      read += n;
+    }
   }
 
   private static void frame(OutputStream out, int type, int flags, int streamId, byte[] payload) throws IOException {
