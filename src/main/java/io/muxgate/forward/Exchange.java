@@ -217,8 +217,8 @@ final class Exchange {
     AsciiString scheme = pool.peer().address().scheme().tls() ? HTTPS : HTTP;
     try {
       // Forwarder built the whole list when the client sent one; the codec only reads it, so a replay
-      // sends it again as is
-      Http2Headers head = originHttp2 != null ? originHttp2.scheme(scheme) : http2Head(scheme);
+      // sends it again as is, touched only if its origin's scheme differs from the last attempt's
+      Http2Headers head = originHttp2 != null ? withScheme(originHttp2, scheme) : http2Head(scheme);
       frameStream = frames.open(head, new FrameSink(attempt), context);
     } catch (RuntimeException e) {
       onOriginFailure(attempt, e);
@@ -239,6 +239,10 @@ final class Exchange {
       }
       client.resume();
     }
+  }
+
+  private static Http2Headers withScheme(Http2Headers head, AsciiString scheme) {
+    return scheme.contentEquals(head.scheme()) ? head : head.scheme(scheme);
   }
 
   /** The origin's HTTP/2 request head for a request Vert.x read (its header names may be in any case). */
