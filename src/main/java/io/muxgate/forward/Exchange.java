@@ -299,7 +299,9 @@ final class Exchange {
       return;
     }
     writeToOrigin(chunk);
-    if (originRequest.writeQueueFull()) {
+    // A write can fail at once, and the failure (which pauses the client itself) start a replay: no origin
+    // request then until that one opens
+    if (originRequest != null && originRequest.writeQueueFull()) {
       client.pause();
     }
   }
