@@ -2,9 +2,9 @@ package io.muxgate.frontend;
 
 import io.muxgate.forward.Forwarder;
 import io.muxgate.origin.GoAwayOnClose;
+import io.muxgate.origin.ReadTracking;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.VoidChannelPromise;
@@ -89,7 +89,7 @@ public final class FrontStreams {
     });
     Guard guard = new Guard();
     channel.pipeline().addFirst(guard);
-    GoAwayOnClose.install(ctx, () -> guard.reading);
+    GoAwayOnClose.install(ctx, guard::reading);
     handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
   }
 
@@ -168,19 +168,7 @@ public final class FrontStreams {
    * First in the pipeline: sees each read of the client's bytes, wakes responses blocked on socket room,
    * and takes the connection's end before TLS fails its pending writes.
    */
-  private final class Guard extends ChannelDuplexHandler {
-
-    private boolean reading;
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      reading = true;
-      try {
-        ctx.fireChannelRead(msg);
-      } finally {
-        reading = false;
-      }
-    }
+  private final class Guard extends ReadTracking {
 
     /**
      * Marks this connection's frame streams reset before the codec closes them, so that cancelling their

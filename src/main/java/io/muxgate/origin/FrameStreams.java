@@ -3,7 +3,6 @@ package io.muxgate.origin;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.VoidChannelPromise;
 import io.netty.handler.codec.http2.Http2Connection;
@@ -56,7 +55,6 @@ public final class FrameStreams {
   private final Http2Connection.PropertyKey key;
   /** Streams with request body waiting for flow-control window or socket room. */
   private final List<FrameStream> blocked = new ArrayList<>();
-  private boolean reading;
   private boolean closedOnError;
 
   private FrameStreams(Channel channel, Http2ConnectionHandler handler) {
@@ -83,8 +81,9 @@ public final class FrameStreams {
         }
       }
     });
-    channel.pipeline().addFirst(GUARD, new Guard());
-    GoAwayOnClose.install(ctx, () -> reading);
+    Guard guard = new Guard();
+    channel.pipeline().addFirst(GUARD, guard);
+    GoAwayOnClose.install(ctx, guard::reading);
     handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
   }
 
@@ -196,21 +195,11 @@ public final class FrameStreams {
    * Vert.x gave up on the origin's bytes) from one the origin made, and wakes streams blocked on
    * socket room.
    */
-  private final class Guard extends ChannelDuplexHandler {
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      reading = true;
-      try {
-        ctx.fireChannelRead(msg);
-      } finally {
-        reading = false;
-      }
-    }
+  private final class Guard extends ReadTracking {
 
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
-      if (reading) {
+      if (reading()) {
         closedOnError = true;
       }
       ctx.close(promise);
