@@ -13,7 +13,18 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** WebSocket over HTTP/1.1 Upgrade reaches an origin that speaks it, frames flowing both ways. */
 class WebSocketTunnelTest {
@@ -21,6 +32,8 @@ class WebSocketTunnelTest {
   @RegisterExtension
   final TestScope scope = new TestScope();
   private ProxyHarness proxy;
+  private int originPort;
+  private int plainOriginPort;
 
   @BeforeEach
   void setUp() {
@@ -29,7 +42,15 @@ class WebSocketTunnelTest {
       .webSocketHandler(ws -> ws.textMessageHandler(text -> ws.writeTextMessage("echo " + text + " " + ws.path())))
       .requestHandler(req -> req.response().setStatusCode(404).end("no websocket here"))
       .listen());
-    proxy = scope.startProxy("ws", "http://127.0.0.1:" + origin.actualPort(), null);
+    originPort = origin.actualPort();
+    HttpServer plain = Await.result(scope.vertx().createHttpServer(new HttpServerOptions().setHost("127.0.0.1")
+        .setPort(0).setPerMessageWebSocketCompressionSupported(false).setPerFrameWebSocketCompressionSupported(false))
+      .webSocketHandler(ws -> { })
+      .listen());
+    plainOriginPort = plain.actualPort();
+    proxy = scope.startProxy(Map.of(
+      "ws.json", ProxyHarness.zone("ws", "ws.test", List.of("http://127.0.0.1:" + originPort), null),
+      "plain.json", ProxyHarness.zone("plain", "plain.test", List.of("http://127.0.0.1:" + plainOriginPort), null)));
   }
 
   @Test
@@ -44,5 +65,62 @@ class WebSocketTunnelTest {
 
     assertEquals("echo hi /chat", Await.result(reply.future(), 10));
     Await.result(ws.close(), 10);
+  }
+
+  /**
+   * Extensions are the origin's to accept: an origin without compression answers without
+   * Sec-WebSocket-Extensions, and the client must see that answer, not one the proxy negotiated for itself
+   * (the client would then send compressed frames the origin cannot read).
+   */
+  @Test
+  void theClientSeesNoExtensionTheOriginDeclined() throws IOException {
+    String direct = upgradeResponse(plainOriginPort, "plain.test");
+    assertTrue(direct.startsWith("http/1.1 101"), direct);
+    assertFalse(direct.contains("sec-websocket-extensions"), "the origin takes no extension: " + direct);
+
+    String proxied = upgradeResponse(proxy.httpPort(), "plain.test");
+
+    assertTrue(proxied.startsWith("http/1.1 101"), proxied);
+    assertFalse(proxied.contains("sec-websocket-extensions"), proxied);
+  }
+
+  /** An origin that accepts the offer: its answer reaches the client once, as it was. */
+  @Test
+  void theClientSeesTheOriginsExtensionsOnce() throws IOException {
+    String direct = upgradeResponse(originPort, "ws.test");
+    String accepted = headerLine(direct, "sec-websocket-extensions");
+    assertTrue(accepted.startsWith("sec-websocket-extensions: permessage-deflate"), direct);
+
+    String proxied = upgradeResponse(proxy.httpPort(), "ws.test");
+
+    assertTrue(proxied.startsWith("http/1.1 101"), proxied);
+    assertEquals(accepted, headerLine(proxied, "sec-websocket-extensions"), proxied);
+  }
+
+  private static String headerLine(String head, String name) {
+    return head.lines().filter(line -> line.startsWith(name + ":")).reduce((a, b) -> a + " | " + b).orElse("");
+  }
+
+  /** The head of the answer to an upgrade offering permessage-deflate, lower-cased. */
+  private static String upgradeResponse(int port, String host) throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(("GET /chat HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+        .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = socket.getInputStream();
+      StringBuilder head = new StringBuilder();
+      while (head.indexOf("\r\n\r\n") < 0) {
+        int b = in.read();
+        if (b < 0) {
+          break;
+        }
+        head.append((char) b);
+      }
+      return head.toString().toLowerCase(Locale.ROOT);
+    }
   }
 }
