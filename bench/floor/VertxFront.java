@@ -1,4 +1,4 @@
-import io.muxgate.origin.FlushBatching;
+import io.muxgate.origin.RelayPipeline;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -19,9 +19,9 @@ import java.util.Map;
 
 /**
  * The other half of the measuring stick: Vert.x's HTTP/2 server in front, as in Muxgate (OpenSSL, flushes
- * merged by Muxgate's own {@link FlushBatching}), and {@link FrameRelay}'s frame-level origin side behind
- * it. Between {@link FrameRelay} and this is what Vert.x's server streams cost; between this and Muxgate,
- * what its client streams and Muxgate's per-request work cost. One event loop, no features.
+ * merged and the chunked writer removed by Muxgate's own {@link RelayPipeline}), and {@link FrameRelay}'s
+ * frame-level origin side behind it. Between {@link FrameRelay} and this is what Vert.x's server streams
+ * cost; between this and Muxgate, what its client streams and Muxgate's per-request work cost. One event loop, no features.
  *
  * <p>Usage: {@code java -cp muxgate.jar:classes VertxFront <port> <cert.pem> <key.pem> <origin host> <origin port>}
  */
@@ -48,7 +48,7 @@ public final class VertxFront {
         .setKeyCertOptions(new PemKeyCertOptions().setCertPath(args[1]).setKeyPath(args[2]))
         .setInitialSettings(new Http2Settings().setMaxConcurrentStreams(FrameRelay.STREAMS_PER_ORIGIN_CONNECTION));
     // listen from the loop's context, so requests run on the loop the origin connections live on
-    loop.runOnContext(v -> vertx.createHttpServer(options).connectionHandler(FlushBatching::install)
+    loop.runOnContext(v -> vertx.createHttpServer(options).connectionHandler(RelayPipeline::install)
         .requestHandler(front::relay).listen()
         .onSuccess(server -> System.out.println("VertxFront listening on 127.0.0.1:" + args[0]))
         .onFailure(cause -> {

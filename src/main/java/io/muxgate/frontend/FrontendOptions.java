@@ -58,6 +58,10 @@ public final class FrontendOptions {
       .setHandle100ContinueAutomatically(false)
       .setCompressionSupported(false)
       .setDecompressionSupported(false)
+      // A WebSocket is tunnelled as bytes, its extensions are the origin's to accept: without these two
+      // Vert.x puts an extension handler on every HTTP/1.x connection that inspects each request and response.
+      .setPerMessageWebSocketCompressionSupported(false)
+      .setPerFrameWebSocketCompressionSupported(false)
       .setMaxHeaderSize(MAX_HEADER_BYTES)
       .setMaxInitialLineLength(16 * 1024)
       .setHttp2ConnectionWindowSize(CONNECTION_WINDOW)

@@ -5,7 +5,7 @@ import io.muxgate.forward.Forwarder;
 import io.muxgate.forward.ZoneTable;
 import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ProxyMetrics;
-import io.muxgate.origin.FlushBatching;
+import io.muxgate.origin.RelayPipeline;
 import io.muxgate.origin.OriginPools;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -62,7 +62,7 @@ public final class ProxyVerticle extends VerticleBase {
     vertx.eventBus().send(APPLIED_ADDRESS, zones.version());
     Forwarder forwarder = new Forwarder(() -> zones, observer, metrics, pools::upgradeClient);
     Handler<HttpConnection> connections = connection -> {
-      FlushBatching.install(connection);
+      RelayPipeline.install(connection);
       if (FrontStreams.install(connection, forwarder)) {
         frontStreamConnections.incrementAndGet();
       }

@@ -5,8 +5,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.SslHandler;
-import io.vertx.core.http.HttpConnection;
-import io.vertx.core.net.impl.ConnectionBase;
 
 /**
  * Batches socket writes per event-loop turn. A proxy writes to one connection while it reads another:
@@ -16,7 +14,7 @@ import io.vertx.core.net.impl.ConnectionBase;
  * consolidation between TLS and HTTP/2, those flushes are merged and run once the loop has processed
  * the reads in hand: more frames per record and per system call, no added wait beyond the current turn.
  */
-public final class FlushBatching {
+final class FlushBatching {
 
   /** Flushes merged at most before one is forced through, so a long read batch still streams out. */
   private static final int MAX_MERGED_FLUSHES = 64;
@@ -25,15 +23,8 @@ public final class FlushBatching {
   private FlushBatching() {
   }
 
-  /** Installs batching on a Vert.x server connection (both protocols); a no-op if its channel is hidden. */
-  public static void install(HttpConnection connection) {
-    if (connection instanceof ConnectionBase base) {
-      install(base.channel());
-    }
-  }
-
   /** Installs batching on {@code channel}, between TLS (if any) and the protocol handlers. */
-  public static void install(Channel channel) {
+  static void install(Channel channel) {
     if (channel == null) {
       return;
     }

@@ -179,7 +179,7 @@ public final class OriginPool {
     ContextInternal context = ContextInternal.current();
     Channel channel = ConnectionInternals.channelOf(connection);
     SocketTuning.applyKeepAlive(channel);
-    FlushBatching.install(channel);
+    RelayPipeline.install(channel);
     boolean h2 = protocol.equals("h2");
     OriginConnection origin = new OriginConnection(connection, h2 ? ConnectionInternals.http2Of(channel) : null,
       h2 ? ConnectionInternals.frameStreamsOf(channel) : null, context, protocol, capacity(protocol, originLimit));
