@@ -54,6 +54,9 @@ final class WebSocketTunnel {
     return client.request(options)
       .compose(req -> {
         req.authority(request.authority());
+        // A tunnel ends by closing the origin connection under this request; without a handler Vert.x
+        // logs that as SEVERE for every WebSocket. A failure to connect still fails connect().
+        req.exceptionHandler(closed -> { });
         return req.connect().map(this::open);
       })
       .recover(t -> {
