@@ -21,7 +21,8 @@ import java.util.Map;
  * The other half of the measuring stick: Vert.x's HTTP/2 server in front, as in Muxgate (OpenSSL, flushes
  * merged and the chunked writer removed by Muxgate's own {@link RelayPipeline}), and {@link FrameRelay}'s
  * frame-level origin side behind it. Between {@link FrameRelay} and this is what Vert.x's server streams
- * cost; between this and Muxgate, what its client streams and Muxgate's per-request work cost. One event loop, no features.
+ * cost; between this and Muxgate, what its client streams and Muxgate's per-request work cost. One event
+ * loop, no features.
  *
  * <p>Usage: {@code java -cp muxgate.jar:classes VertxFront <port> <cert.pem> <key.pem> <origin host> <origin port>}
  */

@@ -28,7 +28,10 @@ final class FlushBatching extends ChannelDuplexHandler {
   private static final int MAX_MERGED_FLUSHES = 64;
   private static final String NAME = "muxgate-flush-batching";
 
-  private final Runnable flushTask = this::flushPending;
+  private final Runnable flushTask = () -> {
+    scheduled = false;
+    flushIfPending();
+  };
   private ChannelHandlerContext ctx;
   private int pendingFlushes;
   private boolean scheduled;
@@ -68,8 +71,7 @@ final class FlushBatching extends ChannelDuplexHandler {
     }
   }
 
-  private void flushPending() {
-    scheduled = false;
+  private void flushIfPending() {
     if (pendingFlushes > 0) {
       flushNow();
     }
@@ -82,32 +84,26 @@ final class FlushBatching extends ChannelDuplexHandler {
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (!ctx.channel().isWritable() && pendingFlushes > 0) {
-      flushNow();   // the outbound buffer is full: hand it to the socket rather than hold more
+    if (!ctx.channel().isWritable()) {
+      flushIfPending();   // the outbound buffer is full: hand it to the socket rather than hold more
     }
     ctx.fireChannelWritabilityChanged();
   }
 
   @Override
   public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
-    if (pendingFlushes > 0) {
-      flushNow();
-    }
+    flushIfPending();
     ctx.close(promise);
   }
 
   @Override
   public void disconnect(ChannelHandlerContext ctx, ChannelPromise promise) {
-    if (pendingFlushes > 0) {
-      flushNow();
-    }
+    flushIfPending();
     ctx.disconnect(promise);
   }
 
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
-    if (pendingFlushes > 0) {
-      flushNow();
-    }
+    flushIfPending();
   }
 }
