@@ -2,6 +2,7 @@ package io.muxgate.frontend;
 
 import io.muxgate.forward.Forwarder;
 import io.muxgate.origin.GoAwayOnClose;
+import io.muxgate.origin.OwnStreams;
 import io.muxgate.origin.ReadTracking;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -90,6 +91,7 @@ public final class FrontStreams {
     Guard guard = new Guard();
     channel.pipeline().addFirst(guard);
     GoAwayOnClose.install(ctx, guard::reading);
+    OwnStreams.closeWithChannel(channel, connection, key);
     handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
   }
 
@@ -165,31 +167,10 @@ public final class FrontStreams {
   }
 
   /**
-   * First in the pipeline: sees each read of the client's bytes, wakes responses blocked on socket room,
-   * and takes the connection's end before TLS fails its pending writes.
+   * First in the pipeline: sees each read of the client's bytes and wakes responses blocked on socket
+   * room.
    */
   private final class Guard extends ReadTracking {
-
-    /**
-     * Marks this connection's frame streams reset before the codec closes them, so that cancelling their
-     * queued DATA writes no RST_STREAM to the closed channel. That write fails, and the codec reports the
-     * failure to Vert.x as a connection error, which Vert.x 5.0.10 cannot handle with our streams open
-     * (it takes every active stream for one of its own).
-     */
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-      try {
-        connection.forEachActiveStream(stream -> {
-          if (stream.getProperty(key) != null) {
-            stream.resetSent();
-          }
-          return true;
-        });
-      } catch (Http2Exception e) {
-        // the streams close with the connection all the same
-      }
-      ctx.fireChannelInactive();
-    }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {

@@ -84,6 +84,7 @@ public final class FrameStreams {
     Guard guard = new Guard();
     channel.pipeline().addFirst(GUARD, guard);
     GoAwayOnClose.install(ctx, guard::reading);
+    OwnStreams.closeWithChannel(channel, connection, key);
     handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
   }
 
@@ -165,35 +166,8 @@ public final class FrameStreams {
   }
 
   /**
-   * Closes this connection's frame streams before anything else hears that the connection is gone.
-   * Vert.x, failing its own streams on a connection error, assumes every stream is one of its own and
-   * would stop at the first of these; with them closed first it finds only its own.
-   */
-  private void closeStreams() {
-    List<Http2Stream> ours = new ArrayList<>();
-    try {
-      connection.forEachActiveStream(stream -> {
-        if (stream.getProperty(key) != null) {
-          ours.add(stream);
-        }
-        return true;
-      });
-    } catch (Http2Exception e) {
-      return;
-    }
-    for (Http2Stream stream : ours) {
-      // Marked reset so that cancelling its queued DATA does not try to write a RST_STREAM to the closed
-      // channel: that write fails, and the codec reports the failure to Vert.x as a connection error.
-      stream.resetSent();
-      stream.close();
-    }
-  }
-
-  /**
-   * First in the pipeline: sees the connection close before TLS fails its pending writes (which makes
-   * the codec report a connection error to Vert.x), tells a close made while reading (the codec or
-   * Vert.x gave up on the origin's bytes) from one the origin made, and wakes streams blocked on
-   * socket room.
+   * First in the pipeline: tells a close made while reading (the codec or Vert.x gave up on the
+   * origin's bytes) from one the origin made, and wakes streams blocked on socket room.
    */
   private final class Guard extends ReadTracking {
 
@@ -203,12 +177,6 @@ public final class FrameStreams {
         closedOnError = true;
       }
       ctx.close(promise);
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-      closeStreams();
-      ctx.fireChannelInactive();
     }
 
     @Override
