@@ -62,6 +62,18 @@ final class Headers {
    * copy. The pseudo-headers stay: the side that writes the list sets its own.
    */
   static void removeHopByHop(Http2Headers headers) {
+    // One pass over the list (a response carries a handful of headers) instead of a lookup per name:
+    // almost always there is nothing to drop.
+    for (Map.Entry<CharSequence, CharSequence> header : headers) {
+      CharSequence name = header.getKey();
+      if (name.length() > 0 && name.charAt(0) != ':' && isHopByHop(name)) {
+        removeEachHopByHop(headers);
+        return;
+      }
+    }
+  }
+
+  private static void removeEachHopByHop(Http2Headers headers) {
     for (AsciiString name : HOP_BY_HOP) {
       headers.remove(name);
     }
@@ -74,7 +86,7 @@ final class Headers {
   /** {@link #append(MultiMap, String, String)} for an HTTP/2 header list (lower-case {@code name}). */
   static void append(Http2Headers headers, AsciiString name, CharSequence value) {
     if (!headers.contains(name)) {
-      headers.set(name, value);
+      headers.add(name, value);
     } else {
       List<CharSequence> existing = headers.getAll(name);
       headers.set(name, String.join(", ", existing) + ", " + value);

@@ -1,0 +1,52 @@
+package io.muxgate.forward;
+
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Headers;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Dropping hop-by-hop headers from an HTTP/2 origin's response list, in place. */
+class HeadersTest {
+
+  @Test
+  void hopByHopHeadersAreDroppedAndTheRestKeptInOrder() {
+    Http2Headers headers = new DefaultHttp2Headers(false).status("200")
+      .add("content-type", "text/plain").add("host", "origin.test").add("keep-alive", "timeout=5")
+      .add("te", "gzip").add("x-one", "1").add("http2-settings", "AAAA").add("x-two", "2");
+
+    Headers.removeHopByHop(headers);
+
+    assertEquals(List.of(":status=200", "content-type=text/plain", "x-one=1", "x-two=2"), entries(headers));
+  }
+
+  @Test
+  void teTrailersStays() {
+    Http2Headers headers = new DefaultHttp2Headers(false).status("200").add("te", "trailers").add("upgrade", "h2c");
+
+    Headers.removeHopByHop(headers);
+
+    assertEquals(List.of(":status=200", "te=trailers"), entries(headers));
+  }
+
+  @Test
+  void aListWithNothingToDropIsLeftAsItIs() {
+    Http2Headers headers = new DefaultHttp2Headers(false).status("204").add("etag", "\"x\"").add("vary", "accept");
+
+    Headers.removeHopByHop(headers);
+
+    assertEquals(List.of(":status=204", "etag=\"x\"", "vary=accept"), entries(headers));
+  }
+
+  private static List<String> entries(Http2Headers headers) {
+    List<String> out = new ArrayList<>();
+    for (Map.Entry<CharSequence, CharSequence> e : headers) {
+      out.add(e.getKey() + "=" + e.getValue());
+    }
+    return out;
+  }
+}
