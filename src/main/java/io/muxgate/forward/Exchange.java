@@ -385,9 +385,16 @@ final class Exchange {
     }
     headReceived(status);
     Http2Headers headers = originHeaders;
-    Headers.removeHopByHop(headers);
-    Headers.append(headers, Forwarder.VIA, forwarder.via(HttpVersion.HTTP_2));
-    if (headers.contains(HttpHeaders.LOCATION) || headers.contains(HttpHeaders.CONTENT_LOCATION)) {
+    int found = Headers.scan(headers);
+    if ((found & Headers.HOP_BY_HOP) != 0) {
+      Headers.dropHopByHop(headers);
+    }
+    if ((found & Headers.VIA) != 0) {
+      Headers.append(headers, Forwarder.VIA, forwarder.via(HttpVersion.HTTP_2));
+    } else {
+      headers.add(Forwarder.VIA, forwarder.via(HttpVersion.HTTP_2));
+    }
+    if ((found & Headers.LOCATION) != 0) {
       forwarder.rewriteLocation(client.responseHeaders(), selection, client, authority);
     }
   }

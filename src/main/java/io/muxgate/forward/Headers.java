@@ -17,7 +17,7 @@ final class Headers {
 
   private static final String TE = "te";
   private static final AsciiString TE_NAME = AsciiString.cached(TE);
-  private static final AsciiString[] HOP_BY_HOP = {
+  private static final AsciiString[] HOP_BY_HOP_NAMES = {
     AsciiString.cached("host"), AsciiString.cached("upgrade"), AsciiString.cached("connection"),
     AsciiString.cached("keep-alive"), AsciiString.cached("http2-settings"), AsciiString.cached("proxy-connection"),
     AsciiString.cached("transfer-encoding")};
@@ -57,24 +57,44 @@ final class Headers {
     }
   }
 
+  /** {@link #scan} found a hop-by-hop name ({@link #isHopByHop}, pseudo-headers aside). */
+  static final int HOP_BY_HOP = 1;
+  /** {@link #scan} found Via. */
+  static final int VIA = 2;
+  /** {@link #scan} found Location or Content-Location. */
+  static final int LOCATION = 4;
+
   /**
-   * Drops from an HTTP/2 header list, in place, what {@link #copy(Http2Headers, Http2Headers)} would not
-   * copy. The pseudo-headers stay: the side that writes the list sets its own.
+   * Which of {@link #HOP_BY_HOP}, {@link #VIA} and {@link #LOCATION} an HTTP/2 response list carries, from
+   * one pass over its names. A response has a handful, and almost never any of these: one pass costs less
+   * than a hashed lookup per name.
    */
-  static void removeHopByHop(Http2Headers headers) {
-    // One pass over the list (a response carries a handful of headers) instead of a lookup per name:
-    // almost always there is nothing to drop.
+  static int scan(Http2Headers headers) {
+    int found = 0;
     for (Map.Entry<CharSequence, CharSequence> header : headers) {
       CharSequence name = header.getKey();
-      if (name.length() > 0 && name.charAt(0) != ':' && isHopByHop(name)) {
-        removeEachHopByHop(headers);
-        return;
+      int length = name.length();
+      if (length == 0 || name.charAt(0) == ':') {
+        continue;
+      }
+      if (isHopByHop(name)) {
+        found |= HOP_BY_HOP;
+      } else if (length == 3 && is(name, "via")) {
+        found |= VIA;
+      } else if (length == 8 && is(name, "location") || length == 16 && is(name, "content-location")) {
+        found |= LOCATION;
       }
     }
+    return found;
   }
 
-  private static void removeEachHopByHop(Http2Headers headers) {
-    for (AsciiString name : HOP_BY_HOP) {
+  /**
+   * Drops from an HTTP/2 header list, in place, what {@link #copy(Http2Headers, Http2Headers)} would not
+   * copy; called once a {@link #scan} has found something to drop. The pseudo-headers stay: the side
+   * that writes the list sets its own.
+   */
+  static void dropHopByHop(Http2Headers headers) {
+    for (AsciiString name : HOP_BY_HOP_NAMES) {
       headers.remove(name);
     }
     CharSequence te = headers.get(TE_NAME);

@@ -10,16 +10,17 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** Dropping hop-by-hop headers from an HTTP/2 origin's response list, in place. */
+/** What an HTTP/2 origin's response list is scanned for, and dropping its hop-by-hop headers in place. */
 class HeadersTest {
 
   @Test
-  void hopByHopHeadersAreDroppedAndTheRestKeptInOrder() {
+  void hopByHopHeadersAreFoundAndDroppedAndTheRestKeptInOrder() {
     Http2Headers headers = new DefaultHttp2Headers(false).status("200")
       .add("content-type", "text/plain").add("host", "origin.test").add("keep-alive", "timeout=5")
       .add("te", "gzip").add("x-one", "1").add("http2-settings", "AAAA").add("x-two", "2");
 
-    Headers.removeHopByHop(headers);
+    assertEquals(Headers.HOP_BY_HOP, Headers.scan(headers));
+    Headers.dropHopByHop(headers);
 
     assertEquals(List.of(":status=200", "content-type=text/plain", "x-one=1", "x-two=2"), entries(headers));
   }
@@ -28,18 +29,19 @@ class HeadersTest {
   void teTrailersStays() {
     Http2Headers headers = new DefaultHttp2Headers(false).status("200").add("te", "trailers").add("upgrade", "h2c");
 
-    Headers.removeHopByHop(headers);
+    Headers.dropHopByHop(headers);
 
     assertEquals(List.of(":status=200", "te=trailers"), entries(headers));
   }
 
   @Test
-  void aListWithNothingToDropIsLeftAsItIs() {
-    Http2Headers headers = new DefaultHttp2Headers(false).status("204").add("etag", "\"x\"").add("vary", "accept");
-
-    Headers.removeHopByHop(headers);
-
-    assertEquals(List.of(":status=204", "etag=\"x\"", "vary=accept"), entries(headers));
+  void viaAndEitherLocationAreFound() {
+    assertEquals(Headers.VIA | Headers.LOCATION, Headers.scan(new DefaultHttp2Headers(false).status("302")
+      .add("via", "1.1 cache").add("location", "/next")));
+    assertEquals(Headers.LOCATION, Headers.scan(new DefaultHttp2Headers(false).status("200")
+      .add("content-location", "/here")));
+    assertEquals(0, Headers.scan(new DefaultHttp2Headers(false).status("204").add("etag", "\"x\"")
+      .add("vary", "accept").add("proxy-authenticate", "Basic")));
   }
 
   private static List<String> entries(Http2Headers headers) {
