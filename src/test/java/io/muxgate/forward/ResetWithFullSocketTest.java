@@ -30,6 +30,11 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
@@ -43,6 +48,8 @@ import io.vertx.core.streams.WriteStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -121,8 +128,9 @@ class ResetWithFullSocketTest {
     assertEquals(List.of(), warnings.lines());
   }
 
-  @Test
-  void clientResetMidDownloadResetsTheOriginStream() throws Exception {
+  @ParameterizedTest(name = "tls {0}")
+  @ValueSource(booleans = {false, true})
+  void clientResetMidDownloadResetsTheOriginStream(boolean tls) throws Exception {
     Promise<Void> stalled = Promise.promise();
     Promise<String> originOutcome = Promise.promise();
     TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(request -> {
@@ -137,7 +145,7 @@ class ResetWithFullSocketTest {
       pumpUntilStalled(response, stalled);
     });
     ProxyHarness proxy = scope.startProxy("z", origin.url(), null);
-    Channel client = stalledClient(proxy.httpPort(), "z.test", "/download");
+    Channel client = stalledClient(tls ? proxy.httpsPort() : proxy.httpPort(), tls, "z.test", "/download");
     Await.result(stalled.future(), 20);
 
     resetConnection(client);
@@ -226,18 +234,29 @@ class ResetWithFullSocketTest {
    * An h2c client with wide-open windows that asks for {@code path} and stops reading once the
    * response head arrives, so the proxy's socket to it fills.
    */
-  private Channel stalledClient(int port, String authority, String path) throws Exception {
+  private Channel stalledClient(int port, boolean tls, String authority, String path) throws Exception {
     CompletableFuture<Void> headArrived = new CompletableFuture<>();
+    SslContext trustAll = !tls ? null : SslContextBuilder.forClient()
+      .trustManager(InsecureTrustManagerFactory.INSTANCE)
+      .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2))
+      .build();
     Channel channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
       .handler(new ChannelInitializer<SocketChannel>() {
         @Override
         protected void initChannel(SocketChannel channel) {
-          channel.pipeline().addLast(new ReadGate(), wideOpenCodec(Http2FrameCodecBuilder.forClient()),
+          channel.pipeline().addLast(new ReadGate());
+          if (trustAll != null) {
+            channel.pipeline().addLast(trustAll.newHandler(channel.alloc(), "127.0.0.1", port));
+          }
+          channel.pipeline().addLast(wideOpenCodec(Http2FrameCodecBuilder.forClient()),
             new Http2ChannelDuplexHandler() {
             @Override
             public void channelActive(ChannelHandlerContext ctx) {
               ctx.write(new DefaultHttp2WindowUpdateFrame(WINDOW));
-              ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("GET").scheme("http")
+              ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("GET")
+                .scheme(tls ? "https" : "http")
                 .authority(authority).path(path), true).stream(newStream()));
               ctx.fireChannelActive();
             }
