@@ -3,6 +3,7 @@ package io.muxgate.origin;
 import io.muxgate.support.Await;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.RefusedPort;
 import io.muxgate.testing.FaultOrigin;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
@@ -13,8 +14,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -61,7 +60,7 @@ class OriginBalancingTest {
 
   @Test
   void downOriginIsSkippedAfterItsFirstFailureAndRetriedAfterItsBackOff() throws IOException {
-    int downPort = closedPort();
+    int downPort = RefusedPort.pick();
     proxy = ProxyHarness.start(vertx, Map.of("z.json", zone("z", "z.test",
       List.of("h2c://127.0.0.1:" + downPort, "h2c://" + up.authority()), null)));
     client = proxy.h2cClient();
@@ -98,7 +97,7 @@ class OriginBalancingTest {
   @Test
   void withEveryOriginDownRequestsStillReachAnOriginAndGet521() throws IOException {
     proxy = ProxyHarness.start(vertx, Map.of("z.json", zone("z", "z.test",
-      List.of("h2c://127.0.0.1:" + closedPort(), "h2c://127.0.0.1:" + closedPort()), null)));
+      List.of("h2c://127.0.0.1:" + RefusedPort.pick(), "h2c://127.0.0.1:" + RefusedPort.pick()), null)));
     client = proxy.h2cClient();
 
     for (int i = 0; i < 5; i++) {
@@ -133,11 +132,5 @@ class OriginBalancingTest {
 
   private static void assertOk(Exchange exchange) {
     assertEquals(200, exchange.status(), exchange.body() + " " + exchange.header("muxgate-error"));
-  }
-
-  private static int closedPort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
   }
 }

@@ -3,6 +3,7 @@ package io.muxgate.origin;
 import io.muxgate.support.Await;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.RefusedPort;
 import io.muxgate.testing.FaultActions;
 import io.muxgate.testing.FaultOrigin;
 import io.muxgate.testing.FullAcceptQueuePort;
@@ -24,8 +25,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -82,7 +81,7 @@ class OriginErrorMappingTest {
     for (String fault : List.of("reset", "close", "bad-header", "protocol-error", "never", "stall")) {
       zones.put(fault + ".json", zone(fault, fault + ".test", List.of(h2c), oneSecond.copy()));
     }
-    zones.put("refused.json", zone("refused", "refused.test", List.of("h2c://127.0.0.1:" + closedPort()), null));
+    zones.put("refused.json", zone("refused", "refused.test", List.of("h2c://127.0.0.1:" + RefusedPort.pick()), null));
     // The connect timeouts must win over a longer read timeout.
     JsonObject connectOneSecond = new JsonObject().put("proxy_connect_timeout", 1).put("proxy_read_timeout", 5);
     zones.put("timeout.json", zone("timeout", "timeout.test",
@@ -233,11 +232,5 @@ class OriginErrorMappingTest {
   private static void assertWithinTimeout(long startNanos, long timeoutMs) {
     long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
     assertTrue(ms >= timeoutMs - 100 && ms <= timeoutMs + SLACK_MS, "answered after " + ms + " ms");
-  }
-
-  private static int closedPort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
   }
 }
