@@ -3,6 +3,7 @@ package io.muxgate.config;
 import io.muxgate.admin.AdminApi;
 import io.muxgate.support.Await;
 import io.muxgate.support.Bursts;
+import io.muxgate.support.CapturedLog;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
@@ -66,7 +67,7 @@ class HotReloadTest {
   @Test
   void rejectedFilesKeepTheZoneOnItsLastGoodSettingsAndLeaveOtherZonesUntouched() {
     TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C);
-    LogCapture log = scope.track(new LogCapture(ConfigVerticle.class));
+    CapturedLog log = scope.track(CapturedLog.infoFrom(ConfigVerticle.class));
     ProxyHarness proxy = scope.startProxy(Map.of(
       "a.json", capped("a", "a.test", origin.url(), 10),
       "b.json", capped("b", "b.test", origin.url(), 50)));
@@ -123,7 +124,7 @@ class HotReloadTest {
   @Test
   void badZoneFileAtStartIsReportedAndTheOtherZonesServe() {
     TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C);
-    LogCapture log = scope.track(new LogCapture(ConfigVerticle.class));
+    CapturedLog log = scope.track(CapturedLog.infoFrom(ConfigVerticle.class));
     ProxyHarness proxy = scope.startProxy(Map.of(
       "a.json", capped("a", "a.test", origin.url(), 10),
       "b.json", capped("b", "b.test", origin.url(), 0)));

@@ -1,9 +1,9 @@
 package io.muxgate.forward;
 
 import io.muxgate.support.Await;
+import io.muxgate.support.CapturedLog;
 import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
-import io.muxgate.support.LoggedWarnings;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
@@ -86,14 +86,14 @@ class ResetWithFullSocketTest {
   @RegisterExtension
   final TestScope scope = new TestScope();
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-  private LoggedWarnings warnings;
+  private CapturedLog warnings;
   /** Whether {@link #pumpUntilStalled} goes on writing (it runs on the writer's event loop). */
   private volatile boolean pumping = true;
 
   @BeforeEach
   void start() {
     scope.track(() -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
-    warnings = scope.track(LoggedWarnings.under("io.netty", "io.vertx"));
+    warnings = scope.track(CapturedLog.warningsUnder("io.netty", "io.vertx"));
   }
 
   @Test
