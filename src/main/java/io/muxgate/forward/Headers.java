@@ -4,6 +4,7 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -16,11 +17,6 @@ import java.util.Map;
 final class Headers {
 
   private static final String TE = "te";
-  private static final AsciiString TE_NAME = AsciiString.cached(TE);
-  private static final AsciiString[] HOP_BY_HOP_NAMES = {
-    AsciiString.cached("host"), AsciiString.cached("upgrade"), AsciiString.cached("connection"),
-    AsciiString.cached("keep-alive"), AsciiString.cached("http2-settings"), AsciiString.cached("proxy-connection"),
-    AsciiString.cached("transfer-encoding")};
 
   private Headers() {
   }
@@ -94,13 +90,15 @@ final class Headers {
    * that writes the list sets its own.
    */
   static void dropHopByHop(Http2Headers headers) {
-    for (AsciiString name : HOP_BY_HOP_NAMES) {
-      headers.remove(name);
+    List<CharSequence> dropped = new ArrayList<>(2);
+    for (Map.Entry<CharSequence, CharSequence> header : headers) {
+      CharSequence name = header.getKey();
+      boolean pseudo = name.length() > 0 && name.charAt(0) == ':';
+      if (!pseudo && isHopByHop(name) && !(is(name, TE) && is(header.getValue(), "trailers"))) {
+        dropped.add(name);
+      }
     }
-    CharSequence te = headers.get(TE_NAME);
-    if (te != null && !is(te, "trailers")) {
-      headers.remove(TE_NAME);
-    }
+    dropped.forEach(headers::remove);
   }
 
   /** {@link #append(MultiMap, String, String)} for an HTTP/2 header list (lower-case {@code name}). */
