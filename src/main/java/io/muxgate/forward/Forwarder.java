@@ -81,26 +81,26 @@ public final class Forwarder {
     Zone.Selection selection = zone.select(client.path() == null ? "/" : client.path());
     String uri = originUri(client.uri(), selection.route());
     String authorityText = authority.toString();
+    if (WebSocketTunnel.isWebSocket(client)) {
+      tunnel(client, zone, selection, originHeaders(client, authorityText, null), uri, start);
+      return;
+    }
     Http2Headers http2 = client.http2Headers() == null ? null
       : new DefaultHttp2Headers(false).method(client.method().name()).path(uri).authority(authorityText);
     MultiMap headers = originHeaders(client, authorityText, http2);
-    HttpServerRequest vertx = client.vertxRequest();
-    if (vertx != null && WebSocketTunnel.isWebSocketUpgrade(vertx)) {
-      tunnel(vertx, zone, selection, headers, uri, start);
-      return;
-    }
     new Exchange(this, client, context, zone, selection, headers, http2, uri, authority).start();
   }
 
-  private void tunnel(HttpServerRequest request, Zone zone, Zone.Selection selection, MultiMap headers, String uri,
+  private void tunnel(Downstream client, Zone zone, Zone.Selection selection, MultiMap headers, String uri,
                       long start) {
     OriginPeer peer = selection.origins().pick(null).peer();
-    new WebSocketTunnel(request, peer, upgradeClients.apply(peer), headers, uri).start().onComplete(ar -> {
+    new WebSocketTunnel(client, peer, upgradeClients.apply(peer), headers, uri).start().onComplete(ar -> {
       zone.inFlight().decrementAndGet();
       int status = ar.succeeded() ? ar.result() : 520;
+      boolean open = status == (client.version() == HttpVersion.HTTP_2 ? 200 : 101);
       completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start, zone.name(),
-        request.method().name(), request.path(), status, protocolName(request.version()), peer.address(),
-        "http/1.1", -1, status, 0, 0, status == 101 ? null : "upgrade_failed", 1));
+        client.method().name(), client.path(), status, protocolName(client.version()), peer.address(),
+        "http/1.1", -1, open ? 101 : status, 0, 0, open ? null : "upgrade_failed", 1));
     });
   }
 

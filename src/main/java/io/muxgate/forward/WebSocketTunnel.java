@@ -1,10 +1,13 @@
 package io.muxgate.forward;
 
+import io.muxgate.origin.FailureKind;
 import io.muxgate.origin.OriginClients;
 import io.muxgate.origin.OriginFailure;
 import io.muxgate.origin.OriginPeer;
+import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
@@ -15,68 +18,116 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.NetSocket;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+import java.util.concurrent.ThreadLocalRandom;
+
 /**
- * A WebSocket (HTTP/1.1 Upgrade) carried to the origin over an HTTP/1.1 connection of its own: the
- * upgrade request goes out with its Upgrade headers, and once the origin answers 101 both sides become
- * raw byte pipes with back-pressure. Any other answer is relayed as an ordinary response.
+ * A WebSocket carried to the origin over an HTTP/1.1 connection of its own: the upgrade request goes
+ * out with its Upgrade headers, and once the origin answers 101 both sides become byte pipes with
+ * back-pressure. Any other answer is relayed as an ordinary response.
+ *
+ * <p>The client opens it either with an HTTP/1.1 Upgrade, whose connection then becomes the pipe, or
+ * with RFC 8441's extended CONNECT on an HTTP/2 stream, whose DATA frames then carry the WebSocket's
+ * bytes. The latter has no Sec-WebSocket-Key (HTTP/2 needs no handshake nonce), so the tunnel makes one
+ * for the origin and checks the origin's answer to it; the client gets 200 instead of 101.
  */
 final class WebSocketTunnel {
 
-  private final HttpServerRequest request;
+  private static final String PROTOCOL = Http2Headers.PseudoHeaderName.PROTOCOL.value().toString();
+  private static final CharSequence SEC_WEBSOCKET_KEY = HttpHeaders.createOptimized("sec-websocket-key");
+  private static final CharSequence SEC_WEBSOCKET_ACCEPT = HttpHeaders.createOptimized("sec-websocket-accept");
+  /** RFC 6455, section 1.3: appended to the key before hashing it into Sec-WebSocket-Accept. */
+  private static final String ACCEPT_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+  private final Downstream client;
   private final OriginPeer peer;
-  private final HttpClientAgent client;
+  private final HttpClientAgent originClient;
   private final MultiMap originHeaders;
   private final String uri;
+  /** The key sent for an HTTP/2 client, whose answer the tunnel checks; null for an HTTP/1.1 client's own. */
+  private String key;
 
-  WebSocketTunnel(HttpServerRequest request, OriginPeer peer, HttpClientAgent client, MultiMap originHeaders,
+  WebSocketTunnel(Downstream client, OriginPeer peer, HttpClientAgent originClient, MultiMap originHeaders,
                   String uri) {
-    this.request = request;
-    this.peer = peer;
     this.client = client;
+    this.peer = peer;
+    this.originClient = originClient;
     this.originHeaders = originHeaders;
     this.uri = uri;
   }
 
-  static boolean isWebSocketUpgrade(HttpServerRequest request) {
-    return request.version() != HttpVersion.HTTP_2 && request.method() == HttpMethod.GET
-      && "websocket".equalsIgnoreCase(request.getHeader(HttpHeaders.UPGRADE));
+  /** An HTTP/1.1 Upgrade to websocket, or an HTTP/2 extended CONNECT for one. */
+  static boolean isWebSocket(Downstream client) {
+    if (client.version() == HttpVersion.HTTP_2) {
+      return client.method() == HttpMethod.CONNECT && "websocket".equalsIgnoreCase(client.header(PROTOCOL));
+    }
+    return client.vertxRequest() != null && client.method() == HttpMethod.GET
+      && "websocket".equalsIgnoreCase(client.header(HttpHeaders.UPGRADE));
   }
 
-  /** Completes with the status sent to the client: 101 once the tunnel is open. */
+  /** Completes with the status sent to the client: 101 (HTTP/1.1) or 200 (HTTP/2) once the tunnel is open. */
   Future<Integer> start() {
-    request.pause();
+    client.pause();
     originHeaders.set(HttpHeaders.CONNECTION, HttpHeaders.UPGRADE);
-    originHeaders.set(HttpHeaders.UPGRADE, request.getHeader(HttpHeaders.UPGRADE));
+    originHeaders.set(HttpHeaders.UPGRADE, "websocket");
+    if (client.version() == HttpVersion.HTTP_2) {
+      byte[] nonce = new byte[16];
+      ThreadLocalRandom.current().nextBytes(nonce);
+      key = Base64.getEncoder().encodeToString(nonce);
+      originHeaders.set(SEC_WEBSOCKET_KEY, key);
+    }
     RequestOptions options = OriginClients.upgradeRequestOptions(peer)
       .setMethod(HttpMethod.GET)
       .setURI(uri)
       .setHeaders(originHeaders);
-    return client.request(options)
+    return originClient.request(options)
       .compose(req -> {
-        req.authority(request.authority());
+        req.authority(client.authority());
         // A tunnel ends by closing the origin connection under this request; without a handler Vert.x
         // logs that as SEVERE for every WebSocket. A failure to connect still fails connect().
         req.exceptionHandler(closed -> { });
         return req.connect().map(this::open);
       })
       .recover(t -> {
-        OriginFailure failure = OriginFailure.ofConnect(t, peer.address().scheme().tls());
-        request.resume();
-        Forwarder.writeError(request.response(), failure.kind().status(), failure.kind().reason());
+        OriginFailure failure = t instanceof OriginFailure f ? f : OriginFailure.ofConnect(t, peer.address().scheme().tls());
+        client.resume();
+        Forwarder.writeError(client, failure.kind().status(), failure.kind().reason());
         return Future.succeededFuture(failure.kind().status());
       });
   }
 
   private int open(HttpClientResponse originResponse) {
-    HttpServerResponse response = request.response();
-    response.setStatusCode(originResponse.statusCode());
-    Headers.copy(originResponse.headers(), response.headers());
     if (originResponse.statusCode() != 101) {
-      request.resume();
-      originResponse.body().onComplete(ar -> response.end(ar.succeeded() ? ar.result() : null));
+      client.status(originResponse.statusCode());
+      Headers.copy(originResponse.headers(), client.responseHeaders());
+      client.resume();
+      originResponse.body().onComplete(ar -> client.end(ar.succeeded() ? ar.result() : null));
       return originResponse.statusCode();
     }
     NetSocket origin = originResponse.netSocket();
+    if (key == null) {
+      return openUpgrade(client.vertxRequest(), originResponse, origin);
+    }
+    if (!expectedAccept(key).equals(originResponse.getHeader(SEC_WEBSOCKET_ACCEPT))) {
+      origin.close();
+      throw new OriginFailure(FailureKind.INVALID_RESPONSE, "101 without the Sec-WebSocket-Accept for our key");
+    }
+    client.status(200);
+    Headers.copy(originResponse.headers(), client.responseHeaders());
+    client.responseHeaders().remove(SEC_WEBSOCKET_ACCEPT);
+    client.writeHead();
+    pipe(origin);
+    return 200;
+  }
+
+  /** HTTP/1.1: the 101 goes to the client and its connection becomes the pipe. */
+  private static int openUpgrade(HttpServerRequest request, HttpClientResponse originResponse, NetSocket origin) {
+    HttpServerResponse response = request.response();
+    response.setStatusCode(101);
+    Headers.copy(originResponse.headers(), response.headers());
     response.headers().set(HttpHeaders.CONNECTION, HttpHeaders.UPGRADE);
     response.headers().set(HttpHeaders.UPGRADE, originResponse.getHeader(HttpHeaders.UPGRADE));
     request.toNetSocket().onComplete(ar -> {
@@ -84,12 +135,60 @@ final class WebSocketTunnel {
         origin.close();
         return;
       }
-      NetSocket client = ar.result();
-      client.pipeTo(origin);
-      origin.pipeTo(client);
-      client.closeHandler(v -> origin.close());
-      origin.closeHandler(v -> client.close());
+      NetSocket socket = ar.result();
+      socket.pipeTo(origin);
+      origin.pipeTo(socket);
+      socket.closeHandler(v -> origin.close());
+      origin.closeHandler(v -> socket.close());
     });
     return 101;
+  }
+
+  /**
+   * HTTP/2: the stream's DATA frames to the origin's socket and back, each side paused while the other
+   * cannot take more. The origin closing ends the stream; the client ending or resetting it closes the
+   * origin's connection.
+   */
+  private void pipe(NetSocket origin) {
+    origin.handler(chunk -> {
+      client.write(chunk);
+      if (client.writeQueueFull()) {
+        origin.pause();
+        client.drainHandler(v -> origin.resume());
+      }
+    });
+    origin.exceptionHandler(e -> { });
+    origin.closeHandler(v -> client.end(null));
+    client.bind(new Downstream.Events() {
+      @Override
+      public void onData(Buffer chunk) {
+        origin.write(chunk);
+        if (origin.writeQueueFull()) {
+          client.pause();
+          origin.drainHandler(v -> client.resume());
+        }
+      }
+
+      @Override
+      public void onEnd() {
+        origin.end();
+      }
+
+      @Override
+      public void onFailure(Throwable cause) {
+        origin.close();
+      }
+    });
+    client.resume();
+  }
+
+  static String expectedAccept(String key) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-1")
+        .digest((key + ACCEPT_GUID).getBytes(StandardCharsets.US_ASCII));
+      return Base64.getEncoder().encodeToString(digest);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-1 is part of every JDK", e);
+    }
   }
 }

@@ -33,8 +33,9 @@ import java.util.List;
  * Client HTTP/2 streams the front end runs itself, frame by frame, on Netty's codec of a connection
  * Vert.x's server accepted — the client-side twin of {@code origin.FrameStreams}. Vert.x keeps the
  * connection's life (TLS, ALPN, SETTINGS, PING, GOAWAY and drain, idle close) and every stream it
- * should keep: CONNECT, {@code expect: 100-continue}, and requests whose head it must judge (missing
- * pseudo-headers, {@code :authority} beside {@code host}). A {@link FrontStream} skips Vert.x's server
+ * should keep: CONNECT (except RFC 8441's WebSocket, which Vert.x's server does not carry),
+ * {@code expect: 100-continue}, and requests whose head it must judge (missing pseudo-headers,
+ * {@code :authority} beside {@code host}). A {@link FrontStream} skips Vert.x's server
  * stream, request and response objects, its message queues and one copy of each header list.
  *
  * <p>Everything here runs on the connection's event loop, which is also the loop of the requests' own
@@ -46,6 +47,7 @@ public final class FrontStreams {
   static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("muxgate.front_streams"));
   private static final Logger log = LoggerFactory.getLogger(FrontStreams.class);
   private static final AsciiString CONNECT = AsciiString.cached("CONNECT");
+  private static final AsciiString WEBSOCKET = AsciiString.cached("websocket");
 
   final Channel channel;
   final Http2ConnectionHandler handler;
@@ -148,10 +150,17 @@ public final class FrontStreams {
   private static boolean plain(Http2Headers headers) {
     CharSequence method = headers.method();
     CharSequence path = headers.path();
-    return method != null && !CONNECT.contentEquals(method) && headers.scheme() != null
-      && path != null && path.length() > 0
-      && (headers.authority() == null ? headers.contains(HttpHeaders.HOST) : !headers.contains(HttpHeaders.HOST))
-      && !headers.contains(HttpHeaders.EXPECT);
+    if (method == null || headers.scheme() == null || path == null || path.length() == 0
+      || headers.contains(HttpHeaders.EXPECT)) {
+      return false;
+    }
+    if (CONNECT.contentEquals(method)) {
+      // Only RFC 8441's extended CONNECT (a WebSocket), which names its :authority and carries no Host.
+      CharSequence protocol = headers.get(Http2Headers.PseudoHeaderName.PROTOCOL.value());
+      return protocol != null && AsciiString.contentEqualsIgnoreCase(protocol, WEBSOCKET)
+        && headers.authority() != null && !headers.contains(HttpHeaders.HOST);
+    }
+    return headers.authority() == null ? headers.contains(HttpHeaders.HOST) : !headers.contains(HttpHeaders.HOST);
   }
 
   /** Opens a stream of ours and hands it to the forwarder; false (Vert.x's then) if its authority is unreadable. */

@@ -9,6 +9,8 @@ import io.vertx.core.net.KeyCertOptions;
 
 import java.util.List;
 
+import static io.netty.handler.codec.http2.Http2CodecUtil.SETTINGS_ENABLE_CONNECT_PROTOCOL;
+
 /** Listener options for the client-facing ports. */
 public final class FrontendOptions {
 
@@ -65,9 +67,19 @@ public final class FrontendOptions {
       .setMaxHeaderSize(MAX_HEADER_BYTES)
       .setMaxInitialLineLength(16 * 1024)
       .setHttp2ConnectionWindowSize(CONNECTION_WINDOW)
-      .setInitialSettings(new Http2Settings()
-        .setMaxConcurrentStreams(MAX_CLIENT_STREAMS)
-        .setInitialWindowSize(STREAM_WINDOW)
-        .setMaxHeaderListSize(MAX_HEADER_BYTES));
+      .setInitialSettings(http2Settings());
+  }
+
+  private static Http2Settings http2Settings() {
+    Http2Settings settings = new Http2Settings()
+      .setMaxConcurrentStreams(MAX_CLIENT_STREAMS)
+      .setInitialWindowSize(STREAM_WINDOW)
+      .setMaxHeaderListSize(MAX_HEADER_BYTES);
+    if (FrontStreams.ENABLED) {
+      // RFC 8441: clients may open WebSockets as HTTP/2 streams (extended CONNECT), which only the
+      // front end's own streams carry; Vert.x's server stream does not.
+      settings.set(SETTINGS_ENABLE_CONNECT_PROTOCOL, 1);
+    }
+    return settings;
   }
 }

@@ -1,0 +1,317 @@
+package io.muxgate.forward;
+
+import io.muxgate.support.Await;
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestScope;
+import io.muxgate.support.TrustAllH2;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2ChannelDuplexHandler;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2FrameStream;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.handler.codec.http2.Http2SettingsFrame;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.ReferenceCountUtil;
+import io.vertx.core.Promise;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.NetServer;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.ByteArrayOutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static io.netty.handler.codec.http2.Http2CodecUtil.SETTINGS_ENABLE_CONNECT_PROTOCOL;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * RFC 8441: an HTTP/2 client opens a WebSocket as a stream (extended CONNECT, {@code :protocol websocket}),
+ * Muxgate carries it to the origin as an HTTP/1.1 Upgrade and relays the WebSocket's bytes between the
+ * stream's DATA frames and the origin's connection. Clients only try it where the server's SETTINGS allow
+ * it, which Muxgate's do when its own HTTP/2 streams run the front end.
+ */
+class WebSocketOverHttp2Test {
+
+  private static final boolean FRONT_STREAMS = !"false".equalsIgnoreCase(System.getProperty("muxgate.front_streams"));
+
+  @RegisterExtension
+  final TestScope scope = new TestScope();
+  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  private ProxyHarness proxy;
+  private final BlockingQueue<String> originEvents = new LinkedBlockingQueue<>();
+
+  @BeforeEach
+  void setUp() {
+    scope.track(() -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+    HttpServer origin = Await.result(scope.vertx().createHttpServer(new HttpServerOptions().setHost("127.0.0.1")
+        .setPort(0).setWebSocketSubProtocols(List.of("chat")))
+      .webSocketHandler(ws -> {
+        originEvents.add("open " + ws.path() + " via=" + ws.headers().get("via")
+          + " xff=" + ws.headers().get("x-forwarded-for") + " host=" + ws.headers().get("host"));
+        ws.textMessageHandler(text -> ws.writeTextMessage("echo " + text));
+        ws.closeHandler(v -> originEvents.add("closed"));
+      })
+      .listen());
+    HttpServer noWebSockets = Await.result(scope.vertx().createHttpServer(new HttpServerOptions().setHost("127.0.0.1")
+        .setPort(0))
+      .requestHandler(req -> req.response().setStatusCode(404).end("no websocket here"))
+      .listen());
+    // Answers any upgrade with a 101 whose Sec-WebSocket-Accept belongs to no key.
+    NetServer wrongAccept = Await.result(scope.vertx().createNetServer()
+      .connectHandler(socket -> socket.handler(bytes -> socket.write("HTTP/1.1 101 Switching Protocols\r\n"
+        + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")))
+      .listen(0, "127.0.0.1"));
+    proxy = scope.startProxy(Map.of(
+      "ws.json", ProxyHarness.zone("ws", "ws.test", List.of("http://127.0.0.1:" + origin.actualPort()), null),
+      "plain.json", ProxyHarness.zone("plain", "plain.test", List.of("http://127.0.0.1:" + noWebSockets.actualPort()),
+        null),
+      "bad.json", ProxyHarness.zone("bad", "bad.test", List.of("http://127.0.0.1:" + wrongAccept.actualPort()), null)));
+  }
+
+  @ParameterizedTest(name = "tls {0}")
+  @ValueSource(booleans = {false, true})
+  void aWebSocketOpensOnAnHttp2StreamAndCarriesFramesBothWays(boolean tls) throws Exception {
+    assumeTrue(FRONT_STREAMS, "extended CONNECT is carried by the front end's own streams only");
+    H2Client client = connect(tls);
+    assertEquals(1L, client.settings.get(SETTINGS_ENABLE_CONNECT_PROTOCOL));
+
+    Http2FrameStream stream = client.connectWebSocket("ws.test", "/chat?room=1", tls);
+    Http2Headers head = client.head();
+
+    assertEquals("200", head.status().toString());
+    assertEquals("chat", String.valueOf(head.get("sec-websocket-protocol")));
+    assertNull(head.get("sec-websocket-accept"), "a 101's handshake answer means nothing to an HTTP/2 client");
+    assertNull(head.get("upgrade"));
+    assertEquals("open /chat via=2 muxgate xff=127.0.0.1 host=ws.test", originEvents.poll(10, TimeUnit.SECONDS));
+
+    client.send(stream, textFrame("hi"), false);
+    assertEquals("echo hi", client.textMessage());
+    client.send(stream, textFrame("again"), false);
+    assertEquals("echo again", client.textMessage());
+
+    client.send(stream, new byte[0], true);
+    assertEquals("closed", originEvents.poll(10, TimeUnit.SECONDS), "the client's end closes the origin's side");
+    assertTrue(client.awaitEnd(), "the origin's close ends the stream");
+  }
+
+  @Test
+  void aResetStreamClosesTheOriginsWebSocket() throws Exception {
+    assumeTrue(FRONT_STREAMS, "extended CONNECT is carried by the front end's own streams only");
+    H2Client client = connect(false);
+    Http2FrameStream stream = client.connectWebSocket("ws.test", "/chat", false);
+    assertEquals("200", client.head().status().toString());
+    assertTrue(originEvents.poll(10, TimeUnit.SECONDS).startsWith("open"));
+
+    client.channel.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL).stream(stream));
+
+    assertEquals("closed", originEvents.poll(10, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void anOriginThatDoesNotUpgradeAnswersAsItWould() throws Exception {
+    assumeTrue(FRONT_STREAMS, "extended CONNECT is carried by the front end's own streams only");
+    H2Client client = connect(false);
+    client.connectWebSocket("plain.test", "/chat", false);
+    Http2Headers head = client.head();
+
+    assertEquals("404", head.status().toString());
+    assertEquals("no websocket here", client.body());
+  }
+
+  @Test
+  void a101WithTheWrongAcceptIsAnInvalidResponse() throws Exception {
+    assumeTrue(FRONT_STREAMS, "extended CONNECT is carried by the front end's own streams only");
+    H2Client client = connect(false);
+    client.connectWebSocket("bad.test", "/chat", false);
+    Http2Headers head = client.head();
+
+    assertEquals("520", head.status().toString());
+    assertEquals("invalid_response", String.valueOf(head.get("muxgate-error")));
+  }
+
+  @Test
+  void anUnknownHostGets421() throws Exception {
+    assumeTrue(FRONT_STREAMS, "extended CONNECT is carried by the front end's own streams only");
+    H2Client client = connect(false);
+    client.connectWebSocket("nowhere.test", "/chat", false);
+
+    assertEquals("421", client.head().status().toString());
+  }
+
+  @Test
+  void withoutTheFrontEndsOwnStreamsTheSettingIsNotOffered() throws Exception {
+    assumeTrue(!FRONT_STREAMS, "runs in the execution where Vert.x's server carries every HTTP/2 stream");
+    H2Client client = connect(false);
+
+    assertNull(client.settings.get(SETTINGS_ENABLE_CONNECT_PROTOCOL));
+  }
+
+  /** A masked (as a client must send it) text frame of a short message. */
+  private static byte[] textFrame(String text) {
+    byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+    byte[] mask = {1, 2, 3, 4};
+    byte[] frame = new byte[6 + payload.length];
+    frame[0] = (byte) 0x81;
+    frame[1] = (byte) (0x80 | payload.length);
+    System.arraycopy(mask, 0, frame, 2, 4);
+    for (int i = 0; i < payload.length; i++) {
+      frame[6 + i] = (byte) (payload[i] ^ mask[i % 4]);
+    }
+    return frame;
+  }
+
+  private H2Client connect(boolean tls) throws Exception {
+    H2Client client = new H2Client();
+    int port = tls ? proxy.httpsPort() : proxy.httpPort();
+    SslContext trustAll = !tls ? null : TrustAllH2.clientContext();
+    client.channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
+      .handler(new ChannelInitializer<SocketChannel>() {
+        @Override
+        protected void initChannel(SocketChannel channel) {
+          if (trustAll != null) {
+            channel.pipeline().addLast(trustAll.newHandler(channel.alloc(), "127.0.0.1", port));
+          }
+          channel.pipeline().addLast(Http2FrameCodecBuilder.forClient().build(), client);
+        }
+      })
+      .connect(new InetSocketAddress("127.0.0.1", port)).sync().channel();
+    scope.track(() -> client.channel.close().syncUninterruptibly());
+    client.settingsRead.get(10, TimeUnit.SECONDS);
+    return client;
+  }
+
+  /** One HTTP/2 connection to the proxy on Netty's frame codec; what it reads is queued for the test. */
+  private static final class H2Client extends Http2ChannelDuplexHandler {
+
+    private final CompletableFuture<Void> settingsRead = new CompletableFuture<>();
+    private final BlockingQueue<Object> frames = new LinkedBlockingQueue<>();
+    private final ByteArrayOutputStream received = new ByteArrayOutputStream();
+    private volatile io.netty.handler.codec.http2.Http2Settings settings;
+    private Channel channel;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object frame) {
+      try {
+        if (frame instanceof Http2SettingsFrame s && settings == null) {
+          settings = s.settings();
+          settingsRead.complete(null);
+        } else if (frame instanceof Http2HeadersFrame h) {
+          frames.add(h.headers());
+          if (h.isEndStream()) {
+            frames.add("end");
+          }
+        } else if (frame instanceof Http2DataFrame d) {
+          frames.add(ByteBufUtil.getBytes(d.content()));
+          if (d.isEndStream()) {
+            frames.add("end");
+          }
+        } else if (frame instanceof Http2ResetFrame r) {
+          frames.add("reset " + r.errorCode());
+        }
+      } finally {
+        ReferenceCountUtil.release(frame);
+      }
+    }
+
+    Http2FrameStream connectWebSocket(String authority, String path, boolean tls) {
+      Http2FrameStream stream = newStream();
+      Http2Headers head = new DefaultHttp2Headers().method("CONNECT").scheme(tls ? "https" : "http")
+        .authority(authority).path(path)
+        .add("sec-websocket-version", "13")
+        .add("sec-websocket-protocol", "chat");
+      head.set(Http2Headers.PseudoHeaderName.PROTOCOL.value(), "websocket");
+      channel.writeAndFlush(new DefaultHttp2HeadersFrame(head, false).stream(stream));
+      return stream;
+    }
+
+    void send(Http2FrameStream stream, byte[] bytes, boolean end) {
+      ByteBuf data = Unpooled.wrappedBuffer(bytes);
+      channel.writeAndFlush(new DefaultHttp2DataFrame(data, end).stream(stream));
+    }
+
+    Http2Headers head() throws InterruptedException {
+      Object frame = frames.poll(10, TimeUnit.SECONDS);
+      assertNotNull(frame, "no response head");
+      assertTrue(frame instanceof Http2Headers, "a response head first, got " + frame);
+      return (Http2Headers) frame;
+    }
+
+    /** The next unfragmented, unmasked text frame from the origin (short, as these tests send them). */
+    String textMessage() throws InterruptedException {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (true) {
+        byte[] bytes = received.toByteArray();
+        if (bytes.length >= 2 && bytes.length >= 2 + (bytes[1] & 0x7f)) {
+          assertEquals((byte) 0x81, bytes[0], "a final text frame");
+          assertFalse((bytes[1] & 0x80) != 0, "the origin's frames are not masked");
+          int length = bytes[1] & 0x7f;
+          received.reset();
+          received.write(bytes, 2 + length, bytes.length - 2 - length);
+          return new String(bytes, 2, length, StandardCharsets.UTF_8);
+        }
+        Object frame = frames.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        assertNotNull(frame, "no WebSocket message");
+        assertTrue(frame instanceof byte[], "DATA expected, got " + frame);
+        received.writeBytes((byte[]) frame);
+      }
+    }
+
+    /** The response body up to the stream's end. */
+    String body() throws InterruptedException {
+      ByteArrayOutputStream body = new ByteArrayOutputStream();
+      Object frame;
+      while (!"end".equals(frame = frames.poll(10, TimeUnit.SECONDS))) {
+        assertTrue(frame instanceof byte[], "DATA until the end expected, got " + frame);
+        body.writeBytes((byte[]) frame);
+      }
+      return body.toString(StandardCharsets.UTF_8);
+    }
+
+    /** Whether the stream ends (END_STREAM) within 10 s, skipping the data before it. */
+    boolean awaitEnd() throws InterruptedException {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      Object frame;
+      while ((frame = frames.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) != null) {
+        if ("end".equals(frame)) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+}
