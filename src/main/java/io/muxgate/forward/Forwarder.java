@@ -82,7 +82,7 @@ public final class Forwarder {
     String uri = originUri(client.uri(), selection.route());
     String authorityText = authority.toString();
     if (WebSocketTunnel.isWebSocket(client)) {
-      tunnel(client, zone, selection, originHeaders(client, authorityText, null), uri, start);
+      tunnel(client, context, zone, selection, originHeaders(client, authorityText, null), uri, start);
       return;
     }
     Http2Headers http2 = client.http2Headers() == null ? null
@@ -91,16 +91,24 @@ public final class Forwarder {
     new Exchange(this, client, context, zone, selection, headers, http2, uri, authority).start();
   }
 
-  private void tunnel(Downstream client, Zone zone, Zone.Selection selection, MultiMap headers, String uri,
-                      long start) {
+  private void tunnel(Downstream client, ContextInternal context, Zone zone, Zone.Selection selection,
+                      MultiMap headers, String uri, long start) {
     OriginPeer peer = selection.origins().pick(null).peer();
-    new WebSocketTunnel(client, peer, upgradeClients.apply(peer), headers, uri).start().onComplete(ar -> {
+    long readTimeoutMs = zone.config().settings().proxyReadTimeoutSeconds() * 1000L;
+    WebSocketTunnel tunnel = new WebSocketTunnel(client, peer, upgradeClients.apply(peer), headers, uri, context,
+      readTimeoutMs);
+    tunnel.start().onComplete(ar -> {
       zone.inFlight().decrementAndGet();
       int status = ar.succeeded() ? ar.result() : 520;
       boolean open = status == (client.version() == HttpVersion.HTTP_2 ? 200 : 101);
+      OriginFailure failure = tunnel.failure();
+      if (failure != null) {
+        originFailed(zone, failure);
+      }
       completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start, zone.name(),
         client.method().name(), client.path(), status, protocolName(client.version()), peer.address(),
-        "http/1.1", -1, open ? 101 : status, 0, 0, open ? null : "upgrade_failed", 1));
+        "http/1.1", -1, open ? 101 : failure != null ? -1 : status, 0, 0,
+        open ? null : failure != null ? failure.kind().reason() : "upgrade_failed", 1));
     });
   }
 

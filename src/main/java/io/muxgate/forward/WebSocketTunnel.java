@@ -16,6 +16,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.NetSocket;
 
 import java.nio.charset.StandardCharsets;
@@ -47,12 +48,19 @@ final class WebSocketTunnel {
   private final HttpClientAgent originClient;
   private final MultiMap originHeaders;
   private final String uri;
+  private final ContextInternal context;
+  private final long readTimeoutMs;
   /** The key sent for an HTTP/2 client, whose answer the tunnel checks; null for an HTTP/1.1 client's own. */
   private String key;
+  /** Set when the origin has not answered within proxy_read_timeout. */
+  private OriginFailure timedOut;
+  private OriginFailure failure;
 
   WebSocketTunnel(Downstream client, OriginPeer peer, HttpClientAgent originClient, MultiMap originHeaders,
-                  String uri) {
+                  String uri, ContextInternal context, long readTimeoutMs) {
     this.client = client;
+    this.context = context;
+    this.readTimeoutMs = readTimeoutMs;
     this.peer = peer;
     this.originClient = originClient;
     this.originHeaders = originHeaders;
@@ -89,14 +97,27 @@ final class WebSocketTunnel {
         // A tunnel ends by closing the origin connection under this request; without a handler Vert.x
         // logs that as SEVERE for every WebSocket. A failure to connect still fails connect().
         req.exceptionHandler(closed -> { });
-        return req.connect().map(this::open);
+        // As for any request: an origin that took the connection but does not answer within
+        // proxy_read_timeout gets its request reset and the client a 524.
+        long timer = context.setTimer(readTimeoutMs, id -> {
+          timedOut = new OriginFailure(FailureKind.READ_TIMEOUT, "no answer to the upgrade within proxy_read_timeout");
+          req.reset();
+        });
+        return req.connect().andThen(answered -> context.owner().cancelTimer(timer)).map(this::open);
       })
       .recover(t -> {
-        OriginFailure failure = t instanceof OriginFailure f ? f : OriginFailure.ofConnect(t, peer.address().scheme().tls());
+        OriginFailure failure = timedOut != null ? timedOut
+          : t instanceof OriginFailure f ? f : OriginFailure.ofConnect(t, peer.address().scheme().tls());
+        this.failure = failure;
         client.resume();
         Forwarder.writeError(client, failure.kind().status(), failure.kind().reason());
         return Future.succeededFuture(failure.kind().status());
       });
+  }
+
+  /** Why the tunnel could not be opened, once {@link #start} has completed with a 52x of the proxy's own; else null. */
+  OriginFailure failure() {
+    return failure;
   }
 
   private int open(HttpClientResponse originResponse) {

@@ -34,6 +34,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Promise;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -96,7 +97,10 @@ class WebSocketOverHttp2Test {
       .connectHandler(socket -> socket.handler(bytes -> socket.write("HTTP/1.1 101 Switching Protocols\r\n"
         + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")))
       .listen(0, "127.0.0.1"));
+    NetServer silent = Await.result(scope.vertx().createNetServer().connectHandler(socket -> { }).listen(0, "127.0.0.1"));
     proxy = scope.startProxy(Map.of(
+      "silent.json", ProxyHarness.zone("silent", "silent.test", List.of("http://127.0.0.1:" + silent.actualPort()),
+        new JsonObject().put("origin_max_http_version", "1").put("proxy_read_timeout", 1)),
       "ws.json", ProxyHarness.zone("ws", "ws.test", List.of("http://127.0.0.1:" + origin.actualPort()), null),
       "plain.json", ProxyHarness.zone("plain", "plain.test", List.of("http://127.0.0.1:" + noWebSockets.actualPort()),
         null),
@@ -162,6 +166,17 @@ class WebSocketOverHttp2Test {
 
     assertEquals("520", head.status().toString());
     assertEquals("invalid_response", String.valueOf(head.get("muxgate-error")));
+  }
+
+  @Test
+  void anOriginThatNeverAnswersGets524() throws Exception {
+    assumeTrue(FRONT_STREAMS, "extended CONNECT is carried by the front end's own streams only");
+    H2Client client = connect(false);
+    client.connectWebSocket("silent.test", "/chat", false);
+    Http2Headers head = client.head();
+
+    assertEquals("524", head.status().toString());
+    assertEquals("read_timeout", String.valueOf(head.get("muxgate-error")));
   }
 
   @Test

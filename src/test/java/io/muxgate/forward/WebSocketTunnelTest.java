@@ -1,5 +1,6 @@
 package io.muxgate.forward;
 
+import io.muxgate.admin.AdminApi;
 import io.muxgate.support.Await;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestScope;
@@ -9,6 +10,8 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -48,7 +51,10 @@ class WebSocketTunnelTest {
       .webSocketHandler(ws -> { })
       .listen());
     plainOriginPort = plain.actualPort();
+    NetServer silent = Await.result(scope.vertx().createNetServer().connectHandler(socket -> { }).listen(0, "127.0.0.1"));
     proxy = scope.startProxy(Map.of(
+      "silent.json", ProxyHarness.zone("silent", "silent.test", List.of("http://127.0.0.1:" + silent.actualPort()),
+        new JsonObject().put("origin_max_http_version", "1").put("proxy_read_timeout", 1)),
       "ws.json", ProxyHarness.zone("ws", "ws.test", List.of("http://127.0.0.1:" + originPort), null),
       "plain.json", ProxyHarness.zone("plain", "plain.test", List.of("http://127.0.0.1:" + plainOriginPort), null)));
   }
@@ -95,6 +101,17 @@ class WebSocketTunnelTest {
 
     assertTrue(proxied.startsWith("http/1.1 101"), proxied);
     assertEquals(accepted, headerLine(proxied, "sec-websocket-extensions"), proxied);
+  }
+
+  /** An origin that takes the connection and never answers the upgrade: 524 after proxy_read_timeout. */
+  @Test
+  void anUnansweredUpgradeGets524() throws IOException {
+    String proxied = upgradeResponse(proxy.httpPort(), "silent.test");
+
+    assertTrue(proxied.startsWith("http/1.1 524"), proxied);
+    assertEquals("muxgate-error: read_timeout", headerLine(proxied, "muxgate-error"));
+    assertEquals(1.0, new AdminApi(scope.vertx(), proxy.adminPort())
+      .metric("muxgate_origin_errors_total", "code=\"524\",zone=\"silent\""));
   }
 
   private static String headerLine(String head, String name) {
