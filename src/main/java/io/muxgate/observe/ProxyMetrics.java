@@ -95,6 +95,11 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
     return gauge("muxgate.origin.streams.active", peer, null);
   }
 
+  @Override
+  public AtomicInteger queuedRequests(OriginPeer peer) {
+    return gauge("muxgate.origin.requests.queued", peer, null);
+  }
+
   private AtomicInteger gauge(String name, OriginPeer peer, String protocol) {
     String key = name + '|' + peer.zone() + '|' + peer.address() + '|' + protocol;
     AtomicInteger value = gauges.get(key);

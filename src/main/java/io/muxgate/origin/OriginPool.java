@@ -9,6 +9,7 @@ import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.http.Http2Settings;
 import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.PromiseInternal;
 import io.vertx.core.internal.logging.Logger;
 import io.vertx.core.internal.logging.LoggerFactory;
 
@@ -45,11 +46,13 @@ public final class OriginPool {
   private final HttpConnectOptions connectOptions;
   private final PoolEvents events;
   private final AtomicInteger activeStreams;
+  /** Shared by every pool of the peer, like {@link #activeStreams}: the waiters of each are added in. */
+  private final AtomicInteger queued;
   private final OriginHealth health = new OriginHealth();
   private final ConnectionLiveness liveness;
 
   private final List<OriginConnection> connections = new ArrayList<>();
-  private final ArrayDeque<Promise<Lease>> waiters = new ArrayDeque<>();
+  private final ArrayDeque<PromiseInternal<Lease>> waiters = new ArrayDeque<>();
   private final Promise<Void> closedPromise = Promise.promise();
   /** Requests ever queued and ever taken off the queue (granted or failed): the queue is FIFO. */
   private long enqueued;
@@ -67,6 +70,7 @@ public final class OriginPool {
     this.connectOptions = connectOptions;
     this.events = events;
     this.activeStreams = events.activeStreams(peer);
+    this.queued = events.queuedRequests(peer);
     this.expectedCapacity = peer.expectedCapacity();
     this.liveness = new ConnectionLiveness(this, peer);
   }
@@ -85,7 +89,7 @@ public final class OriginPool {
    * (queue full, or the connection attempt failed).
    */
   public Future<Lease> acquire(ContextInternal ctx) {
-    Promise<Lease> waiter;
+    PromiseInternal<Lease> waiter;
     boolean openOne;
     synchronized (this) {
       // A connection of the requester's own event loop first: its streams run as frames, without a hop.
@@ -113,6 +117,7 @@ public final class OriginPool {
       waiter = ctx.promise();
       waiters.add(waiter);
       enqueued++;
+      queued.incrementAndGet();
       openOne = needsAnotherConnection();
       if (openOne) {
         opening++;
@@ -197,7 +202,7 @@ public final class OriginPool {
     }
     health.succeeded();
     events.connectionOpened(peer, protocol);
-    List<Promise<Lease>> granted;
+    List<PromiseInternal<Lease>> granted;
     boolean closeNow;
     synchronized (this) {
       opening--;
@@ -222,7 +227,7 @@ public final class OriginPool {
   }
 
   private void settingsChanged(OriginConnection origin, Http2Settings settings) {
-    List<Promise<Lease>> granted;
+    List<PromiseInternal<Lease>> granted;
     synchronized (this) {
       origin.capacity = capacity(origin.protocol, settings.getMaxConcurrentStreams());
       expectedCapacity = Math.max(1, origin.capacity);
@@ -241,7 +246,7 @@ public final class OriginPool {
     if (failure.kind().ejectsOrigin()) {
       health.failed(System.nanoTime());
     }
-    List<Promise<Lease>> failed = new ArrayList<>();
+    List<PromiseInternal<Lease>> failed = new ArrayList<>();
     synchronized (this) {
       opening--;
       boolean anyUsable = connections.stream().anyMatch(c -> !c.draining && !c.closing && !c.closed);
@@ -250,10 +255,11 @@ public final class OriginPool {
         for (long i = 0; i < excess; i++) {
           failed.add(waiters.poll());
           dequeued++;
+          queued.decrementAndGet();
         }
       }
     }
-    for (Promise<Lease> waiter : failed) {
+    for (PromiseInternal<Lease> waiter : failed) {
       waiter.tryFail(failure);
     }
     if (!closeClientIfRetiredAndEmpty()) {
@@ -262,26 +268,36 @@ public final class OriginPool {
   }
 
   /** Hands queued requests to {@code origin} up to its capacity. Caller holds the lock. */
-  private List<Promise<Lease>> grant(OriginConnection origin) {
-    List<Promise<Lease>> granted = null;
+  private List<PromiseInternal<Lease>> grant(OriginConnection origin) {
+    List<PromiseInternal<Lease>> granted = null;
     while (origin.hasRoom() && !waiters.isEmpty()) {
       if (granted == null) {
         granted = new ArrayList<>();
       }
       granted.add(waiters.poll());
       dequeued++;
+      queued.decrementAndGet();
       origin.active++;
     }
     return granted == null ? List.of() : granted;
   }
 
-  private void complete(OriginConnection origin, List<Promise<Lease>> granted) {
+  /**
+   * Completes granted waiters, each on a later turn of its own loop: completed here, a waiter whose
+   * request is already over (its client went away while it queued) would release its stream at once,
+   * granting the next waiter from inside this call — a recursion as deep as the queue (thousands of
+   * requests whose clients left, then a StackOverflowError in the middle of the pool's bookkeeping).
+   */
+  private void complete(OriginConnection origin, List<PromiseInternal<Lease>> granted) {
     boolean reused = origin.finished > 0;
-    for (Promise<Lease> waiter : granted) {
+    for (PromiseInternal<Lease> waiter : granted) {
       activeStreams.incrementAndGet();
-      if (!waiter.tryComplete(new Lease(this, origin, reused))) {
-        release(origin);
-      }
+      Lease lease = new Lease(this, origin, reused);
+      waiter.context().runOnContext(v -> {
+        if (!waiter.tryComplete(lease)) {
+          lease.release();
+        }
+      });
     }
   }
 
@@ -300,7 +316,7 @@ public final class OriginPool {
 
   void release(OriginConnection origin) {
     activeStreams.decrementAndGet();
-    List<Promise<Lease>> granted;
+    List<PromiseInternal<Lease>> granted;
     boolean closeNow;
     synchronized (this) {
       origin.active--;

@@ -21,4 +21,9 @@ public interface PoolEvents {
   default AtomicInteger activeStreams(OriginPeer peer) {
     return new AtomicInteger();
   }
+
+  /** The count of requests waiting for a stream to {@code peer} (every connection full); asked once per pool. */
+  default AtomicInteger queuedRequests(OriginPeer peer) {
+    return new AtomicInteger();
+  }
 }
