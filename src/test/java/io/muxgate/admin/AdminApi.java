@@ -66,6 +66,18 @@ public final class AdminApi {
     return m.find() ? Double.parseDouble(m.group(1)) : 0;
   }
 
+  /** The sum of every series of {@code name} labelled with {@code zone}, whatever its other labels. */
+  public double sumForZone(String name, String zone) {
+    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "\\{([^}]*)\\} (\\S+)$").matcher(get("/metrics").body());
+    double sum = 0;
+    while (m.find()) {
+      if (m.group(1).contains("zone=\"" + zone + "\"")) {
+        sum += Double.parseDouble(m.group(2));
+      }
+    }
+    return sum;
+  }
+
   public double rejectedReloads() {
     return metric("muxgate_config_reloads_total", "result=\"rejected\"");
   }

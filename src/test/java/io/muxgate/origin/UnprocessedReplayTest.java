@@ -22,8 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 import static io.muxgate.support.ProxyHarness.zone;
@@ -191,15 +189,7 @@ class UnprocessedReplayTest {
 
   /** Sum of {@code muxgate_origin_replays_total} over every reason, for one zone. */
   private int replays(ProxyHarness proxy, String zone) {
-    String text = new AdminApi(scope.vertx(), proxy.adminPort()).get("/metrics").body();
-    Matcher m = Pattern.compile("(?m)^muxgate_origin_replays_total\\{([^}]*)\\} (\\S+)$").matcher(text);
-    double sum = 0;
-    while (m.find()) {
-      if (m.group(1).contains("zone=\"" + zone + "\"")) {
-        sum += Double.parseDouble(m.group(2));
-      }
-    }
-    return (int) sum;
+    return (int) new AdminApi(scope.vertx(), proxy.adminPort()).sumForZone("muxgate_origin_replays_total", zone);
   }
 
   /** An h2c client to the proxy, kept reachable until tear-down: Vert.x closes a client once unreachable. */
