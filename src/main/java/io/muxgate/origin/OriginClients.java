@@ -83,11 +83,16 @@ public final class OriginClients {
    * HTTP/2 stream to the origin, so these get connections of their own, each given up after the upgrade.
    */
   public static HttpClientOptions upgradeOptions(OriginPeer peer) {
+    return http1Options(peer).setName("upgrade:" + peer.zone() + ":" + peer.address());
+  }
+
+  /** {@link #options} for HTTP/1.1 only: no h2 by ALPN, no h2c Upgrade. */
+  static HttpClientOptions http1Options(OriginPeer peer) {
     return options(peer)
       .setProtocolVersion(HttpVersion.HTTP_1_1)
       .setAlpnVersions(List.of(HttpVersion.HTTP_1_1))
       .setHttp2ClearTextUpgrade(false)
-      .setName("upgrade:" + peer.zone() + ":" + peer.address());
+      .setName("origin-http1:" + peer.zone() + ":" + peer.address());
   }
 
   /** Where and how a request to {@code peer} connects: address, SNI host and TLS. */

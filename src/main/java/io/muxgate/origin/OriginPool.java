@@ -1,5 +1,6 @@
 package io.muxgate.origin;
 
+import io.muxgate.config.OriginAddress.Scheme;
 import io.netty.channel.Channel;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -61,6 +62,10 @@ public final class OriginPool {
   private int expectedCapacity;
   private boolean retired;
   private boolean clientClosed;
+  /** An {@code http://} origin offered h2c by Upgrade, until it refuses. */
+  private final boolean h2cUpgrade;
+  /** The HTTP/1.1-only client used once the origin refused h2c; null before. */
+  private HttpClientAgent http1Only;
 
   OriginPool(OriginPeer peer, Vertx vertx, HttpClientAgent client, HttpConnectOptions connectOptions,
              PoolEvents events) {
@@ -73,6 +78,7 @@ public final class OriginPool {
     this.queued = events.queuedRequests(peer);
     this.expectedCapacity = peer.expectedCapacity();
     this.liveness = new ConnectionLiveness(this, peer);
+    this.h2cUpgrade = peer.address().scheme() == Scheme.HTTP && peer.h2Allowed();
   }
 
   public OriginPeer peer() {
@@ -138,12 +144,15 @@ public final class OriginPool {
   private void connect() {
     boolean tls = peer.address().scheme().tls();
     long queuedBefore;
+    HttpClientAgent via;
     synchronized (this) {
       queuedBefore = enqueued;
+      via = http1Only != null ? http1Only : client;
     }
+    boolean probing = h2cUpgrade && via == client;
     Future<HttpClientConnection> future;
     try {
-      future = client.connect(connectOptions);
+      future = via.connect(connectOptions);
     } catch (RuntimeException e) {
       connectFailed(OriginFailure.ofPoolConnect(e, tls), queuedBefore);
       return;
@@ -163,11 +172,49 @@ public final class OriginPool {
           ar.result().close();
         }
       } else if (ar.succeeded()) {
-        connected(ar.result());
+        if (probing && !isH2(ar.result())) {
+          // Upgrade refused. Many HTTP/1.x servers refuse by closing the connection (HTTP/1.0 ones
+          // close after every response): this one may be dead already, the next will not need it.
+          ar.result().close();
+          fallBackToHttp1("answered the h2c Upgrade with HTTP/1.1");
+          connect();
+        } else {
+          connected(ar.result());
+        }
       } else {
-        connectFailed(OriginFailure.ofPoolConnect(ar.cause(), tls), queuedBefore);
+        OriginFailure failure = OriginFailure.ofPoolConnect(ar.cause(), tls);
+        if (probing && failure.kind() == FailureKind.UNPROCESSED) {
+          fallBackToHttp1("closed the connection on the h2c Upgrade");
+          connect();
+        } else {
+          connectFailed(failure, queuedBefore);
+        }
       }
     });
+  }
+
+  /**
+   * From now on connects with HTTP/1.1 alone, without the h2c Upgrade (and the request that carries it)
+   * that the origin would not take. For the pool's life: a zone change that touches the origin makes a
+   * new pool, which asks again.
+   */
+  private void fallBackToHttp1(String why) {
+    synchronized (this) {
+      if (http1Only != null) {
+        return;
+      }
+      http1Only = vertx.createHttpClient(OriginClients.http1Options(peer));
+    }
+    log.info("origin " + peer.address() + " of zone " + peer.zone() + " " + why + ": HTTP/1.1 from now on");
+  }
+
+  private static boolean isH2(HttpClientConnection connection) {
+    try {
+      connection.remoteSettings();
+      return true;
+    } catch (UnsupportedOperationException http1) {
+      return false;
+    }
   }
 
   private void connected(HttpClientConnection connection) {
@@ -380,7 +427,12 @@ public final class OriginPool {
       }
       clientClosed = true;
     }
-    client.close().onComplete(ar -> closedPromise.tryComplete());
+    HttpClientAgent fallback;
+    synchronized (this) {
+      fallback = http1Only;
+    }
+    Future.join(client.close(), fallback == null ? Future.succeededFuture() : fallback.close())
+      .onComplete(ar -> closedPromise.tryComplete());
     return true;
   }
 
