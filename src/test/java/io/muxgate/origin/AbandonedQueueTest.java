@@ -23,14 +23,16 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Thousands of requests queue behind a full pool and their clients go away. When the stream ahead of
+ * Thousands of requests queue behind a full pool, until the queue is full and the next is refused with
+ * 503 and {@code retry-after}; then their clients go away. When the stream ahead of
  * them ends, each abandoned request is granted a stream in turn and gives it back: the pool stays
  * consistent (no StackOverflowError from a grant chain as deep as the queue, as there once was) and
  * the next request is served.
  */
 class AbandonedQueueTest {
 
-  private static final int QUEUED = 3000;
+  /** A full queue: the request after these is refused. */
+  private static final int QUEUED = OriginPool.MAX_WAITERS;
   private static final JsonObject ONE_STREAM = new JsonObject()
     .put("origin_max_connections", 1).put("origin_h2_max_streams", 1);
   private static final String QUEUED_METRIC = "muxgate_origin_requests_queued";
@@ -59,6 +61,10 @@ class AbandonedQueueTest {
       abandoned.add(Exchange.get(leaving, "z.test", "/queued/" + i));
     }
     Await.until(() -> admin.metric(QUEUED_METRIC, labels) == QUEUED, "every request to queue");
+    Exchange refused = Await.result(Exchange.get(holder, "z.test", "/one-too-many"));
+    assertEquals(503, refused.status());
+    assertEquals("origin_queue_full", refused.header("muxgate-error"));
+    assertEquals("1", refused.header("retry-after"));
     Await.result(leaving.close(), 10);
     abandoned.forEach(f -> Await.until(f::isComplete, "the client's requests to end with its connections"));
 
