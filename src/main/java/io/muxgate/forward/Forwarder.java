@@ -6,6 +6,8 @@ import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.observe.ProxyMetrics;
 import io.muxgate.origin.OriginPeer;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
@@ -110,6 +112,34 @@ public final class Forwarder {
         "http/1.1", -1, open ? 101 : failure != null ? -1 : status, 0, 0,
         open ? null : failure != null ? failure.kind().reason() : "upgrade_failed", 1));
     });
+  }
+
+  /**
+   * An HTTP/1.x request Vert.x's server could not decode: a request line or header block over the
+   * limits, or not HTTP at all. Answered like the proxy's other refusals (body, {@code muxgate-error},
+   * access log) instead of Vert.x's bare status, and the connection closed, as its framing is lost.
+   */
+  public void handleInvalid(HttpServerRequest request) {
+    long start = System.nanoTime();
+    Throwable cause = request.decoderResult().cause();
+    int status;
+    String reason;
+    if (cause instanceof TooLongHttpLineException) {
+      status = 414;
+      reason = "request_uri_too_long";
+    } else if (cause instanceof TooLongHttpHeaderException) {
+      status = 431;
+      reason = "request_headers_too_large";
+    } else {
+      status = 400;
+      reason = "bad_request";
+    }
+    HttpServerResponse response = request.response().putHeader(HttpHeaders.CONNECTION, "close");
+    writeError(response, status, reason);
+    request.connection().close();
+    completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start, null,
+      request.method() == null ? null : request.method().name(), null, status, protocolName(request.version()),
+      null, null, -1, -1, 0, 0, reason, 0));
   }
 
   private Zone resolveZone(HostAndPort authority) {

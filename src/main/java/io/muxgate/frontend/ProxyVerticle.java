@@ -68,9 +68,13 @@ public final class ProxyVerticle extends VerticleBase {
       }
     };
     HttpServer cleartext = vertx.createHttpServer(FrontendOptions.cleartext(config))
-      .connectionHandler(connections).requestHandler(forwarder::handle);
+      .connectionHandler(connections)
+      .requestHandler(forwarder::handle)
+      .invalidRequestHandler(forwarder::handleInvalid);
     HttpServer tls = vertx.createHttpServer(FrontendOptions.tls(config, keyCert))
-      .connectionHandler(connections).requestHandler(forwarder::handle);
+      .connectionHandler(connections)
+      .requestHandler(forwarder::handle)
+      .invalidRequestHandler(forwarder::handleInvalid);
     servers.add(cleartext);
     servers.add(tls);
     return Future.all(cleartext.listen(), tls.listen());

@@ -1,0 +1,77 @@
+package io.muxgate.forward;
+
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestOrigin;
+import io.muxgate.support.TestScope;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * HTTP/1.1 requests the front end cannot decode get the proxy's own refusal — status, {@code muxgate-error},
+ * {@code error code: NNN} body — and their connection closes (its framing is lost); none reaches an origin.
+ */
+class UndecodableRequestTest {
+
+  @RegisterExtension
+  final TestScope scope = new TestScope();
+  private ProxyHarness proxy;
+  private TestOrigin origin;
+
+  @BeforeEach
+  void setUp() {
+    origin = scope.startOrigin(TestOrigin.Mode.H2C);
+    proxy = scope.startProxy("z", origin.url(), null);
+  }
+
+  @Test
+  void aHeaderBlockOverTheLimitGets431() throws IOException {
+    String answer = exchange("GET / HTTP/1.1\r\nHost: z.test\r\nX-Big: " + "a".repeat(40_000) + "\r\n\r\n");
+
+    assertRefused(answer, 431, "request_headers_too_large");
+  }
+
+  @Test
+  void aRequestLineOverTheLimitGets414() throws IOException {
+    String answer = exchange("GET /" + "a".repeat(20_000) + " HTTP/1.1\r\nHost: z.test\r\n\r\n");
+
+    assertRefused(answer, 414, "request_uri_too_long");
+  }
+
+  @Test
+  void somethingThatIsNotHttpGets400() throws IOException {
+    String answer = exchange("GET / HTTP/1.1\r\nHost: z.test\r\nBad Header Without Colon\r\n\r\n");
+
+    assertRefused(answer, 400, "bad_request");
+  }
+
+  private void assertRefused(String answer, int status, String reason) {
+    // HTTP/1.0 when the request line was never read to its version
+    assertTrue(answer.matches("(?s)HTTP/1\\.[01] " + status + " .*"), answer);
+    assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\nmuxgate-error: " + reason + "\r\n"), answer);
+    assertTrue(answer.endsWith("\r\n\r\nerror code: " + status), answer);
+    assertEquals(0, origin.requests());
+  }
+
+  /** Sends {@code request} raw and reads until the proxy closes the connection. */
+  private String exchange(String request) throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
+      socket.setSoTimeout(10_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(request.getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      InputStream in = socket.getInputStream();
+      return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+    }
+  }
+}
