@@ -77,9 +77,15 @@ public final class Main {
       try {
         app.shutdown().await(config.drainTimeoutSeconds() + 5L, TimeUnit.SECONDS);
         vertx.close().await(5, TimeUnit.SECONDS);
-      } catch (Exception ignored) {
-        // exiting anyway
+      } catch (Exception e) {
+        System.err.println("muxgate: shutdown did not complete: " + e);
+        return; // the JVM exits with the signal's status (143 for SIGTERM)
       }
+      // A drain that ran its course is a clean stop: status 0, as HAProxy's and nginx's graceful stops
+      // give, rather than the JVM's 128 + signal (which systemd counts as a failure unless told).
+      System.out.flush();
+      System.err.flush();
+      Runtime.getRuntime().halt(0);
     }, "muxgate-shutdown"));
   }
 
