@@ -2,6 +2,7 @@ package io.muxgate.config;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -99,10 +100,11 @@ public final class ZoneCatalog {
         files.put(name, new FileState(text, reportAtOnce ? Verdict.REPORTED : Verdict.UNCONFIRMED, null, e));
       }
     }
+    Map<String, ConfigException> conflicts = conflicts(candidates);
     for (Map.Entry<String, ZoneConfig> candidate : candidates.entrySet()) {
       String name = candidate.getKey();
       ZoneConfig zone = candidate.getValue();
-      ConfigException conflict = conflict(name, zone);
+      ConfigException conflict = conflicts.get(name);
       FileState state = files.get(name);
       if (conflict != null) {
         if (state.verdict() != Verdict.CONFLICTING) {
@@ -118,11 +120,47 @@ public final class ZoneCatalog {
     return new ScanResult(rejected, changed);
   }
 
+  /**
+   * Which candidates (new file contents, valid on their own) must be refused for claiming a zone or
+   * host of another file, judged as a set: each file counts with its candidate unless that is refused,
+   * then with what is accepted for it. So zones may swap hosts in one edit (a ConfigMap update does),
+   * which judged one file at a time against the other's old content would be refused for good. Where two
+   * candidates claim the same thing, the file first by name keeps it, as before.
+   */
+  private Map<String, ConfigException> conflicts(Map<String, ZoneConfig> candidates) {
+    Map<String, ConfigException> refused = new HashMap<>();
+    List<String> lastFirst = new ArrayList<>(candidates.keySet());
+    lastFirst.sort(Comparator.reverseOrder());
+    boolean settled = false;
+    while (!settled) {
+      Map<String, ZoneConfig> view = new TreeMap<>(accepted);
+      candidates.forEach((name, zone) -> {
+        if (!refused.containsKey(name)) {
+          view.put(name, zone);
+        }
+      });
+      settled = true;
+      for (String name : lastFirst) {
+        ConfigException conflict = refused.containsKey(name) ? null : conflict(name, candidates.get(name), view);
+        if (conflict != null) {
+          refused.put(name, conflict);
+          settled = false;
+          break;
+        }
+      }
+    }
+    return refused;
+  }
+
   /** Checks a zone against every other accepted zone; null when it fits. */
   public ConfigException conflict(String fileName, ZoneConfig zone) {
+    return conflict(fileName, zone, accepted);
+  }
+
+  private ConfigException conflict(String fileName, ZoneConfig zone, Map<String, ZoneConfig> zones) {
     String file = displayName(dir.resolve(fileName));
     List<ZoneConfig> others = new ArrayList<>(builtIn);
-    accepted.forEach((name, z) -> {
+    zones.forEach((name, z) -> {
       if (!name.equals(fileName)) {
         others.add(z);
       }

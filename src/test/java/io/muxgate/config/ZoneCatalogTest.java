@@ -116,6 +116,40 @@ class ZoneCatalogTest {
     assertEquals(List.of("b"), catalog.zones().stream().map(ZoneConfig::zone).toList());
   }
 
+  /** A ConfigMap update can move hosts between zones in one go: judged as a set, the swap is valid. */
+  @Test
+  void zonesSwappingHostsInOneEditAreBothAccepted() {
+    ZoneCatalog catalog = catalog();
+    Map<String, String> files = new HashMap<>(Map.of("a.json", zone("a", "x.test", 10), "b.json", zone("b", "y.test", 20)));
+    catalog.apply(files, true);
+
+    files.put("a.json", zone("a", "y.test", 10));
+    files.put("b.json", zone("b", "x.test", 20));
+    ZoneCatalog.ScanResult swapped = catalog.apply(files);
+
+    assertEquals(List.of(), messages(swapped));
+    assertTrue(swapped.changed());
+    assertEquals(List.of("a=[y.test]", "b=[x.test]"), catalog.zones().stream()
+      .map(z -> z.zone() + "=" + z.hosts()).sorted().toList());
+  }
+
+  /** Half a swap: the other file's new content is invalid, so it keeps its host and the move waits. */
+  @Test
+  void aMoveOntoAHostWhoseZoneKeepsItIsRefused() {
+    ZoneCatalog catalog = catalog();
+    Map<String, String> files = new HashMap<>(Map.of("a.json", zone("a", "x.test", 10), "b.json", zone("b", "y.test", 20)));
+    catalog.apply(files, true);
+
+    files.put("a.json", zone("a", "y.test", 10));
+    files.put("b.json", zone("b", "x.test", 0));
+    ZoneCatalog.ScanResult first = catalog.apply(files);
+
+    assertEquals(List.of("tenants/a.json: hosts[0]: host \"y.test\" already belongs to zone \"b\" (tenants/b.json)"),
+      messages(first));
+    assertEquals(List.of("a=[x.test]", "b=[y.test]"), catalog.zones().stream()
+      .map(z -> z.zone() + "=" + z.hosts()).sorted().toList());
+  }
+
   @Test
   void unreadableFileIsReportedOnceAndKeepsItsZone() {
     ZoneCatalog catalog = catalog();
