@@ -6,6 +6,7 @@ import io.muxgate.config.ProcessConfig;
 import io.muxgate.config.Setting;
 import io.muxgate.forward.Zone;
 import io.muxgate.forward.ZoneTable;
+import io.muxgate.frontend.ProxyVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -60,7 +61,7 @@ public final class AdminVerticle extends VerticleBase {
       .handler(this::patchSetting);
     server = vertx.createHttpServer(new HttpServerOptions().setHost(config.adminBind()).setPort(config.adminPort()))
       .requestHandler(router);
-    return server.listen();
+    return ProxyVerticle.listen(server, "admin_port", config.adminPort());
   }
 
   public int actualPort() {

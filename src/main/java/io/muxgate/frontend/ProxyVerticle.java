@@ -77,7 +77,13 @@ public final class ProxyVerticle extends VerticleBase {
       .invalidRequestHandler(forwarder::handleInvalid);
     servers.add(cleartext);
     servers.add(tls);
-    return Future.all(cleartext.listen(), tls.listen());
+    return Future.all(listen(cleartext, "http_port", config.httpPort()), listen(tls, "https_port", config.httpsPort()));
+  }
+
+  /** Listens, naming the setting, address and port in a failure ("Address already in use" alone names none). */
+  public static Future<HttpServer> listen(HttpServer server, String setting, int port) {
+    return server.listen().recover(e -> Future.failedFuture(new IllegalStateException(
+      "cannot listen on " + setting + " " + port + ": " + e.getMessage(), e)));
   }
 
   /** Stops accepting and lets in-flight requests finish within the drain timeout (clients get GOAWAY). */
