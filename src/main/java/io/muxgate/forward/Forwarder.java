@@ -61,6 +61,12 @@ public final class Forwarder {
   public void handle(Downstream client, ContextInternal context) {
     long start = System.nanoTime();
     HostAndPort authority = client.authority();
+    if (authority == null && client.version() == HttpVersion.HTTP_1_1) {
+      // RFC 9112, section 3.2: an HTTP/1.1 request without Host is malformed, not for an unknown host.
+      closeAfterResponse(client);
+      reject(client, null, 400, "missing_host", start);
+      return;
+    }
     Zone zone = resolveZone(authority);
     if (zone == null) {
       reject(client, null, 421, "unknown_zone", start);

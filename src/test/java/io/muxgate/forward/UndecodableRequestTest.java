@@ -18,8 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * HTTP/1.1 requests the front end cannot decode get the proxy's own refusal — status, {@code muxgate-error},
- * {@code error code: NNN} body — and their connection closes (its framing is lost); none reaches an origin.
+ * HTTP/1.1 requests the front end cannot decode, or that lack a Host, get the proxy's own refusal — status,
+ * {@code muxgate-error}, {@code error code: NNN} body — and their connection closes; none reaches an origin.
  */
 class UndecodableRequestTest {
 
@@ -53,6 +53,13 @@ class UndecodableRequestTest {
     String answer = exchange("GET / HTTP/1.1\r\nHost: z.test\r\nBad Header Without Colon\r\n\r\n");
 
     assertRefused(answer, 400, "bad_request");
+  }
+
+  @Test
+  void anHttp11RequestWithoutHostGets400() throws IOException {
+    String answer = exchange("GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+
+    assertRefused(answer, 400, "missing_host");
   }
 
   private void assertRefused(String answer, int status, String reason) {
