@@ -47,6 +47,11 @@ public final class SettingsPatch {
       return error(400, 1003, "settings." + id + ": " + e.getMessage());
     }
     String name = catalog.displayName(file);
+    if (Files.isSymbolicLink(file)) {
+      // A mounted ConfigMap (zone.json -> ..data/zone.json): a write here would replace the link with a
+      // file the next ConfigMap update no longer reaches (or fail, the mount being read-only).
+      return error(409, 1007, name + " is a symbolic link (a mounted ConfigMap?): change the zone at its source");
+    }
     try {
       JsonObject json;
       try {

@@ -176,6 +176,25 @@ class SettingsApiTest {
       .getInteger("value"));
   }
 
+  /** A zone file mounted from a ConfigMap is a link into ..data: a PATCH would cut it off from updates. */
+  @Test
+  void patchOfAZoneFileThatIsASymbolicLinkIs409AndLeavesTheLink() throws IOException {
+    Path tenants = proxy.tenantsDir();
+    Path file = tenants.resolve("shop.json");
+    Files.createDirectory(tenants.resolve("..2026_12_05"));
+    Files.move(file, tenants.resolve("..2026_12_05").resolve("shop.json"));
+    Files.createSymbolicLink(tenants.resolve("..data"), tenants.resolve("..2026_12_05").getFileName());
+    Files.createSymbolicLink(file, Path.of("..data", "shop.json"));
+
+    AdminApi.Answer answer = admin.patch("/zones/shop/settings/origin_h2_max_streams", TOKEN, 7);
+
+    assertEquals(409, answer.status(), answer.body());
+    assertEquals("tenants/shop.json is a symbolic link (a mounted ConfigMap?): change the zone at its source",
+      firstError(answer).getString("message"));
+    assertTrue(Files.isSymbolicLink(file));
+    assertEquals(100, fileOnDisk().getJsonObject("settings").getInteger("origin_h2_max_streams"));
+  }
+
   @Test
   void concurrentPatchesOfDifferentSettingsOfOneZoneAllSurvive() throws IOException {
     List<Future<AdminApi.Answer>> answers = List.of(
