@@ -12,6 +12,7 @@ import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
+import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
@@ -74,6 +75,8 @@ final class Exchange {
 
   private OriginPool pool;
   private Lease lease;
+  /** The stream asked of {@link #pool} while not yet granted: abandoned if the exchange ends first. */
+  private Future<Lease> waitingForStream;
   private HttpClientRequest originRequest;
   /** The origin stream when the attempt runs as frames, instead of {@link #originRequest}. */
   private FrameStream frameStream;
@@ -141,7 +144,10 @@ final class Exchange {
     lastActivityNanos = System.nanoTime();
     OriginPool previous = pool;
     pool = selection.origins().pick(previous);
-    pool.acquire(context).onComplete(ar -> {
+    Future<Lease> acquired = pool.acquire(context);
+    waitingForStream = acquired;
+    acquired.onComplete(ar -> {
+      waitingForStream = null;
       if (ar.failed()) {
         onOriginFailure(attempt, ar.cause());
       } else if (done) {
@@ -674,6 +680,8 @@ final class Exchange {
     forwarder.deadlines().untrack(this);
     if (lease != null) {
       lease.release();
+    } else if (waitingForStream != null) {
+      pool.abandon(waitingForStream);
     }
     replayBody = null;
     zone.inFlight().decrementAndGet();

@@ -135,6 +135,20 @@ public final class OriginPool {
     return waiter.future();
   }
 
+  /**
+   * Takes a request that no longer wants a stream (its client went away, or it timed out) off the
+   * queue, so that it neither holds a place a live request could have nor makes a connection open for
+   * it. {@code waiter} is what {@link #acquire} returned; harmless if it was granted meanwhile.
+   */
+  public void abandon(Future<Lease> waiter) {
+    synchronized (this) {
+      if (waiters.removeIf(w -> w == waiter)) {
+        dequeued++;
+        queued.decrementAndGet();
+      }
+    }
+  }
+
   /** Whether the queued requests exceed what the connections being opened are expected to carry. */
   private boolean needsAnotherConnection() {
     return waiters.size() > (long) opening * expectedCapacity
