@@ -53,6 +53,14 @@ public interface Downstream {
     return null;
   }
 
+  /**
+   * The trailers that ended the request body, once its end is delivered: only where they can be carried
+   * on (HTTP/2 client streams the front end runs); else null.
+   */
+  default Http2Headers requestTrailers() {
+    return null;
+  }
+
   /** The client's IP address as text. */
   String remoteHost();
 

@@ -238,7 +238,7 @@ final class Exchange {
       }
     }
     if (clientBodyEnded) {
-      frameStream.end();
+      frameStream.end(client.requestTrailers());
     } else {
       if (expectsContinue()) {
         frameStream.sendHead();
@@ -334,7 +334,7 @@ final class Exchange {
       return;
     }
     if (frameStream != null) {
-      frameStream.end();
+      frameStream.end(client.requestTrailers());
     } else if (originRequest != null) {
       originRequest.end();
     }

@@ -47,6 +47,7 @@ final class FrontStream implements Downstream {
   /** Body chunks read while paused, their bytes not yet back in the client's window. */
   private ArrayDeque<Buffer> held;
   private boolean endHeld;
+  private Http2Headers requestTrailers;
   private boolean ended;
   private boolean failed;
 
@@ -206,11 +207,17 @@ final class FrontStream implements Downstream {
     return bytes;
   }
 
-  /** Request trailers end the request; like Vert.x's server, the proxy does not pass them on. */
-  void onTrailers(boolean end) {
+  /** Request trailers end the request; they go on to the origin where it is reached by HTTP/2. */
+  void onTrailers(Http2Headers trailers, boolean end) {
     if (end) {
+      requestTrailers = trailers.isEmpty() ? null : trailers;
       onData(Unpooled.EMPTY_BUFFER, true);
     }
+  }
+
+  @Override
+  public Http2Headers requestTrailers() {
+    return requestTrailers;
   }
 
   private void deliverHeld() {

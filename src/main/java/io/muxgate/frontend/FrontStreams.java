@@ -230,7 +230,7 @@ public final class FrontStreams {
       if (s == null) {
         return false;
       }
-      s.onTrailers(end);
+      s.onTrailers(headers, end);
       return true;
     }
 

@@ -123,16 +123,24 @@ public final class FrameStream {
     }
   }
 
-  /** Ends the request: its head with END_STREAM if nothing was sent yet, else an empty DATA frame. */
-  public void end() {
-    onLoop(this::endOnLoop);
+  /**
+   * Ends the request: with {@code trailers} if not null, else its head with END_STREAM if nothing was
+   * sent yet, else an empty DATA frame.
+   */
+  public void end(Http2Headers trailers) {
+    onLoop(() -> endOnLoop(trailers));
   }
 
-  private void endOnLoop() {
+  private void endOnLoop(Http2Headers trailers) {
     if (over) {
       return;
     }
-    if (head != null) {
+    if (trailers != null) {
+      if (!sendHead(false)) {
+        return;
+      }
+      owner.handler.encoder().writeHeaders(owner.ctx, stream.id(), trailers, 0, true, owner.quiet);
+    } else if (head != null) {
       if (!sendHead(true)) {
         return;
       }

@@ -1,37 +1,16 @@
 package io.muxgate.forward;
 
 import io.muxgate.support.Await;
+import io.muxgate.support.FrameClient;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestScope;
-import io.muxgate.support.TrustAllH2;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
-import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
-import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
-import io.netty.handler.codec.http2.Http2ChannelDuplexHandler;
-import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.handler.codec.http2.Http2ResetFrame;
-import io.netty.handler.codec.http2.Http2SettingsFrame;
-import io.netty.handler.ssl.SslContext;
-import io.netty.util.ReferenceCountUtil;
-import io.vertx.core.Promise;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
@@ -43,19 +22,16 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayOutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static io.netty.handler.codec.http2.Http2CodecUtil.SETTINGS_ENABLE_CONNECT_PROTOCOL;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -75,6 +51,8 @@ class WebSocketOverHttp2Test {
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private ProxyHarness proxy;
   private final BlockingQueue<String> originEvents = new LinkedBlockingQueue<>();
+  /** WebSocket bytes read from the stream and not yet taken as a message. */
+  private final ByteArrayOutputStream received = new ByteArrayOutputStream();
 
   @BeforeEach
   void setUp() {
@@ -111,10 +89,10 @@ class WebSocketOverHttp2Test {
   @ValueSource(booleans = {false, true})
   void aWebSocketOpensOnAnHttp2StreamAndCarriesFramesBothWays(boolean tls) throws Exception {
     assumeTrue(FRONT_STREAMS, "extended CONNECT is carried by the front end's own streams only");
-    H2Client client = connect(tls);
-    assertEquals(1L, client.settings.get(SETTINGS_ENABLE_CONNECT_PROTOCOL));
+    FrameClient client = connect(tls);
+    assertEquals(1L, client.settings().get(SETTINGS_ENABLE_CONNECT_PROTOCOL));
 
-    Http2FrameStream stream = client.connectWebSocket("ws.test", "/chat?room=1", tls);
+    Http2FrameStream stream = connectWebSocket(client, "ws.test", "/chat?room=1", tls);
     Http2Headers head = client.head();
 
     assertEquals("200", head.status().toString());
@@ -124,9 +102,9 @@ class WebSocketOverHttp2Test {
     assertEquals("open /chat via=2 muxgate xff=127.0.0.1 host=ws.test", originEvents.poll(10, TimeUnit.SECONDS));
 
     client.send(stream, textFrame("hi"), false);
-    assertEquals("echo hi", client.textMessage());
+    assertEquals("echo hi", textMessage(client));
     client.send(stream, textFrame("again"), false);
-    assertEquals("echo again", client.textMessage());
+    assertEquals("echo again", textMessage(client));
 
     client.send(stream, new byte[0], true);
     assertEquals("closed", originEvents.poll(10, TimeUnit.SECONDS), "the client's end closes the origin's side");
@@ -136,12 +114,12 @@ class WebSocketOverHttp2Test {
   @Test
   void aResetStreamClosesTheOriginsWebSocket() throws Exception {
     assumeTrue(FRONT_STREAMS, "extended CONNECT is carried by the front end's own streams only");
-    H2Client client = connect(false);
-    Http2FrameStream stream = client.connectWebSocket("ws.test", "/chat", false);
+    FrameClient client = connect(false);
+    Http2FrameStream stream = connectWebSocket(client, "ws.test", "/chat", false);
     assertEquals("200", client.head().status().toString());
     assertTrue(originEvents.poll(10, TimeUnit.SECONDS).startsWith("open"));
 
-    client.channel.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL).stream(stream));
+    client.reset(stream, Http2Error.CANCEL);
 
     assertEquals("closed", originEvents.poll(10, TimeUnit.SECONDS));
   }
@@ -149,8 +127,8 @@ class WebSocketOverHttp2Test {
   @Test
   void anOriginThatDoesNotUpgradeAnswersAsItWould() throws Exception {
     assumeTrue(FRONT_STREAMS, "extended CONNECT is carried by the front end's own streams only");
-    H2Client client = connect(false);
-    client.connectWebSocket("plain.test", "/chat", false);
+    FrameClient client = connect(false);
+    connectWebSocket(client, "plain.test", "/chat", false);
     Http2Headers head = client.head();
 
     assertEquals("404", head.status().toString());
@@ -160,8 +138,8 @@ class WebSocketOverHttp2Test {
   @Test
   void a101WithTheWrongAcceptIsAnInvalidResponse() throws Exception {
     assumeTrue(FRONT_STREAMS, "extended CONNECT is carried by the front end's own streams only");
-    H2Client client = connect(false);
-    client.connectWebSocket("bad.test", "/chat", false);
+    FrameClient client = connect(false);
+    connectWebSocket(client, "bad.test", "/chat", false);
     Http2Headers head = client.head();
 
     assertEquals("520", head.status().toString());
@@ -171,8 +149,8 @@ class WebSocketOverHttp2Test {
   @Test
   void anOriginThatNeverAnswersGets524() throws Exception {
     assumeTrue(FRONT_STREAMS, "extended CONNECT is carried by the front end's own streams only");
-    H2Client client = connect(false);
-    client.connectWebSocket("silent.test", "/chat", false);
+    FrameClient client = connect(false);
+    connectWebSocket(client, "silent.test", "/chat", false);
     Http2Headers head = client.head();
 
     assertEquals("524", head.status().toString());
@@ -182,8 +160,8 @@ class WebSocketOverHttp2Test {
   @Test
   void anUnknownHostGets421() throws Exception {
     assumeTrue(FRONT_STREAMS, "extended CONNECT is carried by the front end's own streams only");
-    H2Client client = connect(false);
-    client.connectWebSocket("nowhere.test", "/chat", false);
+    FrameClient client = connect(false);
+    connectWebSocket(client, "nowhere.test", "/chat", false);
 
     assertEquals("421", client.head().status().toString());
   }
@@ -191,9 +169,9 @@ class WebSocketOverHttp2Test {
   @Test
   void withoutTheFrontEndsOwnStreamsTheSettingIsNotOffered() throws Exception {
     assumeTrue(!FRONT_STREAMS, "runs in the execution where Vert.x's server carries every HTTP/2 stream");
-    H2Client client = connect(false);
+    FrameClient client = connect(false);
 
-    assertNull(client.settings.get(SETTINGS_ENABLE_CONNECT_PROTOCOL));
+    assertNull(client.settings().get(SETTINGS_ENABLE_CONNECT_PROTOCOL));
   }
 
   /** A masked (as a client must send it) text frame of a short message. */
@@ -210,123 +188,33 @@ class WebSocketOverHttp2Test {
     return frame;
   }
 
-  private H2Client connect(boolean tls) throws Exception {
-    H2Client client = new H2Client();
-    int port = tls ? proxy.httpsPort() : proxy.httpPort();
-    SslContext trustAll = !tls ? null : TrustAllH2.clientContext();
-    client.channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
-      .handler(new ChannelInitializer<SocketChannel>() {
-        @Override
-        protected void initChannel(SocketChannel channel) {
-          if (trustAll != null) {
-            channel.pipeline().addLast(trustAll.newHandler(channel.alloc(), "127.0.0.1", port));
-          }
-          channel.pipeline().addLast(Http2FrameCodecBuilder.forClient().build(), client);
-        }
-      })
-      .connect(new InetSocketAddress("127.0.0.1", port)).sync().channel();
-    scope.track(() -> client.channel.close().syncUninterruptibly());
-    client.settingsRead.get(10, TimeUnit.SECONDS);
-    return client;
+  private FrameClient connect(boolean tls) throws Exception {
+    return FrameClient.connect(scope, group, tls ? proxy.httpsPort() : proxy.httpPort(), tls);
   }
 
-  /** One HTTP/2 connection to the proxy on Netty's frame codec; what it reads is queued for the test. */
-  private static final class H2Client extends Http2ChannelDuplexHandler {
+  private static Http2FrameStream connectWebSocket(FrameClient client, String authority, String path, boolean tls) {
+    Http2Headers head = new DefaultHttp2Headers().method("CONNECT").scheme(tls ? "https" : "http")
+      .authority(authority).path(path)
+      .add("sec-websocket-version", "13")
+      .add("sec-websocket-protocol", "chat");
+    head.set(Http2Headers.PseudoHeaderName.PROTOCOL.value(), "websocket");
+    return client.open(head, false);
+  }
 
-    private final CompletableFuture<Void> settingsRead = new CompletableFuture<>();
-    private final BlockingQueue<Object> frames = new LinkedBlockingQueue<>();
-    private final ByteArrayOutputStream received = new ByteArrayOutputStream();
-    private volatile io.netty.handler.codec.http2.Http2Settings settings;
-    private Channel channel;
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object frame) {
-      try {
-        if (frame instanceof Http2SettingsFrame s && settings == null) {
-          settings = s.settings();
-          settingsRead.complete(null);
-        } else if (frame instanceof Http2HeadersFrame h) {
-          frames.add(h.headers());
-          if (h.isEndStream()) {
-            frames.add("end");
-          }
-        } else if (frame instanceof Http2DataFrame d) {
-          frames.add(ByteBufUtil.getBytes(d.content()));
-          if (d.isEndStream()) {
-            frames.add("end");
-          }
-        } else if (frame instanceof Http2ResetFrame r) {
-          frames.add("reset " + r.errorCode());
-        }
-      } finally {
-        ReferenceCountUtil.release(frame);
+  /** The next unfragmented, unmasked text frame from the origin (short, as these tests send them). */
+  private String textMessage(FrameClient client) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      byte[] bytes = received.toByteArray();
+      if (bytes.length >= 2 && bytes.length >= 2 + (bytes[1] & 0x7f)) {
+        assertEquals((byte) 0x81, bytes[0], "a final text frame");
+        assertFalse((bytes[1] & 0x80) != 0, "the origin's frames are not masked");
+        int length = bytes[1] & 0x7f;
+        received.reset();
+        received.write(bytes, 2 + length, bytes.length - 2 - length);
+        return new String(bytes, 2, length, StandardCharsets.UTF_8);
       }
-    }
-
-    Http2FrameStream connectWebSocket(String authority, String path, boolean tls) {
-      Http2FrameStream stream = newStream();
-      Http2Headers head = new DefaultHttp2Headers().method("CONNECT").scheme(tls ? "https" : "http")
-        .authority(authority).path(path)
-        .add("sec-websocket-version", "13")
-        .add("sec-websocket-protocol", "chat");
-      head.set(Http2Headers.PseudoHeaderName.PROTOCOL.value(), "websocket");
-      channel.writeAndFlush(new DefaultHttp2HeadersFrame(head, false).stream(stream));
-      return stream;
-    }
-
-    void send(Http2FrameStream stream, byte[] bytes, boolean end) {
-      ByteBuf data = Unpooled.wrappedBuffer(bytes);
-      channel.writeAndFlush(new DefaultHttp2DataFrame(data, end).stream(stream));
-    }
-
-    Http2Headers head() throws InterruptedException {
-      Object frame = frames.poll(10, TimeUnit.SECONDS);
-      assertNotNull(frame, "no response head");
-      assertTrue(frame instanceof Http2Headers, "a response head first, got " + frame);
-      return (Http2Headers) frame;
-    }
-
-    /** The next unfragmented, unmasked text frame from the origin (short, as these tests send them). */
-    String textMessage() throws InterruptedException {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (true) {
-        byte[] bytes = received.toByteArray();
-        if (bytes.length >= 2 && bytes.length >= 2 + (bytes[1] & 0x7f)) {
-          assertEquals((byte) 0x81, bytes[0], "a final text frame");
-          assertFalse((bytes[1] & 0x80) != 0, "the origin's frames are not masked");
-          int length = bytes[1] & 0x7f;
-          received.reset();
-          received.write(bytes, 2 + length, bytes.length - 2 - length);
-          return new String(bytes, 2, length, StandardCharsets.UTF_8);
-        }
-        Object frame = frames.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        assertNotNull(frame, "no WebSocket message");
-        assertTrue(frame instanceof byte[], "DATA expected, got " + frame);
-        received.writeBytes((byte[]) frame);
-      }
-    }
-
-    /** The response body up to the stream's end. */
-    String body() throws InterruptedException {
-      ByteArrayOutputStream body = new ByteArrayOutputStream();
-      Object frame;
-      while (!"end".equals(frame = frames.poll(10, TimeUnit.SECONDS))) {
-        assertTrue(frame instanceof byte[], "DATA until the end expected, got " + frame);
-        body.writeBytes((byte[]) frame);
-      }
-      return body.toString(StandardCharsets.UTF_8);
-    }
-
-    /** Whether the stream ends (END_STREAM) within 10 s, skipping the data before it. */
-    boolean awaitEnd() throws InterruptedException {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      Object frame;
-      while ((frame = frames.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) != null) {
-        if ("end".equals(frame)) {
-          return true;
-        }
-      }
-      return false;
+      received.writeBytes(client.data(deadline));
     }
   }
 }
