@@ -346,11 +346,6 @@ final class Exchange {
     if (stale(attempt)) {
       return;
     }
-    if (closesAfterResponse(originResponse)) {
-      // No new request may be given this connection while Vert.x has yet to see it close: it would
-      // fail unsent, and a busy zone would spend its retries on such connections (HTTP/1.0 origins).
-      lease.retireConnection();
-    }
     relayHead(originResponse.statusCode(), originResponse.headers(), originResponse.version());
     // The head goes out now, not with the first body chunk: a client of a streaming origin (server-sent
     // events, long poll) sees the status and headers as soon as the origin sends them.
@@ -370,20 +365,6 @@ final class Exchange {
         endResponse(originResponse.trailers(), null);
       }
     });
-  }
-
-  /** An HTTP/1.x response after which the origin closes its connection (RFC 9112, section 9.3). */
-  private static boolean closesAfterResponse(HttpClientResponse response) {
-    HttpVersion version = response.version();
-    if (version == HttpVersion.HTTP_2) {
-      return false;
-    }
-    String connection = response.getHeader(HttpHeaders.CONNECTION);
-    if (connection != null && connection.toLowerCase(Locale.ROOT).contains("close")) {
-      return true;
-    }
-    return version == HttpVersion.HTTP_1_0
-      && (connection == null || !connection.toLowerCase(Locale.ROOT).contains("keep-alive"));
   }
 
   /** The origin's status and headers onto the client response (not yet written). */

@@ -249,6 +249,9 @@ public final class OriginPool {
     boolean h2 = protocol.equals("h2");
     OriginConnection origin = new OriginConnection(connection, h2 ? ConnectionInternals.http2Of(channel) : null,
       h2 ? ConnectionInternals.frameStreamsOf(channel) : null, context, protocol, capacity(protocol, originLimit));
+    if (!h2) {
+      ClosingResponses.watch(channel, () -> drain(origin));
+    }
     connection.closeHandler(v -> closed(origin));
     // Each stream gets the failure too and classifies it; unhandled, Vert.x logs every one as SEVERE.
     connection.exceptionHandler(e -> log.debug("origin " + peer.address() + " connection error: " + e));

@@ -6,9 +6,11 @@ import io.muxgate.support.Bursts;
 import io.muxgate.support.ClientKind;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestScope;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -32,7 +34,24 @@ class ClosingOriginTest {
         .setPort(0))
       .requestHandler(req -> req.response().putHeader("connection", "close").end("ok"))
       .listen());
-    ProxyHarness proxy = scope.startProxy("z", "http://127.0.0.1:" + origin.actualPort(), new JsonObject()
+    assertNoneSentAgain(origin.actualPort());
+  }
+
+  /** HTTP/1.0 without keep-alive closes after every response without saying so (Python's http.server). */
+  @Test
+  void noRequestLandsOnAConnectionOfAnHttp10Origin() {
+    NetServer origin = Await.result(scope.vertx().createNetServer()
+      .connectHandler(socket -> socket.handler(bytes -> {
+        if (bytes.toString().contains("\r\n\r\n")) {
+          socket.end(Buffer.buffer("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        }
+      }))
+      .listen(0, "127.0.0.1"));
+    assertNoneSentAgain(origin.actualPort());
+  }
+
+  private void assertNoneSentAgain(int originPort) {
+    ProxyHarness proxy = scope.startProxy("z", "http://127.0.0.1:" + originPort, new JsonObject()
       .put("origin_max_http_version", "1").put("origin_max_connections", 4));
 
     Bursts.assertAllOk(Bursts.send(scope.client(ClientKind.H2C, proxy), "z.test", "/", REQUESTS));
