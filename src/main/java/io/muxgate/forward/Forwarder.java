@@ -224,6 +224,11 @@ public final class Forwarder {
   static void closeAfterResponse(Downstream client) {
     if (client.version() != HttpVersion.HTTP_2) {
       client.responseHeaders().set(HttpHeaders.CONNECTION, "close");
+      // The header alone does not make Vert.x's server close: it would go on waiting for the body.
+      HttpServerRequest request = client.vertxRequest();
+      if (request != null) {
+        request.response().endHandler(v -> request.connection().close());
+      }
     }
   }
 

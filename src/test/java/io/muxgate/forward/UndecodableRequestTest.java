@@ -18,8 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * HTTP/1.1 requests the front end cannot decode, or that lack a Host, get the proxy's own refusal — status,
- * {@code muxgate-error}, {@code error code: NNN} body — and their connection closes; none reaches an origin.
+ * HTTP/1.1 requests the proxy refuses before forwarding — undecodable, without Host, with a body over the
+ * limit — get its own refusal (status, {@code muxgate-error}, {@code error code: NNN} body) and their
+ * connection closes (the tests read to the close); none reaches an origin.
  */
 class UndecodableRequestTest {
 
@@ -56,8 +57,15 @@ class UndecodableRequestTest {
   }
 
   @Test
+  void aRequestBodyOverTheLimitGets413AndTheConnectionCloses() throws IOException {
+    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nContent-Length: 200000000\r\n\r\nabc");
+
+    assertRefused(answer, 413, "request_body_too_large");
+  }
+
+  @Test
   void anHttp11RequestWithoutHostGets400() throws IOException {
-    String answer = exchange("GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    String answer = exchange("GET / HTTP/1.1\r\n\r\n");
 
     assertRefused(answer, 400, "missing_host");
   }
