@@ -61,11 +61,16 @@ public final class Forwarder {
   public void handle(Downstream client, ContextInternal context) {
     long start = System.nanoTime();
     HostAndPort authority = client.authority();
-    if (authority == null && client.version() == HttpVersion.HTTP_1_1) {
-      // RFC 9112, section 3.2: an HTTP/1.1 request without Host is malformed, not for an unknown host.
-      closeAfterResponse(client);
-      reject(client, null, 400, "missing_host", start);
-      return;
+    if (client.version() != HttpVersion.HTTP_2) {
+      // RFC 9112, section 3.2: an HTTP/1.1 request without Host, or any with two, is malformed, not
+      // one for an unknown host.
+      String malformed = authority == null && client.version() == HttpVersion.HTTP_1_1 ? "missing_host"
+        : client.headers().getAll(HttpHeaders.HOST).size() > 1 ? "multiple_host" : null;
+      if (malformed != null) {
+        closeAfterResponse(client);
+        reject(client, null, 400, malformed, start);
+        return;
+      }
     }
     Zone zone = resolveZone(authority);
     if (zone == null) {

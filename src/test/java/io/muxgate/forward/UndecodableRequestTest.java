@@ -70,6 +70,13 @@ class UndecodableRequestTest {
     assertRefused(answer, 400, "missing_host");
   }
 
+  @Test
+  void aRequestWithTwoHostsGets400() throws IOException {
+    String answer = exchange("GET / HTTP/1.1\r\nHost: z.test\r\nHost: other.test\r\n\r\n");
+
+    assertRefused(answer, 400, "multiple_host");
+  }
+
   private void assertRefused(String answer, int status, String reason) {
     // HTTP/1.0 when the request line was never read to its version
     assertTrue(answer.matches("(?s)HTTP/1\\.[01] " + status + " .*"), answer);
