@@ -18,6 +18,7 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.function.BooleanSupplier;
@@ -90,11 +91,26 @@ public final class AdminVerticle extends VerticleBase {
     if (zone == null) {
       return;
     }
-    JsonArray result = new JsonArray();
-    for (Setting s : Setting.values()) {
-      result.add(new JsonObject().put("id", s.id()).put("value", zone.config().settings().get(s)).put("editable", true));
+    editable(zone).onComplete(ar -> {
+      JsonArray result = new JsonArray();
+      for (Setting s : Setting.values()) {
+        result.add(new JsonObject().put("id", s.id()).put("value", zone.config().settings().get(s))
+          .put("editable", ar.result()));
+      }
+      ok(ctx, result);
+    });
+  }
+
+  /**
+   * Whether a PATCH can change the zone: not a built-in zone (no file), nor one whose file is a symbolic
+   * link, as a mounted ConfigMap's are (SettingsPatch refuses both with 409). Asked without blocking.
+   */
+  private Future<Boolean> editable(Zone zone) {
+    Path source = zone.config().source();
+    if (source == null) {
+      return Future.succeededFuture(false);
     }
-    ok(ctx, result);
+    return vertx.fileSystem().lprops(source.toString()).map(props -> !props.isSymbolicLink()).otherwise(false);
   }
 
   private void getSetting(RoutingContext ctx) {
@@ -108,7 +124,8 @@ public final class AdminVerticle extends VerticleBase {
       error(ctx, 404, 1002, "unknown setting \"" + id + "\"");
       return;
     }
-    ok(ctx, new JsonObject().put("id", id).put("value", zone.config().settings().get(setting)).put("editable", true));
+    editable(zone).onComplete(ar -> ok(ctx, new JsonObject().put("id", id)
+      .put("value", zone.config().settings().get(setting)).put("editable", ar.result())));
   }
 
   private void patchSetting(RoutingContext ctx) {

@@ -193,6 +193,8 @@ class SettingsApiTest {
       firstError(answer).getString("message"));
     assertTrue(Files.isSymbolicLink(file));
     assertEquals(100, fileOnDisk().getJsonObject("settings").getInteger("origin_h2_max_streams"));
+    assertEquals(false, admin.get("/zones/shop/settings/origin_h2_max_streams").json().getJsonObject("result")
+      .getBoolean("editable"), "reads say what a PATCH would find");
   }
 
   @Test
