@@ -68,7 +68,8 @@ public final class AdminApi {
 
   /** The sum of every series of {@code name} labelled with {@code zone}, whatever its other labels. */
   public double sumForZone(String name, String zone) {
-    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "\\{([^}]*)\\} (\\S+)$").matcher(get("/metrics").body());
+    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "\\{([^}]*)\\} (\\S+)$")
+      .matcher(get("/metrics").body());
     double sum = 0;
     while (m.find()) {
       if (m.group(1).contains("zone=\"" + zone + "\"")) {

@@ -120,7 +120,8 @@ class ZoneCatalogTest {
   @Test
   void zonesSwappingHostsInOneEditAreBothAccepted() {
     ZoneCatalog catalog = catalog();
-    Map<String, String> files = new HashMap<>(Map.of("a.json", zone("a", "x.test", 10), "b.json", zone("b", "y.test", 20)));
+    Map<String, String> files = new HashMap<>(Map.of(
+      "a.json", zone("a", "x.test", 10), "b.json", zone("b", "y.test", 20)));
     catalog.apply(files, true);
 
     files.put("a.json", zone("a", "y.test", 10));
@@ -137,7 +138,8 @@ class ZoneCatalogTest {
   @Test
   void aMoveOntoAHostWhoseZoneKeepsItIsRefused() {
     ZoneCatalog catalog = catalog();
-    Map<String, String> files = new HashMap<>(Map.of("a.json", zone("a", "x.test", 10), "b.json", zone("b", "y.test", 20)));
+    Map<String, String> files = new HashMap<>(Map.of(
+      "a.json", zone("a", "x.test", 10), "b.json", zone("b", "y.test", 20)));
     catalog.apply(files, true);
 
     files.put("a.json", zone("a", "y.test", 10));

@@ -75,7 +75,8 @@ class WebSocketOverHttp2Test {
       .connectHandler(socket -> socket.handler(bytes -> socket.write("HTTP/1.1 101 Switching Protocols\r\n"
         + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")))
       .listen(0, "127.0.0.1"));
-    NetServer silent = Await.result(scope.vertx().createNetServer().connectHandler(socket -> { }).listen(0, "127.0.0.1"));
+    NetServer silent = Await.result(scope.vertx().createNetServer().connectHandler(socket -> { })
+      .listen(0, "127.0.0.1"));
     proxy = scope.startProxy(Map.of(
       "silent.json", ProxyHarness.zone("silent", "silent.test", List.of("http://127.0.0.1:" + silent.actualPort()),
         new JsonObject().put("origin_max_http_version", "1").put("proxy_read_timeout", 1)),

@@ -51,7 +51,8 @@ class WebSocketTunnelTest {
       .webSocketHandler(ws -> { })
       .listen());
     plainOriginPort = plain.actualPort();
-    NetServer silent = Await.result(scope.vertx().createNetServer().connectHandler(socket -> { }).listen(0, "127.0.0.1"));
+    NetServer silent = Await.result(scope.vertx().createNetServer().connectHandler(socket -> { })
+      .listen(0, "127.0.0.1"));
     proxy = scope.startProxy(Map.of(
       "silent.json", ProxyHarness.zone("silent", "silent.test", List.of("http://127.0.0.1:" + silent.actualPort()),
         new JsonObject().put("origin_max_http_version", "1").put("proxy_read_timeout", 1)),

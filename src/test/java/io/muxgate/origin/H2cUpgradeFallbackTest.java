@@ -55,8 +55,10 @@ class H2cUpgradeFallbackTest {
       assertEquals(200, answer.status(), refusal + ", request " + i + ": " + answer.body() + " " + seen);
       assertEquals("hello /page" + i, answer.body());
     }
-    assertEquals(3, seen.stream().filter(r -> r.startsWith("GET")).count(), "each GET reached the origin once: " + seen);
-    assertEquals(1, seen.stream().filter(r -> r.startsWith("OPTIONS")).count(), "one refused Upgrade is enough: " + seen);
+    assertEquals(3, seen.stream().filter(r -> r.startsWith("GET")).count(),
+      "each GET reached the origin once: " + seen);
+    assertEquals(1, seen.stream().filter(r -> r.startsWith("OPTIONS")).count(),
+      "one refused Upgrade is enough: " + seen);
   }
 
   /** Reads request heads (no bodies here) from {@code socket} and answers as {@code refusal} says. */
