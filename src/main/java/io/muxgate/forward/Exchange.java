@@ -627,10 +627,6 @@ final class Exchange {
       client.resume();
     }
     finish(status, reason);
-    if (status == 503) {
-      // The origin queue was full: like the zone's own limit, a hint that a retry soon may succeed.
-      client.responseHeaders().set(HttpHeaders.RETRY_AFTER, "1");
-    }
     Forwarder.writeError(client, status, reason);
   }
 

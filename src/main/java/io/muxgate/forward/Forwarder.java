@@ -16,7 +16,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.impl.headers.Http2HeadersAdaptor;
 import io.vertx.core.internal.ContextInternal;
@@ -80,7 +79,6 @@ public final class Forwarder {
     int limit = zone.config().settings().maxConcurrentRequests();
     if (zone.inFlight().incrementAndGet() > limit) {
       zone.inFlight().decrementAndGet();
-      client.responseHeaders().set(HttpHeaders.RETRY_AFTER, "1");
       reject(client, zone, 503, "zone_overloaded", start);
       return;
     }
@@ -145,12 +143,9 @@ public final class Forwarder {
       status = 400;
       reason = "bad_request";
     }
-    HttpServerResponse response = request.response().putHeader(HttpHeaders.CONNECTION, "close");
-    writeError(response, status, reason);
-    request.connection().close();
-    completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start, null,
-      request.method() == null ? null : request.method().name(), null, status, protocolName(request.version()),
-      null, null, -1, -1, 0, 0, reason, 0));
+    Downstream client = new VertxDownstream(request);
+    closeAfterResponse(client);
+    reject(client, null, status, reason, start);
   }
 
   private Zone resolveZone(HostAndPort authority) {
@@ -237,19 +232,16 @@ public final class Forwarder {
     }
   }
 
+  /** The proxy's own answer: {@code error code: NNN}, the cause in muxgate-error, and retry-after on a 503. */
   static void writeError(Downstream client, int status, String reason) {
     client.status(status);
-    errorHeaders(client.responseHeaders(), reason);
-    client.end(Buffer.buffer("error code: " + status));
-  }
-
-  static void writeError(HttpServerResponse response, int status, String reason) {
-    errorHeaders(response.setStatusCode(status).headers(), reason);
-    response.end("error code: " + status);
-  }
-
-  private static void errorHeaders(MultiMap headers, String reason) {
+    MultiMap headers = client.responseHeaders();
     headers.set(MUXGATE_ERROR, reason).set(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8");
+    if (status == 503) {
+      // Every 503 of the proxy's (zone limit, full origin queue) says the load may pass soon.
+      headers.set(HttpHeaders.RETRY_AFTER, "1");
+    }
+    client.end(Buffer.buffer("error code: " + status));
   }
 
   String via(HttpVersion version) {
