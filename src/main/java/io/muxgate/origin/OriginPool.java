@@ -232,21 +232,14 @@ public final class OriginPool {
   }
 
   private void connected(HttpClientConnection connection) {
-    String protocol;
-    long originLimit;
-    try {
-      originLimit = connection.remoteSettings().getMaxConcurrentStreams();
-      protocol = "h2";
-    } catch (UnsupportedOperationException http1) {
-      originLimit = 1;
-      protocol = "http/1.1";
-    }
+    boolean h2 = isH2(connection);
+    String protocol = h2 ? "h2" : "http/1.1";
+    long originLimit = h2 ? connection.remoteSettings().getMaxConcurrentStreams() : 1;
     // Completion callbacks run on the context connect() was called from, which owns the channel.
     ContextInternal context = ContextInternal.current();
     Channel channel = ConnectionInternals.channelOf(connection);
     SocketTuning.applyKeepAlive(channel);
     RelayPipeline.install(channel);
-    boolean h2 = protocol.equals("h2");
     OriginConnection origin = new OriginConnection(connection, h2 ? ConnectionInternals.http2Of(channel) : null,
       h2 ? ConnectionInternals.frameStreamsOf(channel) : null, context, protocol, capacity(protocol, originLimit));
     if (!h2) {
