@@ -52,8 +52,7 @@ final class WebSocketTunnel {
   private final long readTimeoutMs;
   /** The key sent for an HTTP/2 client, whose answer the tunnel checks; null for an HTTP/1.1 client's own. */
   private String key;
-  /** Set when the origin has not answered within proxy_read_timeout. */
-  private OriginFailure timedOut;
+  /** Why the tunnel could not open (the read timeout sets it before the request fails); null until then. */
   private OriginFailure failure;
 
   WebSocketTunnel(Downstream client, OriginPeer peer, HttpClientAgent originClient, MultiMap originHeaders,
@@ -100,15 +99,15 @@ final class WebSocketTunnel {
         // As for any request: an origin that took the connection but does not answer within
         // proxy_read_timeout gets its request reset and the client a 524.
         long timer = context.setTimer(readTimeoutMs, id -> {
-          timedOut = new OriginFailure(FailureKind.READ_TIMEOUT, "no answer to the upgrade within proxy_read_timeout");
+          failure = new OriginFailure(FailureKind.READ_TIMEOUT, "no answer to the upgrade within proxy_read_timeout");
           req.reset();
         });
         return req.connect().andThen(answered -> context.owner().cancelTimer(timer)).map(this::open);
       })
       .recover(t -> {
-        OriginFailure failure = timedOut != null ? timedOut
-          : t instanceof OriginFailure f ? f : OriginFailure.ofConnect(t, peer.address().scheme().tls());
-        this.failure = failure;
+        if (failure == null) {
+          failure = t instanceof OriginFailure f ? f : OriginFailure.ofConnect(t, peer.address().scheme().tls());
+        }
         client.resume();
         Forwarder.writeError(client, failure.kind().status(), failure.kind().reason());
         return Future.succeededFuture(failure.kind().status());
