@@ -98,6 +98,8 @@ class RequestBodyLimitTest {
     HttpClientAgent client = scope.client(kind, proxy);
     HttpClientRequest upload = Await.result(client.request(HttpMethod.POST, "/stream"));
     upload.authority(HostAndPort.create("small.test", -1)).setChunked(true);
+    // Over HTTP/1.1 the proxy closes the connection once it has answered: the rest of the upload fails.
+    upload.exceptionHandler(e -> { });
     Future<Integer> status = upload.response().map(response -> response.statusCode());
     GeneratedBody.write(upload, 16L * LIMIT, 7).onSuccess(sent -> upload.end());
 
