@@ -1,6 +1,7 @@
 package io.muxgate.forward;
 
 import io.muxgate.config.Route;
+import io.muxgate.origin.HeaderLists;
 import io.muxgate.origin.OriginFailure;
 import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ExchangeRecord;
@@ -32,6 +33,11 @@ public final class Forwarder {
 
   /** Request body bytes kept so that a request the origin never processed can be sent again. */
   public static final long REPLAY_BODY_LIMIT = 1024 * 1024;
+  /**
+   * The largest request header block served: the HTTP/1.x block as read, an HTTP/2 list as RFC 9113
+   * counts it. Above it, 431.
+   */
+  public static final int MAX_REQUEST_HEADER_BYTES = 32 * 1024;
   static final CharSequence MUXGATE_ERROR = HttpHeaders.createOptimized("muxgate-error");
   private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
   private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
@@ -60,7 +66,15 @@ public final class Forwarder {
   public void handle(Downstream client, ContextInternal context) {
     long start = System.nanoTime();
     HostAndPort authority = client.authority();
-    if (client.version() != HttpVersion.HTTP_2) {
+    if (client.version() == HttpVersion.HTTP_2) {
+      // HTTP/1.x blocks over the limit never get here (handleInvalid); HTTP/2 ones are decoded up to a
+      // larger bound so that the answer can be the proxy's own 431 instead of the codec's bare one.
+      Http2Headers list = client.http2Headers();
+      if (HeaderLists.size(list != null ? list : client.headers()) > MAX_REQUEST_HEADER_BYTES) {
+        reject(client, null, 431, "request_headers_too_large", start);
+        return;
+      }
+    } else {
       // RFC 9112, section 3.2: an HTTP/1.1 request without Host, or any with two, is malformed, not
       // one for an unknown host.
       String malformed = authority == null && client.version() == HttpVersion.HTTP_1_1 ? "missing_host"
@@ -265,7 +279,11 @@ public final class Forwarder {
   }
 
   void originFailed(Zone zone, OriginFailure failure) {
-    metrics.originError(zone.name(), failure.kind().status());
+    int status = failure.kind().status();
+    if (status >= 520) {
+      // The origin errors proper; a full queue (503) or an origin's header limit (431) are not the origin failing.
+      metrics.originError(zone.name(), status);
+    }
   }
 
   Deadlines deadlines() {

@@ -1,6 +1,7 @@
 package io.muxgate.frontend;
 
 import io.muxgate.config.ProcessConfig;
+import io.muxgate.forward.Forwarder;
 import io.muxgate.origin.TlsEngine;
 import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpServerOptions;
@@ -16,7 +17,14 @@ public final class FrontendOptions {
 
   /** Streams one client connection may open at once (HAProxy and nginx use 100 and 128). */
   static final int MAX_CLIENT_STREAMS = 128;
-  static final int MAX_HEADER_BYTES = 32 * 1024;
+  static final int MAX_HEADER_BYTES = Forwarder.MAX_REQUEST_HEADER_BYTES;
+  /**
+   * The HTTP/2 header list size advertised and decoded. Larger than {@link #MAX_HEADER_BYTES} on purpose:
+   * the forwarder refuses lists over that with the proxy's own 431 (body, muxgate-error, access log),
+   * while one over this bound gets Netty's bare 431, and a header block whose compressed size is over
+   * 1.25 times it ends the connection.
+   */
+  static final int HTTP2_HEADER_LIST_BYTES = 256 * 1024;
   static final int STREAM_WINDOW = 1024 * 1024;
   static final int CONNECTION_WINDOW = 16 * 1024 * 1024;
 
@@ -74,7 +82,7 @@ public final class FrontendOptions {
     Http2Settings settings = new Http2Settings()
       .setMaxConcurrentStreams(MAX_CLIENT_STREAMS)
       .setInitialWindowSize(STREAM_WINDOW)
-      .setMaxHeaderListSize(MAX_HEADER_BYTES);
+      .setMaxHeaderListSize(HTTP2_HEADER_LIST_BYTES);
     if (FrontStreams.ENABLED) {
       // RFC 8441: clients may open WebSockets as HTTP/2 streams (extended CONNECT), which only the
       // front end's own streams carry; Vert.x's server stream does not.

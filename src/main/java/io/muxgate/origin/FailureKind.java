@@ -24,7 +24,9 @@ public enum FailureKind {
    */
   UNANSWERED(520, "origin_closed", true),
   REPLAY_BODY_TOO_LARGE(520, "replay_body_too_large", false),
-  QUEUE_FULL(503, "origin_queue_full", false);
+  QUEUE_FULL(503, "origin_queue_full", false),
+  /** The request's header list is over the origin's SETTINGS_MAX_HEADER_LIST_SIZE: it would refuse it. */
+  HEADERS_TOO_LARGE_FOR_ORIGIN(431, "request_headers_too_large_for_origin", false);
 
   private final int status;
   private final String reason;

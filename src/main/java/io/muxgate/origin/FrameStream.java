@@ -2,6 +2,7 @@ package io.muxgate.origin;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
@@ -48,6 +49,9 @@ public final class FrameStream {
 
     void onFailure(Throwable cause);
   }
+
+  /** What Netty's encoder holds as the limit of an origin that sent no SETTINGS_MAX_HEADER_LIST_SIZE. */
+  private static final long UNLIMITED = Http2CodecUtil.MAX_HEADER_LIST_SIZE;
 
   private final FrameStreams owner;
   private final Sink sink;
@@ -160,6 +164,15 @@ public final class FrameStream {
       return stream != null;
     }
     head = null;
+    long limit = owner.handler.encoder().configuration().headersConfiguration().maxHeaderListSize();
+    if (limit < UNLIMITED && HeaderLists.size(h) > limit) {
+      // Netty's encoder would refuse the list as it writes, and the stream would close unexplained.
+      over = true;
+      OriginFailure tooLarge = new OriginFailure(FailureKind.HEADERS_TOO_LARGE_FOR_ORIGIN,
+        "request header list over the origin's limit of " + limit + " bytes");
+      owner.channel.eventLoop().execute(() -> sink.onFailure(tooLarge));
+      return false;
+    }
     try {
       stream = owner.create(this);
       sentId = stream.id();
