@@ -626,6 +626,8 @@ final class Exchange {
     if (!client.isEnded()) {
       client.resume();
     }
+    // Logged first: ending the client's stream can report its close at once, which must find the exchange done.
+    bytesOut += Forwarder.errorBody(status).length();
     finish(status, reason);
     Forwarder.writeError(client, status, reason);
   }

@@ -225,10 +225,10 @@ public final class Forwarder {
   }
 
   private void reject(Downstream client, Zone zone, int status, String reason, long start) {
-    writeError(client, status, reason);
+    long bytesOut = writeError(client, status, reason);
     completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start,
       zone == null ? null : zone.name(), client.method().name(), client.path(), status,
-      protocolName(client.version()), null, null, -1, -1, 0, 0, reason, 0));
+      protocolName(client.version()), null, null, -1, -1, 0, bytesOut, reason, 0));
   }
 
   /**
@@ -246,8 +246,11 @@ public final class Forwarder {
     }
   }
 
-  /** The proxy's own answer: {@code error code: NNN}, the cause in muxgate-error, and retry-after on a 503. */
-  static void writeError(Downstream client, int status, String reason) {
+  /**
+   * The proxy's own answer: {@code error code: NNN}, the cause in muxgate-error, and retry-after on a 503.
+   * Returns the body's length.
+   */
+  static int writeError(Downstream client, int status, String reason) {
     client.status(status);
     MultiMap headers = client.responseHeaders();
     headers.set(MUXGATE_ERROR, reason).set(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8");
@@ -255,7 +258,13 @@ public final class Forwarder {
       // Every 503 of the proxy's (zone limit, full origin queue) says the load may pass soon.
       headers.set(HttpHeaders.RETRY_AFTER, "1");
     }
-    client.end(Buffer.buffer("error code: " + status));
+    Buffer body = errorBody(status);
+    client.end(body);
+    return body.length();
+  }
+
+  static Buffer errorBody(int status) {
+    return Buffer.buffer("error code: " + status);
   }
 
   String via(HttpVersion version) {

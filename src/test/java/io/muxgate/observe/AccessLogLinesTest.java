@@ -1,0 +1,153 @@
+package io.muxgate.observe;
+
+import io.muxgate.support.RefusedPort;
+import io.muxgate.support.TestOrigin;
+import io.muxgate.support.TestScope;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The access log as an operator reads it: a Muxgate process of its own (the log goes to the process's
+ * stdout), one JSON line per request with every field the contract lists, for a proxied request and for
+ * the proxy's own refusals.
+ */
+class AccessLogLinesTest {
+
+  private static final Pattern LISTENING = Pattern.compile("muxgate listening: http (\\d+), https (\\d+), admin (\\d+)");
+
+  @RegisterExtension
+  final TestScope scope = new TestScope();
+  private Process muxgate;
+  private final BlockingQueue<String> stdout = new LinkedBlockingQueue<>();
+  private final BlockingQueue<String> stderr = new LinkedBlockingQueue<>();
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    if (muxgate != null) {
+      muxgate.destroy();
+      muxgate.waitFor(20, TimeUnit.SECONDS);
+      muxgate.destroyForcibly();
+    }
+  }
+
+  @Test
+  void everyRequestGetsOneLineWithTheContractsFields() throws IOException, InterruptedException {
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(req -> req.response().end("hello"));
+    int httpPort = start(origin.url(), "http://127.0.0.1:" + RefusedPort.pick());
+
+    assertEquals(200, get(httpPort, "ok.test", "/hello?x=1"));
+    JsonObject ok = nextLine();
+    for (String field : List.of("time", "zone", "method", "path", "status", "duration_ms", "client_protocol", "origin",
+      "origin_protocol", "origin_local_port", "origin_status", "bytes_in", "bytes_out", "error")) {
+      assertTrue(ok.containsKey(field), field + " missing from " + ok);
+    }
+    assertEquals("ok", ok.getString("zone"));
+    assertEquals("GET", ok.getString("method"));
+    assertEquals("/hello", ok.getString("path"));
+    assertEquals(200, ok.getInteger("status"));
+    assertEquals("HTTP/1.1", ok.getString("client_protocol"));
+    assertEquals(origin.url(), ok.getString("origin"));
+    assertEquals("h2", ok.getString("origin_protocol"));
+    assertNotNull(ok.getInteger("origin_local_port"));
+    assertEquals(200, ok.getInteger("origin_status"));
+    assertEquals(5, ok.getLong("bytes_out"));
+    assertNull(ok.getString("error"));
+
+    assertEquals(421, get(httpPort, "nobody.test", "/"));
+    JsonObject unknown = nextLine();
+    assertEquals(421, unknown.getInteger("status"));
+    assertEquals("unknown_zone", unknown.getString("error"));
+    assertEquals("error code: 421".length(), unknown.getLong("bytes_out"), "the proxy's own body counts");
+
+    assertEquals(521, get(httpPort, "down.test", "/"));
+    JsonObject refused = nextLine();
+    assertEquals("down", refused.getString("zone"));
+    assertEquals(521, refused.getInteger("status"));
+    assertEquals("connection_refused", refused.getString("error"));
+    assertNull(refused.getInteger("origin_status"));
+    assertEquals("error code: 521".length(), refused.getLong("bytes_out"));
+  }
+
+  private JsonObject nextLine() throws InterruptedException {
+    String line = stdout.poll(10, TimeUnit.SECONDS);
+    assertNotNull(line, "no access-log line; stderr: " + stderr);
+    return new JsonObject(line);
+  }
+
+  /** The status of a GET sent over a plain socket (Host set as given, nothing resolved). */
+  private static int get(int port, String host, String path) throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+        .getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      return Integer.parseInt(answer.substring("HTTP/1.1 ".length(), "HTTP/1.1 ".length() + 3));
+    }
+  }
+
+  /** Starts Muxgate on free ports with zones "ok" and "down"; returns its HTTP port. */
+  private int start(String okOrigin, String downOrigin) throws IOException, InterruptedException {
+    Path dir = Files.createTempDirectory("muxgate-access-log");
+    Path tenants = Files.createDirectories(dir.resolve("tenants"));
+    Files.writeString(tenants.resolve("ok.json"), zone("ok", okOrigin).encode());
+    Files.writeString(tenants.resolve("down.json"), zone("down", downOrigin).encode());
+    Files.writeString(dir.resolve("muxgate.json"), new JsonObject().put("http_port", 0).put("https_port", 0)
+      .put("admin_port", 0).put("bind", "127.0.0.1").put("event_loops", 1).put("drain_timeout_s", 1).encode());
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    muxgate = new ProcessBuilder(java, "-Dvertx.disableDnsResolver=true", "-cp", System.getProperty("java.class.path"),
+      "io.muxgate.Main", "--conf", dir.resolve("muxgate.json").toString()).start();
+    pump(muxgate.getInputStream(), stdout);
+    pump(muxgate.getErrorStream(), stderr);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      String line = stderr.poll(1, TimeUnit.SECONDS);
+      Matcher m = line == null ? null : LISTENING.matcher(line);
+      if (m != null && m.find()) {
+        return Integer.parseInt(m.group(1));
+      }
+      assertTrue(muxgate.isAlive(), "muxgate exited: " + stderr);
+    }
+    throw new AssertionError("muxgate did not start: " + stderr);
+  }
+
+  private static JsonObject zone(String name, String origin) {
+    return new JsonObject().put("zone", name).put("hosts", new JsonArray().add(name + ".test"))
+      .put("origins", new JsonArray().add(origin));
+  }
+
+  private static void pump(java.io.InputStream in, BlockingQueue<String> lines) {
+    Thread reader = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+        for (String line = r.readLine(); line != null; line = r.readLine()) {
+          lines.add(line);
+        }
+      } catch (IOException e) {
+        // the process ended
+      }
+    }, "muxgate-output");
+    reader.setDaemon(true);
+    reader.start();
+  }
+}
