@@ -1,6 +1,5 @@
 package io.muxgate.origin;
 
-import io.muxgate.config.OriginAddress.Scheme;
 import io.netty.channel.Channel;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -14,10 +13,8 @@ import io.vertx.core.internal.PromiseInternal;
 import io.vertx.core.internal.logging.Logger;
 import io.vertx.core.internal.logging.LoggerFactory;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -26,9 +23,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * waiting requests either, which is what keeps a 250-request burst at cap 100 to exactly 3 connections
  * (Vert.x's own pool opens one per request that finds no established connection with room).
  *
- * <p>A connection is handed out only once Vert.x has completed it, which for HTTP/2 is after the
- * origin's first SETTINGS frame: no stream is ever sent before the origin's limit is known, and the
- * limit is re-read whenever the origin sends SETTINGS again. A connection that got GOAWAY, or was
+ * <p>Connections come from its {@link OriginConnector}, ready: for HTTP/2 after the origin's first
+ * SETTINGS frame, so no stream is ever sent before the origin's limit is known; the limit is re-read
+ * whenever the origin sends SETTINGS again. A connection that got GOAWAY, or was
  * found dead by {@link ConnectionLiveness}, takes no new streams and closes after its last one.
  *
  * <p>All state sits behind this object's monitor; the critical sections only count. Futures are
@@ -36,49 +33,33 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class OriginPool {
 
-  /** Requests that may wait for a connection beyond what open and opening connections can take. */
-  static final int MAX_WAITERS = 4096;
   private static final long MAX_STREAMS_UNSET = 0xFFFFFFFFL;
   private static final Logger log = LoggerFactory.getLogger(OriginPool.class);
 
   private final OriginPeer peer;
-  private final Vertx vertx;
-  private final HttpClientAgent client;
-  private final HttpConnectOptions connectOptions;
+  private final OriginConnector connector;
   private final PoolEvents events;
   private final AtomicInteger activeStreams;
-  /** Shared by every pool of the peer, like {@link #activeStreams}: the waiters of each are added in. */
-  private final AtomicInteger queued;
   private final OriginHealth health = new OriginHealth();
   private final ConnectionLiveness liveness;
 
   private final List<OriginConnection> connections = new ArrayList<>();
-  private final ArrayDeque<PromiseInternal<Lease>> waiters = new ArrayDeque<>();
+  private final WaitQueue waiters;
   private final Promise<Void> closedPromise = Promise.promise();
-  /** Requests ever queued and ever taken off the queue (granted or failed): the queue is FIFO. */
-  private long enqueued;
-  private long dequeued;
   private int opening;
   private int expectedCapacity;
   private boolean retired;
   private boolean clientClosed;
-  /** An {@code http://} origin offered h2c by Upgrade, until it refuses. */
-  private final boolean h2cUpgrade;
-  /** The HTTP/1.1-only client used once the origin refused h2c; null before. */
-  private HttpClientAgent http1Only;
 
   OriginPool(OriginPeer peer, Vertx vertx, HttpClientAgent client, HttpConnectOptions connectOptions,
              PoolEvents events) {
     this.peer = peer;
-    this.vertx = vertx;
-    this.client = client;
-    this.connectOptions = connectOptions;
+    this.connector = new OriginConnector(peer, vertx, client, connectOptions);
     this.events = events;
     this.activeStreams = events.activeStreams(peer);
-    this.queued = events.queuedRequests(peer);
+    this.waiters = new WaitQueue(events.queuedRequests(peer));
     this.expectedCapacity = peer.expectedCapacity();
     this.liveness = new ConnectionLiveness(this, peer);
-    this.h2cUpgrade = peer.address().scheme() == Scheme.HTTP && peer.h2Allowed();
   }
 
   public OriginPeer peer() {
@@ -117,13 +98,10 @@ public final class OriginPool {
         activeStreams.incrementAndGet();
         return ctx.succeededFuture(new Lease(this, chosen, chosen.finished > 0));
       }
-      if (waiters.size() >= MAX_WAITERS) {
+      waiter = ctx.promise();
+      if (!waiters.offer(waiter)) {
         return ctx.failedFuture(new OriginFailure(FailureKind.QUEUE_FULL, "origin queue full"));
       }
-      waiter = ctx.promise();
-      waiters.add(waiter);
-      enqueued++;
-      queued.incrementAndGet();
       openOne = needsAnotherConnection();
       if (openOne) {
         opening++;
@@ -142,10 +120,7 @@ public final class OriginPool {
    */
   public void abandon(Future<Lease> waiter) {
     synchronized (this) {
-      if (waiters.removeIf(w -> w == waiter)) {
-        dequeued++;
-        queued.decrementAndGet();
-      }
+      waiters.remove(waiter);
     }
   }
 
@@ -156,83 +131,21 @@ public final class OriginPool {
   }
 
   private void connect() {
-    boolean tls = peer.address().scheme().tls();
     long queuedBefore;
-    HttpClientAgent via;
     synchronized (this) {
-      queuedBefore = enqueued;
-      via = http1Only != null ? http1Only : client;
+      queuedBefore = waiters.added();
     }
-    boolean probing = h2cUpgrade && via == client;
-    Future<HttpClientConnection> future;
-    try {
-      future = via.connect(connectOptions);
-    } catch (RuntimeException e) {
-      connectFailed(OriginFailure.ofPoolConnect(e, tls), queuedBefore);
-      return;
-    }
-    // Vert.x bounds TCP connect and the TLS handshake, but waits for an h2 origin's SETTINGS forever.
-    AtomicBoolean settled = new AtomicBoolean();
-    long deadline = vertx.setTimer(peer.setupDeadlineMillis(), id -> {
-      if (settled.compareAndSet(false, true)) {
-        connectFailed(new OriginFailure(FailureKind.CONNECT_TIMEOUT, "connection not ready within "
-          + peer.setupDeadlineMillis() + " ms"), queuedBefore);
-      }
-    });
-    future.onComplete(ar -> {
-      vertx.cancelTimer(deadline);
-      if (!settled.compareAndSet(false, true)) {
-        if (ar.succeeded()) {
-          ar.result().close();
-        }
-      } else if (ar.succeeded()) {
-        if (probing && !isH2(ar.result())) {
-          // Upgrade refused. Many HTTP/1.x servers refuse by closing the connection (HTTP/1.0 ones
-          // close after every response): this one may be dead already, the next will not need it.
-          ar.result().close();
-          fallBackToHttp1("answered the h2c Upgrade with HTTP/1.1");
-          connect();
-        } else {
-          connected(ar.result());
-        }
+    connector.connect().onComplete(ar -> {
+      if (ar.succeeded()) {
+        connected(ar.result());
       } else {
-        OriginFailure failure = OriginFailure.ofPoolConnect(ar.cause(), tls);
-        if (probing && failure.kind() == FailureKind.UNPROCESSED) {
-          fallBackToHttp1("closed the connection on the h2c Upgrade");
-          connect();
-        } else {
-          connectFailed(failure, queuedBefore);
-        }
+        connectFailed((OriginFailure) ar.cause(), queuedBefore);
       }
     });
-  }
-
-  /**
-   * From now on connects with HTTP/1.1 alone, without the h2c Upgrade (and the request that carries it)
-   * that the origin would not take. For the pool's life: a zone change that touches the origin makes a
-   * new pool, which asks again.
-   */
-  private void fallBackToHttp1(String why) {
-    synchronized (this) {
-      if (http1Only != null) {
-        return;
-      }
-      http1Only = vertx.createHttpClient(OriginClients.http1Options(peer));
-    }
-    log.info("origin " + peer.address() + " of zone " + peer.zone() + " " + why + ": HTTP/1.1 from now on");
-  }
-
-  private static boolean isH2(HttpClientConnection connection) {
-    try {
-      connection.remoteSettings();
-      return true;
-    } catch (UnsupportedOperationException http1) {
-      return false;
-    }
   }
 
   private void connected(HttpClientConnection connection) {
-    boolean h2 = isH2(connection);
+    boolean h2 = OriginConnector.isH2(connection);
     String protocol = h2 ? "h2" : "http/1.1";
     long originLimit = h2 ? connection.remoteSettings().getMaxConcurrentStreams() : 1;
     // Completion callbacks run on the context connect() was called from, which owns the channel.
@@ -308,11 +221,9 @@ public final class OriginPool {
       opening--;
       boolean anyUsable = connections.stream().anyMatch(c -> !c.draining && !c.closing && !c.closed);
       if (!anyUsable) {
-        long excess = Math.min(waiters.size() - (long) opening * expectedCapacity, queuedBefore - dequeued);
+        long excess = Math.min(waiters.size() - (long) opening * expectedCapacity, waiters.waitingSince(queuedBefore));
         for (long i = 0; i < excess; i++) {
           failed.add(waiters.poll());
-          dequeued++;
-          queued.decrementAndGet();
         }
       }
     }
@@ -332,8 +243,6 @@ public final class OriginPool {
         granted = new ArrayList<>();
       }
       granted.add(waiters.poll());
-      dequeued++;
-      queued.decrementAndGet();
       origin.active++;
     }
     return granted == null ? List.of() : granted;
@@ -437,12 +346,7 @@ public final class OriginPool {
       }
       clientClosed = true;
     }
-    HttpClientAgent fallback;
-    synchronized (this) {
-      fallback = http1Only;
-    }
-    Future.join(client.close(), fallback == null ? Future.succeededFuture() : fallback.close())
-      .onComplete(ar -> closedPromise.tryComplete());
+    connector.close().onComplete(ar -> closedPromise.tryComplete());
     return true;
   }
 

@@ -38,7 +38,6 @@ public final class OriginPools {
       OriginClients.connectOptions(p), events));
   }
 
-  /** Retires every pool whose peer is not in {@code inUse}; completes once their connections closed. */
   /**
    * The HTTP/1.1 client for WebSocket upgrades to {@code peer}, one per peer. Upgraded connections leave
    * its pool, so a config change that drops the peer leaves running tunnels alone.
@@ -48,6 +47,7 @@ public final class OriginPools {
       new PoolOptions().setHttp1MaxSize(p.maxConnections())));
   }
 
+  /** Retires every pool whose peer is not in {@code inUse}; completes once their connections closed. */
   public Future<Void> retainOnly(Set<OriginPeer> inUse) {
     upgradeClients.keySet().retainAll(inUse);
     List<Future<Void>> closing = new ArrayList<>();

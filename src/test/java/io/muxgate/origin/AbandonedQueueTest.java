@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class AbandonedQueueTest {
 
   /** A full queue: the request after these is refused. */
-  private static final int QUEUED = OriginPool.MAX_WAITERS;
+  private static final int QUEUED = WaitQueue.CAPACITY;
   private static final JsonObject ONE_STREAM = new JsonObject()
     .put("origin_max_connections", 1).put("origin_h2_max_streams", 1);
   private static final String QUEUED_METRIC = "muxgate_origin_requests_queued";

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class GrantChainTest {
 
-  private static final int QUEUED = OriginPool.MAX_WAITERS - 1;
+  private static final int QUEUED = WaitQueue.CAPACITY - 1;
 
   @RegisterExtension
   final TestScope scope = new TestScope();

@@ -1,0 +1,78 @@
+package io.muxgate.origin;
+
+import io.vertx.core.Future;
+import io.vertx.core.internal.PromiseInternal;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The requests of one {@link OriginPool} waiting for a stream, first in first out, bounded. Not
+ * thread-safe: the pool calls it under its own lock.
+ */
+final class WaitQueue {
+
+  /** Requests that may wait beyond what open and opening connections can take. */
+  static final int CAPACITY = 4096;
+
+  private final ArrayDeque<PromiseInternal<Lease>> waiters = new ArrayDeque<>();
+  /** Shared by every pool of the peer (the {@code muxgate_origin_requests_queued} gauge). */
+  private final AtomicInteger gauge;
+  /** Requests ever queued and ever taken off (granted, failed or abandoned). */
+  private long added;
+  private long removed;
+
+  WaitQueue(AtomicInteger gauge) {
+    this.gauge = gauge;
+  }
+
+  /** False when the queue is full. */
+  boolean offer(PromiseInternal<Lease> waiter) {
+    if (waiters.size() >= CAPACITY) {
+      return false;
+    }
+    waiters.add(waiter);
+    added++;
+    gauge.incrementAndGet();
+    return true;
+  }
+
+  /** The oldest waiter, taken off; null when none waits. */
+  PromiseInternal<Lease> poll() {
+    PromiseInternal<Lease> waiter = waiters.poll();
+    if (waiter != null) {
+      taken();
+    }
+    return waiter;
+  }
+
+  /** Takes off the waiter whose future is {@code future}, if it still waits. */
+  void remove(Future<Lease> future) {
+    if (waiters.removeIf(w -> w.future() == future)) {
+      taken();
+    }
+  }
+
+  private void taken() {
+    removed++;
+    gauge.decrementAndGet();
+  }
+
+  int size() {
+    return waiters.size();
+  }
+
+  boolean isEmpty() {
+    return waiters.isEmpty();
+  }
+
+  /** How many requests were ever queued: a mark for {@link #waitingSince}. */
+  long added() {
+    return added;
+  }
+
+  /** How many of the requests queued before {@code mark} (from {@link #added}) still wait. */
+  long waitingSince(long mark) {
+    return mark - removed;
+  }
+}
