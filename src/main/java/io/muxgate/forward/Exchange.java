@@ -1,13 +1,13 @@
 package io.muxgate.forward;
 
 import io.muxgate.origin.FailureKind;
-import io.muxgate.origin.FrameStream;
 import io.muxgate.origin.FrameStreams;
 import io.muxgate.origin.Lease;
 import io.muxgate.origin.OriginFailure;
 import io.muxgate.origin.OriginPool;
+import io.muxgate.origin.OriginStream;
+import io.muxgate.origin.VertxOriginStream;
 import io.muxgate.observe.ExchangeRecord;
-import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
@@ -15,8 +15,6 @@ import io.netty.util.AsciiString;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClientRequest;
-import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
@@ -24,7 +22,6 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.StreamResetException;
 import io.vertx.core.http.impl.headers.Http2HeadersAdaptor;
 import io.vertx.core.internal.ContextInternal;
-import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.net.HostAndPort;
 
 import java.util.ArrayList;
@@ -37,9 +34,9 @@ import java.util.Map;
  * both ways. Every method runs on the client request's event loop, so the state needs no locking.
  *
  * <p>Phases: {@link #start} → {@link #attempt} (pick a pool, lease a stream) → {@link #forwardRequest}
- * → {@link #relayResponse}. On an HTTP/2 connection the origin stream is a {@link FrameStream} (frames
- * on Netty's codec, see {@link FrameStreams}); for HTTP/1.1 origins and for CONNECT, a Vert.x client
- * request. A request the origin provably never processed, or an
+ * → relay the response ({@link OriginEvents}). The origin side is an {@link OriginStream}: frames on
+ * Netty's codec of an HTTP/2 connection ({@link FrameStreams}), or for HTTP/1.1 origins and CONNECT a
+ * Vert.x client request. A request the origin provably never processed, or an
  * idempotent one left unanswered by a connection that closed after GOAWAY, is attempted once more on
  * another connection, replaying the body kept so far (up to {@link Forwarder#REPLAY_BODY_LIMIT}).
  */
@@ -77,15 +74,13 @@ final class Exchange {
   private Lease lease;
   /** The stream asked of {@link #pool} while not yet granted: abandoned if the exchange ends first. */
   private Future<Lease> waitingForStream;
-  private HttpClientRequest originRequest;
-  /** The origin stream when the attempt runs as frames, instead of {@link #originRequest}. */
-  private FrameStream frameStream;
+  /** The current attempt's origin stream, once opened. */
+  private OriginStream origin;
   /** Response bytes relayed while the client was backed up, returned to the origin's window on drain. */
   private int unconsumed;
   private int attempts;
   private int replays;
   private boolean clientBodyEnded;
-  private boolean originChunked;
   private boolean responseHeadersReceived;
   private boolean originCancelled;
   private boolean done;
@@ -160,88 +155,55 @@ final class Exchange {
   }
 
   private void openStream(int attempt) {
+    OriginEvents events = new OriginEvents(attempt);
     FrameStreams frames = lease.frames();
     // CONNECT has no :path or :scheme in HTTP/2 (RFC 9113 §8.5); Vert.x's client writes it that way.
     if (frames != null && client.method() != HttpMethod.CONNECT) {
-      openFrameStream(attempt, frames);
+      AsciiString scheme = pool.peer().address().scheme().tls() ? HTTPS : HTTP;
+      OriginStream stream;
+      try {
+        // Forwarder built the whole list when the client sent one; the codec only reads it, so a replay
+        // sends it again as is, touched only if its origin's scheme differs from the last attempt's
+        Http2Headers head = originHttp2 != null ? withScheme(originHttp2, scheme) : http2Head(scheme);
+        stream = frames.open(head, events, context);
+      } catch (RuntimeException e) {
+        onOriginFailure(attempt, e);
+        return;
+      }
+      forwardRequest(stream);
       return;
     }
     RequestOptions options = new RequestOptions()
       .setMethod(client.method())
       .setURI(originUri)
       .setHeaders(originHttp2 == null ? originHeaders : withoutPseudoHeaders(originHeaders));
-    lease.connection().request(options).onComplete(ar -> {
+    VertxOriginStream.open(lease.connection(), options, authority, events).onComplete(ar -> {
       if (ar.failed()) {
         onOriginFailure(attempt, ar.cause());
       } else if (done) {
         ar.result().reset(CANCEL);
       } else {
-        forwardRequest(attempt, ar.result());
+        forwardRequest(ar.result());
       }
     });
   }
 
   // ---- phase: forward the request head and body ---------------------------------------------------
 
-  private void forwardRequest(int attempt, HttpClientRequest req) {
-    originRequest = req;
-    // The read timeout counts from here: getting a connection is bounded by the connect timeout (522).
-    lastActivityNanos = System.nanoTime();
-    req.authority(authority);
-    req.exceptionHandler(cause -> onOriginFailure(attempt, cause));
-    req.drainHandler(v -> client.resume());
-    req.earlyHintsHandler(client::writeEarlyHints);
-    req.response().onComplete(ar -> {
-      if (ar.succeeded()) {
-        relayResponse(attempt, ar.result());
-      } else {
-        onOriginFailure(attempt, ar.cause());
-      }
-    });
-    originChunked = false;
-    boolean expectContinue = expectsContinue();
-    if (expectContinue) {
-      req.continueHandler(v -> client.writeContinue());
-    }
-    if (replayBody != null) {
-      for (Buffer chunk : replayBody) {
-        writeToOrigin(chunk);
-      }
-    }
-    if (clientBodyEnded) {
-      req.end();
-    } else {
-      if (expectContinue) {
-        prepareChunking(req);
-        req.sendHead();
-      }
-      client.resume();
-    }
-  }
-
-  private void openFrameStream(int attempt, FrameStreams frames) {
-    AsciiString scheme = pool.peer().address().scheme().tls() ? HTTPS : HTTP;
-    try {
-      // Forwarder built the whole list when the client sent one; the codec only reads it, so a replay
-      // sends it again as is, touched only if its origin's scheme differs from the last attempt's
-      Http2Headers head = originHttp2 != null ? withScheme(originHttp2, scheme) : http2Head(scheme);
-      frameStream = frames.open(head, new FrameSink(attempt), context);
-    } catch (RuntimeException e) {
-      onOriginFailure(attempt, e);
-      return;
-    }
+  private void forwardRequest(OriginStream stream) {
+    origin = stream;
     // The read timeout counts from here: getting a connection is bounded by the connect timeout (522).
     lastActivityNanos = System.nanoTime();
     if (replayBody != null) {
       for (Buffer chunk : replayBody) {
-        frameStream.write(retained(chunk));
+        origin.write(chunk);
       }
     }
     if (clientBodyEnded) {
-      frameStream.end(client.requestTrailers());
+      origin.end(client.requestTrailers());
     } else {
       if (expectsContinue()) {
-        frameStream.sendHead();
+        origin.sendHead();
       }
       client.resume();
     }
@@ -272,11 +234,6 @@ final class Exchange {
     return client.headers().contains(HttpHeaders.EXPECT, HttpHeaders.CONTINUE, true);
   }
 
-  /** A second reference to a body chunk for the origin's codec, which releases it once written. */
-  private static ByteBuf retained(Buffer chunk) {
-    return ((BufferInternal) chunk).getByteBuf().retainedDuplicate();
-  }
-
   private void onClientData(Buffer chunk) {
     if (done || chunk.length() == 0) {
       return;
@@ -296,36 +253,11 @@ final class Exchange {
         replayOverflow = true;
       }
     }
-    if (frameStream != null) {
-      frameStream.write(retained(chunk));
-      return;
-    }
-    if (originRequest == null) {
+    if (origin == null) {
       client.pause();
       return;
     }
-    writeToOrigin(chunk);
-    // A write can fail at once, and the failure (which pauses the client itself) start a replay: no origin
-    // request then until that one opens
-    if (originRequest != null && originRequest.writeQueueFull()) {
-      client.pause();
-    }
-  }
-
-  private void writeToOrigin(Buffer chunk) {
-    prepareChunking(originRequest);
-    originRequest.write(chunk);
-  }
-
-  /**
-   * A body of unknown length must be declared chunked before the first write: HTTP/1.1 frames it in
-   * chunks, and over HTTP/2, where "chunked" puts nothing on the wire, Vert.x refuses the write otherwise.
-   */
-  private void prepareChunking(HttpClientRequest req) {
-    if (!originChunked && !originHeaders.contains(HttpHeaders.CONTENT_LENGTH)) {
-      req.setChunked(true);
-      originChunked = true;
-    }
+    origin.write(chunk);
   }
 
   private void onClientEnd() {
@@ -333,39 +265,12 @@ final class Exchange {
     if (done) {
       return;
     }
-    if (frameStream != null) {
-      frameStream.end(client.requestTrailers());
-    } else if (originRequest != null) {
-      originRequest.end();
+    if (origin != null) {
+      origin.end(client.requestTrailers());
     }
   }
 
   // ---- phase: relay the response ------------------------------------------------------------------
-
-  private void relayResponse(int attempt, HttpClientResponse originResponse) {
-    if (stale(attempt)) {
-      return;
-    }
-    relayHead(originResponse.statusCode(), originResponse.headers(), originResponse.version());
-    // The head goes out now, not with the first body chunk: a client of a streaming origin (server-sent
-    // events, long poll) sees the status and headers as soon as the origin sends them.
-    client.writeHead();
-    originResponse.exceptionHandler(cause -> onOriginFailure(attempt, cause));
-    originResponse.handler(chunk -> {
-      lastActivityNanos = System.nanoTime();
-      bytesOut += chunk.length();
-      client.write(chunk);
-      if (client.writeQueueFull()) {
-        originResponse.pause();
-        client.drainHandler(v -> originResponse.resume());
-      }
-    });
-    originResponse.endHandler(v -> {
-      if (!done) {
-        endResponse(originResponse.trailers(), null);
-      }
-    });
-  }
 
   /** The origin's status and headers onto the client response (not yet written). */
   private void relayHead(int status, MultiMap originHeaders, HttpVersion originVersion) {
@@ -426,17 +331,17 @@ final class Exchange {
     client.end(last);
   }
 
-  /** The origin's response as frames: what {@link #relayResponse} does with a Vert.x client response. */
-  private final class FrameSink implements FrameStream.Sink {
+  /** One attempt's origin stream events; those of an attempt that is over are dropped. */
+  private final class OriginEvents implements OriginStream.Sink {
 
     private final int attempt;
 
-    FrameSink(int attempt) {
+    OriginEvents(int attempt) {
       this.attempt = attempt;
     }
 
     @Override
-    public void onInformational(int status, Http2Headers headers) {
+    public void onInformational(int status, MultiMap headers) {
       if (stale(attempt)) {
         return;
       }
@@ -446,7 +351,7 @@ final class Exchange {
         }
       } else if (status == 103) {
         MultiMap hints = HttpHeaders.headers();
-        Headers.copy(new Http2HeadersAdaptor(headers), hints);
+        Headers.copy(headers, hints);
         client.writeEarlyHints(hints);
       }
     }
@@ -460,7 +365,14 @@ final class Exchange {
       if (end) {
         endResponse(null, null);
       } else {
-        // Written now, as in relayResponse: a streaming origin's client sees the head at once.
+        client.writeHead();
+      }
+    }
+
+    @Override
+    public void onResponseHead(int status, MultiMap headers, HttpVersion version) {
+      if (!stale(attempt)) {
+        relayHead(status, headers, version);
         client.writeHead();
       }
     }
@@ -479,10 +391,10 @@ final class Exchange {
       }
       client.write(chunk);
       if (!client.writeQueueFull()) {
-        frameStream.consume(length);
+        origin.consume(length);
       } else {
         unconsumed += length;
-        FrameStream stream = frameStream;
+        OriginStream stream = origin;
         client.drainHandler(v -> {
           int bytes = unconsumed;
           unconsumed = 0;
@@ -492,9 +404,9 @@ final class Exchange {
     }
 
     @Override
-    public void onResponseTrailers(Http2Headers trailers) {
+    public void onResponseTrailers(MultiMap trailers) {
       if (!stale(attempt)) {
-        endResponse(new Http2HeadersAdaptor(trailers), null);
+        endResponse(trailers, null);
       }
     }
 
@@ -525,8 +437,7 @@ final class Exchange {
       return;
     }
     OriginFailure failure = lease == null ? OriginFailure.classify(cause)
-      : frameStream != null ? lease.classify(cause, frameStream, client.method(), responseHeadersReceived)
-      : lease.classify(cause, originRequest, responseHeadersReceived);
+      : lease.classify(cause, origin, client.method(), responseHeadersReceived);
     if (lease != null) {
       lease.release();
       lease = null;
@@ -549,8 +460,7 @@ final class Exchange {
           replays++;
           forwarder.replayed(zone, failure);
         }
-        originRequest = null;
-        frameStream = null;
+        origin = null;
         if (!client.isEnded()) {
           client.pause(); // over HTTP/2 Vert.x throws on pausing a request already read
         }
@@ -582,7 +492,7 @@ final class Exchange {
    * connections still ends.
    */
   boolean expired(long nowNanos) {
-    long limit = originRequest == null && frameStream == null ? streamWaitNanos : readTimeoutNanos;
+    long limit = origin == null ? streamWaitNanos : readTimeoutNanos;
     return !done && nowNanos - lastActivityNanos >= limit;
   }
 
@@ -638,11 +548,8 @@ final class Exchange {
    */
   private void cancelOrigin(long code) {
     originCancelled = true;
-    if (originRequest != null) {
-      originRequest.reset(code);
-    }
-    if (frameStream != null) {
-      frameStream.reset(code);
+    if (origin != null) {
+      origin.reset(code);
     }
   }
 

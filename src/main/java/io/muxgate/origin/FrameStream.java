@@ -10,6 +10,7 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.StreamResetException;
+import io.vertx.core.http.impl.headers.Http2HeadersAdaptor;
 import io.vertx.core.impl.buffer.VertxByteBufAllocator;
 import io.vertx.core.internal.buffer.BufferInternal;
 
@@ -24,31 +25,7 @@ import io.vertx.core.internal.buffer.BufferInternal;
  * {@link #consume}, once the client side has taken them; a request body stops at {@link Sink#onBlocked}
  * until {@link Sink#onWritable}.
  */
-public final class FrameStream {
-
-  /**
-   * What a stream reports, in order, on the connection's event loop (see {@link FrameStreams#open} for
-   * delivery on another). After a failure nothing more is reported.
-   */
-  public interface Sink {
-
-    /** An informational (1xx) response other than 101, before the final one. */
-    void onInformational(int status, Http2Headers headers);
-
-    void onResponseHead(int status, Http2Headers headers, boolean end);
-
-    /** A copy of a DATA frame's bytes; they go back to the origin's window by {@link #consume}. */
-    void onResponseData(Buffer chunk, boolean end);
-
-    void onResponseTrailers(Http2Headers trailers);
-
-    /** The request body has filled the stream's window or the socket: stop writing until {@link #onWritable}. */
-    void onBlocked();
-
-    void onWritable();
-
-    void onFailure(Throwable cause);
-  }
+public final class FrameStream implements OriginStream {
 
   /** What Netty's encoder holds as the limit of an origin that sent no SETTINGS_MAX_HEADER_LIST_SIZE. */
   private static final long UNLIMITED = Http2CodecUtil.MAX_HEADER_LIST_SIZE;
@@ -79,7 +56,7 @@ public final class FrameStream {
     this.sink = sink;
   }
 
-  /** The stream id once its HEADERS frame went out, else {@link OriginFailure#NO_STREAM}. */
+  @Override
   public int sentId() {
     return sentId;
   }
@@ -96,7 +73,7 @@ public final class FrameStream {
     }
   }
 
-  /** Sends the request head now (for {@code expect: 100-continue}), without ending the stream. */
+  @Override
   public void sendHead() {
     onLoop(() -> {
       if (!over && sendHead(false)) {
@@ -105,12 +82,11 @@ public final class FrameStream {
     });
   }
 
-  /**
-   * Sends a request body chunk; takes ownership of {@code chunk}. When the stream's window or the socket
-   * is full the sink hears {@link Sink#onBlocked}, and {@link Sink#onWritable} once it drains.
-   */
-  public void write(ByteBuf chunk) {
-    onLoop(() -> writeOnLoop(chunk));
+  /** The codec releases what it writes: it gets a reference of its own to the chunk's bytes. */
+  @Override
+  public void write(Buffer chunk) {
+    ByteBuf bytes = ((BufferInternal) chunk).getByteBuf().retainedDuplicate();
+    onLoop(() -> writeOnLoop(bytes));
   }
 
   private void writeOnLoop(ByteBuf chunk) {
@@ -127,10 +103,8 @@ public final class FrameStream {
     }
   }
 
-  /**
-   * Ends the request: with {@code trailers} if not null, else its head with END_STREAM if nothing was
-   * sent yet, else an empty DATA frame.
-   */
+  /** With trailers, else the head with END_STREAM if nothing was sent yet, else an empty DATA frame. */
+  @Override
   public void end(Http2Headers trailers) {
     onLoop(() -> endOnLoop(trailers));
   }
@@ -185,7 +159,8 @@ public final class FrameStream {
     return true;
   }
 
-  /** Resets the stream (nothing goes out if its head never did); no event is reported after this. */
+  /** No event is reported after this. */
+  @Override
   public void reset(long code) {
     onLoop(() -> resetOnLoop(code));
   }
@@ -216,6 +191,7 @@ public final class FrameStream {
   }
 
   /** Returns {@code bytes} of response data to the origin's flow-control window. */
+  @Override
   public void consume(int bytes) {
     if (bytes > 0) {
       onLoop(() -> consumeOnLoop(bytes));
@@ -247,7 +223,7 @@ public final class FrameStream {
         return;
       }
       over = true;
-      last = () -> sink.onResponseTrailers(headers);
+      last = () -> sink.onResponseTrailers(new Http2HeadersAdaptor(headers));
       return;
     }
     int status = status(headers.status());
@@ -257,7 +233,7 @@ public final class FrameStream {
       if (end || status == 101) {
         protocolError("informational response " + status + (end ? " ends the stream" : ""));
       } else {
-        sink.onInformational(status, headers);
+        sink.onInformational(status, new Http2HeadersAdaptor(headers));
       }
     } else {
       responseStarted = true;

@@ -15,7 +15,9 @@ import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.internal.ContextInternal;
 
 import java.util.ArrayList;
@@ -114,7 +116,7 @@ public final class FrameStreams {
    * sink gets an unprocessed {@link OriginFailure}. Called from another loop than the connection's, the
    * stream's events reach {@code sink} on {@code caller}, in order.
    */
-  public FrameStream open(Http2Headers head, FrameStream.Sink sink, ContextInternal caller) {
+  public FrameStream open(Http2Headers head, OriginStream.Sink sink, ContextInternal caller) {
     return new FrameStream(this, head, inLoop() ? sink : new OnContext(caller, sink));
   }
 
@@ -187,10 +189,10 @@ public final class FrameStreams {
   }
 
   /** A sink's events moved from the connection's loop to the request's. */
-  private record OnContext(ContextInternal caller, FrameStream.Sink target) implements FrameStream.Sink {
+  private record OnContext(ContextInternal caller, OriginStream.Sink target) implements OriginStream.Sink {
 
     @Override
-    public void onInformational(int status, Http2Headers headers) {
+    public void onInformational(int status, MultiMap headers) {
       caller.execute(() -> target.onInformational(status, headers));
     }
 
@@ -200,12 +202,17 @@ public final class FrameStreams {
     }
 
     @Override
+    public void onResponseHead(int status, MultiMap headers, HttpVersion version) {
+      caller.execute(() -> target.onResponseHead(status, headers, version));
+    }
+
+    @Override
     public void onResponseData(Buffer chunk, boolean end) {
       caller.execute(() -> target.onResponseData(chunk, end));
     }
 
     @Override
-    public void onResponseTrailers(Http2Headers trailers) {
+    public void onResponseTrailers(MultiMap trailers) {
       caller.execute(() -> target.onResponseTrailers(trailers));
     }
 

@@ -1,7 +1,6 @@
 package io.muxgate.origin;
 
 import io.vertx.core.http.HttpClientConnection;
-import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpMethod;
 
 import java.util.Set;
@@ -59,40 +58,17 @@ public final class Lease {
    * A failure that shows the connection is gone also stops the pool giving it new streams at once,
    * before its close is even processed, so that a replay cannot land on it.
    *
-   * @param request the stream's request, or null if none was opened
+   * @param stream the attempt's origin stream, or null if none was opened
    * @param responseStarted whether any response byte arrived
    */
-  public OriginFailure classify(Throwable cause, HttpClientRequest request, boolean responseStarted) {
-    return classify(cause, origin.isH2() ? streamId(request) : 0, request != null ? request.getMethod() : null,
-      responseStarted);
-  }
-
-  /** {@link #classify(Throwable, HttpClientRequest, boolean)} for a {@link FrameStream}, or none opened yet. */
-  public OriginFailure classify(Throwable cause, FrameStream stream, HttpMethod method, boolean responseStarted) {
-    return classify(cause, stream != null ? stream.sentId() : OriginFailure.NO_STREAM, stream != null ? method : null,
-      responseStarted);
-  }
-
-  private OriginFailure classify(Throwable cause, int streamId, HttpMethod method, boolean responseStarted) {
+  public OriginFailure classify(Throwable cause, OriginStream stream, HttpMethod method, boolean responseStarted) {
+    int streamId = stream == null ? OriginFailure.NO_STREAM : origin.isH2() ? stream.sentId() : 0;
     OriginFailure failure = OriginFailure.classifyStream(cause, streamId, origin.goAwayLastStreamId(),
-      reused, responseStarted, method != null && IDEMPOTENT.contains(method));
+      reused, responseStarted, stream != null && IDEMPOTENT.contains(method));
     if (failure.connectionGone()) {
       pool.drain(origin);
     }
     return failure;
-  }
-
-  /** The HTTP/2 stream id, or NO_STREAM before the stream exists on the wire (Vert.x then throws). */
-  private static int streamId(HttpClientRequest request) {
-    if (request == null) {
-      return OriginFailure.NO_STREAM;
-    }
-    try {
-      int id = request.streamId();
-      return id > 0 ? id : OriginFailure.NO_STREAM;
-    } catch (RuntimeException notYetCreated) {
-      return OriginFailure.NO_STREAM;
-    }
   }
 
   /** Marks the connection as not to be given new streams, e.g. after it failed a stream unprocessed. */
