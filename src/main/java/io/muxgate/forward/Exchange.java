@@ -281,7 +281,12 @@ final class Exchange {
     forwarder.rewriteLocation(headers, selection, client, authority);
     if (client.version() != HttpVersion.HTTP_2 && !headers.contains(HttpHeaders.CONTENT_LENGTH)
       && client.method() != HttpMethod.HEAD && status != 204 && status != 304) {
-      client.chunked();
+      if (client.version() == HttpVersion.HTTP_1_1) {
+        client.chunked();
+      } else {
+        // HTTP/1.0 has no chunks: the body ends with the connection.
+        Forwarder.closeAfterResponse(client);
+      }
     }
   }
 

@@ -3,6 +3,7 @@ package io.muxgate.forward;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -109,9 +110,18 @@ final class VertxDownstream implements Downstream {
     response.setChunked(true);
   }
 
+  /**
+   * Vert.x's HTTP/1.x response refuses a head that declares no body length, so such a head (a 204 or
+   * 304, the answer to HEAD, an HTTP/1.0 body that ends with the connection) goes out with the response's
+   * end or first chunk instead.
+   */
   @Override
   public void writeHead() {
-    response.writeHead();
+    MultiMap headers = response.headers();
+    if (request.version() == HttpVersion.HTTP_2 || headers.contains(HttpHeaders.CONTENT_LENGTH)
+      || headers.contains(HttpHeaders.TRANSFER_ENCODING)) {
+      response.writeHead();
+    }
   }
 
   @Override

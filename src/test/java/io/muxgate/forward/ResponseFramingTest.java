@@ -1,0 +1,104 @@
+package io.muxgate.forward;
+
+import io.muxgate.support.Await;
+import io.muxgate.support.ClientKind;
+import io.muxgate.support.Exchange;
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestScope;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetServer;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Responses whose length the origin does not declare. Those that never have a body (204, 304, the answer
+ * to HEAD), sent by an HTTP/1.1 origin the way most servers send them, reach every kind of client at once,
+ * and the client's connection serves the next request; an HTTP/1.0 client, which has no chunks, gets the
+ * body ended by the connection's close.
+ */
+class ResponseFramingTest {
+
+  @RegisterExtension
+  final TestScope scope = new TestScope();
+  private ProxyHarness proxy;
+
+  @BeforeEach
+  void setUp() {
+    NetServer origin = Await.result(scope.vertx().createNetServer()
+      .connectHandler(socket -> socket.handler(bytes -> {
+        String request = bytes.toString();
+        if (!request.contains("\r\n\r\n")) {
+          return;
+        }
+        String answer;
+        if (request.startsWith("HEAD ")) {
+          answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n";
+        } else if (request.startsWith("GET /204 ")) {
+          answer = "HTTP/1.1 204 No Content\r\nX-Kind: empty\r\n\r\n";
+        } else if (request.startsWith("GET /stream ")) {
+          answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+        } else if (request.startsWith("GET /304 ")) {
+          answer = "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\n\r\n";
+        } else {
+          answer = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+        }
+        socket.write(Buffer.buffer(answer));
+      }))
+      .listen(0, "127.0.0.1"));
+    proxy = scope.startProxy("z", "http://127.0.0.1:" + origin.actualPort(),
+      new JsonObject().put("origin_max_http_version", "1").put("proxy_read_timeout", 30));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ClientKind.class)
+  void bodilessResponsesArriveAtOnce(ClientKind kind) {
+    HttpClientAgent client = scope.client(kind, proxy);
+
+    Exchange noContent = Await.result(Exchange.get(client, "z.test", "/204"));
+    assertEquals(204, noContent.status());
+    assertEquals("empty", noContent.header("x-kind"));
+    assertEquals("", noContent.body());
+
+    Exchange notModified = Await.result(Exchange.get(client, "z.test", "/304"));
+    assertEquals(304, notModified.status());
+    assertEquals("\"v1\"", notModified.header("etag"));
+
+    Exchange head = Await.result(Exchange.send(client, HttpMethod.HEAD, "z.test", "/", req -> {
+    }, null));
+    assertEquals(200, head.status());
+    assertEquals("5", head.header("content-length"));
+    assertEquals("", head.body());
+
+    assertEquals("hello", Await.result(Exchange.get(client, "z.test", "/")).body());
+  }
+
+  @ParameterizedTest(name = "keep-alive asked: {0}")
+  @ValueSource(booleans = {false, true})
+  void anHttp10ClientGetsAnUndeclaredLengthBodyEndedByTheClose(boolean keepAlive) throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("GET /stream HTTP/1.0\r\nHost: z.test\r\n"
+        + (keepAlive ? "Connection: keep-alive\r\n" : "") + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+
+      assertTrue(answer.startsWith("HTTP/1.0 200"), answer);
+      assertFalse(answer.toLowerCase(Locale.ROOT).contains("transfer-encoding"), answer);
+      assertTrue(answer.endsWith("\r\n\r\nhello world"), answer);
+    }
+  }
+}
