@@ -15,10 +15,29 @@ final class VertxDownstream implements Downstream {
 
   private final HttpServerRequest request;
   private final HttpServerResponse response;
+  /** The request target in origin form (path and query): differs from Vert.x's only for an absolute-form one. */
+  private final String uri;
+  /** The authority of an absolute-form target, which RFC 9112, section 3.2.2 puts before Host; else null. */
+  private final String targetAuthority;
 
   VertxDownstream(HttpServerRequest request) {
     this.request = request;
     this.response = request.response();
+    String target = request.uri();
+    int scheme = target.isEmpty() || target.charAt(0) == '/' ? -1 : target.indexOf("://");
+    if (scheme > 0 && request.version() != HttpVersion.HTTP_2) {
+      int start = scheme + 3;
+      int end = start;
+      while (end < target.length() && target.charAt(end) != '/' && target.charAt(end) != '?') {
+        end++;
+      }
+      this.targetAuthority = target.substring(start, end);
+      this.uri = end == target.length() ? "/" : target.charAt(end) == '?' ? "/" + target.substring(end)
+        : target.substring(end);
+    } else {
+      this.targetAuthority = null;
+      this.uri = target;
+    }
   }
 
   @Override
@@ -33,7 +52,7 @@ final class VertxDownstream implements Downstream {
 
   @Override
   public String uri() {
-    return request.uri();
+    return uri;
   }
 
   @Override
@@ -43,7 +62,8 @@ final class VertxDownstream implements Downstream {
 
   @Override
   public HostAndPort authority() {
-    return request.authority();
+    return targetAuthority == null ? request.authority()
+      : targetAuthority.isEmpty() ? null : HostAndPort.parseAuthority(targetAuthority, -1);
   }
 
   @Override
