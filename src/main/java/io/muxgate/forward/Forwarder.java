@@ -22,6 +22,9 @@ import io.vertx.core.http.impl.headers.Http2HeadersAdaptor;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -39,6 +42,8 @@ public final class Forwarder {
    */
   public static final int MAX_REQUEST_HEADER_BYTES = 32 * 1024;
   static final CharSequence MUXGATE_ERROR = HttpHeaders.createOptimized("muxgate-error");
+  private static final String BAD_TRANSFER_ENCODING = "bad_transfer_encoding";
+  private static final String UNSUPPORTED_TRANSFER_CODING = "unsupported_transfer_coding";
   private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
   private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
   private static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
@@ -78,10 +83,11 @@ public final class Forwarder {
       // RFC 9112, section 3.2: an HTTP/1.1 request without Host, or any with two, is malformed, not
       // one for an unknown host.
       String malformed = authority == null && client.version() == HttpVersion.HTTP_1_1 ? "missing_host"
-        : client.headers().getAll(HttpHeaders.HOST).size() > 1 ? "multiple_host" : null;
+        : client.headers().getAll(HttpHeaders.HOST).size() > 1 ? "multiple_host"
+        : client.header(HttpHeaders.TRANSFER_ENCODING) != null ? transferEncodingFault(client) : null;
       if (malformed != null) {
         closeAfterResponse(client);
-        reject(client, null, 400, malformed, start);
+        reject(client, null, malformed.equals(UNSUPPORTED_TRANSFER_CODING) ? 501 : 400, malformed, start);
         return;
       }
     }
@@ -160,6 +166,30 @@ public final class Forwarder {
     Downstream client = new VertxDownstream(request);
     closeAfterResponse(client);
     reject(client, null, status, reason, start);
+  }
+
+  /**
+   * What is wrong with an HTTP/1.x request's Transfer-Encoding, or null. The codec takes a body as chunked
+   * when any coding is "chunked" and as absent otherwise, so anything but a lone final "chunked" leaves
+   * the body's end open to a second reading — request smuggling, where a proxy in front reads it another
+   * way (RFC 9112, section 6.3: 400 and close). Other codings are refused as not implemented: the origin
+   * would get their bytes without the header that names them. HTTP/1.0 has no Transfer-Encoding.
+   */
+  private static String transferEncodingFault(Downstream client) {
+    if (client.version() != HttpVersion.HTTP_1_1) {
+      return BAD_TRANSFER_ENCODING;
+    }
+    List<String> codings = new ArrayList<>();
+    for (String value : client.headers().getAll(HttpHeaders.TRANSFER_ENCODING)) {
+      for (String coding : value.split(",")) {
+        codings.add(coding.trim().toLowerCase(Locale.ROOT));
+      }
+    }
+    if (codings.isEmpty() || !codings.get(codings.size() - 1).equals("chunked")
+      || codings.indexOf("chunked") != codings.size() - 1) {
+      return BAD_TRANSFER_ENCODING;
+    }
+    return codings.size() == 1 ? null : UNSUPPORTED_TRANSFER_CODING;
   }
 
   private Zone resolveZone(HostAndPort authority) {

@@ -6,6 +6,8 @@ import io.muxgate.support.TestScope;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * HTTP/1.1 requests the proxy refuses before forwarding — undecodable, without Host, with a body over the
- * limit — get its own refusal (status, {@code muxgate-error}, {@code error code: NNN} body) and their
+ * limit, with a Transfer-Encoding that leaves the body's end ambiguous — get its own refusal (status, {@code muxgate-error}, {@code error code: NNN} body) and their
  * connection closes (the tests read to the close); none reaches an origin.
  */
 class UndecodableRequestTest {
@@ -75,6 +77,51 @@ class UndecodableRequestTest {
     String answer = exchange("GET / HTTP/1.1\r\nHost: z.test\r\nHost: other.test\r\n\r\n");
 
     assertRefused(answer, 400, "multiple_host");
+  }
+
+  /**
+   * Transfer-Encoding the codec would read one way and a proxy in front another (request smuggling): the
+   * body bytes here are a second request, which must not be served.
+   */
+  @ParameterizedTest(name = "Transfer-Encoding: [{0}]")
+  @ValueSource(strings = {"gzip", "identity", "xchunked", "chunked, identity", "chunked, chunked", ""})
+  void aTransferEncodingThatDoesNotEndInOneChunkedGets400(String codings) throws IOException {
+    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: " + codings + "\r\n\r\n"
+      + "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: z.test\r\n\r\n");
+
+    assertRefused(answer, 400, "bad_transfer_encoding");
+  }
+
+  @Test
+  void twoTransferEncodingLinesAreReadAsOneList() throws IOException {
+    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n"
+      + "Transfer-Encoding: identity\r\n\r\n0\r\n\r\n");
+
+    assertRefused(answer, 400, "bad_transfer_encoding");
+  }
+
+  @Test
+  void anHttp10RequestWithTransferEncodingGets400() throws IOException {
+    String answer = exchange("POST / HTTP/1.0\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+
+    assertRefused(answer, 400, "bad_transfer_encoding");
+  }
+
+  @Test
+  void aCodingBesideChunkedGets501() throws IOException {
+    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+      + "3\r\nabc\r\n0\r\n\r\n");
+
+    assertRefused(answer, 501, "unsupported_transfer_coding");
+  }
+
+  @Test
+  void aChunkedUploadIsServed() throws IOException {
+    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: Chunked\r\n"
+      + "Connection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+
+    assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+    assertEquals(1, origin.requests());
   }
 
   private void assertRefused(String answer, int status, String reason) {
