@@ -316,6 +316,11 @@ final class Exchange {
   }
 
   private void headReceived(int status) {
+    if (!clientBodyEnded && expectsContinue()) {
+      // The client waits for a 100 (Continue) that will not come, and may send its body or not (curl
+      // sends its next request): what follows on its connection cannot be read safely.
+      Forwarder.closeAfterResponse(client);
+    }
     responseHeadersReceived = true;
     lastActivityNanos = System.nanoTime();
     originStatus = status;
@@ -328,7 +333,13 @@ final class Exchange {
       Headers.copy(trailers, client.responseTrailers());
     }
     if (!clientBodyEnded) {
-      // The origin answered before reading the whole body: stop sending, let the client drain.
+      // The origin answered before reading the whole body: stop sending it. An HTTP/1.x origin connection
+      // would take the next request's bytes as the body's unsent rest (Vert.x drops a request whose
+      // response is over without closing its connection): it is not used again. The client's rest is
+      // read and dropped.
+      if (lease != null && !lease.isH2()) {
+        lease.retireConnection();
+      }
       cancelOrigin(Http2Error.NO_ERROR.code());
       client.resume();
     }

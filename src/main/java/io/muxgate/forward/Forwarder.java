@@ -25,6 +25,7 @@ import io.vertx.core.net.HostAndPort;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -42,6 +43,8 @@ public final class Forwarder {
    */
   public static final int MAX_REQUEST_HEADER_BYTES = 32 * 1024;
   static final CharSequence MUXGATE_ERROR = HttpHeaders.createOptimized("muxgate-error");
+  /** How long a connection closing after a response keeps reading what the client still sends. */
+  private static final long LINGER_MS = 2000;
   private static final String BAD_TRANSFER_ENCODING = "bad_transfer_encoding";
   private static final String UNSUPPORTED_TRANSFER_CODING = "unsupported_transfer_coding";
   private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
@@ -262,16 +265,20 @@ public final class Forwarder {
   }
 
   /**
-   * Closes an HTTP/1.x connection once the response is sent, so an unread body is not read to its end
-   * (HTTP/2 resets just the stream, and a Connection header there would make the response malformed).
+   * Closes an HTTP/1.x connection once the response is sent, so an unread body is not read as a next
+   * request (HTTP/2 resets just the stream, and a Connection header there would make the response malformed).
    */
   static void closeAfterResponse(Downstream client) {
     if (client.version() != HttpVersion.HTTP_2) {
-      client.responseHeaders().set(HttpHeaders.CONNECTION, "close");
-      // The header alone does not make Vert.x's server close: it would go on waiting for the body.
+      if (!client.headWritten()) {
+        client.responseHeaders().set(HttpHeaders.CONNECTION, "close");
+      }
       HttpServerRequest request = client.vertxRequest();
       if (request != null) {
-        request.response().endHandler(v -> request.connection().close());
+        // Vert.x's server then closes once both the response and the request are over, reading and dropping
+        // the body's rest meanwhile, and after LINGER_MS at the latest. Closed at once, a socket with unread
+        // bytes is reset by the kernel, and the client may lose the response still in its buffers.
+        request.connection().shutdown(LINGER_MS, TimeUnit.MILLISECONDS);
       }
     }
   }

@@ -6,6 +6,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.vertx.core.Handler;
@@ -246,6 +247,19 @@ final class FrontStream implements Downstream {
       }
     } catch (Http2Exception e) {
       // the stream is gone: its bytes went back to the connection window when it closed
+    }
+  }
+
+  /**
+   * The whole response is written and the client still sends its request (the origin answered an upload
+   * early, or the proxy refused it): RFC 9113, section 8.1 lets the server ask it to stop without error.
+   * Clients that wait to finish their upload before reading (curl) would otherwise stall once the stream's
+   * window is spent.
+   */
+  void responseSentBeforeRequestEnded() {
+    if (!ended && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+      owner.handler.resetStream(owner.ctx, stream.id(), Http2Error.NO_ERROR.code(), owner.ctx.newPromise());
+      owner.channel.flush();
     }
   }
 

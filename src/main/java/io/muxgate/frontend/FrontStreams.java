@@ -82,6 +82,15 @@ public final class FrontStreams {
     this.lastOpened = connection.remote().lastStreamCreated();
     connection.addListener(new Http2ConnectionAdapter() {
       @Override
+      public void onStreamHalfClosed(Http2Stream stream) {
+        FrontStream s = stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL ? stream.getProperty(key) : null;
+        if (s != null) {
+          // The response's last frame is on its way out while the request goes on.
+          channel.eventLoop().execute(s::responseSentBeforeRequestEnded);
+        }
+      }
+
+      @Override
       public void onStreamClosed(Http2Stream stream) {
         FrontStream s = stream.getProperty(key);
         if (s != null) {

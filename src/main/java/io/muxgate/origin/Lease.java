@@ -38,6 +38,11 @@ public final class Lease {
     return origin.frames;
   }
 
+  /** Whether the connection speaks HTTP/2, each stream framed on its own. */
+  public boolean isH2() {
+    return origin.isH2();
+  }
+
   public String protocol() {
     return origin.protocol;
   }

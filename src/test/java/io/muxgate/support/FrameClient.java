@@ -147,6 +147,18 @@ public final class FrameClient extends Http2ChannelDuplexHandler {
     return body.toString(StandardCharsets.UTF_8);
   }
 
+  /** The error code of the next RST_STREAM within 10 s, skipping what comes before it; -1 if none comes. */
+  public long awaitReset() throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    Object frame;
+    while ((frame = frames.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) != null) {
+      if (frame instanceof String s && s.startsWith("reset ")) {
+        return Long.parseLong(s.substring("reset ".length()));
+      }
+    }
+    return -1;
+  }
+
   /** Whether the stream ends (END_STREAM) within 10 s, skipping the data before it. */
   public boolean awaitEnd() throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

@@ -1,0 +1,126 @@
+package io.muxgate.forward;
+
+import io.muxgate.support.Await;
+import io.muxgate.support.ClientKind;
+import io.muxgate.support.Exchange;
+import io.muxgate.support.FrameClient;
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestOrigin;
+import io.muxgate.support.TestScope;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2FrameStream;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * An origin that answers an upload before reading it all (a 401, a 413, a redirect — everyday behaviour)
+ * must not leave the unsent rest of that body to be confused with the next message. Over HTTP/1.1 the
+ * origin would read the next request's bytes as the body's rest: two clients' requests spliced on one
+ * connection. Each later request must reach the origin as itself, and every client gets its own answer.
+ */
+class EarlyResponseTest {
+
+  private static final boolean FRONT_STREAMS = !"false".equalsIgnoreCase(System.getProperty("muxgate.front_streams"));
+
+  private static final int BODY = 2 * 1024 * 1024;
+
+  @RegisterExtension
+  final TestScope scope = new TestScope();
+  private final List<String> seen = new CopyOnWriteArrayList<>();
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = ClientKind.class, names = {"HTTP1", "H2C"})
+  void requestsAfterAnEarlyAnswerReachTheHttp11OriginAsThemselves(ClientKind kind) {
+    HttpServer origin = Await.result(scope.vertx().createHttpServer(new HttpServerOptions().setHost("127.0.0.1"))
+      .requestHandler(req -> {
+        seen.add(req.method() + " " + req.uri());
+        // Answers at once, then reads (and drops) whatever body comes, keeping the connection.
+        req.response().end(req.uri());
+      })
+      .listen(0));
+    ProxyHarness proxy = scope.startProxy("z", "http://127.0.0.1:" + origin.actualPort(), new JsonObject()
+      .put("origin_max_http_version", "1").put("origin_max_connections", 1).put("proxy_read_timeout", 10));
+    HttpClientAgent client = scope.client(kind, proxy);
+
+    for (int i = 0; i < 3; i++) {
+      Future<Exchange> upload = Exchange.send(client, HttpMethod.POST, "z.test", "/upload" + i,
+        req -> req.putHeader("content-length", String.valueOf(BODY)), Buffer.buffer(new byte[BODY]));
+      Future<Exchange> next = Exchange.get(scope.client(kind, proxy), "z.test", "/next" + i);
+
+      assertEquals("/upload" + i, Await.result(upload).body());
+      assertEquals("/next" + i, Await.result(next).body());
+    }
+    assertEquals(6, seen.size(), "requests the origin read: " + seen);
+  }
+
+  /**
+   * An HTTP/1.1 client that asked for 100 (Continue) and got a final answer instead may send the body or
+   * not (curl sends its next request): the connection closes after the answer, as nothing that follows
+   * can be read safely.
+   */
+  @Test
+  void anHttp11ClientRefusedBeforeContinueHasItsConnectionClosed() throws IOException {
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C)
+      .handler(req -> req.response().setStatusCode(417).end("no"));
+    ProxyHarness proxy = scope.startProxy("z", origin.url(), null);
+    try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("POST /upload HTTP/1.1\r\nHost: z.test\r\nExpect: 100-continue\r\n"
+        + "Content-Length: 200000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+
+      assertTrue(answer.startsWith("HTTP/1.1 417"), answer);
+      assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\nconnection: close\r\n"), answer);
+      assertTrue(answer.endsWith("\r\n\r\nno"), answer);
+    }
+  }
+
+  /**
+   * An HTTP/2 client still uploading when the whole response has gone out is told to stop with
+   * RST_STREAM(NO_ERROR) (RFC 9113, section 8.1); curl otherwise waits on a spent window forever.
+   */
+  @ParameterizedTest(name = "TLS {0}")
+  @ValueSource(booleans = {false, true})
+  void anHttp2ClientStillUploadingIsToldToStopWithoutError(boolean tls) throws Exception {
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(req -> req.response().end("early"));
+    ProxyHarness proxy = scope.startProxy("z", origin.url(), null);
+    assumeTrue(FRONT_STREAMS, "the front end's own HTTP/2 streams do this");
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    scope.track(() -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+    FrameClient client = FrameClient.connect(scope, group, tls ? proxy.httpsPort() : proxy.httpPort(), tls);
+
+    Http2FrameStream stream = client.open(new DefaultHttp2Headers().method("POST").path("/upload")
+      .scheme(tls ? "https" : "http").authority("z.test"), false);
+    client.send(stream, new byte[16 * 1024], false);
+
+    assertEquals("200", client.head().status().toString());
+    assertEquals("early", client.body());
+    assertEquals(Http2Error.NO_ERROR.code(), client.awaitReset());
+  }
+}
