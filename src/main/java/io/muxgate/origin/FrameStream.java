@@ -318,6 +318,6 @@ public final class FrameStream implements OriginStream {
       }
       v = v * 10 + (c - '0');
     }
-    return v >= 100 ? v : -1;
+    return v >= 100 && v <= 599 ? v : -1; // RFC 9110, section 15: 100..599
   }
 }

@@ -1,5 +1,6 @@
 package io.muxgate.origin;
 
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -52,7 +53,15 @@ public final class VertxOriginStream implements OriginStream {
 
   private void relay(HttpClientResponse response) {
     this.response = response;
-    sink.onResponseHead(response.statusCode(), response.headers(), response.version());
+    int status = response.statusCode();
+    if (status < 200 || status > 599) {
+      // Out of RFC 9110's range, or a 101 to a request that asked for no upgrade (Vert.x hands 100 and 103
+      // to their own handlers): nothing a client could be given.
+      request.reset(Http2Error.PROTOCOL_ERROR.code());
+      sink.onFailure(new OriginFailure(FailureKind.INVALID_RESPONSE, "response status " + status));
+      return;
+    }
+    sink.onResponseHead(status, response.headers(), response.version());
     response.exceptionHandler(sink::onFailure);
     response.handler(chunk -> {
       owed += chunk.length();

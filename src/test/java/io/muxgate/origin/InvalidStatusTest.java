@@ -1,0 +1,63 @@
+package io.muxgate.origin;
+
+import io.muxgate.support.Await;
+import io.muxgate.support.ClientKind;
+import io.muxgate.support.Exchange;
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestScope;
+import io.muxgate.testing.CannedResponse;
+import io.muxgate.testing.FaultActions;
+import io.muxgate.testing.FaultOrigin;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetServer;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.List;
+import java.util.Map;
+
+import static io.muxgate.support.ProxyHarness.zone;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * A response status outside RFC 9110's 100..599, or a 101 nobody asked for, is an invalid response: 520,
+ * never relayed (an HTTP/1.1 client would have got "2000 Unknown Status" and then waited forever).
+ */
+class InvalidStatusTest {
+
+  @RegisterExtension
+  final TestScope scope = new TestScope();
+
+  @ParameterizedTest(name = "HTTP/1.1 origin, status {0}, {1}")
+  @CsvSource({"2000, HTTP1", "2000, H2C", "099, HTTP1", "600, HTTP1", "999, H2C", "101, HTTP1", "101, H2C"})
+  void anHttp11OriginsStatusOutOfRangeGives520(String status, ClientKind kind) {
+    NetServer origin = Await.result(scope.vertx().createNetServer()
+      .connectHandler(socket -> socket.handler(bytes -> {
+        if (bytes.toString().contains("\r\n\r\n")) {
+          socket.write(Buffer.buffer("HTTP/1.1 " + status + " Odd\r\nContent-Length: 2\r\n\r\nok"));
+        }
+      }))
+      .listen(0, "127.0.0.1"));
+    ProxyHarness proxy = scope.startProxy("z", "http://127.0.0.1:" + origin.actualPort(),
+      new JsonObject().put("origin_max_http_version", "1"));
+
+    assertInvalid(Await.result(Exchange.get(scope.client(kind, proxy), "z.test", "/")));
+  }
+
+  @ParameterizedTest(name = "HTTP/2 origin, status {0}, {1}")
+  @CsvSource({"600, HTTP1", "999, H2C"})
+  void anHttp2OriginsStatusOutOfRangeGives520(int status, ClientKind kind) {
+    FaultOrigin origin = scope.track(FaultOrigin.start(request -> FaultActions.respond(CannedResponse.status(status))));
+    ProxyHarness proxy = scope.startProxy(Map.of("z.json", zone("z", "z.test", List.of("h2c://" + origin.authority()),
+      null)));
+
+    assertInvalid(Await.result(Exchange.get(scope.client(kind, proxy), "z.test", "/")));
+  }
+
+  private static void assertInvalid(Exchange exchange) {
+    assertEquals(520, exchange.status(), exchange.body());
+    assertEquals("invalid_response", exchange.header("muxgate-error"));
+  }
+}
