@@ -519,6 +519,9 @@ final class Exchange {
     if (responseHeadersReceived) {
       cancelOrigin(CANCEL);
       resetClient(CANCEL, FailureKind.READ_TIMEOUT.reason());
+    } else if (waitingForStream != null) {
+      // Still queued for a stream (a connection that does not open fails its queue with 522 first).
+      onOriginFailure(attempts, new OriginFailure(FailureKind.QUEUE_TIMEOUT, "no stream free in time"));
     } else {
       onOriginFailure(attempts, new OriginFailure(FailureKind.READ_TIMEOUT, "no response headers in time"));
     }

@@ -25,6 +25,8 @@ public enum FailureKind {
   UNANSWERED(520, "origin_closed", true),
   REPLAY_BODY_TOO_LARGE(520, "replay_body_too_large", false),
   QUEUE_FULL(503, "origin_queue_full", false),
+  /** Queued behind full connections for connect + read timeout: the origin is busy, not failing. */
+  QUEUE_TIMEOUT(503, "origin_queue_timeout", false),
   /** The request's header list is over the origin's SETTINGS_MAX_HEADER_LIST_SIZE: it would refuse it. */
   HEADERS_TOO_LARGE_FOR_ORIGIN(431, "request_headers_too_large_for_origin", false);
 

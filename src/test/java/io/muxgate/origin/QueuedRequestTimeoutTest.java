@@ -1,5 +1,6 @@
 package io.muxgate.origin;
 
+import io.muxgate.admin.AdminApi;
 import io.muxgate.support.Await;
 import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
@@ -19,8 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A request that waits for a stream because every connection the zone may open is full ends with 524
- * after connect + read timeout, while the stream ahead of it, busy but not idle, keeps going.
+ * A request that waits for a stream because every connection the zone may open is full ends with 503
+ * after connect + read timeout (the origin is busy, not failing: no 524 counted against it), while the
+ * stream ahead of it, busy but not idle, keeps going.
  */
 class QueuedRequestTimeoutTest {
 
@@ -36,7 +38,7 @@ class QueuedRequestTimeoutTest {
   private static final long TICK_MS = 100;
 
   @Test
-  void requestQueuedBehindAFullPoolGets524AfterConnectPlusReadTimeoutAndNeverReachesTheOrigin() {
+  void requestQueuedBehindAFullPoolGets503AfterConnectPlusReadTimeoutAndNeverReachesTheOrigin() {
     TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(request -> {
       if (request.path().equals("/slow")) {
         trickle(request.response(), TICKS);
@@ -53,8 +55,10 @@ class QueuedRequestTimeoutTest {
     Exchange queued = Await.result(Exchange.get(client, "z.test", "/fast"), 15);
     long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
 
-    assertEquals(524, queued.status(), queued.body());
-    assertEquals("read_timeout", queued.header("muxgate-error"));
+    assertEquals(503, queued.status(), queued.body());
+    assertEquals("origin_queue_timeout", queued.header("muxgate-error"));
+    assertEquals("1", queued.header("retry-after"));
+    assertEquals(0.0, new AdminApi(scope.vertx(), proxy.adminPort()).sumForZone("muxgate_origin_errors_total", "z"));
     assertTrue(waitedMs >= QUEUE_BOUND_MS - 100 && waitedMs <= QUEUE_BOUND_MS + 1_500, "answered after " + waitedMs + " ms");
     Exchange slowDone = Await.result(slow, 15);
     assertEquals(200, slowDone.status(), "a stream that keeps sending is not idle, whatever its age");
