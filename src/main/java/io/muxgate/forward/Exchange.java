@@ -91,6 +91,9 @@ final class Exchange {
   private long bytesOut;
   private long lastActivityNanos = startNanos;
   private int originStatus = -1;
+  /** The latest attempt's connection, if it got one, for the access log: failures included. */
+  private String leasedProtocol;
+  private int leasedLocalPort = -1;
   /** Links in the event loop's {@link Deadlines} list. */
   Exchange deadlinePrev;
   Exchange deadlineNext;
@@ -137,6 +140,8 @@ final class Exchange {
   private void attempt() {
     int attempt = ++attempts;
     lastActivityNanos = System.nanoTime();
+    leasedProtocol = null;
+    leasedLocalPort = -1;
     OriginPool previous = pool;
     pool = selection.origins().pick(previous);
     Future<Lease> acquired = pool.acquire(context);
@@ -149,6 +154,8 @@ final class Exchange {
         ar.result().release();
       } else {
         lease = ar.result();
+        leasedProtocol = lease.protocol();
+        leasedLocalPort = lease.localPort();
         openStream(attempt);
       }
     });
@@ -593,7 +600,7 @@ final class Exchange {
     forwarder.completed(new ExchangeRecord(startMillis, System.nanoTime() - startNanos, zone.name(),
       client.method().name(), client.path(), status, Forwarder.protocolName(client.version()),
       pool != null ? pool.peer().address() : null,
-      lease != null ? lease.protocol() : null, lease != null ? lease.localPort() : -1,
+      leasedProtocol, leasedLocalPort,
       originStatus, bytesIn, bytesOut, error, attempts));
   }
 }

@@ -54,7 +54,13 @@ class AccessLogLinesTest {
 
   @Test
   void everyRequestGetsOneLineWithTheContractsFields() throws IOException, InterruptedException {
-    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(req -> req.response().end("hello"));
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(req -> {
+      if (req.path().equals("/reset")) {
+        req.response().reset();
+      } else {
+        req.response().end("hello");
+      }
+    });
     int httpPort = start(origin.url(), "http://127.0.0.1:" + RefusedPort.pick());
 
     assertEquals(200, get(httpPort, "ok.test", "/hello?x=1"));
@@ -81,12 +87,20 @@ class AccessLogLinesTest {
     assertEquals("unknown_zone", unknown.getString("error"));
     assertEquals("error code: 421".length(), unknown.getLong("bytes_out"), "the proxy's own body counts");
 
+    assertEquals(520, get(httpPort, "ok.test", "/reset"));
+    JsonObject reset = nextLine();
+    assertEquals(520, reset.getInteger("status"));
+    assertEquals("origin_reset", reset.getString("error"));
+    assertEquals("h2", reset.getString("origin_protocol"), "the connection that carried it: " + reset);
+    assertEquals(ok.getInteger("origin_local_port"), reset.getInteger("origin_local_port"));
+
     assertEquals(521, get(httpPort, "down.test", "/"));
     JsonObject refused = nextLine();
     assertEquals("down", refused.getString("zone"));
     assertEquals(521, refused.getInteger("status"));
     assertEquals("connection_refused", refused.getString("error"));
     assertNull(refused.getInteger("origin_status"));
+    assertNull(refused.getInteger("origin_local_port"), "no connection carried it");
     assertEquals("error code: 521".length(), refused.getLong("bytes_out"));
   }
 
