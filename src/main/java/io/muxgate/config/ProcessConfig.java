@@ -1,8 +1,11 @@
 package io.muxgate.config;
 
+import io.netty.util.NetUtil;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -57,7 +60,10 @@ public record ProcessConfig(
     }
     JsonObject json;
     try {
-      json = text.isBlank() ? new JsonObject() : JsonText.object(text);
+      if (text.isBlank()) {
+        throw new ConfigException(name, null, "the file is empty (\"{}\" takes every default)");
+      }
+      json = JsonText.object(text);
     } catch (IllegalArgumentException e) {
       throw new ConfigException(name, null, e.getMessage());
     }
@@ -72,12 +78,18 @@ public record ProcessConfig(
       }
     }
     Path folder = file.toAbsolutePath().getParent();
-    String bind = f.string("bind", DEFAULT_BIND);
+    String bind = f.address("bind", DEFAULT_BIND);
+    String adminBind = f.address("admin_bind", bind);
     Path cert = null;
     Path key = null;
     if (json.getValue("tls") != null) {
       if (!(json.getValue("tls") instanceof JsonObject tls)) {
         throw new ConfigException(file.toString(), "tls", "must be an object");
+      }
+      for (String field : tls.fieldNames()) {
+        if (!field.equals("cert_file") && !field.equals("key_file")) {
+          throw new ConfigException(file.toString(), "tls." + field, "unknown field (cert_file and key_file are)");
+        }
       }
       Fields t = new Fields(file.toString(), tls, "tls.");
       cert = t.path(folder, "cert_file");
@@ -92,12 +104,23 @@ public record ProcessConfig(
     if (token != null && token.isBlank()) {
       token = null;
     }
+    int httpPort = f.port("http_port", DEFAULT_HTTP_PORT);
+    int httpsPort = f.port("https_port", DEFAULT_HTTPS_PORT);
+    int adminPort = f.port("admin_port", DEFAULT_ADMIN_PORT);
+    if (httpPort != 0 && httpPort == httpsPort) {
+      throw new ConfigException(file.toString(), "https_port", "same port as http_port (" + httpPort + ")");
+    }
+    if (adminPort != 0 && (adminPort == httpPort || adminPort == httpsPort) && overlap(bind, adminBind)) {
+      // Both listeners would share the port and split its connections between them.
+      throw new ConfigException(file.toString(), "admin_port", "same port as "
+        + (adminPort == httpPort ? "http_port" : "https_port") + " (" + adminPort + ") on the same address");
+    }
     return new ProcessConfig(
-      f.port("http_port", DEFAULT_HTTP_PORT),
-      f.port("https_port", DEFAULT_HTTPS_PORT),
-      f.port("admin_port", DEFAULT_ADMIN_PORT),
+      httpPort,
+      httpsPort,
+      adminPort,
       bind,
-      f.string("admin_bind", bind),
+      adminBind,
       cert,
       key,
       folder.resolve(f.string("tenants_dir", DEFAULT_TENANTS_DIR)).normalize(),
@@ -108,6 +131,15 @@ public record ProcessConfig(
       (int) f.integer("drain_timeout_s", DEFAULT_DRAIN_TIMEOUT_S, 0, 3600),
       f.bool("demo_origin", false),
       (int) f.integer("warmup_s", 0, 0, MAX_WARMUP_S));
+  }
+
+  /** Whether listeners on {@code a} and {@code b} would take the same connections. */
+  private static boolean overlap(String a, String b) {
+    return a.equals(b) || isWildcard(a) || isWildcard(b);
+  }
+
+  private static boolean isWildcard(String address) {
+    return address.equals("0.0.0.0") || address.equals("::") || address.equals("[::]");
   }
 
   private static String readToken(String file, Path tokenFile) {
@@ -163,6 +195,27 @@ public record ProcessConfig(
       return s;
     }
 
+    /**
+     * A listen address: an IP literal, or a name resolved now, so that a typo fails here and not as a
+     * listener that cannot bind.
+     */
+    String address(String field, String fallback) {
+      String v = string(field, fallback);
+      String literal = v.startsWith("[") && v.endsWith("]") ? v.substring(1, v.length() - 1) : v;
+      if (NetUtil.isValidIpV4Address(literal) || NetUtil.isValidIpV6Address(literal)) {
+        return literal;
+      }
+      if (!v.matches("[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?") || v.matches("[0-9.]+")) {
+        throw error(field, "must be an IP address or a host name, got " + Setting.describe(v));
+      }
+      try {
+        InetAddress.getByName(v);
+      } catch (UnknownHostException e) {
+        throw error(field, "cannot resolve " + v);
+      }
+      return v;
+    }
+
     boolean bool(String field, boolean fallback) {
       Object v = json.getValue(field);
       if (v == null) {
@@ -180,8 +233,9 @@ public record ProcessConfig(
         return null;
       }
       Path p = folder.resolve(v).normalize();
-      if (!Files.isReadable(p)) {
-        throw error(field, "cannot read " + p);
+      if (!Files.isReadable(p) || Files.isDirectory(p)) {
+        throw error(field, "cannot read " + p + (!Files.exists(p) ? " (no such file)"
+          : Files.isDirectory(p) ? " (a folder)" : " (permission denied)"));
       }
       return p;
     }

@@ -10,9 +10,17 @@ import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.SelfSignedCertificate;
 
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.X509KeyManager;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.Signature;
+import java.security.cert.X509Certificate;
 
 /** The certificate of the TLS front end: the configured PEM pair, or a self-signed one made at start. */
 public final class ServerCertificate {
@@ -51,13 +59,63 @@ public final class ServerCertificate {
     if (problem != null) {
       throw new ConfigException(configFile, "tls.cert_file", problem);
     }
+    KeyManagerFactory keyManagers;
     try {
-      new PemKeyCertOptions().addCertValue(Buffer.buffer(certPem)).addKeyValue(Buffer.buffer(keyPem))
+      keyManagers = new PemKeyCertOptions().addCertValue(Buffer.buffer(certPem)).addKeyValue(Buffer.buffer(keyPem))
         .getKeyManagerFactory(null);   // values, not paths: no Vert.x instance needed
     } catch (Exception e) {
       throw new ConfigException(configFile, "tls.key_file",
         key + " is not a PEM private key for " + cert + ": " + e.getMessage());
     }
+    if (!keyFitsCertificate(keyManagers)) {
+      // Loaded as it is, every TLS handshake would fail with an internal-error alert and nothing logged.
+      throw new ConfigException(configFile, "tls.key_file",
+        key + " is not the private key of the certificate in " + cert + " (was the certificate renewed with a new key?)");
+    }
+  }
+
+  /**
+   * Whether the pair's private key signs what the certificate's public key verifies. True when the key's
+   * algorithm is one this check does not know: the handshake is then the judge.
+   */
+  private static boolean keyFitsCertificate(KeyManagerFactory factory) {
+    for (KeyManager manager : factory.getKeyManagers()) {
+      if (!(manager instanceof X509KeyManager x509)) {
+        continue;
+      }
+      for (String type : new String[] {"RSA", "EC", "EdDSA", "Ed25519", "DSA"}) {
+        String[] aliases = x509.getServerAliases(type, null);
+        if (aliases == null || aliases.length == 0) {
+          continue;
+        }
+        PrivateKey privateKey = x509.getPrivateKey(aliases[0]);
+        X509Certificate[] chain = x509.getCertificateChain(aliases[0]);
+        String algorithm = switch (privateKey.getAlgorithm()) {
+          case "RSA" -> "SHA256withRSA";
+          case "EC" -> "SHA256withECDSA";
+          case "DSA" -> "SHA256withDSA";
+          case "EdDSA", "Ed25519" -> "Ed25519";
+          default -> null;
+        };
+        if (algorithm == null || chain == null || chain.length == 0) {
+          return true;
+        }
+        try {
+          byte[] probe = "muxgate key check".getBytes(StandardCharsets.US_ASCII);
+          Signature signer = Signature.getInstance(algorithm);
+          signer.initSign(privateKey);
+          signer.update(probe);
+          byte[] signature = signer.sign();
+          Signature verifier = Signature.getInstance(algorithm);
+          verifier.initVerify(chain[0].getPublicKey());
+          verifier.update(probe);
+          return verifier.verify(signature);
+        } catch (GeneralSecurityException e) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   private static byte[] read(String configFile, String field, Path file) {

@@ -41,8 +41,35 @@ class ProcessConfigTest {
     assertEquals(file + ": warmup_s: must be 0..120, got 600", error("{\"warmup_s\": 600}"));
     assertEquals(file + ": tls.key_file: cert_file and key_file go together",
       error("{\"tls\": {\"cert_file\": \"muxgate.json\"}}"));
-    assertEquals(file + ": admin_token_file: cannot read " + dir.resolve("no-such-token"),
+    assertEquals(file + ": admin_token_file: cannot read " + dir.resolve("no-such-token") + " (no such file)",
       error("{\"admin_token_file\": \"no-such-token\"}"));
+    assertEquals(file + ": tls.certfile: unknown field (cert_file and key_file are)",
+      error("{\"tls\": {\"certfile\": \"c.pem\", \"keyfile\": \"k.pem\"}}"));
+    assertEquals(file + ": the file is empty (\"{}\" takes every default)", error("\n"));
+  }
+
+  @Test
+  void listenersThatWouldShareAPortAreRefused() throws IOException {
+    Path file = dir.resolve("muxgate.json");
+    assertEquals(file + ": admin_port: same port as http_port (9000) on the same address",
+      error("{\"http_port\": 9000, \"admin_port\": 9000}"));
+    assertEquals(file + ": admin_port: same port as https_port (9000) on the same address",
+      error("{\"https_port\": 9000, \"admin_port\": 9000, \"bind\": \"127.0.0.1\"}"));
+    assertEquals(file + ": https_port: same port as http_port (9000)",
+      error("{\"http_port\": 9000, \"https_port\": 9000}"));
+    Path separate = write("{\"http_port\": 9000, \"admin_port\": 9000, \"bind\": \"127.0.0.2\", "
+      + "\"admin_bind\": \"127.0.0.1\"}");
+    assertEquals(9000, ProcessConfig.load(separate, Map.of()).adminPort(), "different addresses may share a port");
+  }
+
+  @Test
+  void aListenAddressThatIsNoAddressIsNamed() throws IOException {
+    Path file = dir.resolve("muxgate.json");
+    assertEquals(file + ": bind: must be an IP address or a host name, got \"999 1\"", error("{\"bind\": \"999 1\"}"));
+    assertEquals(file + ": admin_bind: must be an IP address or a host name, got \"999.1.1.1\"",
+      error("{\"admin_bind\": \"999.1.1.1\"}"));
+    assertEquals("localhost", ProcessConfig.load(write("{\"bind\": \"localhost\"}"), Map.of()).bind());
+    assertEquals("::1", ProcessConfig.load(write("{\"bind\": \"[::1]\"}"), Map.of()).bind());
   }
 
   @Test

@@ -77,6 +77,18 @@ class ServerCertificateTest {
     assertTrue(e.getMessage().contains(ecKey.toString()), e.getMessage());
   }
 
+  /** A certificate renewed with a new key but served with the old one: every handshake would fail. */
+  @Test
+  void aKeyOfTheSameAlgorithmFromAnotherCertificateIsRejected() {
+    SelfSignedCertificate other = SelfSignedCertificate.create("localhost");
+
+    ConfigException e = assertThrows(ConfigException.class,
+      () -> check(Path.of(pair.certificatePath()), Path.of(other.privateKeyPath())));
+
+    assertEquals("tls.key_file", e.field());
+    assertTrue(e.getMessage().contains("is not the private key of the certificate"), e.getMessage());
+  }
+
   private void check(Path cert, Path key) {
     Path file = dir.resolve("muxgate.json");
     JsonObject json = new JsonObject().put("tls", new JsonObject()
