@@ -72,6 +72,8 @@ final class Exchange {
 
   private OriginPool pool;
   private Lease lease;
+  /** The lease of the attempt the origin did not process, until the next attempt: it goes elsewhere. */
+  private Lease unprocessedOn;
   /** The stream asked of {@link #pool} while not yet granted: abandoned if the exchange ends first. */
   private Future<Lease> waitingForStream;
   /** The current attempt's origin stream, once opened. */
@@ -144,7 +146,8 @@ final class Exchange {
     leasedLocalPort = -1;
     OriginPool previous = pool;
     pool = selection.origins().pick(previous);
-    Future<Lease> acquired = pool.acquire(context);
+    Future<Lease> acquired = pool.acquire(context, unprocessedOn);
+    unprocessedOn = null;
     waitingForStream = acquired;
     acquired.onComplete(ar -> {
       waitingForStream = null;
@@ -463,6 +466,7 @@ final class Exchange {
       : lease.classify(cause, origin, client.method(), responseHeadersReceived);
     if (lease != null) {
       lease.release();
+      unprocessedOn = lease;
       lease = null;
     }
     if (responseHeadersReceived) {

@@ -16,7 +16,7 @@ public final class Lease {
     HttpMethod.TRACE, HttpMethod.PUT, HttpMethod.DELETE);
 
   private final OriginPool pool;
-  private final OriginConnection origin;
+  final OriginConnection origin;
   private final boolean reused;
   private boolean released;
 

@@ -76,6 +76,16 @@ public final class OriginPool {
    * (queue full, or the connection attempt failed).
    */
   public Future<Lease> acquire(ContextInternal ctx) {
+    return acquire(ctx, null);
+  }
+
+  /**
+   * {@link #acquire(ContextInternal)} for a request the connection of {@code refused} never processed:
+   * another connection takes it, opened for it if none has room and the zone allows one more; the same
+   * connection only when no other can be had.
+   */
+  public Future<Lease> acquire(ContextInternal ctx, Lease refused) {
+    OriginConnection avoid = refused == null || refused.pool() != this ? null : refused.origin;
     PromiseInternal<Lease> waiter;
     boolean openOne;
     synchronized (this) {
@@ -83,7 +93,7 @@ public final class OriginPool {
       OriginConnection chosen = null;
       for (int i = 0, n = connections.size(); i < n; i++) {
         OriginConnection c = connections.get(i);
-        if (c.hasRoom()) {
+        if (c.hasRoom() && c != avoid) {
           if (c.context.nettyEventLoop() == ctx.nettyEventLoop()) {
             chosen = c;
             break;
@@ -92,6 +102,10 @@ public final class OriginPool {
             chosen = c;
           }
         }
+      }
+      boolean mayOpen = connections.size() + opening < peer.maxConnections();
+      if (chosen == null && avoid != null && avoid.hasRoom() && !mayOpen && opening == 0) {
+        chosen = avoid;
       }
       if (chosen != null) {
         chosen.active++;
@@ -102,7 +116,7 @@ public final class OriginPool {
       if (!waiters.offer(waiter)) {
         return ctx.failedFuture(new OriginFailure(FailureKind.QUEUE_FULL, "origin queue full"));
       }
-      openOne = needsAnotherConnection();
+      openOne = needsAnotherConnection() || avoid != null && mayOpen && opening == 0;
       if (openOne) {
         opening++;
       }

@@ -141,6 +141,21 @@ class UnprocessedReplayTest {
     assertEquals(1, replays(proxy, "z"));
   }
 
+  /** DESIGN: a refused stream is retried "on another connection": a connection that refuses all gets none. */
+  @Test
+  void aRefusedStreamIsRetriedOnAnotherConnection() {
+    FaultOrigin origin = scope.track(FaultOrigin.start(request -> request.connectionIndex() == 0
+      ? FaultActions.refuseStream() : FaultActions.ok("elsewhere")));
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
+      zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
+
+    Exchange exchange = Await.result(Exchange.get(client(proxy), "z.test", "/refused-here"));
+
+    assertEquals(200, exchange.status(), exchange.body());
+    assertEquals("elsewhere", exchange.body());
+    assertEquals(List.of(0, 1), origin.stats().requests().stream().map(RecordedRequest::connectionIndex).toList());
+  }
+
   @Test
   void bodyOverTheReplayCapIsNotReplayedButFailsWith520() {
     // Refused only once the whole body has arrived, so the proxy has read past the 1 MiB it keeps.
