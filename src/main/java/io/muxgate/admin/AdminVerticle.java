@@ -10,6 +10,7 @@ import io.muxgate.frontend.ProxyVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -49,8 +50,9 @@ public final class AdminVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     Router router = Router.router(vertx);
-    router.get("/healthz").handler(ctx -> text(ctx, 200, "ok\n"));
-    router.get("/readyz").handler(ctx -> {
+    // HEAD too: some load balancers' health checks use it.
+    router.route("/healthz").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> text(ctx, 200, "ok\n"));
+    router.route("/readyz").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
       boolean isReady = ready.getAsBoolean();
       text(ctx, isReady ? 200 : 503, isReady ? "ready\n" : "not ready\n");
     });
@@ -60,6 +62,10 @@ public final class AdminVerticle extends VerticleBase {
     router.get("/zones/:zone/settings/:id").handler(this::getSetting);
     router.patch("/zones/:zone/settings/:id").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES))
       .handler(this::patchSetting);
+    // The router's own refusals in the API's envelope too, instead of an empty body or an HTML page.
+    router.errorHandler(404, ctx -> error(ctx, 404, 1000, "no such endpoint: " + ctx.request().path()));
+    router.errorHandler(405, ctx -> error(ctx, 405, 1008, "method " + ctx.request().method() + " not allowed here"));
+    router.errorHandler(413, ctx -> error(ctx, 413, 1009, "request body over " + MAX_BODY_BYTES + " bytes"));
     server = vertx.createHttpServer(new HttpServerOptions().setHost(config.adminBind()).setPort(config.adminPort()))
       .requestHandler(router);
     return ProxyVerticle.listen(server, "admin_port", config.adminPort());

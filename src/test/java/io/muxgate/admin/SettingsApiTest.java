@@ -160,6 +160,27 @@ class SettingsApiTest {
     assertEquals(404, admin.get("/zones/shop/settings/origin_h2_max_stream").status());
   }
 
+  /** The router's own refusals come in the envelope too; health checks answer HEAD. */
+  @Test
+  void unknownPathsWrongMethodsAndOversizedBodiesGetTheEnvelope() {
+    AdminApi.Answer noSuchPath = admin.get("/nope");
+    assertEquals(404, noSuchPath.status());
+    assertEquals(false, new JsonObject(noSuchPath.body()).getBoolean("success"));
+
+    AdminApi.Answer wrongMethod = Await.result(admin.send(HttpMethod.DELETE, "/zones/shop/settings/origin_h2_max_streams",
+      TOKEN, null), 10);
+    assertEquals(405, wrongMethod.status());
+    assertEquals(false, new JsonObject(wrongMethod.body()).getBoolean("success"));
+
+    AdminApi.Answer tooLarge = Await.result(admin.send(HttpMethod.PATCH, "/zones/shop/settings/origin_h2_max_streams",
+      TOKEN, Buffer.buffer("{\"value\": \"" + "x".repeat(200_000) + "\"}")), 10);
+    assertEquals(413, tooLarge.status());
+    assertEquals(false, new JsonObject(tooLarge.body()).getBoolean("success"));
+
+    assertEquals(200, Await.result(admin.send(HttpMethod.HEAD, "/healthz", null, null), 10).status());
+    assertEquals(200, Await.result(admin.send(HttpMethod.HEAD, "/readyz", null, null), 10).status());
+  }
+
   @Test
   void patchOfAZoneWhoseFileIsBrokenOnDiskIs409AndLeavesTheFileAsItIs() throws IOException {
     Path file = proxy.tenantsDir().resolve("shop.json");
