@@ -236,7 +236,7 @@ final class Exchange {
   /** A copy of the origin request's headers without the HTTP/2 pseudo-headers, for Vert.x's client. */
   private static MultiMap withoutPseudoHeaders(MultiMap headers) {
     MultiMap copy = HttpHeaders.headers();
-    Headers.copy(headers, copy);   // pseudo-headers count as hop-by-hop there
+    Headers.copyRequest(headers, copy);   // pseudo-headers count as hop-by-hop there
     return copy;
   }
 

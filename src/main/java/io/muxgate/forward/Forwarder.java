@@ -42,6 +42,8 @@ public final class Forwarder {
    * counts it. Above it, 431.
    */
   public static final int MAX_REQUEST_HEADER_BYTES = 32 * 1024;
+  /** The longest request target served (HTTP/1.x: the codec's request-line limit is the same). Above it, 414. */
+  public static final int MAX_REQUEST_TARGET_CHARS = 16 * 1024;
   static final CharSequence MUXGATE_ERROR = HttpHeaders.createOptimized("muxgate-error");
   /** How long a connection closing after a response keeps reading what the client still sends. */
   private static final long LINGER_MS = 2000;
@@ -74,6 +76,17 @@ public final class Forwarder {
   public void handle(Downstream client, ContextInternal context) {
     long start = System.nanoTime();
     HostAndPort authority = client.authority();
+    String target = client.uri();
+    String badTarget = target.length() > MAX_REQUEST_TARGET_CHARS ? "request_uri_too_long"
+      : hasControlCharacter(target) ? "bad_request_target" : null;
+    if (badTarget != null) {
+      // The HTTP/1.x codec refuses a longer request line itself (handleInvalid); an HTTP/2 :path is
+      // bounded only by the header list. Control characters and spaces are never part of a URI
+      // (RFC 3986), and an origin may read them otherwise than the proxy did.
+      closeAfterResponse(client);
+      reject(client, null, badTarget.equals("request_uri_too_long") ? 414 : 400, badTarget, start);
+      return;
+    }
     if (client.version() == HttpVersion.HTTP_2) {
       // HTTP/1.x blocks over the limit never get here (handleInvalid); HTTP/2 ones are decoded up to a
       // larger bound so that the answer can be the proxy's own 431 instead of the codec's bare one.
@@ -195,6 +208,16 @@ public final class Forwarder {
     return codings.size() == 1 ? null : UNSUPPORTED_TRANSFER_CODING;
   }
 
+  private static boolean hasControlCharacter(String target) {
+    for (int i = 0, n = target.length(); i < n; i++) {
+      char c = target.charAt(i);
+      if (c <= ' ' || c == 0x7f) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private Zone resolveZone(HostAndPort authority) {
     return authority == null ? null : zones.get().lookup(authority.host());
   }
@@ -223,7 +246,7 @@ public final class Forwarder {
       return new Http2HeadersAdaptor(http2);
     }
     MultiMap headers = HttpHeaders.headers();
-    Headers.copy(client.headers(), headers);
+    Headers.copyRequest(client.headers(), headers);
     Headers.append(headers, "x-forwarded-for", client.remoteHost());
     headers.set("x-forwarded-proto", proto);
     headers.set("x-forwarded-host", authority);

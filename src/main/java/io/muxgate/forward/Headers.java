@@ -21,7 +21,17 @@ final class Headers {
   private Headers() {
   }
 
+  /** A response's (or trailers', or hints') headers: TE is a request header only (RFC 9110, section 10.1.4). */
   static void copy(MultiMap from, MultiMap to) {
+    copy(from, to, false);
+  }
+
+  /** A request's headers, with {@code te: trailers} kept if the client sent it. */
+  static void copyRequest(MultiMap from, MultiMap to) {
+    copy(from, to, true);
+  }
+
+  private static void copy(MultiMap from, MultiMap to, boolean request) {
     List<String> named = connectionNamed(from);
     boolean trailersAccepted = false;
     for (Map.Entry<String, String> header : from) {
@@ -32,7 +42,7 @@ final class Headers {
         to.add(name, header.getValue());
       }
     }
-    if (trailersAccepted) {
+    if (trailersAccepted && request) {
       // The one TE value HTTP/2 allows; gRPC origins refuse a request without it.
       to.set("te", "trailers");
     }
@@ -85,16 +95,16 @@ final class Headers {
   }
 
   /**
-   * Drops from an HTTP/2 header list, in place, what {@link #copy(Http2Headers, Http2Headers)} would not
-   * copy; called once a {@link #scan} has found something to drop. The pseudo-headers stay: the side
-   * that writes the list sets its own.
+   * Drops from an HTTP/2 response's header list, in place, the hop-by-hop headers (TE included: a request
+   * header only); called once a {@link #scan} has found one. The pseudo-headers stay: the side that writes
+   * the list sets its own.
    */
   static void dropHopByHop(Http2Headers headers) {
     List<CharSequence> dropped = new ArrayList<>(2);
     for (Map.Entry<CharSequence, CharSequence> header : headers) {
       CharSequence name = header.getKey();
       boolean pseudo = name.length() > 0 && name.charAt(0) == ':';
-      if (!pseudo && isHopByHop(name) && !(is(name, TE) && is(header.getValue(), "trailers"))) {
+      if (!pseudo && isHopByHop(name)) {
         dropped.add(name);
       }
     }

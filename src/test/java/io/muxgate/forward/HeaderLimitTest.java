@@ -64,6 +64,17 @@ class HeaderLimitTest {
     assertEquals(0, origin.requests());
   }
 
+  /** An HTTP/2 :path is held to the request-target limit HTTP/1.x's request line has: 414 past 16 KiB. */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = ClientKind.class, names = {"H2_TLS", "H2C"})
+  void anHttp2PathOverTheTargetLimitGets414(ClientKind kind) {
+    Exchange refused = Await.result(Exchange.get(scope.client(kind, proxy), "z.test", "/" + "p".repeat(20_000)));
+
+    assertEquals(414, refused.status());
+    assertEquals("request_uri_too_long", refused.header("muxgate-error"));
+    assertEquals(0, origin.requests());
+  }
+
   /**
    * An HTTP/2 origin that advertises a smaller SETTINGS_MAX_HEADER_LIST_SIZE (Vert.x's default, 8 KiB) would
    * refuse a larger list: 431 from the proxy, naming the origin's limit, not a 520 counted against it.

@@ -96,7 +96,7 @@ class HopByHopHeadersTest {
     Exchange exchange = Await.result(Exchange.get(client, "h1.test", "/"));
     assertEquals(200, exchange.status(), exchange.body());
     assertEquals("chunked body", exchange.body());
-    for (String hop : List.of("keep-alive", "proxy-connection", "upgrade", "x-named-by-origin-connection")) {
+    for (String hop : List.of("keep-alive", "proxy-connection", "upgrade", "te", "x-named-by-origin-connection")) {
       assertNull(exchange.header(hop), hop + " reached the client: " + exchange.headers());
     }
     String connection = exchange.header("connection");
@@ -162,6 +162,7 @@ class HopByHopHeadersTest {
       .putHeader("keep-alive", "timeout=9")
       .putHeader("proxy-connection", "keep-alive")
       .putHeader("upgrade", "example/2")
+      .putHeader("te", "trailers")
       .putHeader("x-end-to-end", "kept")
       .putHeader("via", "1.0 origin-cache")
       .setChunked(true)

@@ -52,6 +52,13 @@ class UndecodableRequestTest {
   }
 
   @Test
+  void aControlCharacterInTheTargetGets400() throws IOException {
+    String answer = exchange("GET /a\u0001b HTTP/1.1\r\nHost: z.test\r\n\r\n");
+
+    assertRefused(answer, 400, "bad_request_target");
+  }
+
+  @Test
   void somethingThatIsNotHttpGets400() throws IOException {
     String answer = exchange("GET / HTTP/1.1\r\nHost: z.test\r\nBad Header Without Colon\r\n\r\n");
 
