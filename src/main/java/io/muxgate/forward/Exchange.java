@@ -326,6 +326,7 @@ final class Exchange {
   }
 
   private void headReceived(int status) {
+    pool.health().requestSucceeded();
     if (!clientBodyEnded && expectsContinue()) {
       // The client waits for a 100 (Continue) that will not come, and may send its body or not (curl
       // sends its next request): what follows on its connection cannot be read safely.
@@ -468,6 +469,9 @@ final class Exchange {
       lease.release();
       unprocessedOn = lease;
       lease = null;
+    }
+    if (failure.kind().countsAgainstOrigin()) {
+      pool.health().requestFailed(System.nanoTime());
     }
     if (responseHeadersReceived) {
       long code = cause instanceof StreamResetException reset ? reset.getCode() : INTERNAL_ERROR;

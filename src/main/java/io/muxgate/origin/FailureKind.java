@@ -52,6 +52,15 @@ public enum FailureKind {
     return replaySafe;
   }
 
+  /**
+   * Failures of a request the origin had and handled badly (reset, closed, invalid, unanswered in time):
+   * counted toward ejecting an origin that still takes connections, as Envoy's consecutive gateway
+   * failures are. Not those a replay covers (a GOAWAY during a restart) nor the origin's own 5xx answers.
+   */
+  public boolean countsAgainstOrigin() {
+    return this == RESET || this == CLOSED || this == INVALID_RESPONSE || this == READ_TIMEOUT;
+  }
+
   /** Failures that say the origin itself is unhealthy, as opposed to one request going wrong. */
   public boolean ejectsOrigin() {
     return this == CONNECTION_REFUSED || this == CONNECT_TIMEOUT || this == TLS_HANDSHAKE

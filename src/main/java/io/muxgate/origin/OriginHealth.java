@@ -4,10 +4,11 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Passive health of one origin: a failure that says the origin itself is down ({@link
- * FailureKind#ejectsOrigin()}: refused, connect timeout, TLS handshake, unresolvable) takes it out of
- * balancing for a back-off that doubles with each consecutive failure, from {@link #BASE_EJECTION_NANOS}
+ * FailureKind#ejectsOrigin()}: refused, connect timeout, TLS handshake, unresolvable), or
+ * {@link #OUTLIER_FAILURES} requests in a row failed at an origin that takes connections, takes it out of
+ * balancing for a back-off that doubles with each consecutive ejection, from {@link #BASE_EJECTION_NANOS}
  * up to {@link #MAX_EJECTION_NANOS}. Once the back-off is over the origin gets traffic again; the
- * first connection that opens clears the record. Times are {@link System#nanoTime()} values passed in,
+ * first connection that opens, or the first response, clears the record. Times are {@link System#nanoTime()} values passed in,
  * so the rules can be checked without waiting.
  */
 public final class OriginHealth {
@@ -20,9 +21,37 @@ public final class OriginHealth {
   static final long MAX_EJECTION_NANOS = TimeUnit.SECONDS.toNanos(32);
   private static final int MAX_DOUBLINGS = 5;
 
-  private int consecutiveFailures;
+  /**
+   * Requests failed at the origin in a row (reset, closed, invalid, unanswered) that eject an origin
+   * which still takes connections: Envoy's consecutive-5xx outlier detection, whose default this is.
+   */
+  static final int OUTLIER_FAILURES = 5;
+
+  private volatile int consecutiveFailures;
+  private volatile int failedRequestsInARow;
   private long ejectedUntilNanos;
   private long lastFailureNanos;
+
+  /**
+   * A request failed at an origin that took its connection. The {@link #OUTLIER_FAILURES}th in a row
+   * ejects it; once ejected and back without a success since, the first failure does.
+   */
+  public synchronized void requestFailed(long nowNanos) {
+    if (++failedRequestsInARow >= OUTLIER_FAILURES || consecutiveFailures > 0) {
+      failedRequestsInARow = 0;
+      failed(nowNanos);
+    }
+  }
+
+  /** A response came: the origin works, whatever failed before. Cheap when nothing did. */
+  public void requestSucceeded() {
+    if (failedRequestsInARow != 0 || consecutiveFailures != 0) {
+      synchronized (this) {
+        failedRequestsInARow = 0;
+        consecutiveFailures = 0;
+      }
+    }
+  }
 
   synchronized void failed(long nowNanos) {
     consecutiveFailures++;

@@ -4,6 +4,7 @@ import io.muxgate.support.Await;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.RefusedPort;
+import io.muxgate.testing.FaultActions;
 import io.muxgate.testing.FaultOrigin;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
@@ -92,6 +93,32 @@ class OriginBalancingTest {
     assertTrue(revivedRequests.get() > 0, "the origin got traffic again after its back-off");
     assertTrue(backInAfterMs >= 1_000, "back in after " + backInAfterMs + " ms");
     assertEquals(0, down.health().consecutiveFailures(), "its first connection cleared the record");
+  }
+
+  /**
+   * An origin that takes connections but resets every stream is ejected after five failures in a row
+   * (it would otherwise get more than its share: failing fast, it always looks least loaded).
+   */
+  @Test
+  void anOriginThatFailsEveryRequestIsEjectedAfterFiveInARow() {
+    FaultOrigin failing = FaultOrigin.start(request -> FaultActions.reset(FaultActions.INTERNAL_ERROR));
+    try {
+      proxy = ProxyHarness.start(vertx, Map.of("z.json", zone("z", "z.test",
+        List.of("h2c://" + failing.authority(), "h2c://" + up.authority()), null)));
+      client = proxy.h2cClient();
+
+      int failed = 0;
+      for (int i = 0; i < 40; i++) {
+        if (get(client).status() != 200) {
+          failed++;
+        }
+      }
+
+      assertEquals(OriginHealth.OUTLIER_FAILURES, failed, "failures before the ejection, none during its back-off");
+      assertEquals(OriginHealth.OUTLIER_FAILURES, failing.stats().requestsReceived());
+    } finally {
+      failing.close();
+    }
   }
 
   @Test

@@ -34,6 +34,30 @@ class OriginHealthTest {
   }
 
   @Test
+  void fiveRequestFailuresInARowEjectAnOriginThatStillTakesConnections() {
+    OriginHealth health = new OriginHealth();
+    long t = 7_000_000_000L;
+    for (int i = 1; i < OriginHealth.OUTLIER_FAILURES; i++) {
+      health.requestFailed(t);
+      assertFalse(health.ejected(t), "not after " + i);
+    }
+    health.requestSucceeded();
+    for (int i = 1; i < OriginHealth.OUTLIER_FAILURES; i++) {
+      health.requestFailed(t);
+    }
+    assertFalse(health.ejected(t), "a success in between starts the count over");
+    health.requestFailed(t);
+    assertTrue(health.ejected(t + SECOND - 1));
+    assertFalse(health.ejected(t + SECOND), "back in after 1 s");
+
+    health.requestFailed(t + SECOND);
+    assertTrue(health.ejected(t + SECOND), "back without a success: the first failure ejects again");
+    assertEquals(t + 3 * SECOND, health.ejectedUntilNanos(), "for twice as long");
+    health.requestSucceeded();
+    assertFalse(health.ejected(t + SECOND), "a response clears the record");
+  }
+
+  @Test
   void ejectionBackOffDoublesOnRepeatFailuresUpToTheCapAndASuccessClearsIt() {
     OriginHealth health = new OriginHealth();
     long t = 1_000 * SECOND;
