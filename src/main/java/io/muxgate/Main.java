@@ -74,9 +74,11 @@ public final class Main {
       return;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      long start = System.nanoTime();
       try {
         app.shutdown().await(config.drainTimeoutSeconds() + 5L, TimeUnit.SECONDS);
         vertx.close().await(5, TimeUnit.SECONDS);
+        System.err.printf("muxgate: stopped after %.1f s%n", (System.nanoTime() - start) / 1e9);
       } catch (Exception e) {
         System.err.println("muxgate: shutdown did not complete: " + e);
         return; // the JVM exits with the signal's status (143 for SIGTERM)
@@ -116,6 +118,11 @@ public final class Main {
       }
       if (args[i].startsWith("--conf=")) {
         return Path.of(args[i].substring("--conf=".length()));
+      }
+      if (args[i].equals("--help") || args[i].equals("-h")) {
+        System.out.println("usage: java -jar muxgate.jar [--conf PATH]   (PATH defaults to $MUXGATE_CONF, then "
+          + "conf/muxgate.json)");
+        System.exit(0);
       }
       throw new ConfigException(null, null, "unknown argument \"" + args[i] + "\"; usage: muxgate [--conf PATH]");
     }

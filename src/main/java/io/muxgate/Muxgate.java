@@ -11,6 +11,7 @@ import io.muxgate.config.ProcessConfig;
 import io.muxgate.config.ZoneCatalog;
 import io.muxgate.config.ZoneConfig;
 import io.muxgate.demo.DemoOrigin;
+import io.muxgate.forward.Zone;
 import io.muxgate.forward.ZoneTable;
 import io.muxgate.frontend.ProxyVerticle;
 import io.muxgate.frontend.ServerCertificate;
@@ -153,6 +154,15 @@ public final class Muxgate {
     }
   }
 
+  /** Requests admitted and not yet over, every zone and event loop together. */
+  public int inFlight() {
+    int sum = 0;
+    for (Zone zone : configVerticle.current().zones()) {
+      sum += zone.inFlight().get();
+    }
+    return sum;
+  }
+
   public boolean isReady() {
     return ready.get();
   }
@@ -163,6 +173,8 @@ public final class Muxgate {
    */
   public Future<Void> shutdown() {
     ready.set(false);
+    log.info("stopping: " + inFlight() + " request(s) in flight get up to " + config.drainTimeoutSeconds()
+      + " s to finish");
     List<Future<Void>> drains = new ArrayList<>();
     synchronized (proxies) {
       for (ProxyVerticle proxy : proxies) {

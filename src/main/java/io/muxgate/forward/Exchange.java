@@ -288,7 +288,7 @@ final class Exchange {
     MultiMap headers = client.responseHeaders();
     Headers.copy(originHeaders, headers);
     Headers.append(headers, "via", forwarder.via(originVersion));
-    forwarder.rewriteLocation(headers, selection, client, authority);
+    forwarder.rewriteLocation(headers, zone, selection, client, authority);
     if (client.version() != HttpVersion.HTTP_2 && !headers.contains(HttpHeaders.CONTENT_LENGTH)
       && client.method() != HttpMethod.HEAD && status != 204 && status != 304) {
       if (client.version() == HttpVersion.HTTP_1_1) {
@@ -321,7 +321,7 @@ final class Exchange {
       headers.add(Forwarder.VIA, forwarder.via(HttpVersion.HTTP_2));
     }
     if ((found & Headers.LOCATION) != 0) {
-      forwarder.rewriteLocation(client.responseHeaders(), selection, client, authority);
+      forwarder.rewriteLocation(client.responseHeaders(), zone, selection, client, authority);
     }
   }
 
@@ -474,6 +474,8 @@ final class Exchange {
       pool.health().requestFailed(System.nanoTime());
     }
     if (responseHeadersReceived) {
+      // Counted as the origin's error too: the client gets a cut response instead of a 52x.
+      forwarder.originFailed(zone, failure);
       long code = cause instanceof StreamResetException reset ? reset.getCode() : INTERNAL_ERROR;
       resetClient(code, failure.kind().reason());
       return;
@@ -533,6 +535,7 @@ final class Exchange {
     }
     if (responseHeadersReceived) {
       cancelOrigin(CANCEL);
+      forwarder.originFailed(zone, new OriginFailure(FailureKind.READ_TIMEOUT, "response body stalled"));
       resetClient(CANCEL, FailureKind.READ_TIMEOUT.reason());
     } else if (waitingForStream != null) {
       // Still queued for a stream (a connection that does not open fails its queue with 522 first).
@@ -548,7 +551,11 @@ final class Exchange {
       return;
     }
     cancelOrigin(CANCEL);
-    finish(499, "client_closed");
+    if (forwarder.cutByDrain()) {
+      finish(503, "drain_timeout");
+    } else {
+      finish(499, "client_closed");
+    }
   }
 
   /** A client-side problem (body too large) before or during forwarding. */

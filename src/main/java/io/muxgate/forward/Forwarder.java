@@ -45,6 +45,7 @@ public final class Forwarder {
   /** The longest request target served (HTTP/1.x: the codec's request-line limit is the same). Above it, 414. */
   public static final int MAX_REQUEST_TARGET_CHARS = 16 * 1024;
   static final CharSequence MUXGATE_ERROR = HttpHeaders.createOptimized("muxgate-error");
+  private static final long DRAIN_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   /** How long a connection closing after a response keeps reading what the client still sends. */
   private static final long LINGER_MS = 2000;
   private static final String BAD_TRANSFER_ENCODING = "bad_transfer_encoding";
@@ -59,6 +60,8 @@ public final class Forwarder {
   private final ProxyMetrics metrics;
   private final Function<OriginPeer, HttpClientAgent> upgradeClients;
   private final Deadlines deadlines = new Deadlines();
+  /** When a graceful stop cuts what is still in flight ({@link System#nanoTime()}); 0 while serving. */
+  private volatile long drainDeadlineNanos;
 
   public Forwarder(Supplier<ZoneTable> zones, ExchangeObserver observer, ProxyMetrics metrics,
                    Function<OriginPeer, HttpClientAgent> upgradeClients) {
@@ -263,16 +266,19 @@ public final class Forwarder {
   }
 
   /**
-   * Rewrites an absolute Location or Content-Location that points at one of the selected origins so
-   * that it points at the client-facing scheme and host instead, restoring a stripped route prefix.
+   * Rewrites an absolute (or scheme-relative) Location or Content-Location that points at one of the
+   * zone's origins so that it points at the client-facing scheme and host instead, restoring a stripped
+   * route prefix.
    */
-  void rewriteLocation(MultiMap headers, Zone.Selection selection, Downstream client, HostAndPort authority) {
+  void rewriteLocation(MultiMap headers, Zone zone, Zone.Selection selection, Downstream client,
+                       HostAndPort authority) {
     for (CharSequence name : new CharSequence[] {HttpHeaders.LOCATION, HttpHeaders.CONTENT_LOCATION}) {
       String value = headers.get(name);
-      if (value == null || !(value.startsWith("http://") || value.startsWith("https://"))) {
+      if (value == null || !(value.regionMatches(true, 0, "http://", 0, 7)
+        || value.regionMatches(true, 0, "https://", 0, 8) || value.startsWith("//"))) {
         continue;
       }
-      String rewritten = LocationRewrite.rewrite(value, selection, client.tls() ? "https" : "http",
+      String rewritten = LocationRewrite.rewrite(value, zone, selection, client.tls() ? "https" : "http",
         authority.port() >= 0 ? authority.host() + ":" + authority.port() : authority.host());
       if (rewritten != null) {
         headers.set(name, rewritten);
@@ -353,6 +359,20 @@ public final class Forwarder {
       // The origin errors proper; a full queue (503) or an origin's header limit (431) are not the origin failing.
       metrics.originError(zone.name(), status);
     }
+  }
+
+  /** A graceful stop began: connections still open at {@code deadlineNanos} are closed. */
+  public void draining(long deadlineNanos) {
+    drainDeadlineNanos = deadlineNanos == 0 ? 1 : deadlineNanos;
+  }
+
+  /**
+   * Whether a client connection that goes away now was closed by the drain's end rather than by the
+   * client. A little early, as the listener's own timer and this check race.
+   */
+  boolean cutByDrain() {
+    long deadline = drainDeadlineNanos;
+    return deadline != 0 && System.nanoTime() - deadline > -DRAIN_MARGIN_NANOS;
   }
 
   Deadlines deadlines() {

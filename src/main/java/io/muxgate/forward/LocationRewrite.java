@@ -13,8 +13,14 @@ final class LocationRewrite {
   private LocationRewrite() {
   }
 
-  /** The rewritten URL, or null when {@code value} does not point at one of the selected origins. */
-  static String rewrite(String value, Zone.Selection selection, String clientScheme, String clientAuthority) {
+  /**
+   * The rewritten URL, or null when {@code value} does not point at an origin of {@code zone}. The
+   * request's own origins are looked at first, then the zone's others (a redirect from an API route to
+   * the site itself): the route whose origin it names gives the prefix to restore. A scheme-relative URL
+   * ({@code //host/path}) stays scheme-relative.
+   */
+  static String rewrite(String value, Zone zone, Zone.Selection selection, String clientScheme,
+                        String clientAuthority) {
     URI uri;
     try {
       uri = new URI(value);
@@ -24,28 +30,32 @@ final class LocationRewrite {
     if (uri.getHost() == null) {
       return null;
     }
-    int port = uri.getPort() != -1 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
-    boolean pointsAtOrigin = false;
-    for (OriginPool pool : selection.origins().pools()) {
-      OriginAddress origin = pool.peer().address();
-      String sni = pool.peer().sni();
-      if (port == origin.port() && (uri.getHost().equalsIgnoreCase(origin.host())
-        || (sni != null && uri.getHost().equalsIgnoreCase(sni)))) {
-        pointsAtOrigin = true;
-        break;
+    Route route = selection.route();
+    boolean found = pointsAt(uri, selection.origins());
+    if (!found && zone != null) {
+      if (selection.route() != null && pointsAt(uri, zone.origins())) {
+        route = null;
+        found = true;
+      }
+      for (int i = 0; !found && i < zone.routes().size(); i++) {
+        Zone.RoutedOrigins routed = zone.routes().get(i);
+        if (routed.route() != selection.route() && pointsAt(uri, routed.origins())) {
+          route = routed.route();
+          found = true;
+        }
       }
     }
-    if (!pointsAtOrigin) {
+    if (!found) {
       return null;
     }
     String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
-    Route route = selection.route();
     if (route != null && route.stripPrefix()) {
       String prefix = route.prefix().endsWith("/") ? route.prefix().substring(0, route.prefix().length() - 1)
         : route.prefix();
       path = prefix + path;
     }
-    StringBuilder sb = new StringBuilder(clientScheme).append("://").append(clientAuthority).append(path);
+    StringBuilder sb = new StringBuilder(uri.getScheme() == null ? "" : clientScheme + ":").append("//")
+      .append(clientAuthority).append(path);
     if (uri.getRawQuery() != null) {
       sb.append('?').append(uri.getRawQuery());
     }
@@ -53,5 +63,21 @@ final class LocationRewrite {
       sb.append('#').append(uri.getRawFragment());
     }
     return sb.toString();
+  }
+
+  /** Whether {@code uri} names one of {@code origins} (its host or SNI name, and its port). */
+  private static boolean pointsAt(URI uri, OriginSet origins) {
+    for (OriginPool pool : origins.pools()) {
+      OriginAddress origin = pool.peer().address();
+      int port = uri.getPort() != -1 ? uri.getPort()
+        : uri.getScheme() == null ? (origin.scheme().tls() ? 443 : 80)
+        : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+      String sni = pool.peer().sni();
+      if (port == origin.port() && (uri.getHost().equalsIgnoreCase(origin.host())
+        || (sni != null && uri.getHost().equalsIgnoreCase(sni)))) {
+        return true;
+      }
+    }
+    return false;
   }
 }

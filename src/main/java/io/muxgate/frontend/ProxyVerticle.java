@@ -38,6 +38,7 @@ public final class ProxyVerticle extends VerticleBase {
   private final List<HttpServer> servers = new ArrayList<>();
   private final AtomicInteger frontStreamConnections = new AtomicInteger();
   private ZoneTable zones;
+  private Forwarder forwarder;
 
   public ProxyVerticle(ProcessConfig config, KeyCertOptions keyCert, ZoneTable initial, ExchangeObserver observer,
                        ProxyMetrics metrics, OriginPools pools) {
@@ -60,7 +61,7 @@ public final class ProxyVerticle extends VerticleBase {
     });
     // Tells the config verticle this instance listens: it publishes no snapshot before all instances do.
     vertx.eventBus().send(APPLIED_ADDRESS, zones.version());
-    Forwarder forwarder = new Forwarder(() -> zones, observer, metrics, pools::upgradeClient);
+    forwarder = new Forwarder(() -> zones, observer, metrics, pools::upgradeClient);
     Handler<HttpConnection> connections = connection -> {
       RelayPipeline.install(connection);
       if (FrontStreams.install(connection, forwarder)) {
@@ -89,6 +90,7 @@ public final class ProxyVerticle extends VerticleBase {
   /** Stops accepting and lets in-flight requests finish within the drain timeout (clients get GOAWAY). */
   public Future<Void> drain(long timeoutSeconds) {
     Promise<Void> done = Promise.promise();
+    forwarder.draining(System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds));
     context.runOnContext(v -> {
       List<Future<Void>> shutdowns = new ArrayList<>();
       for (HttpServer server : servers) {

@@ -25,7 +25,20 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
   private static final Duration[] BUCKETS = {
     Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
     Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
-    Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30)};
+    Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30),
+    // Up to past the default proxy_read_timeout (100 s), so that 524s land in a bucket of their own.
+    Duration.ofSeconds(60), Duration.ofSeconds(120)};
+  /** The HELP line of each family. */
+  private static final Map<String, String> HELP = Map.of(
+    "muxgate.requests", "Requests answered, by zone and status code sent to the client",
+    "muxgate.request.duration", "Time from the request's arrival to the end of its response",
+    "muxgate.origin.errors", "Requests failed at the origin (520..526), by zone and status",
+    "muxgate.origin.replays", "Requests sent again because the origin did not process them, by reason",
+    "muxgate.config.reloads", "Zone file changes applied or rejected",
+    "muxgate.origin.connections", "Origin connections open now",
+    "muxgate.origin.connections.opened", "Origin connections opened since start",
+    "muxgate.origin.streams.active", "Requests on an origin connection now",
+    "muxgate.origin.requests.queued", "Requests waiting for an origin stream now (every connection full, or opening)");
   private static final String NO_ZONE = "";
 
   private final MeterRegistry registry;
@@ -109,7 +122,7 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
     return gauges.computeIfAbsent(key, k -> {
       AtomicInteger v = new AtomicInteger();
       if (registry != null) {
-        Gauge.Builder<AtomicInteger> b = Gauge.builder(name, v, AtomicInteger::get)
+        Gauge.Builder<AtomicInteger> b = Gauge.builder(name, v, AtomicInteger::get).description(HELP.get(name))
           .tag("zone", peer.zone()).tag("origin", peer.address().toString());
         if (protocol != null) {
           b.tag("protocol", protocol);
@@ -128,7 +141,7 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
     }
     return counters.computeIfAbsent(key, k -> registry == null
       ? NOOP_COUNTER
-      : Counter.builder(name).tags(tags).register(registry));
+      : Counter.builder(name).description(HELP.get(name)).tags(tags).register(registry));
   }
 
   private static final Counter NOOP_COUNTER = new io.micrometer.core.instrument.noop.NoopCounter(
@@ -143,7 +156,7 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
 
     ZoneMeters(String zone) {
       this.zone = zone;
-      this.duration = Timer.builder("muxgate.request.duration")
+      this.duration = Timer.builder("muxgate.request.duration").description(HELP.get("muxgate.request.duration"))
         .tag("zone", zone)
         .serviceLevelObjectives(BUCKETS)
         .register(registry);
@@ -155,7 +168,7 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
         return c;
       }
       return byStatus.computeIfAbsent(status, s -> Counter.builder("muxgate.requests")
-        .tag("zone", zone).tag("code", Integer.toString(s)).register(registry));
+        .description(HELP.get("muxgate.requests")).tag("zone", zone).tag("code", Integer.toString(s)).register(registry));
     }
   }
 }

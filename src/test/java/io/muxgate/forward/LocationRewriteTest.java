@@ -36,6 +36,8 @@ class LocationRewriteTest {
   private TestOrigin h2cOrigin;
   private TestOrigin h1Origin;
   private ProxyHarness proxy;
+  /** The port of the "split" zone's API route origin, which the zone's own origin redirects to. */
+  private int apiPort;
 
   @BeforeAll
   void start() {
@@ -43,7 +45,20 @@ class LocationRewriteTest {
     h2cOrigin.handler(request -> answer(request, h2cOrigin));
     h1Origin = scope.startOrigin(TestOrigin.Mode.H1);
     h1Origin.handler(request -> answer(request, h1Origin));
+    TestOrigin api = scope.startOrigin(TestOrigin.Mode.H2C);
+    apiPort = api.port();
+    api.handler(request -> {
+      String site = "127.0.0.1:" + h2cOrigin.port();
+      String self = "127.0.0.1:" + api.port();
+      switch (request.path()) {
+        case "/to-site" -> request.response().setStatusCode(302).putHeader("location", "http://" + site + "/home").end();
+        case "/upper" -> request.response().setStatusCode(302).putHeader("location", "HTTP://" + self + "/u").end();
+        case "/relative-scheme" -> request.response().setStatusCode(302).putHeader("location", "//" + self + "/r").end();
+        default -> request.response().setStatusCode(404).end();
+      }
+    });
     proxy = scope.startProxy(Map.of(
+      "split.json", withApiRoute(zone("split", "split.test", List.of(h2cOrigin.url()), null), api),
       "h2c.json", withApiRoute(zone("h2c", "h2c.test", List.of(h2cOrigin.url()), null), h2cOrigin),
       "h1.json", withApiRoute(zone("h1", "h1.test", List.of(h1Origin.url()),
         new JsonObject().put("origin_max_http_version", "1")), h1Origin)));
@@ -79,17 +94,43 @@ class LocationRewriteTest {
     assertEquals("/relative", elsewhere.header("content-location"));
   }
 
+  /**
+   * A Location naming another origin of the zone than the one that answered is rewritten too, with the
+   * prefix of the route that origin serves (none for the zone's own); an upper-case scheme and a
+   * scheme-relative URL are URLs all the same.
+   */
+  @ParameterizedTest(name = "{0} client")
+  @MethodSource("clients")
+  void locationsNamingTheZonesOtherOriginsOrInOtherFormsNameTheProxy(ClientKind kind) {
+    String scheme = kind.tls() ? "https" : "http";
+    assertEquals(scheme + "://split.test/home",
+      Await.result(Exchange.get(scope.client(kind, proxy), "split.test", "/api/to-site")).header("location"));
+    assertEquals(scheme + "://split.test/api/u",
+      Await.result(Exchange.get(scope.client(kind, proxy), "split.test", "/api/upper")).header("location"));
+    assertEquals("//split.test/api/r",
+      Await.result(Exchange.get(scope.client(kind, proxy), "split.test", "/api/relative-scheme")).header("location"));
+    assertEquals(scheme + "://split.test/api/next?a=1#top",
+      Await.result(Exchange.get(scope.client(kind, proxy), "split.test", "/moved-to-api")).header("location"),
+      "from the zone's origin to the route's: the route's prefix");
+  }
+
+  static Stream<ClientKind> clients() {
+    return Stream.of(ClientKind.H2C, ClientKind.HTTP1);
+  }
+
   private static JsonObject withApiRoute(JsonObject zone, TestOrigin origin) {
     return zone.put("routes", new JsonArray().add(new JsonObject().put("prefix", "/api/")
       .put("origins", new JsonArray().add(origin.url())).put("strip_prefix", true)));
   }
 
-  private static void answer(HttpServerRequest request, TestOrigin origin) {
+  private void answer(HttpServerRequest request, TestOrigin origin) {
     String self = "http://127.0.0.1:" + origin.port();
     switch (request.path()) {
       case "/moved" -> request.response().setStatusCode(302)
         .putHeader("location", self + "/next?a=1#top")
         .putHeader("content-location", self + "/here").end();
+      case "/moved-to-api" -> request.response().setStatusCode(302)
+        .putHeader("location", "http://127.0.0.1:" + apiPort + "/next?a=1#top").end();
       case "/elsewhere" -> request.response().setStatusCode(302)
         .putHeader("location", "http://other.example/x")
         .putHeader("content-location", "/relative").end();

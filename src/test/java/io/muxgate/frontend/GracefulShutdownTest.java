@@ -1,19 +1,23 @@
 package io.muxgate.frontend;
 
+import io.muxgate.admin.AdminApi;
 import io.muxgate.support.Await;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import static io.muxgate.support.ProxyHarness.zone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -54,6 +58,30 @@ class GracefulShutdownTest {
     }
     Await.result(stopped, 10);
     assertTrue(origin.connectionsAccepted() >= 1);
+  }
+
+  /** A request still running when drain_timeout_s is over is cut, and logged as the drain's doing, not the client's. */
+  @Test
+  void aRequestCutAtTheDrainTimeoutIsCountedAsSuch() {
+    // A Vert.x of its own: one Muxgate per Vert.x (the one of setUp runs on the scope's).
+    Vertx own = Vertx.vertx();
+    scope.track(() -> own.close().await(10, TimeUnit.SECONDS));
+    ProxyHarness quick = ProxyHarness.start(own, Map.of("z.json", zone("z", "z.test", List.of(origin.url()),
+      null)), new JsonObject().put("drain_timeout_s", 1));
+    origin.park();
+    Future<Exchange> cut = Exchange.get(quick.h2cClient(), "z.test", "/slow");
+    origin.awaitInFlight(1);
+
+    Await.result(quick.app().shutdown(), 10);
+    Await.until(cut::isComplete, 5_000, "the cut request to end");
+    assertTrue(cut.failed(), "the request was cut");
+
+    AdminApi admin = new AdminApi(scope.vertx(), quick.adminPort());
+    Await.until(() -> admin.metric("muxgate_requests_total", "code=\"503\",zone=\"z\"") == 1.0, 5_000,
+      "the cut request counted as 503 drain_timeout");
+    assertEquals(0.0, admin.metric("muxgate_requests_total", "code=\"499\",zone=\"z\""));
+    origin.release();
+    quick.close();
   }
 
   private int readyzStatus() {

@@ -1,5 +1,6 @@
 package io.muxgate.origin;
 
+import io.muxgate.admin.AdminApi;
 import io.muxgate.support.Await;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
@@ -213,6 +214,8 @@ class OriginErrorMappingTest {
     faults.stats().await("the stalled origin stream cancelled",
       s -> s.resetsReceived().stream().anyMatch(r -> r.errorCode() == FaultActions.CANCEL),
       Duration.ofSeconds(5));
+    assertEquals(1.0, new AdminApi(vertx, proxy.adminPort()).metric("muxgate_origin_errors_total",
+      "code=\"524\",zone=\"stall\""), "a stall mid-body is the origin's error too");
   }
 
   private Exchange get(String host, String path) {
