@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts target/muxgate.jar on free ports, waits until it is ready, sends SIGTERM and checks that the
-# graceful stop ends with exit status 0 within the drain timeout. Needs python3 (to pick free ports).
+# Starts target/muxgate.jar on free ports, waits until it is ready, checks that SIGHUP leaves it serving,
+# then sends SIGTERM and checks that the graceful stop ends with exit status 0 within the drain timeout. Needs python3 (to pick free ports).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 dir=$(mktemp -d)
@@ -24,6 +24,17 @@ done
 if ! curl -sf -o /dev/null "http://127.0.0.1:$admin/readyz"; then
   echo "stop check: muxgate did not become ready"; cat "$dir/out.log"; kill "$pid" 2>/dev/null; exit 1
 fi
+# SIGHUP (a reload to nginx and HAProxy operators) must not stop it.
+kill -HUP "$pid"
+for _ in $(seq 10); do
+  grep -q "SIGHUP ignored" "$dir/out.log" && break
+  sleep 0.2
+done
+if ! kill -0 "$pid" 2>/dev/null || ! curl -sf -o /dev/null "http://127.0.0.1:$admin/readyz"; then
+  echo "stop check: SIGHUP stopped muxgate"; cat "$dir/out.log"; exit 1
+fi
+grep -q "SIGHUP ignored" "$dir/out.log" || { echo "stop check: SIGHUP not reported"; cat "$dir/out.log"; exit 1; }
+echo "ok   SIGHUP: ignored, still ready"
 kill -TERM "$pid"
 wait "$pid"
 status=$?

@@ -11,6 +11,8 @@ import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 
+import sun.misc.Signal;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -73,6 +75,7 @@ public final class Main {
       System.exit(1);
       return;
     }
+    ignoreHangUp(config);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       long start = System.nanoTime();
       try {
@@ -89,6 +92,21 @@ public final class Main {
       System.err.flush();
       Runtime.getRuntime().halt(0);
     }, "muxgate-shutdown"));
+  }
+
+  /**
+   * SIGHUP would stop the JVM like SIGTERM; operators of nginx and HAProxy send it to reload (systemd's
+   * ExecReload often does). Zone files reload by themselves, so it only says so: the process config is
+   * read at start. {@code sun.misc.Signal} (module jdk.unsupported, hence javac's warning) is the JDK's
+   * only way to handle a signal.
+   */
+  private static void ignoreHangUp(ProcessConfig config) {
+    try {
+      Signal.handle(new Signal("HUP"), signal -> System.err.println("muxgate: SIGHUP ignored: zone files "
+        + "are re-read every " + config.configScanPeriodMs() + " ms; muxgate.json changes need a restart"));
+    } catch (IllegalArgumentException unsupported) {
+      // no SIGHUP on this platform
+    }
   }
 
   static Vertx vertx(ProcessConfig config, PrometheusMeterRegistry registry, MicrometerMetricsOptions metrics) {
