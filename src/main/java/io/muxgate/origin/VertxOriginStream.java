@@ -56,7 +56,9 @@ public final class VertxOriginStream implements OriginStream {
     int status = response.statusCode();
     if (status < 200 || status > 599) {
       // Out of RFC 9110's range, or a 101 to a request that asked for no upgrade (Vert.x hands 100 and 103
-      // to their own handlers): nothing a client could be given.
+      // to their own handlers): nothing a client could be given. The reset comes back as the response's
+      // exception, which unhandled Vert.x would log as SEVERE.
+      response.exceptionHandler(ignored -> { });
       request.reset(Http2Error.PROTOCOL_ERROR.code());
       sink.onFailure(new OriginFailure(FailureKind.INVALID_RESPONSE, "response status " + status));
       return;

@@ -111,6 +111,9 @@ public final class TestOrigin implements AutoCloseable {
       request.pause();
       io.vertx.core.Context context = vertx.getOrCreateContext();
       g.future().onComplete(v -> context.runOnContext(x -> {
+        if (request.response().closed()) {
+          return; // reset while parked (its client went away): nothing to answer
+        }
         handler.handle(request);
         request.resume();
       }));
