@@ -78,9 +78,13 @@ public final class Main {
     ignoreHangUp(config);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       long start = System.nanoTime();
+      // stderr, not the logger: the JDK resets its log handlers in a shutdown hook of its own.
+      System.err.println("muxgate: stopping: " + app.inFlight() + " request(s) in flight get up to "
+        + config.drainTimeoutSeconds() + " s to finish");
       try {
         app.shutdown().await(config.drainTimeoutSeconds() + 5L, TimeUnit.SECONDS);
         vertx.close().await(5, TimeUnit.SECONDS);
+        app.closeAccessLog();
         System.err.printf("muxgate: stopped after %.1f s%n", (System.nanoTime() - start) / 1e9);
       } catch (Exception e) {
         System.err.println("muxgate: shutdown did not complete: " + e);

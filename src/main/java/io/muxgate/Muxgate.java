@@ -173,8 +173,6 @@ public final class Muxgate {
    */
   public Future<Void> shutdown() {
     ready.set(false);
-    log.info("stopping: " + inFlight() + " request(s) in flight get up to " + config.drainTimeoutSeconds()
-      + " s to finish");
     List<Future<Void>> drains = new ArrayList<>();
     synchronized (proxies) {
       for (ProxyVerticle proxy : proxies) {
@@ -183,10 +181,17 @@ public final class Muxgate {
     }
     return Future.join(drains).transform(ar -> {
       pools.closeAll();
-      if (accessLog != null) {
-        accessLog.close();
-      }
       return demo != null ? demo.stop() : Future.succeededFuture();
     });
+  }
+
+  /**
+   * Writes out the access log and stops its writer: last, once Vert.x is closed, so that the lines of
+   * requests the drain cut (their connections close as the drain ends) are in it.
+   */
+  public void closeAccessLog() {
+    if (accessLog != null) {
+      accessLog.close();
+    }
   }
 }

@@ -1,5 +1,6 @@
 package io.muxgate.observe;
 
+import io.muxgate.support.Await;
 import io.muxgate.support.RefusedPort;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
@@ -102,6 +103,37 @@ class AccessLogLinesTest {
     assertNull(refused.getInteger("origin_status"));
     assertNull(refused.getInteger("origin_local_port"), "no connection carried it");
     assertEquals("error code: 521".length(), refused.getLong("bytes_out"));
+  }
+
+  /** SIGTERM with a request that outlives drain_timeout_s: its line says the drain cut it, and stderr says so. */
+  @Test
+  void aRequestCutByTheDrainIsLoggedAsSuch() throws IOException, InterruptedException {
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(req -> {
+      // never answers
+    });
+    int httpPort = start(origin.url(), "http://127.0.0.1:" + RefusedPort.pick());
+    Thread client = new Thread(() -> {
+      try {
+        get(httpPort, "ok.test", "/slow");
+      } catch (IOException | RuntimeException cut) {
+        // the drain closes the connection
+      }
+    });
+    client.start();
+    origin.awaitInFlight(1);
+
+    // SIGTERM through the handle: Process.destroy() would also close the pipes the readers read.
+    muxgate.toHandle().destroy();
+    assertTrue(muxgate.waitFor(20, TimeUnit.SECONDS), "stops after drain_timeout_s");
+    assertEquals(0, muxgate.exitValue());
+
+    JsonObject cut = nextLine();
+    assertEquals("/slow", cut.getString("path"));
+    assertEquals(503, cut.getInteger("status"));
+    assertEquals("drain_timeout", cut.getString("error"));
+    Await.until(() -> stderr.stream().anyMatch(l -> l.contains("stopped after")), 5_000, "the stop's last line");
+    assertTrue(stderr.stream().anyMatch(l -> l.contains("stopping: 1 request(s) in flight")), "stderr: " + stderr);
+    client.join(10_000);
   }
 
   private JsonObject nextLine() throws InterruptedException {
