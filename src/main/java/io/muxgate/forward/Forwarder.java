@@ -7,8 +7,10 @@ import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.observe.ProxyMetrics;
 import io.muxgate.origin.OriginPeer;
+import io.netty.handler.codec.http.ContentLengthNotAllowedException;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.codec.http.TransferEncodingNotAllowedException;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
@@ -178,6 +180,13 @@ public final class Forwarder {
     } else if (cause instanceof TooLongHttpHeaderException) {
       status = 431;
       reason = "request_headers_too_large";
+    } else if (cause instanceof TransferEncodingNotAllowedException || cause instanceof ContentLengthNotAllowedException
+      || cause != null && cause.getMessage() != null
+      && (cause.getMessage().contains("transfer coding") || cause.getMessage().contains("Transfer-Encoding"))) {
+      // RFC 9112, section 6.1, as the codec applies it: Transfer-Encoding on HTTP/1.0, beside Content-Length,
+      // or without chunked as the final coding.
+      status = 400;
+      reason = BAD_TRANSFER_ENCODING;
     } else {
       status = 400;
       reason = "bad_request";

@@ -107,6 +107,15 @@ class UndecodableRequestTest {
     assertRefused(answer, 400, "bad_transfer_encoding");
   }
 
+  /** RFC 9112, section 6.1: a server MUST close after such a request; refusing it is allowed and safer. */
+  @Test
+  void contentLengthBesideChunkedGets400() throws IOException {
+    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n"
+      + "\r\n0\r\n\r\nGET /second HTTP/1.1\r\nHost: z.test\r\n\r\n");
+
+    assertRefused(answer, 400, "bad_transfer_encoding");
+  }
+
   @Test
   void anHttp10RequestWithTransferEncodingGets400() throws IOException {
     String answer = exchange("POST / HTTP/1.0\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
@@ -120,6 +129,16 @@ class UndecodableRequestTest {
       + "3\r\nabc\r\n0\r\n\r\n");
 
     assertRefused(answer, 501, "unsupported_transfer_coding");
+  }
+
+  /** RFC 9112, section 7.1.1: chunk extensions may have unquoted token values (Netty 4.2.12 dropped the connection). */
+  @Test
+  void aChunkedUploadWithExtensionsIsServed() throws IOException {
+    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n"
+      + "Connection: close\r\n\r\n3;a=b\r\nabc\r\n0;x=1\r\n\r\n");
+
+    assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+    assertEquals(1, origin.requests());
   }
 
   @Test
