@@ -9,11 +9,13 @@ import io.muxgate.forward.ZoneTable;
 import io.muxgate.frontend.ProxyVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -24,6 +26,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 
 /**
  * The admin port: liveness, readiness, Prometheus metrics, and the zone settings API in the envelope
@@ -32,6 +35,8 @@ import java.util.function.Supplier;
 public final class AdminVerticle extends VerticleBase {
 
   private static final long MAX_BODY_BYTES = 64 * 1024;
+  /** The one resource that takes PATCH. */
+  private static final Pattern SETTING = Pattern.compile("/zones/[^/]+/settings/[^/]+/?");
 
   private final ProcessConfig config;
   private final Supplier<ZoneTable> zones;
@@ -50,25 +55,34 @@ public final class AdminVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     Router router = Router.router(vertx);
-    // HEAD too: some load balancers' health checks use it.
-    router.route("/healthz").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> text(ctx, 200, "ok\n"));
-    router.route("/readyz").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
+    // Every read answers HEAD too (some load balancers' health checks use it; RFC 9110 asks it of GET).
+    read(router, "/healthz").handler(ctx -> text(ctx, 200, "ok\n"));
+    read(router, "/readyz").handler(ctx -> {
       boolean isReady = ready.getAsBoolean();
       text(ctx, isReady ? 200 : 503, isReady ? "ready\n" : "not ready\n");
     });
-    router.get("/metrics").handler(this::metrics);
-    router.get("/zones").handler(this::listZones);
-    router.get("/zones/:zone/settings").handler(this::listSettings);
-    router.get("/zones/:zone/settings/:id").handler(this::getSetting);
+    read(router, "/metrics").handler(this::metrics);
+    read(router, "/zones").handler(this::listZones);
+    read(router, "/zones/:zone/settings").handler(this::listSettings);
+    read(router, "/zones/:zone/settings/:id").handler(this::getSetting);
     router.patch("/zones/:zone/settings/:id").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES))
       .handler(this::patchSetting);
     // The router's own refusals in the API's envelope too, instead of an empty body or an HTML page.
     router.errorHandler(404, ctx -> error(ctx, 404, 1000, "no such endpoint: " + ctx.request().path()));
-    router.errorHandler(405, ctx -> error(ctx, 405, 1008, "method " + ctx.request().method() + " not allowed here"));
+    router.errorHandler(405, ctx -> {
+      // RFC 9110, section 15.5.6: a 405 lists the methods the resource takes.
+      ctx.response().putHeader(HttpHeaders.ALLOW, SETTING.matcher(ctx.request().path()).matches()
+        ? "GET, HEAD, PATCH" : "GET, HEAD");
+      error(ctx, 405, 1008, "method " + ctx.request().method() + " not allowed here");
+    });
     router.errorHandler(413, ctx -> error(ctx, 413, 1009, "request body over " + MAX_BODY_BYTES + " bytes"));
     server = vertx.createHttpServer(new HttpServerOptions().setHost(config.adminBind()).setPort(config.adminPort()))
       .requestHandler(router);
     return ProxyVerticle.listen(server, "admin_port", config.adminPort());
+  }
+
+  private static Route read(Router router, String path) {
+    return router.route(path).method(HttpMethod.GET).method(HttpMethod.HEAD);
   }
 
   public int actualPort() {

@@ -171,6 +171,7 @@ class SettingsApiTest {
       TOKEN, null), 10);
     assertEquals(405, wrongMethod.status());
     assertEquals(false, new JsonObject(wrongMethod.body()).getBoolean("success"));
+    assertEquals("GET, HEAD, PATCH", wrongMethod.headers().get("allow"));
 
     AdminApi.Answer tooLarge = Await.result(admin.send(HttpMethod.PATCH, "/zones/shop/settings/origin_h2_max_streams",
       TOKEN, Buffer.buffer("{\"value\": \"" + "x".repeat(200_000) + "\"}")), 10);
@@ -179,6 +180,8 @@ class SettingsApiTest {
 
     assertEquals(200, Await.result(admin.send(HttpMethod.HEAD, "/healthz", null, null), 10).status());
     assertEquals(200, Await.result(admin.send(HttpMethod.HEAD, "/readyz", null, null), 10).status());
+    assertEquals(200, Await.result(admin.send(HttpMethod.HEAD, "/metrics", null, null), 10).status());
+    assertEquals(200, Await.result(admin.send(HttpMethod.HEAD, "/zones/shop/settings", null, null), 10).status());
   }
 
   @Test
