@@ -19,6 +19,8 @@ public final class Lease {
   final OriginConnection origin;
   private final boolean reused;
   private boolean released;
+  /** The stream run under this lease was refused by the origin. */
+  private boolean refused;
 
   Lease(OriginPool pool, OriginConnection origin, boolean reused) {
     this.pool = pool;
@@ -70,6 +72,7 @@ public final class Lease {
     int streamId = stream == null ? OriginFailure.NO_STREAM : origin.isH2() ? stream.sentId() : 0;
     OriginFailure failure = OriginFailure.classifyStream(cause, streamId, origin.goAwayLastStreamId(),
       reused, responseStarted, stream != null && IDEMPOTENT.contains(method));
+    refused |= failure.refusedStream();
     if (failure.connectionGone()) {
       pool.drain(origin);
     }
@@ -84,7 +87,7 @@ public final class Lease {
   public void release() {
     if (!released) {
       released = true;
-      pool.release(origin);
+      pool.release(origin, refused);
     }
   }
 }

@@ -27,6 +27,8 @@ final class OriginConnection {
   /** Streams that ended on this connection; a lease granted after one is on a reused connection. */
   long finished;
   boolean draining;
+  /** Streams the origin refused in a row on this connection (REFUSED_STREAM); a served one resets it. */
+  int refusedInARow;
   /** A graceful close (GOAWAY, then close once idle) was asked for. */
   boolean closing;
   boolean closed;

@@ -57,6 +57,11 @@ public final class OriginFailure extends RuntimeException {
       || (kind == FailureKind.UNPROCESSED && !REFUSED_STREAM.equals(detail));
   }
 
+  /** Whether the origin refused the stream (REFUSED_STREAM): it never processed it. */
+  public boolean refusedStream() {
+    return kind == FailureKind.UNPROCESSED && REFUSED_STREAM.equals(detail);
+  }
+
   /** Whether the request never left the proxy: it may be sent elsewhere without counting as a replay. */
   public boolean neverSent() {
     return kind == FailureKind.UNPROCESSED && NOT_SENT.equals(detail);

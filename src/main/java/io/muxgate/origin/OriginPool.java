@@ -34,6 +34,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class OriginPool {
 
   private static final long MAX_STREAMS_UNSET = 0xFFFFFFFFL;
+  static final int MAX_REFUSED_IN_A_ROW = 3;
   private static final Logger log = LoggerFactory.getLogger(OriginPool.class);
 
   private final OriginPeer peer;
@@ -294,11 +295,23 @@ public final class OriginPool {
     }
   }
 
-  void release(OriginConnection origin) {
+  /**
+   * A stream on {@code origin} is over; {@code refused} if the origin refused it. A connection that
+   * refuses {@link #MAX_REFUSED_IN_A_ROW} streams in a row (an origin going away without GOAWAY, or one
+   * holding to a lower stream limit than it advertised) is drained: each request would otherwise meet a
+   * refusal there before its retry elsewhere.
+   */
+  void release(OriginConnection origin, boolean refused) {
     activeStreams.decrementAndGet();
     List<PromiseInternal<Lease>> granted;
     boolean closeNow;
+    boolean drainedNow = false;
     synchronized (this) {
+      origin.refusedInARow = refused ? origin.refusedInARow + 1 : 0;
+      if (origin.refusedInARow >= MAX_REFUSED_IN_A_ROW && !origin.draining) {
+        origin.draining = true;
+        drainedNow = true;
+      }
       origin.active--;
       origin.finished++;
       long now = System.nanoTime();
@@ -312,6 +325,9 @@ public final class OriginPool {
     complete(origin, granted);
     if (closeNow) {
       closeGracefully(origin);
+    }
+    if (drainedNow) {
+      openMoreIfNeeded();
     }
   }
 

@@ -156,6 +156,26 @@ class UnprocessedReplayTest {
     assertEquals(List.of(0, 1), origin.stats().requests().stream().map(RecordedRequest::connectionIndex).toList());
   }
 
+  /**
+   * A connection that refuses every stream is drained after three refusals in a row: the requests after
+   * them go straight to another connection instead of meeting a refusal first.
+   */
+  @Test
+  void aConnectionThatRefusesEveryStreamIsDrainedAfterThree() {
+    FaultOrigin origin = scope.track(FaultOrigin.start(request -> request.connectionIndex() == 0
+      ? FaultActions.refuseStream() : FaultActions.ok("elsewhere")));
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
+      zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
+    HttpClientAgent client = client(proxy);
+
+    for (int i = 0; i < 8; i++) {
+      assertEquals(200, Await.result(Exchange.get(client, "z.test", "/r" + i)).status());
+    }
+
+    assertEquals(OriginPool.MAX_REFUSED_IN_A_ROW, origin.stats().requestsOnConnection(0),
+      "streams the refusing connection was given");
+  }
+
   @Test
   void bodyOverTheReplayCapIsNotReplayedButFailsWith520() {
     // Refused only once the whole body has arrived, so the proxy has read past the 1 MiB it keeps.
