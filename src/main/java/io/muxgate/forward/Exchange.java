@@ -578,7 +578,7 @@ final class Exchange {
       client.resume();
     }
     // Logged first: ending the client's stream can report its close at once, which must find the exchange done.
-    bytesOut += Forwarder.errorBody(status).length();
+    bytesOut += Forwarder.ERROR_BODY_BYTES;
     finish(status, reason);
     Forwarder.writeError(client, status, reason);
   }

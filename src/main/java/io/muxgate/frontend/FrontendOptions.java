@@ -73,7 +73,7 @@ public final class FrontendOptions {
       .setPerMessageWebSocketCompressionSupported(false)
       .setPerFrameWebSocketCompressionSupported(false)
       .setMaxHeaderSize(MAX_HEADER_BYTES)
-      .setMaxInitialLineLength(16 * 1024)
+      .setMaxInitialLineLength(Forwarder.MAX_REQUEST_TARGET_CHARS)
       .setHttp2ConnectionWindowSize(CONNECTION_WINDOW)
       .setInitialSettings(http2Settings());
   }

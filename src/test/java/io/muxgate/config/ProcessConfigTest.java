@@ -95,6 +95,19 @@ class ProcessConfigTest {
   }
 
   @Test
+  void helpPrintsTheUsageAndExitsZero() throws Exception {
+    Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+      "-cp", System.getProperty("java.class.path"), "io.muxgate.Main", "--help")
+      .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+      .start();
+    assertTrue(process.waitFor(30, TimeUnit.SECONDS), "exits");
+    String stdout = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+
+    assertEquals(0, process.exitValue());
+    assertTrue(stdout.startsWith("usage: java -jar muxgate.jar [--conf PATH]"), stdout);
+  }
+
+  @Test
   void mainExitsNonZeroWithOneLineNamingFileFieldAndReason() throws Exception {
     Path file = write("{\"http_port\": 70000}");
     Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
