@@ -139,15 +139,12 @@ public final class FrameStream implements OriginStream {
     }
     head = null;
     long limit = owner.handler.encoder().configuration().headersConfiguration().maxHeaderListSize();
-    if (limit < UNLIMITED && HeaderLists.size(h) > limit) {
-      // Netty's encoder would refuse the list as it writes, and the stream would close unexplained.
-      over = true;
-      OriginFailure tooLarge = new OriginFailure(FailureKind.HEADERS_TOO_LARGE_FOR_ORIGIN,
-        "request header list over the origin's limit of " + limit + " bytes");
-      owner.channel.eventLoop().execute(() -> sink.onFailure(tooLarge));
-      return false;
-    }
     try {
+      if (limit < UNLIMITED && HeaderLists.size(h) > limit) {
+        // Netty's encoder would refuse the list as it writes, and the stream would close unexplained.
+        throw new OriginFailure(FailureKind.HEADERS_TOO_LARGE_FOR_ORIGIN,
+          "request header list over the origin's limit of " + limit + " bytes");
+      }
       stream = owner.create(this);
       sentId = stream.id();
     } catch (OriginFailure unopened) {
@@ -158,6 +155,7 @@ public final class FrameStream implements OriginStream {
     owner.handler.encoder().writeHeaders(owner.ctx, stream.id(), h, 0, end, owner.quiet);
     return true;
   }
+
 
   /** No event is reported after this. */
   @Override
