@@ -105,13 +105,17 @@ public interface Downstream {
 
   boolean headWritten();
 
+  /** Takes the chunk over: writes it, or lets it go ({@link io.muxgate.origin.Chunks}) if the response is over. */
   void write(Buffer chunk);
 
   boolean writeQueueFull();
 
   void drainHandler(Handler<Void> handler);
 
-  /** Ends the response with {@code last} (may be null) and the trailers, writing the head if not yet. */
+  /**
+   * Ends the response with {@code last} (may be null; taken over as by {@link #write}) and the trailers,
+   * writing the head if not yet.
+   */
   void end(Buffer last);
 
   void reset(long code);

@@ -1,5 +1,6 @@
 package io.muxgate.forward;
 
+import io.muxgate.origin.Chunks;
 import io.muxgate.origin.FailureKind;
 import io.muxgate.origin.FrameStreams;
 import io.muxgate.origin.Lease;
@@ -407,6 +408,7 @@ final class Exchange {
     @Override
     public void onResponseData(Buffer chunk, boolean end) {
       if (stale(attempt)) {
+        Chunks.release(chunk);
         return;
       }
       lastActivityNanos = System.nanoTime();

@@ -1,5 +1,6 @@
 package io.muxgate.forward;
 
+import io.muxgate.origin.Chunks;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -151,7 +152,7 @@ final class VertxDownstream implements Downstream {
 
   @Override
   public void write(Buffer chunk) {
-    response.write(chunk);
+    response.write(Chunks.detached(chunk));
   }
 
   @Override
@@ -167,7 +168,7 @@ final class VertxDownstream implements Downstream {
   @Override
   public void end(Buffer last) {
     if (last != null) {
-      response.end(last);
+      response.end(Chunks.detached(last));
     } else {
       response.end();
     }

@@ -1,6 +1,7 @@
 package io.muxgate.frontend;
 
 import io.muxgate.forward.Downstream;
+import io.muxgate.origin.Chunks;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -365,11 +366,11 @@ final class FrontStream implements Downstream {
   @Override
   public void write(Buffer chunk) {
     if (responseEnded) {
+      Chunks.release(chunk);
       return;
     }
     sendHead(false);
-    owner.handler.encoder().writeData(owner.ctx, stream.id(), ((BufferInternal) chunk).getByteBuf(), 0, false,
-      owner.quiet);
+    owner.handler.encoder().writeData(owner.ctx, stream.id(), Chunks.take(chunk), 0, false, owner.quiet);
     owner.channel.flush();
   }
 
@@ -403,9 +404,13 @@ final class FrontStream implements Downstream {
   @Override
   public void end(Buffer last) {
     if (responseEnded) {
+      Chunks.release(last);
       return;
     }
     boolean body = last != null && last.length() > 0;
+    if (!body) {
+      Chunks.release(last);
+    }
     boolean withTrailers = trailers != null && !trailers.isEmpty();
     if (!headWritten && method != HttpMethod.HEAD && status != 304
       && !http2ResponseHeaders().contains(HttpHeaders.CONTENT_LENGTH)) {
@@ -414,7 +419,7 @@ final class FrontStream implements Downstream {
     responseEnded = true;
     boolean headEnds = !body && !withTrailers;
     if (!sendHead(headEnds) || body) {
-      ByteBuf data = body ? ((BufferInternal) last).getByteBuf() : Unpooled.EMPTY_BUFFER;
+      ByteBuf data = body ? Chunks.take(last) : Unpooled.EMPTY_BUFFER;
       if (body || !withTrailers) {
         owner.handler.encoder().writeData(owner.ctx, stream.id(), data, 0, !withTrailers, owner.quiet);
       }

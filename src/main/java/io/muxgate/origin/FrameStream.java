@@ -11,7 +11,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.StreamResetException;
 import io.vertx.core.http.impl.headers.Http2HeadersAdaptor;
-import io.vertx.core.impl.buffer.VertxByteBufAllocator;
 import io.vertx.core.internal.buffer.BufferInternal;
 
 /**
@@ -49,6 +48,8 @@ public final class FrameStream implements OriginStream {
    * that slot on this loop could open a stream the codec refuses.
    */
   private Runnable last;
+  /** The last chunk {@link #last} holds, let go if the stream is reset before it goes out. */
+  private Buffer heldChunk;
 
   FrameStream(FrameStreams owner, Http2Headers head, Sink sink) {
     this.owner = owner;
@@ -167,6 +168,8 @@ public final class FrameStream implements OriginStream {
     over = true;
     head = null;
     last = null;
+    Chunks.release(heldChunk);
+    heldChunk = null;
     if (stream != null && stream.state() != Http2Stream.State.CLOSED) {
       owner.handler.resetStream(owner.ctx, stream.id(), code, owner.ctx.newPromise());
       owner.channel.flush();
@@ -255,10 +258,14 @@ public final class FrameStream implements OriginStream {
       return bytes;
     }
     over = end;
-    // A copy, as Vert.x's client makes: the frame's bytes belong to the connection's read buffer.
-    Buffer chunk = BufferInternal.buffer(VertxByteBufAllocator.DEFAULT.heapBuffer(bytes).writeBytes(data));
+    // No copy: the chunk keeps its slice of the connection's read buffer until the client side lets it go.
+    Buffer chunk = bytes == 0 ? Buffer.buffer() : Chunks.retained(data);
     if (end) {
-      last = () -> sink.onResponseData(chunk, true);
+      heldChunk = chunk;
+      last = () -> {
+        heldChunk = null;
+        sink.onResponseData(chunk, true);
+      };
     } else {
       sink.onResponseData(chunk, false);
     }

@@ -46,7 +46,10 @@ public interface OriginStream {
     /** The response head as Vert.x's client decoded it; the body or the end follows. */
     void onResponseHead(int status, MultiMap headers, HttpVersion version);
 
-    /** Response bytes; the origin sends on once they are handed back by {@link #consume}. */
+    /**
+     * Response bytes; the origin sends on once they are handed back by {@link #consume}. The chunk is the
+     * sink's: written on or let go through {@link Chunks}.
+     */
     void onResponseData(Buffer chunk, boolean end);
 
     /** The response ended with these trailers (maybe empty). */
