@@ -1,6 +1,9 @@
 package io.muxgate.origin;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.vertx.core.http.HttpClientConnection;
@@ -10,6 +13,7 @@ import io.vertx.core.internal.logging.Logger;
 import io.vertx.core.internal.logging.LoggerFactory;
 
 import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 
 /**
  * The one place Muxgate reaches under Vert.x 5.0's public API, for two things it does not expose: the
@@ -18,11 +22,17 @@ import java.lang.reflect.Field;
  * first GOAWAY, and an origin that drains in two steps sends a second, lower one). The connection
  * wraps the internal one in a private field; if reading it ever fails, both features degrade (no
  * keep-alive timing, first GOAWAY only) and one line is logged.
+ *
+ * <p>Under Netty's public API too, for one thing: how many bytes an HTTP/1.x codec holds undecoded
+ * ({@link SurplusBytes} must know whether an origin sent more than its response). If that is out of
+ * reach, HTTP/1.1 origin connections are each used for one request only, and one line is logged.
  */
 final class ConnectionInternals {
 
   private static final Logger log = LoggerFactory.getLogger(ConnectionInternals.class);
   private static final Field ACTUAL = actualField();
+  private static final Method CODEC_DECODER = codecMethod(CombinedChannelDuplexHandler.class, "inboundHandler");
+  private static final Method UNDECODED = codecMethod(ByteToMessageDecoder.class, "actualReadableBytes");
 
   private ConnectionInternals() {
   }
@@ -63,6 +73,32 @@ final class ConnectionInternals {
     }
   }
 
+  /**
+   * The bytes {@code codec}, an HTTP/1.x client codec (a combined handler around a byte decoder), has
+   * received and not decoded yet; -1 if that cannot be read.
+   */
+  static int undecodedBytes(ChannelHandler codec) {
+    if (CODEC_DECODER == null || UNDECODED == null || !(codec instanceof CombinedChannelDuplexHandler<?, ?>)) {
+      return -1;
+    }
+    try {
+      return CODEC_DECODER.invoke(codec) instanceof ByteToMessageDecoder decoder ? (int) UNDECODED.invoke(decoder) : -1;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  private static Method codecMethod(Class<?> owner, String name) {
+    try {
+      Method method = owner.getDeclaredMethod(name);
+      method.setAccessible(true);
+      return method;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      log.warn("Netty codec internals unavailable (" + e + "): HTTP/1.1 origin connections are not reused");
+      return null;
+    }
+  }
+
   private static Field actualField() {
     try {
       Field field = UnpooledHttpClientConnection.class.getDeclaredField("actual");
@@ -70,7 +106,8 @@ final class ConnectionInternals {
       return field;
     } catch (ReflectiveOperationException | RuntimeException e) {
       log.warn("Vert.x connection internals unavailable (" + e + "): origin sockets keep the kernel's "
-        + "keep-alive timing and only an origin's first GOAWAY is seen");
+        + "keep-alive timing, only an origin's first GOAWAY is seen, and HTTP/1.1 origin connections are not "
+        + "guarded against bytes past a response");
       return null;
     }
   }

@@ -172,6 +172,7 @@ public final class OriginPool {
       h2 ? ConnectionInternals.frameStreamsOf(channel) : null, context, protocol, capacity(protocol, originLimit));
     if (!h2) {
       ClosingResponses.watch(channel, () -> drain(origin));
+      SurplusBytes.watch(channel, peer, () -> drain(origin));
     }
     connection.closeHandler(v -> closed(origin));
     // Each stream gets the failure too and classifies it; unhandled, Vert.x logs every one as SEVERE.
