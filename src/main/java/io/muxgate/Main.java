@@ -29,6 +29,8 @@ public final class Main {
   private static final Logger NETTY_HTTP2 = Logger.getLogger("io.netty.handler.codec.http2");
 
   private static final String NETTY_ALLOCATOR = "io.netty.allocator.type";
+  /** How long a second stop signal waits for client connections to close before exiting anyway. */
+  private static final long FORCED_STOP_SECONDS = 3;
 
   private Main() {
   }
@@ -78,6 +80,7 @@ public final class Main {
     ignoreHangUp(config);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       long start = System.nanoTime();
+      stopAtOnceOnSecondSignal(app);
       // stderr, not the logger: the JDK resets its log handlers in a shutdown hook of its own.
       System.err.println("muxgate: stopping: " + app.inFlight() + " request(s) in flight get up to "
         + config.drainTimeoutSeconds() + " s to finish");
@@ -96,6 +99,41 @@ public final class Main {
       System.err.flush();
       Runtime.getRuntime().halt(0);
     }, "muxgate-shutdown"));
+  }
+
+  /**
+   * Once the drain runs, a second SIGTERM or SIGINT stops at once, as a second Ctrl-C does uvicorn:
+   * the JVM would take it as one more request to exit and ignore it, leaving an operator nothing
+   * short of SIGKILL, which loses the access log's last lines.
+   */
+  private static void stopAtOnceOnSecondSignal(Muxgate app) {
+    for (String name : new String[] {"TERM", "INT"}) {
+      try {
+        Signal.handle(new Signal(name), signal -> stopNow(app, signal));
+      } catch (IllegalArgumentException unavailable) {
+        // the JVM keeps this signal (-Xrs) or the platform has none
+      }
+    }
+  }
+
+  /**
+   * Cuts what is in flight, writes out the access log (the cut requests' lines included) and exits with
+   * the signal's status (143 for SIGTERM, 130 for SIGINT): a stop that cut requests is not a clean one.
+   */
+  private static void stopNow(Muxgate app, Signal signal) {
+    int status = 128 + signal.getNumber();
+    System.err.println("muxgate: second SIG" + signal.getName() + " during the drain: stopping now, cutting "
+      + app.inFlight() + " request(s) in flight");
+    try {
+      app.stopNow().await(FORCED_STOP_SECONDS, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      System.err.println("muxgate: client connections not all closed: " + e);
+    }
+    app.closeAccessLog();
+    System.err.println("muxgate: stopped at once, exit status " + status);
+    System.out.flush();
+    System.err.flush();
+    Runtime.getRuntime().halt(status);
   }
 
   /**

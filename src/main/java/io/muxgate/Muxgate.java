@@ -186,6 +186,24 @@ public final class Muxgate {
   }
 
   /**
+   * The stop that does not wait: readiness turns 503, every client connection closes now, requests in
+   * flight included, and origin connections are told to close. Completes once the client side is closed.
+   */
+  public Future<Void> stopNow() {
+    ready.set(false);
+    List<Future<Void>> cuts = new ArrayList<>();
+    synchronized (proxies) {
+      for (ProxyVerticle proxy : proxies) {
+        cuts.add(proxy.cut());
+      }
+    }
+    return Future.join(cuts).transform(ar -> {
+      pools.closeAll();
+      return Future.succeededFuture();
+    });
+  }
+
+  /**
    * Writes out the access log and stops its writer: last, once Vert.x is closed, so that the lines of
    * requests the drain cut (their connections close as the drain ends) are in it.
    */

@@ -4,6 +4,7 @@ import io.muxgate.forward.ZoneTable;
 import io.muxgate.forward.ZoneTables;
 import io.muxgate.frontend.ProxyVerticle;
 import io.muxgate.observe.ProxyMetrics;
+import io.muxgate.origin.OriginPeer;
 import io.muxgate.origin.OriginPools;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -16,9 +17,11 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -169,7 +172,10 @@ public final class ConfigVerticle extends VerticleBase {
     settle(version);
   }
 
-  /** Every loop serves {@code version} (or the wait timed out): retire pools no snapshot uses. */
+  /**
+   * Every loop serves {@code version} (or the wait timed out): retire pools no snapshot uses, then, once
+   * their connections are closed, the metric series of zones and origins that left.
+   */
   private void settle(long version) {
     Iterator<Map.Entry<Long, Pending>> it = pending.entrySet().iterator();
     while (it.hasNext()) {
@@ -182,8 +188,20 @@ public final class ConfigVerticle extends VerticleBase {
       it.remove();
     }
     if (pending.isEmpty()) {
-      pools.retainOnly(ZoneTables.peers(current));
+      pools.retainOnly(ZoneTables.peers(current)).onComplete(ar -> context.runOnContext(v -> retireMetrics()));
     }
+  }
+
+  /**
+   * Keeps the series of the zones the newest snapshot has and of every origin a pool still serves (a
+   * snapshot published meanwhile may have made new ones, and a pool holds its gauges for its whole life).
+   */
+  private void retireMetrics() {
+    Set<String> zones = new HashSet<>();
+    current.zones().forEach(zone -> zones.add(zone.name()));
+    Set<OriginPeer> peers = ZoneTables.peers(current);
+    pools.all().forEach(pool -> peers.add(pool.peer()));
+    metrics.retainOnly(zones, peers);
   }
 
   private void patch(Message<JsonObject> msg) {

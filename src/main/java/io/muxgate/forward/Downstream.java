@@ -33,7 +33,13 @@ public interface Downstream {
 
   HttpVersion version();
 
+  /** The request target in origin form (path and query), as the origin gets it before route rewriting. */
   String uri();
+
+  /** The request target as the client sent it: differs from {@link #uri} for an absolute-form one. */
+  default String target() {
+    return uri();
+  }
 
   /** The path without the query, or null when the request has none. */
   String path();

@@ -81,15 +81,10 @@ public final class Forwarder {
   public void handle(Downstream client, ContextInternal context) {
     long start = System.nanoTime();
     HostAndPort authority = client.authority();
-    String target = client.uri();
-    String badTarget = target.length() > MAX_REQUEST_TARGET_CHARS ? "request_uri_too_long"
-      : hasControlCharacter(target) ? "bad_request_target" : null;
+    String badTarget = RequestTarget.fault(client.target());
     if (badTarget != null) {
-      // The HTTP/1.x codec refuses a longer request line itself (handleInvalid); an HTTP/2 :path is
-      // bounded only by the header list. Control characters and spaces are never part of a URI
-      // (RFC 3986), and an origin may read them otherwise than the proxy did.
       closeAfterResponse(client);
-      reject(client, null, badTarget.equals("request_uri_too_long") ? 414 : 400, badTarget, start);
+      reject(client, null, badTarget.equals(RequestTarget.TOO_LONG) ? 414 : 400, badTarget, start);
       return;
     }
     if (client.version() == HttpVersion.HTTP_2) {
@@ -215,16 +210,6 @@ public final class Forwarder {
       }
     }
     return chunked != 1 ? BAD_TRANSFER_ENCODING : codings > 1 ? UNSUPPORTED_TRANSFER_CODING : null;
-  }
-
-  private static boolean hasControlCharacter(String target) {
-    for (int i = 0, n = target.length(); i < n; i++) {
-      char c = target.charAt(i);
-      if (c <= ' ' || c == 0x7f) {
-        return true;
-      }
-    }
-    return false;
   }
 
   private Zone resolveZone(HostAndPort authority) {

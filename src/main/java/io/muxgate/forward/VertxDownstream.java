@@ -57,6 +57,11 @@ final class VertxDownstream implements Downstream {
   }
 
   @Override
+  public String target() {
+    return request.uri();
+  }
+
+  @Override
   public String path() {
     return request.path();
   }

@@ -16,7 +16,9 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.net.KeyCertOptions;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -37,6 +39,10 @@ public final class ProxyVerticle extends VerticleBase {
   private final OriginPools pools;
   private final List<HttpServer> servers = new ArrayList<>();
   private final AtomicInteger frontStreamConnections = new AtomicInteger();
+  /** Client connections open now; touched on this verticle's event loop only. */
+  private final Set<HttpConnection> connections = new HashSet<>();
+  /** Completed once {@link #cut} has closed every client connection; null until it is called. */
+  private Promise<Void> cut;
   private ZoneTable zones;
   private Forwarder forwarder;
 
@@ -63,6 +69,8 @@ public final class ProxyVerticle extends VerticleBase {
     vertx.eventBus().send(APPLIED_ADDRESS, zones.version());
     forwarder = new Forwarder(() -> zones, observer, metrics, pools::upgradeClient);
     Handler<HttpConnection> connections = connection -> {
+      this.connections.add(connection);
+      connection.closeHandler(v -> closed(connection));
       RelayPipeline.install(connection);
       if (FrontStreams.install(connection, forwarder)) {
         frontStreamConnections.incrementAndGet();
@@ -99,6 +107,31 @@ public final class ProxyVerticle extends VerticleBase {
       Future.join(shutdowns).<Void>mapEmpty().onComplete(done);
     });
     return done.future();
+  }
+
+  /**
+   * Closes every client connection now, requests in flight included (they are logged as cut by the
+   * stop): for a second stop signal, which should not wait for the drain.
+   */
+  public Future<Void> cut() {
+    Promise<Void> done = Promise.promise();
+    forwarder.draining(System.nanoTime());
+    context.runOnContext(v -> {
+      cut = done;
+      if (connections.isEmpty()) {
+        done.tryComplete();
+      }
+      new ArrayList<>(connections).forEach(HttpConnection::close);
+    });
+    return done.future();
+  }
+
+  private void closed(HttpConnection connection) {
+    connections.remove(connection);
+    if (cut != null && connections.isEmpty()) {
+      // A turn later: the exchanges the close ends may be told after this handler, in the same task.
+      context.runOnContext(v -> cut.tryComplete());
+    }
   }
 
   /** Client connections whose HTTP/2 streams the front end runs itself ({@link FrontStreams}). */

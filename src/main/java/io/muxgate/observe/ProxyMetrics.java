@@ -2,6 +2,7 @@ package io.muxgate.observe;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.muxgate.origin.OriginPeer;
@@ -10,7 +11,9 @@ import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -43,7 +46,7 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
 
   private final MeterRegistry registry;
   private final Map<String, ZoneMeters> zones = new ConcurrentHashMap<>();
-  private final Map<String, AtomicInteger> gauges = new ConcurrentHashMap<>();
+  private final Map<String, GaugeSeries> gauges = new ConcurrentHashMap<>();
   private final Map<String, Counter> counters = new ConcurrentHashMap<>();
 
   public ProxyMetrics(MeterRegistry registry) {
@@ -100,7 +103,11 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
 
   @Override
   public void connectionClosed(OriginPeer peer, String protocol) {
-    gauge("muxgate.origin.connections", peer, protocol).decrementAndGet();
+    // Never creates the series: a connection of a retired origin that closes late must not bring it back.
+    GaugeSeries open = gauges.get(gaugeKey("muxgate.origin.connections", peer, protocol));
+    if (open != null) {
+      open.value().decrementAndGet();
+    }
   }
 
   @Override
@@ -114,23 +121,63 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
   }
 
   private AtomicInteger gauge(String name, OriginPeer peer, String protocol) {
-    String key = name + '|' + peer.zone() + '|' + peer.address() + '|' + protocol;
-    AtomicInteger value = gauges.get(key);
-    if (value != null) {
-      return value;
+    String key = gaugeKey(name, peer, protocol);
+    GaugeSeries series = gauges.get(key);
+    if (series != null) {
+      return series.value();
     }
     return gauges.computeIfAbsent(key, k -> {
       AtomicInteger v = new AtomicInteger();
-      if (registry != null) {
-        Gauge.Builder<AtomicInteger> b = Gauge.builder(name, v, AtomicInteger::get).description(HELP.get(name))
-          .tag("zone", peer.zone()).tag("origin", peer.address().toString());
-        if (protocol != null) {
-          b.tag("protocol", protocol);
-        }
-        b.register(registry);
+      if (registry == null) {
+        return new GaugeSeries(v, null);
       }
-      return v;
+      Gauge.Builder<AtomicInteger> b = Gauge.builder(name, v, AtomicInteger::get).description(HELP.get(name))
+        .tag("zone", peer.zone()).tag("origin", peer.address().toString());
+      if (protocol != null) {
+        b.tag("protocol", protocol);
+      }
+      return new GaugeSeries(v, b.register(registry));
+    }).value();
+  }
+
+  private static String gaugeKey(String name, OriginPeer peer, String protocol) {
+    return name + '|' + peer.zone() + '|' + peer.address() + '|' + protocol;
+  }
+
+  /**
+   * Drops the series of zones not in {@code liveZones} and of origins not in {@code livePeers}, so that
+   * /metrics shows configured zones only. Called once the pools of what left are closed (nothing counts
+   * for them any more); a zone that comes back starts its counters at 0, as a new Prometheus series does.
+   */
+  public void retainOnly(Set<String> liveZones, Set<OriginPeer> livePeers) {
+    if (registry == null) {
+      return;
+    }
+    Set<String> liveOrigins = new HashSet<>();
+    for (OriginPeer peer : livePeers) {
+      liveOrigins.add(peer.zone() + '|' + peer.address());
+    }
+    zones.values().removeIf(meters -> {
+      if (!dropped(meters.duration, liveZones, liveOrigins)) {
+        return false;
+      }
+      meters.byStatus.values().forEach(registry::remove);
+      return true;
     });
+    counters.values().removeIf(counter -> dropped(counter, liveZones, liveOrigins));
+    gauges.values().removeIf(series -> dropped(series.gauge(), liveZones, liveOrigins));
+  }
+
+  /** Removes {@code meter} from the registry if its zone, or its zone's origin, is no longer configured. */
+  private boolean dropped(Meter meter, Set<String> liveZones, Set<String> liveOrigins) {
+    String zone = meter.getId().getTag("zone");
+    String origin = meter.getId().getTag("origin");
+    boolean gone = zone != null && !zone.equals(NO_ZONE)
+      && (!liveZones.contains(zone) || origin != null && !liveOrigins.contains(zone + '|' + origin));
+    if (gone) {
+      registry.remove(meter);
+    }
+    return gone;
   }
 
   private Counter counter(String name, String... tags) {
@@ -147,6 +194,10 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
   private static final Counter NOOP_COUNTER = new io.micrometer.core.instrument.noop.NoopCounter(
     new io.micrometer.core.instrument.Meter.Id("noop", io.micrometer.core.instrument.Tags.empty(), null, null,
       io.micrometer.core.instrument.Meter.Type.COUNTER));
+
+  /** A gauge's value and, when there is a registry, the meter that exports it. */
+  private record GaugeSeries(AtomicInteger value, Gauge gauge) {
+  }
 
   /** One zone's request meters, with a counter per status code created on first use. */
   private final class ZoneMeters {

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import static io.muxgate.support.ProxyHarness.zone;
@@ -76,6 +77,45 @@ class AbsoluteFormTargetTest {
 
     assertTrue(answer.startsWith("HTTP/1.1 421"), answer);
     assertEquals(0, origin.requests());
+  }
+
+  /** Only http and https URIs name something a reverse proxy can serve (RFC 9112, section 3.2.2). */
+  @Test
+  void aSchemeOtherThanHttpGets400() throws IOException {
+    String answer = exchange("GET ftp://z.test/x HTTP/1.1\r\nHost: z.test\r\n\r\n");
+
+    assertRefused(answer, "bad_request_target");
+  }
+
+  /** RFC 9110, section 4.2.4: http(s) URIs must not carry userinfo; the target is bad, Host is not missing. */
+  @Test
+  void aTargetWithUserinfoGets400BadTarget() throws IOException {
+    String answer = exchange("GET http://user:pw@z.test/x HTTP/1.1\r\nHost: z.test\r\n\r\n");
+
+    assertRefused(answer, "bad_request_target");
+  }
+
+  /** RFC 9110, section 4.2.1: an http URI with an empty host must be rejected as invalid. */
+  @Test
+  void aTargetWithAnEmptyHostGets400BadTarget() throws IOException {
+    String answer = exchange("GET http:///x HTTP/1.1\r\nHost: z.test\r\n\r\n");
+
+    assertRefused(answer, "bad_request_target");
+  }
+
+  @Test
+  void anHttpsTargetIsServed() throws IOException {
+    String answer = exchange("GET HTTPS://z.test/secure HTTP/1.1\r\nHost: z.test\r\n\r\n");
+
+    assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+    assertEquals("/secure", origin.received().get(0).uri());
+  }
+
+  private void assertRefused(String answer, String reason) {
+    assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+    assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\nmuxgate-error: " + reason + "\r\n"), answer);
+    assertTrue(answer.endsWith("\r\n\r\nerror code: 400"), answer);
+    assertEquals(0, origin.requests() + api.requests(), "the refused request reached an origin");
   }
 
   private String exchange(String request) throws IOException {

@@ -1,0 +1,53 @@
+package io.muxgate.forward;
+
+/**
+ * Judges a request target as the client sent it (HTTP/1.x request line or HTTP/2 {@code :path}) before
+ * anything routes by it. What passes is origin-form, or absolute-form naming an http(s) host (RFC 9112,
+ * section 3.2); anything else an origin might read otherwise than the proxy did.
+ */
+final class RequestTarget {
+
+  static final String TOO_LONG = "request_uri_too_long";
+  static final String BAD = "bad_request_target";
+
+  private RequestTarget() {
+  }
+
+  /** Why {@code target} cannot be served ({@link #TOO_LONG} or {@link #BAD}), or null. */
+  static String fault(String target) {
+    if (target.length() > Forwarder.MAX_REQUEST_TARGET_CHARS) {
+      // The HTTP/1.x codec refuses a longer request line itself; an HTTP/2 :path is bounded only by the list.
+      return TOO_LONG;
+    }
+    for (int i = 0, n = target.length(); i < n; i++) {
+      char c = target.charAt(i);
+      // Control characters and spaces are never part of a URI (RFC 3986), and a request target has no
+      // fragment: that is for the client alone (RFC 9110, section 4.2.5; HAProxy refuses it too).
+      if (c <= ' ' || c == 0x7f || c == '#') {
+        return BAD;
+      }
+    }
+    int scheme = target.isEmpty() || target.charAt(0) == '/' ? -1 : target.indexOf("://");
+    return scheme < 0 || absoluteTargetIsServable(target, scheme) ? null : BAD;
+  }
+
+  /**
+   * RFC 9110, section 4.2: a proxy in front of origins serves http and https URIs only; one of those
+   * has a host that is not empty and no userinfo, which the host a zone is picked by must not hide.
+   */
+  private static boolean absoluteTargetIsServable(String target, int schemeEnd) {
+    String scheme = target.substring(0, schemeEnd);
+    if (!scheme.equalsIgnoreCase("http") && !scheme.equalsIgnoreCase("https")) {
+      return false;
+    }
+    int start = schemeEnd + 3;
+    int end = start;
+    while (end < target.length() && target.charAt(end) != '/' && target.charAt(end) != '?') {
+      if (target.charAt(end) == '@') {
+        return false;
+      }
+      end++;
+    }
+    return end > start;
+  }
+}
