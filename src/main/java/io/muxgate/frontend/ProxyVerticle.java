@@ -64,6 +64,7 @@ public final class ProxyVerticle extends VerticleBase {
     forwarder = new Forwarder(() -> zones, observer, metrics, pools::upgradeClient);
     Handler<HttpConnection> connections = connection -> {
       RelayPipeline.install(connection);
+      UnreadRequestLines.install(connection);
       if (FrontStreams.install(connection, forwarder)) {
         frontStreamConnections.incrementAndGet();
       }
