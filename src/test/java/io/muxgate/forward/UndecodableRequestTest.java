@@ -80,6 +80,16 @@ class UndecodableRequestTest {
     assertRefused(answer, 413, "request_body_too_large");
   }
 
+  /** The connection closes after the refusal, and the answer says so to a client that asked for keep-alive. */
+  @Test
+  void anHttp10KeepAliveRequestRefusedIsToldTheConnectionCloses() throws IOException {
+    String answer = exchange("POST / HTTP/1.0\r\nHost: z.test\r\nConnection: keep-alive\r\n"
+      + "Content-Length: 200000000\r\n\r\nabc");
+
+    assertRefused(answer, "HTTP/1.0", 413, "request_body_too_large");
+    assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\nconnection: close\r\n"), answer);
+  }
+
   @Test
   void anHttp11RequestWithoutHostGets400() throws IOException {
     String answer = exchange("GET / HTTP/1.1\r\n\r\n");
