@@ -19,6 +19,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.impl.headers.Http2HeadersAdaptor;
 import io.vertx.core.internal.ContextInternal;
@@ -295,6 +296,11 @@ public final class Forwarder {
       }
       HttpServerRequest request = client.vertxRequest();
       if (request != null) {
+        HttpServerResponse response = request.response();
+        if (!response.headWritten()) {
+          // Vert.x sets keep-alive over it, as the head goes out, for an HTTP/1.0 client that asked for it
+          response.headersEndHandler(v -> response.headers().set(HttpHeaders.CONNECTION, "close"));
+        }
         // Vert.x's server then closes once both the response and the request are over, reading and dropping
         // the body's rest meanwhile, and after LINGER_MS at the latest. Closed at once, a socket with unread
         // bytes is reset by the kernel, and the client may lose the response still in its buffers.

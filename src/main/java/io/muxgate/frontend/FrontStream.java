@@ -179,8 +179,21 @@ final class FrontStream implements Downstream {
     return ended;
   }
 
-  /** A DATA frame of the request; returns the bytes to give back to the client's window at once. */
-  int onData(ByteBuf data, boolean end) {
+  /** A DATA frame of the request; returns the bytes (padding included) to give back to the client's window at once. */
+  int onData(ByteBuf data, int padding, boolean end) {
+    int consumed = read(data, end) + padding;
+    // Once the response's END_STREAM is out, the stream's window stays shut: a WINDOW_UPDATE between it and
+    // the reset would only invite more of a body that is dropped. The reset closes the stream, and Netty then
+    // gives its unconsumed bytes back to the connection's window.
+    return discarding() ? 0 : consumed;
+  }
+
+  /** The response went out whole while the request goes on: its body is dropped until the reset. */
+  private boolean discarding() {
+    return !ended && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL;
+  }
+
+  private int read(ByteBuf data, boolean end) {
     int bytes = data.readableBytes();
     if (ended || failed || events == null) {
       // events is only null for a request the forwarder refused (421, 413, 503): as Vert.x's server
@@ -213,7 +226,7 @@ final class FrontStream implements Downstream {
   void onTrailers(Http2Headers trailers, boolean end) {
     if (end) {
       requestTrailers = trailers.isEmpty() ? null : trailers;
-      onData(Unpooled.EMPTY_BUFFER, true);
+      read(Unpooled.EMPTY_BUFFER, true);
     }
   }
 
@@ -239,7 +252,7 @@ final class FrontStream implements Downstream {
   }
 
   private void returnToWindow(int bytes) {
-    if (stream.state() == Http2Stream.State.CLOSED) {
+    if (stream.state() == Http2Stream.State.CLOSED || discarding()) {
       return;
     }
     try {
@@ -258,7 +271,7 @@ final class FrontStream implements Downstream {
    * window is spent.
    */
   void responseSentBeforeRequestEnded() {
-    if (!ended && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+    if (discarding()) {
       owner.handler.resetStream(owner.ctx, stream.id(), Http2Error.NO_ERROR.code(), owner.ctx.newPromise());
       owner.channel.flush();
     }

@@ -210,7 +210,7 @@ public final class FrontStreams {
       if (s == null) {
         return super.onDataRead(ctx, streamId, data, padding, end);
       }
-      return s.onData(data, end) + padding;
+      return s.onData(data, padding, end);
     }
 
     @Override

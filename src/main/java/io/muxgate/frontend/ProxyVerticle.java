@@ -72,6 +72,7 @@ public final class ProxyVerticle extends VerticleBase {
       this.connections.add(connection);
       connection.closeHandler(v -> closed(connection));
       RelayPipeline.install(connection);
+      UnreadRequestLines.install(connection);
       if (FrontStreams.install(connection, forwarder)) {
         frontStreamConnections.incrementAndGet();
       }

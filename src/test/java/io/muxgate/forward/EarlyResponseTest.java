@@ -33,6 +33,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -122,5 +123,53 @@ class EarlyResponseTest {
     assertEquals("200", client.head().status().toString());
     assertEquals("early", client.body());
     assertEquals(Http2Error.NO_ERROR.code(), client.awaitReset());
+  }
+
+  /**
+   * Once the response's END_STREAM is out, the body the client still sends is dropped: a stream-level
+   * WINDOW_UPDATE would only invite more of it before the RST_STREAM (curl 7.88 then stalls). Its bytes
+   * still go back to the connection's window when the stream closes, for the connection's next requests.
+   *
+   * <p>The proxy answers 413 in the middle of reading the DATA frame that crosses
+   * {@code max_request_body_bytes}, so that frame is read after the END_STREAM went out and before the
+   * reset; the body before it brings the stream just short of the proxy's threshold for a WINDOW_UPDATE
+   * (half the stream's window), and that frame takes it over. An origin answering early meets the same
+   * case when client DATA is read between its END_STREAM and the reset, only not on cue.
+   */
+  @Test
+  void noStreamWindowIsGivenForABodyDroppedAfterTheResponse() throws Exception {
+    assumeTrue(FRONT_STREAMS, "the front end's own HTTP/2 streams do this");
+    int limit = 510_000;
+    AtomicLong read = new AtomicLong();
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(req -> {
+      if (req.method() == HttpMethod.GET) {
+        req.response().end("next");
+      } else {
+        req.handler(chunk -> read.addAndGet(chunk.length()));
+      }
+    });
+    ProxyHarness proxy = scope.startProxy("z", origin.url(), new JsonObject().put("max_request_body_bytes", limit));
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    scope.track(() -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+    FrameClient client = FrameClient.connect(scope, group, proxy.httpPort(), false);
+    assertEquals(1024 * 1024, client.settings().initialWindowSize(), "the stream window this test is sized for");
+
+    Http2FrameStream upload = client.open(new DefaultHttp2Headers().method("POST").path("/upload").scheme("http")
+      .authority("z.test"), false);
+    client.send(upload, new byte[limit], false);
+    Await.until(() -> read.get() == limit, "the origin reads the body up to the limit");
+    client.send(upload, new byte[16_000], false);
+
+    assertEquals("413", client.head().status().toString());
+    client.body();
+    assertEquals(Http2Error.NO_ERROR.code(), client.awaitReset());
+    List<String> frames = client.framesOf(upload);
+    assertEquals(List.of("DATA end", "RST_STREAM 0"), frames.subList(frames.indexOf("DATA end"), frames.size()),
+      "frames of the upload: " + frames);
+
+    Http2FrameStream next = client.open(new DefaultHttp2Headers().method("GET").path("/next").scheme("http")
+      .authority("z.test"), true);
+    assertEquals("200", client.head().status().toString());
+    assertEquals("next", client.body());
   }
 }

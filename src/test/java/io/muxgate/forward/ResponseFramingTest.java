@@ -11,12 +11,14 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
@@ -99,7 +101,39 @@ class ResponseFramingTest {
 
       assertTrue(answer.startsWith("HTTP/1.0 200"), answer);
       assertFalse(answer.toLowerCase(Locale.ROOT).contains("transfer-encoding"), answer);
+      // the close ends the body: a client told keep-alive would wait for more (or take the rest as cut)
+      assertFalse(answer.toLowerCase(Locale.ROOT).contains("\r\nconnection: keep-alive\r\n"), answer);
+      assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\nconnection: close\r\n"), answer);
       assertTrue(answer.endsWith("\r\n\r\nhello world"), answer);
     }
+  }
+
+  /** An HTTP/1.0 client that asks for keep-alive keeps its connection when the response's length is known. */
+  @Test
+  void anHttp10ClientAskingKeepAliveKeepsItForADeclaredLength() throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
+      socket.setSoTimeout(10_000);
+      for (int i = 0; i < 2; i++) {
+        socket.getOutputStream().write(("GET / HTTP/1.0\r\nHost: z.test\r\nConnection: keep-alive\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+        String head = readHead(socket.getInputStream());
+        String body = new String(socket.getInputStream().readNBytes(5), StandardCharsets.ISO_8859_1);
+
+        assertTrue(head.startsWith("HTTP/1.0 200"), head);
+        assertTrue(head.toLowerCase(Locale.ROOT).contains("\r\nconnection: keep-alive\r\n"), head);
+        assertEquals("hello", body);
+      }
+    }
+  }
+
+  /** The response head up to and with its blank line. */
+  private static String readHead(InputStream in) throws IOException {
+    StringBuilder head = new StringBuilder();
+    while (head.length() < 4 || !head.substring(head.length() - 4).equals("\r\n\r\n")) {
+      int b = in.read();
+      assertTrue(b >= 0, "the connection closed within the head: " + head);
+      head.append((char) b);
+    }
+    return head.toString();
   }
 }

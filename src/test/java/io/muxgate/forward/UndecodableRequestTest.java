@@ -51,6 +51,14 @@ class UndecodableRequestTest {
     assertRefused(answer, 414, "request_uri_too_long");
   }
 
+  /** Netty hands such a request up as HTTP/1.0, its version unread; the proxy still answers in HTTP/1.1. */
+  @Test
+  void aRequestLineThatIsNotHttpGets400() throws IOException {
+    String answer = exchange("hello there\r\n\r\n");
+
+    assertRefused(answer, 400, "bad_request");
+  }
+
   @Test
   void aControlCharacterInTheTargetGets400() throws IOException {
     String answer = exchange("GET /a\u0001b HTTP/1.1\r\nHost: z.test\r\n\r\n");
@@ -70,6 +78,16 @@ class UndecodableRequestTest {
     String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nContent-Length: 200000000\r\n\r\nabc");
 
     assertRefused(answer, 413, "request_body_too_large");
+  }
+
+  /** The connection closes after the refusal, and the answer says so to a client that asked for keep-alive. */
+  @Test
+  void anHttp10KeepAliveRequestRefusedIsToldTheConnectionCloses() throws IOException {
+    String answer = exchange("POST / HTTP/1.0\r\nHost: z.test\r\nConnection: keep-alive\r\n"
+      + "Content-Length: 200000000\r\n\r\nabc");
+
+    assertRefused(answer, "HTTP/1.0", 413, "request_body_too_large");
+    assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\nconnection: close\r\n"), answer);
   }
 
   @Test
@@ -120,7 +138,7 @@ class UndecodableRequestTest {
   void anHttp10RequestWithTransferEncodingGets400() throws IOException {
     String answer = exchange("POST / HTTP/1.0\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
 
-    assertRefused(answer, 400, "bad_transfer_encoding");
+    assertRefused(answer, "HTTP/1.0", 400, "bad_transfer_encoding");
   }
 
   @Test
@@ -151,8 +169,12 @@ class UndecodableRequestTest {
   }
 
   private void assertRefused(String answer, int status, String reason) {
-    // HTTP/1.0 when the request line was never read to its version
-    assertTrue(answer.matches("(?s)HTTP/1\\.[01] " + status + " .*"), answer);
+    assertRefused(answer, "HTTP/1.1", status, reason);
+  }
+
+  /** {@code version}: the request's, or HTTP/1.1 where its line could not be read. */
+  private void assertRefused(String answer, String version, int status, String reason) {
+    assertTrue(answer.startsWith(version + " " + status + " "), answer);
     assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\nmuxgate-error: " + reason + "\r\n"), answer);
     assertTrue(answer.endsWith("\r\n\r\nerror code: " + status), answer);
     assertEquals(0, origin.requests());

@@ -22,14 +22,17 @@ import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
+import io.netty.handler.codec.http2.Http2WindowUpdateFrame;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.ReferenceCountUtil;
 
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -39,12 +42,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * One HTTP/2 connection to the proxy on Netty's frame codec, for what Vert.x's client cannot send
  * (extended CONNECT, request trailers). What it reads is queued for the test: header lists, DATA bytes,
- * {@code "end"} after END_STREAM and {@code "reset N"}.
+ * {@code "end"} after END_STREAM and {@code "reset N"}. Every frame of a stream it reads, WINDOW_UPDATE
+ * included, is also kept in order for {@link #framesOf}.
  */
 public final class FrameClient extends Http2ChannelDuplexHandler {
 
   private final CompletableFuture<Void> settingsRead = new CompletableFuture<>();
   private final BlockingQueue<Object> frames = new LinkedBlockingQueue<>();
+  /** "id TYPE", with " end" for END_STREAM and the error code for RST_STREAM, in the order read. */
+  private final List<String> timeline = new CopyOnWriteArrayList<>();
   private volatile Http2Settings settings;
   private Channel channel;
 
@@ -83,21 +89,39 @@ public final class FrameClient extends Http2ChannelDuplexHandler {
         settings = s.settings();
         settingsRead.complete(null);
       } else if (frame instanceof Http2HeadersFrame h) {
+        record(h.stream(), "HEADERS" + (h.isEndStream() ? " end" : ""));
         frames.add(h.headers());
         if (h.isEndStream()) {
           frames.add("end");
         }
       } else if (frame instanceof Http2DataFrame d) {
+        record(d.stream(), "DATA" + (d.isEndStream() ? " end" : ""));
         frames.add(ByteBufUtil.getBytes(d.content()));
         if (d.isEndStream()) {
           frames.add("end");
         }
       } else if (frame instanceof Http2ResetFrame r) {
+        record(r.stream(), "RST_STREAM " + r.errorCode());
         frames.add("reset " + r.errorCode());
+      } else if (frame instanceof Http2WindowUpdateFrame w) {
+        record(w.stream(), "WINDOW_UPDATE");
       }
     } finally {
       ReferenceCountUtil.release(frame);
     }
+  }
+
+  private void record(Http2FrameStream stream, String frame) {
+    timeline.add(stream.id() + " " + frame);
+  }
+
+  /**
+   * The frames read so far on {@code stream}, in order: "HEADERS", "DATA end", "WINDOW_UPDATE", "RST_STREAM 0"
+   * (the connection's own WINDOW_UPDATEs do not reach this handler).
+   */
+  public List<String> framesOf(Http2FrameStream stream) {
+    String prefix = stream.id() + " ";
+    return timeline.stream().filter(f -> f.startsWith(prefix)).map(f -> f.substring(prefix.length())).toList();
   }
 
   /** Opens a stream with {@code head}. */

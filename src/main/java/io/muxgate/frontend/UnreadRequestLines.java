@@ -1,0 +1,49 @@
+package io.muxgate.frontend;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.net.impl.ConnectionBase;
+
+/**
+ * Makes the proxy's refusal of an HTTP/1.x request whose line Netty could not read (too long, not HTTP)
+ * an HTTP/1.1 answer. Netty hands such a request up as a stand-in, a full {@code GET /bad-request HTTP/1.0},
+ * and Vert.x answers in the request's version. A request whose line was read and that failed later (its
+ * header block, its Transfer-Encoding) is the request itself, cut short: it keeps its version.
+ */
+@ChannelHandler.Sharable
+final class UnreadRequestLines extends ChannelInboundHandlerAdapter {
+
+  /**
+   * The name of Vert.x's connection handler in a client connection's pipeline. Just before it, not just
+   * after the decoder: on a cleartext connection Vert.x sets up HTTP/1.x (and calls the connection handler)
+   * while its h2c upgrade handler, after the decoder, holds the first request.
+   */
+  private static final String VERTX = "handler";
+  /** Vert.x's HTTP/1.x request decoder: there on a connection that speaks HTTP/1.x. */
+  private static final String DECODER = "httpDecoder";
+  private static final UnreadRequestLines INSTANCE = new UnreadRequestLines();
+
+  private UnreadRequestLines() {
+  }
+
+  /** Watches a Vert.x server connection that speaks HTTP/1.x; a no-op for HTTP/2 or a hidden channel. */
+  static void install(HttpConnection connection) {
+    Channel channel = connection instanceof ConnectionBase base ? base.channel() : null;
+    if (channel != null && channel.pipeline().get(DECODER) != null && channel.pipeline().get(VERTX) != null) {
+      channel.pipeline().addBefore(VERTX, "muxgateUnreadRequestLines", INSTANCE);
+    }
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof FullHttpRequest request && request.decoderResult().isFailure()) {
+      request.setProtocolVersion(HttpVersion.HTTP_1_1);
+    }
+    ctx.fireChannelRead(msg);
+  }
+}
