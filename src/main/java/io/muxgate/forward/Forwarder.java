@@ -30,8 +30,9 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * The per-request pipeline of one event loop: {@code resolveZone} → admit → {@code selectOrigin} →
- * hand over to an {@link Exchange}. Requests for unknown hosts end here with 421 and reach no origin.
+ * The per-request pipeline of one event loop: {@code resolveZone} → admit → the route's origins →
+ * hand over to an {@link Exchange} ({@code selectOrigin} → {@code forwardRequest} → relay the response).
+ * Requests for unknown hosts end here with 421 and reach no origin.
  */
 public final class Forwarder {
 
@@ -257,27 +258,6 @@ public final class Forwarder {
     return rest.startsWith("/") ? rest : "/" + rest;
   }
 
-  /**
-   * Rewrites an absolute (or scheme-relative) Location or Content-Location that points at one of the
-   * zone's origins so that it points at the client-facing scheme and host instead, restoring a stripped
-   * route prefix.
-   */
-  void rewriteLocation(MultiMap headers, Zone zone, Zone.Selection selection, Downstream client,
-                       HostAndPort authority) {
-    for (CharSequence name : new CharSequence[] {HttpHeaders.LOCATION, HttpHeaders.CONTENT_LOCATION}) {
-      String value = headers.get(name);
-      if (value == null || !(value.regionMatches(true, 0, "http://", 0, 7)
-        || value.regionMatches(true, 0, "https://", 0, 8) || value.startsWith("//"))) {
-        continue;
-      }
-      String rewritten = LocationRewrite.rewrite(value, zone, selection, client.tls() ? "https" : "http",
-        authority.port() >= 0 ? authority.host() + ":" + authority.port() : authority.host());
-      if (rewritten != null) {
-        headers.set(name, rewritten);
-      }
-    }
-  }
-
   private void reject(Downstream client, Zone zone, int status, String reason, long start) {
     long bytesOut = writeError(client, status, reason);
     completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start,
@@ -328,7 +308,7 @@ public final class Forwarder {
 
 
 
-  String via(HttpVersion version) {
+  static String via(HttpVersion version) {
     return switch (version) {
       case HTTP_2 -> "2 muxgate";
       case HTTP_1_0 -> "1.0 muxgate";

@@ -3,6 +3,9 @@ package io.muxgate.forward;
 import io.muxgate.config.OriginAddress;
 import io.muxgate.config.Route;
 import io.muxgate.origin.OriginPool;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.net.HostAndPort;
 
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -11,6 +14,27 @@ import java.net.URISyntaxException;
 final class LocationRewrite {
 
   private LocationRewrite() {
+  }
+
+  /**
+   * Rewrites an absolute (or scheme-relative) Location or Content-Location that points at one of the
+   * zone's origins so that it points at the client-facing scheme and host instead, restoring a stripped
+   * route prefix.
+   */
+  static void rewriteHeaders(MultiMap headers, Zone zone, Zone.Selection selection, Downstream client,
+                             HostAndPort authority) {
+    for (CharSequence name : new CharSequence[] {HttpHeaders.LOCATION, HttpHeaders.CONTENT_LOCATION}) {
+      String value = headers.get(name);
+      if (value == null || !(value.regionMatches(true, 0, "http://", 0, 7)
+        || value.regionMatches(true, 0, "https://", 0, 8) || value.startsWith("//"))) {
+        continue;
+      }
+      String rewritten = rewrite(value, zone, selection, client.tls() ? "https" : "http",
+        authority.port() >= 0 ? authority.host() + ":" + authority.port() : authority.host());
+      if (rewritten != null) {
+        headers.set(name, rewritten);
+      }
+    }
   }
 
   /**

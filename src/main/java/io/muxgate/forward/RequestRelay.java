@@ -1,0 +1,165 @@
+package io.muxgate.forward;
+
+import io.muxgate.origin.OriginStream;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.HostAndPort;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The request side of one {@link Exchange}, as each attempt sends it. It owns the origin request's head,
+ * built once and sent again as is on another attempt (only :scheme follows the origin), and the client's
+ * body: counted against the zone's limit and kept, up to {@link Forwarder#REPLAY_BODY_LIMIT}, so that an
+ * attempt after the first can send it again. Which origin stream gets the live body is the exchange's.
+ */
+final class RequestRelay {
+
+  private static final AsciiString HTTPS = AsciiString.cached("https");
+  private static final AsciiString HTTP = AsciiString.cached("http");
+
+  private final Downstream client;
+  private final MultiMap originHeaders;
+  /**
+   * The origin's HTTP/2 request head when the client sent an HTTP/2 header list, else null: pseudo-headers
+   * first (each attempt sets :scheme), then the headers; {@link #originHeaders} is a view of it, pseudo-headers
+   * included, so Vert.x's client gets a copy without them.
+   */
+  private final Http2Headers originHttp2;
+  private final String originUri;
+  private final HostAndPort authority;
+  private final long maxBodyBytes;
+  private List<Buffer> replayBody = new ArrayList<>(2);
+  private long replayBytes;
+  private boolean replayOverflow;
+  private long bytesIn;
+  private boolean bodyEnded;
+
+  RequestRelay(Downstream client, MultiMap originHeaders, Http2Headers originHttp2, String originUri,
+               HostAndPort authority, long maxBodyBytes) {
+    this.client = client;
+    this.originHeaders = originHeaders;
+    this.originHttp2 = originHttp2;
+    this.originUri = originUri;
+    this.authority = authority;
+    this.maxBodyBytes = maxBodyBytes;
+  }
+
+  static boolean expectsContinue(Downstream client) {
+    return client.headers().contains(HttpHeaders.EXPECT, HttpHeaders.CONTINUE, true);
+  }
+
+  HostAndPort authority() {
+    return authority;
+  }
+
+  /** The request head for an HTTP/2 origin stream to an origin reached with or without TLS. */
+  Http2Headers http2Head(boolean tls) {
+    AsciiString scheme = tls ? HTTPS : HTTP;
+    // Forwarder built the whole list when the client sent one; the codec only reads it, so a replay
+    // sends it again as is, touched only if its origin's scheme differs from the last attempt's
+    return originHttp2 != null ? withScheme(originHttp2, scheme) : http2Head(scheme);
+  }
+
+  /** The request head for Vert.x's client (HTTP/1.1 origins and CONNECT). */
+  RequestOptions options() {
+    return new RequestOptions()
+      .setMethod(client.method())
+      .setURI(originUri)
+      .setHeaders(originHttp2 == null ? originHeaders : withoutPseudoHeaders(originHeaders));
+  }
+
+  private static Http2Headers withScheme(Http2Headers head, AsciiString scheme) {
+    return scheme.contentEquals(head.scheme()) ? head : head.scheme(scheme);
+  }
+
+  /** The origin's HTTP/2 request head for a request Vert.x read (its header names may be in any case). */
+  private Http2Headers http2Head(AsciiString scheme) {
+    Http2Headers head = new DefaultHttp2Headers(true).method(client.method().name()).path(originUri).scheme(scheme)
+      .authority(authority.toString());
+    for (Map.Entry<String, String> header : originHeaders) {
+      head.add(header.getKey().toLowerCase(Locale.ROOT), header.getValue());
+    }
+    return head;
+  }
+
+  /** A copy of the origin request's headers without the HTTP/2 pseudo-headers, for Vert.x's client. */
+  private static MultiMap withoutPseudoHeaders(MultiMap headers) {
+    MultiMap copy = HttpHeaders.headers();
+    Headers.copyRequest(headers, copy);   // pseudo-headers count as hop-by-hop there
+    return copy;
+  }
+
+  /**
+   * Sends what the client has sent so far on an attempt's origin stream, the head already open: the body
+   * kept for a replay, then the end, or, while the body goes on, the head alone if the client waits for a
+   * 100 (Continue); then reads on.
+   */
+  void sendTo(OriginStream origin) {
+    if (replayBody != null) {
+      for (Buffer chunk : replayBody) {
+        origin.write(chunk);
+      }
+    }
+    if (bodyEnded) {
+      origin.end(client.requestTrailers());
+    } else {
+      if (expectsContinue(client)) {
+        origin.sendHead();
+      }
+      client.resume();
+    }
+  }
+
+  /**
+   * Counts a body chunk from the client and keeps it for a replay while the kept body fits. False when the
+   * body has gone over the zone's limit: the chunk is then not kept.
+   */
+  boolean take(Buffer chunk) {
+    bytesIn += chunk.length();
+    if (bytesIn > maxBodyBytes) {
+      return false;
+    }
+    if (replayBody != null) {
+      if (replayBytes + chunk.length() <= Forwarder.REPLAY_BODY_LIMIT) {
+        replayBody.add(chunk);
+        replayBytes += chunk.length();
+      } else {
+        replayBody = null;
+        replayOverflow = true;
+      }
+    }
+    return true;
+  }
+
+  /** The client's body has ended. */
+  void bodyEnded() {
+    bodyEnded = true;
+  }
+
+  boolean isBodyEnded() {
+    return bodyEnded;
+  }
+
+  /** Whether the body outgrew what is kept for a replay, so no attempt after the first can send it. */
+  boolean replayOverflow() {
+    return replayOverflow;
+  }
+
+  long bytesIn() {
+    return bytesIn;
+  }
+
+  /** The exchange is over: no attempt will need the kept body. */
+  void dropReplayBody() {
+    replayBody = null;
+  }
+}
