@@ -171,6 +171,7 @@ public final class OriginPool {
     OriginConnection origin = new OriginConnection(connection, h2 ? ConnectionInternals.http2Of(channel) : null,
       h2 ? ConnectionInternals.frameStreamsOf(channel) : null, context, protocol, capacity(protocol, originLimit));
     if (!h2) {
+      HeapBodies.install(channel, "handler");
       ClosingResponses.watch(channel, () -> drain(origin));
       SurplusBytes.watch(channel, peer, () -> drain(origin));
     }
