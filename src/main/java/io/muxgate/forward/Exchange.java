@@ -264,7 +264,9 @@ final class Exchange implements ResponseRelay.Owner {
     if (response.headReceived()) {
       // Counted as the origin's error too: the client gets a cut response instead of a 52x.
       forwarder.originFailed(zone, failure);
-      long code = cause instanceof StreamResetException reset ? reset.getCode() : INTERNAL_ERROR;
+      // The origin's code goes on, but NO_ERROR, which would tell an HTTP/2 client the cut body was whole.
+      long code = cause instanceof StreamResetException reset && reset.getCode() != Http2Error.NO_ERROR.code()
+        ? reset.getCode() : INTERNAL_ERROR;
       response.reset(code, failure.kind().reason());
       return;
     }

@@ -36,6 +36,7 @@ import java.util.stream.Stream;
 import static io.muxgate.support.ProxyHarness.zone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -116,9 +117,19 @@ class ResetPropagationTest {
     assertOriginConnectionKept(client, host, connections);
   }
 
-  @ParameterizedTest(name = "{0}")
-  @EnumSource(ClientKind.class)
-  void originResetMidDownloadReachesTheClientAsAnError(ClientKind kind) {
+  /** Every client kind, with an origin reset that names an error and one that does not (NO_ERROR). */
+  static Stream<Arguments> originResets() {
+    return Stream.of(ClientKind.values()).flatMap(kind -> Stream.of(
+      Arguments.of(kind, Http2Error.INTERNAL_ERROR), Arguments.of(kind, Http2Error.NO_ERROR)));
+  }
+
+  /**
+   * A body the origin cuts is an error to the client, whatever the origin's code: RST_STREAM(NO_ERROR)
+   * passed on would tell an HTTP/2 client the response was whole (RFC 9113, section 8.1).
+   */
+  @ParameterizedTest(name = "{0}, origin resets with {1}")
+  @MethodSource("originResets")
+  void originResetMidDownloadReachesTheClientAsAnError(ClientKind kind, Http2Error originCode) {
     HttpClientAgent client = scope.client(kind, proxy);
     Promise<Void> firstBytes = Promise.promise();
     Promise<Throwable> clientOutcome = Promise.promise();
@@ -131,11 +142,12 @@ class ResetPropagationTest {
       .handler(chunk -> firstBytes.tryComplete()));
     Await.result(firstBytes.future(), OUTCOME_SECONDS);
 
-    originResponse.get().reset(Http2Error.INTERNAL_ERROR.code());
+    originResponse.get().reset(originCode.code());
 
     Throwable error = Await.result(clientOutcome.future(), OUTCOME_SECONDS);
     if (kind.version() == HttpVersion.HTTP_2) {
-      assertInstanceOf(StreamResetException.class, error, "the client's stream is reset");
+      StreamResetException reset = assertInstanceOf(StreamResetException.class, error, "the client's stream is reset");
+      assertNotEquals(Http2Error.NO_ERROR.code(), reset.getCode(), "the reset says the body is not whole");
     }
   }
 
