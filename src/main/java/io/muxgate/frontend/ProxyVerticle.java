@@ -3,6 +3,7 @@ package io.muxgate.frontend;
 import io.muxgate.config.ProcessConfig;
 import io.muxgate.forward.Forwarder;
 import io.muxgate.forward.ZoneTable;
+import io.netty.channel.ChannelHandlerContext;
 import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ProxyMetrics;
 import io.muxgate.origin.RelayPipeline;
@@ -14,6 +15,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.impl.ConnectionBase;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -122,9 +124,23 @@ public final class ProxyVerticle extends VerticleBase {
       if (connections.isEmpty()) {
         done.tryComplete();
       }
-      new ArrayList<>(connections).forEach(HttpConnection::close);
+      new ArrayList<>(connections).forEach(ProxyVerticle::closeNow);
     });
     return done.future();
+  }
+
+  /**
+   * Closes the socket itself: Vert.x's close of an HTTP/2 connection is Netty's graceful one, which with
+   * streams open sends GOAWAY and waits for them, whatever its timeout.
+   */
+  private static void closeNow(HttpConnection connection) {
+    ChannelHandlerContext first = connection instanceof ConnectionBase base ? base.channel().pipeline().firstContext()
+      : null;
+    if (first != null) {
+      first.close();   // from the first handler on: no handler of the pipeline holds the close back
+    } else {
+      connection.close();
+    }
   }
 
   private void closed(HttpConnection connection) {
