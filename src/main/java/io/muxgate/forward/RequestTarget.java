@@ -48,6 +48,6 @@ final class RequestTarget {
       }
       end++;
     }
-    return end > start;
+    return end > start && target.charAt(start) != ':';   // a host, not just a port
   }
 }

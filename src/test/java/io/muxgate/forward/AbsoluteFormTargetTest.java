@@ -8,6 +8,8 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
@@ -95,10 +97,11 @@ class AbsoluteFormTargetTest {
     assertRefused(answer, "bad_request_target");
   }
 
-  /** RFC 9110, section 4.2.1: an http URI with an empty host must be rejected as invalid. */
-  @Test
-  void aTargetWithAnEmptyHostGets400BadTarget() throws IOException {
-    String answer = exchange("GET http:///x HTTP/1.1\r\nHost: z.test\r\n\r\n");
+  /** RFC 9110, section 4.2.1: an http URI with an empty host must be rejected as invalid, port or not. */
+  @ParameterizedTest
+  @ValueSource(strings = {"http:///x", "http://:80/x"})
+  void aTargetWithAnEmptyHostGets400BadTarget(String target) throws IOException {
+    String answer = exchange("GET " + target + " HTTP/1.1\r\nHost: z.test\r\n\r\n");
 
     assertRefused(answer, "bad_request_target");
   }
