@@ -65,7 +65,7 @@ public final class AdminVerticle extends VerticleBase {
     read(router, "/zones").handler(this::listZones);
     read(router, "/zones/:zone/settings").handler(this::listSettings);
     read(router, "/zones/:zone/settings/:id").handler(this::getSetting);
-    router.patch("/zones/:zone/settings/:id").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES))
+    router.patch("/zones/:zone/settings/:id").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES))
       .handler(this::patchSetting);
     // The router's own refusals in the API's envelope too, instead of an empty body or an HTML page.
     router.errorHandler(404, ctx -> error(ctx, 404, 1000, "no such endpoint: " + ctx.request().path()));

@@ -10,6 +10,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -22,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -88,6 +91,20 @@ class SettingsApiTest {
       "cap 7: 20 requests need 3 origin connections, right after the answer");
     assertEquals(7, admin.get("/zones/shop/settings/origin_h2_max_streams").json().getJsonObject("result")
       .getInteger("value"));
+  }
+
+  /** Vert.x Web's body handler would make a folder for uploads in the working directory at a form's first. */
+  @Test
+  void aFormBodyLeavesNoUploadFolderInTheWorkingDirectory() {
+    String form = "--b\r\nContent-Disposition: form-data; name=\"value\"\r\n\r\n7\r\n--b--\r\n";
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.PATCH).setPort(proxy.adminPort())
+      .setURI("/zones/shop/settings/origin_h2_max_streams").putHeader("authorization", "Bearer " + TOKEN)
+      .putHeader("content-type", "multipart/form-data; boundary=b");
+    int status = Await.result(scope.vertx().createHttpClient().request(options)
+      .compose(req -> req.send(form)).map(HttpClientResponse::statusCode));
+
+    assertEquals(400, status, "the API takes JSON only");
+    assertFalse(Files.exists(Path.of("file-uploads")), "an upload folder in " + Path.of("").toAbsolutePath());
   }
 
   @Test
