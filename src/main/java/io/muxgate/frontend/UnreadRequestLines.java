@@ -1,5 +1,6 @@
 package io.muxgate.frontend;
 
+import io.muxgate.origin.HeapBodies;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -31,11 +32,16 @@ final class UnreadRequestLines extends ChannelInboundHandlerAdapter {
   private UnreadRequestLines() {
   }
 
-  /** Watches a Vert.x server connection that speaks HTTP/1.x; a no-op for HTTP/2 or a hidden channel. */
+  /**
+   * Watches a Vert.x server connection that speaks HTTP/1.x, and has its request bodies handed on as
+   * {@link HeapBodies}; a no-op for HTTP/2 or a hidden channel.
+   */
   static void install(HttpConnection connection) {
     Channel channel = connection instanceof ConnectionBase base ? base.channel() : null;
     if (channel != null && channel.pipeline().get(DECODER) != null && channel.pipeline().get(VERTX) != null) {
       channel.pipeline().addBefore(VERTX, "muxgateUnreadRequestLines", INSTANCE);
+      // Request bodies reach Vert.x as heap copies: it drops a paused connection's held parts unreleased.
+      HeapBodies.install(channel, VERTX);
     }
   }
 

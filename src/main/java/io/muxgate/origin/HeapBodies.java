@@ -12,8 +12,9 @@ import io.vertx.core.impl.buffer.VertxByteBufAllocator;
  * Hands Vert.x the body parts of an HTTP/1.x connection as heap copies, not as slices of the pooled
  * buffer Netty read them into. Vert.x holds the messages of a paused connection in a queue, and a
  * connection that closes while paused (its request reset after a client went away, or its peer gone)
- * drops that queue without releasing what is in it: a slice there keeps its whole pooled chunk, and an
- * HTTP/1.1 origin cut mid-body leaked up to the body's size each time. Vert.x copies every body part
+ * drops that queue without releasing what is in it: a slice there keeps its whole pooled chunk. An
+ * HTTP/1.1 origin cut mid-body leaked up to the body's size each time; an HTTP/1.1 client that went away
+ * mid-upload, what its connection held. Installed on both. Vert.x copies every body part
  * to the heap anyway before handing it on; the copy is made here instead, so it costs nothing more.
  */
 @ChannelHandler.Sharable

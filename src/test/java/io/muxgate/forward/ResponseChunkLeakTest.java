@@ -49,9 +49,9 @@ class ResponseChunkLeakTest {
 
   private static final int RESPONSES = 40;
   private static final long BODY_BYTES = 256 * 1024;
-  private static final int UPLOADS = 10;
-  /** 4 MiB: far more than the windows and socket buffers between client and origin. */
-  private static final int UPLOAD_PARTS = 256;
+  private static final int UPLOADS = 20;
+  /** 4 MiB in small parts, many to a read: far more than the windows and buffers between client and origin. */
+  private static final int UPLOAD_PARTS = 4096;
 
   @RegisterExtension
   final TestScope scope = new TestScope();
@@ -157,7 +157,7 @@ class ResponseChunkLeakTest {
       req.authority(authority);
       req.exceptionHandler(expected -> { });
       req.setChunked(true);
-      Buffer part = Buffer.buffer(new byte[16 * 1024]);
+      Buffer part = Buffer.buffer(new byte[1024]);
       for (int i = 0; i < UPLOAD_PARTS; i++) {
         req.write(part);
       }
