@@ -6,6 +6,7 @@ import io.muxgate.config.ProcessConfig;
 import io.muxgate.config.ZoneConfig;
 import io.muxgate.frontend.ServerCertificate;
 import io.muxgate.origin.TlsEngine;
+import io.muxgate.origin.TrustAnyCertificate;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -93,7 +94,7 @@ final class Warmup {
     }
 
     private static HttpClientOptions tls(HttpClientOptions o) {
-      return o.setSsl(true).setTrustAll(true).setVerifyHost(false).setUseAlpn(true)
+      return o.setSsl(true).setTrustOptions(TrustAnyCertificate.options()).setVerifyHost(false).setUseAlpn(true)
         .setSslEngineOptions(TlsEngine.options());
     }
 

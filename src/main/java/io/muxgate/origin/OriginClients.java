@@ -68,7 +68,7 @@ public final class OriginClients {
           o.setTrustOptions(new PemTrustOptions().addCertPath(peer.caFile().toString()));
         }
       } else {
-        o.setVerifyHost(false).setTrustAll(true);
+        o.setVerifyHost(false).setTrustOptions(TrustAnyCertificate.options());
       }
     }
     return o;
