@@ -83,7 +83,7 @@ public final class Forwarder {
   public void handle(Downstream client, ContextInternal context) {
     long start = System.nanoTime();
     HostAndPort authority = client.authority();
-    String badTarget = RequestTarget.fault(client.target());
+    String badTarget = RequestTarget.fault(client.target(), client.method(), client.version() == HttpVersion.HTTP_2);
     if (badTarget != null) {
       closeAfterResponse(client);
       reject(client, null, badTarget.equals(RequestTarget.TOO_LONG) ? 414 : 400, badTarget, start);

@@ -1,5 +1,7 @@
 package io.muxgate.forward;
 
+import io.vertx.core.http.HttpMethod;
+
 /**
  * Judges a request target as the client sent it (HTTP/1.x request line or HTTP/2 {@code :path}) before
  * anything routes by it. What passes is origin-form, or absolute-form naming an http(s) host (RFC 9112,
@@ -13,8 +15,21 @@ final class RequestTarget {
   private RequestTarget() {
   }
 
-  /** Why {@code target} cannot be served ({@link #TOO_LONG} or {@link #BAD}), or null. */
-  static String fault(String target) {
+  /**
+   * Why {@code target}, of a request with {@code method} over HTTP/2 or not, cannot be served
+   * ({@link #TOO_LONG} or {@link #BAD}), or null.
+   */
+  static String fault(String target, HttpMethod method, boolean http2) {
+    if (target.equals("*")) {
+      return method == HttpMethod.OPTIONS ? null : BAD;   // RFC 9112, section 3.2.4
+    }
+    if (http2 && method != HttpMethod.CONNECT && !target.startsWith("/")) {
+      return BAD;   // RFC 9113, section 8.3.1: a :path is a path, not a URL
+    }
+    return fault(target);
+  }
+
+  private static String fault(String target) {
     if (target.length() > Forwarder.MAX_REQUEST_TARGET_CHARS) {
       // The HTTP/1.x codec refuses a longer request line itself; an HTTP/2 :path is bounded only by the list.
       return TOO_LONG;

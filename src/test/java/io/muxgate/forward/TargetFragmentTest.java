@@ -75,6 +75,33 @@ class TargetFragmentTest {
     assertEquals("/page", origin.received().get(0).uri());
   }
 
+  /**
+   * RFC 9113, section 8.3.1: an HTTP/2 {@code :path} is a path (or {@code *} for OPTIONS), never a URL
+   * or a bare word, which an origin would read its own way.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"http://z.test/page", "page", "*"})
+  void anHttp2PathThatIsNoPathGets400(String path) throws Exception {
+    FrameClient client = FrameClient.connect(scope, group, proxy.httpPort(), false);
+
+    client.open(new DefaultHttp2Headers().method("GET").scheme("http").authority("z.test").path(path), true);
+
+    Http2Headers head = client.head();
+    assertEquals("400", head.status().toString());
+    assertEquals("bad_request_target", String.valueOf(head.get("muxgate-error")));
+    assertEquals(0, origin.requests());
+  }
+
+  /** RFC 9112, section 3.2.4: the asterisk form is for OPTIONS only. */
+  @Test
+  void anAsteriskTargetIsForOptionsOnly() throws IOException {
+    String get = exchange("GET * HTTP/1.1\r\nHost: z.test\r\n\r\n");
+
+    assertTrue(get.startsWith("HTTP/1.1 400"), get);
+    assertTrue(get.toLowerCase(Locale.ROOT).contains("\r\nmuxgate-error: bad_request_target\r\n"), get);
+    assertEquals(0, origin.requests());
+  }
+
   @Test
   void aPathWithoutFragmentIsServed() throws IOException {
     String answer = exchange("GET /page?q=%23top HTTP/1.1\r\nHost: z.test\r\n\r\n");
