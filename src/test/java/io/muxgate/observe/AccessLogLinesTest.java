@@ -1,5 +1,6 @@
 package io.muxgate.observe;
 
+import io.muxgate.support.MuxgateProcess;
 import io.muxgate.support.Await;
 import io.muxgate.support.RefusedPort;
 import io.muxgate.support.TestOrigin;
@@ -10,9 +11,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -164,8 +163,8 @@ class AccessLogLinesTest {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     muxgate = new ProcessBuilder(java, "-Dvertx.disableDnsResolver=true", "-cp", System.getProperty("java.class.path"),
       "io.muxgate.Main", "--conf", dir.resolve("muxgate.json").toString()).start();
-    pump(muxgate.getInputStream(), stdout);
-    pump(muxgate.getErrorStream(), stderr);
+    MuxgateProcess.pump(muxgate.getInputStream(), stdout);
+    MuxgateProcess.pump(muxgate.getErrorStream(), stderr);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
       String line = stderr.poll(1, TimeUnit.SECONDS);
@@ -181,19 +180,5 @@ class AccessLogLinesTest {
   private static JsonObject zone(String name, String origin) {
     return new JsonObject().put("zone", name).put("hosts", new JsonArray().add(name + ".test"))
       .put("origins", new JsonArray().add(origin));
-  }
-
-  private static void pump(java.io.InputStream in, BlockingQueue<String> lines) {
-    Thread reader = new Thread(() -> {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-        for (String line = r.readLine(); line != null; line = r.readLine()) {
-          lines.add(line);
-        }
-      } catch (IOException e) {
-        // the process ended
-      }
-    }, "muxgate-output");
-    reader.setDaemon(true);
-    reader.start();
   }
 }

@@ -91,7 +91,8 @@ public final class MuxgateProcess implements AutoCloseable {
     Await.until(() -> stderr.stream().anyMatch(l -> l.contains(text)), 10_000, "stderr to say \"" + text + "\"");
   }
 
-  private static void pump(InputStream in, BlockingQueue<String> lines) {
+  /** Queues {@code in}'s lines as a daemon thread reads them, until the stream ends. */
+  public static void pump(InputStream in, BlockingQueue<String> lines) {
     Thread reader = new Thread(() -> {
       try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
         for (String line = r.readLine(); line != null; line = r.readLine()) {
