@@ -73,16 +73,25 @@ final class ConnectionInternals {
     }
   }
 
-  /**
-   * The bytes {@code codec}, an HTTP/1.x client codec (a combined handler around a byte decoder), has
-   * received and not decoded yet; -1 if that cannot be read.
-   */
-  static int undecodedBytes(ChannelHandler codec) {
+  /** The byte decoder inside {@code codec}, an HTTP/1.x client codec; null if it cannot be reached. */
+  static ByteToMessageDecoder decoderOf(ChannelHandler codec) {
     if (CODEC_DECODER == null || UNDECODED == null || !(codec instanceof CombinedChannelDuplexHandler<?, ?>)) {
+      return null;
+    }
+    try {
+      return CODEC_DECODER.invoke(codec) instanceof ByteToMessageDecoder decoder ? decoder : null;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** The bytes {@code decoder} (from {@link #decoderOf}) has received and not decoded yet; -1 if unknown. */
+  static int undecodedBytes(ByteToMessageDecoder decoder) {
+    if (decoder == null) {
       return -1;
     }
     try {
-      return CODEC_DECODER.invoke(codec) instanceof ByteToMessageDecoder decoder ? (int) UNDECODED.invoke(decoder) : -1;
+      return (int) UNDECODED.invoke(decoder);
     } catch (ReflectiveOperationException | RuntimeException e) {
       return -1;
     }

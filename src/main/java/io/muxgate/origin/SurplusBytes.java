@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -36,7 +37,8 @@ final class SurplusBytes extends ChannelDuplexHandler {
   private static final String CODEC = "codec";
 
   private final OriginPeer peer;
-  private final ChannelHandler codec;
+  /** The codec's byte decoder, looked up once; null if out of reach. */
+  private final ByteToMessageDecoder decoder;
   private final Runnable retire;
   /** A request went out whose final (non-1xx) response has not ended yet. */
   private boolean awaiting;
@@ -45,7 +47,7 @@ final class SurplusBytes extends ChannelDuplexHandler {
 
   private SurplusBytes(OriginPeer peer, ChannelHandler codec, Runnable retire) {
     this.peer = peer;
-    this.codec = codec;
+    this.decoder = ConnectionInternals.decoderOf(codec);
     this.retire = retire;
   }
 
@@ -92,7 +94,7 @@ final class SurplusBytes extends ChannelDuplexHandler {
     }
     ctx.fireChannelRead(msg);
     if (ended) {
-      int held = ConnectionInternals.undecodedBytes(codec);
+      int held = ConnectionInternals.undecodedBytes(decoder);
       if (held > 0) {
         retire(ctx, held + " bytes past its response");
       } else if (held < 0) {
