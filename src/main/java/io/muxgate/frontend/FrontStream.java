@@ -52,6 +52,8 @@ final class FrontStream implements Downstream {
   private Http2Headers requestTrailers;
   private boolean ended;
   private boolean failed;
+  /** The proxy reset the stream while the client could still send on it; Netty still holds it open. */
+  private boolean resetSent;
 
   private int status = 200;
   private Http2Headers responseHead;
@@ -181,6 +183,9 @@ final class FrontStream implements Downstream {
 
   /** A DATA frame of the request; returns the bytes (padding included) to give back to the client's window at once. */
   int onData(ByteBuf data, int padding, boolean end) {
+    if (resetSent) {
+      return 0; // in flight when the client was told to stop (ResetFence)
+    }
     int consumed = read(data, end) + padding;
     // Once the response's END_STREAM is out, the stream's window stays shut: a WINDOW_UPDATE between it and
     // the reset would only invite more of a body that is dropped. The reset closes the stream, and Netty then
@@ -224,7 +229,7 @@ final class FrontStream implements Downstream {
 
   /** Request trailers end the request; they go on to the origin where it is reached by HTTP/2. */
   void onTrailers(Http2Headers trailers, boolean end) {
-    if (end) {
+    if (end && !resetSent) {
       requestTrailers = trailers.isEmpty() ? null : trailers;
       read(Unpooled.EMPTY_BUFFER, true);
     }
@@ -271,9 +276,9 @@ final class FrontStream implements Downstream {
    * window is spent.
    */
   void responseSentBeforeRequestEnded() {
-    if (discarding()) {
-      owner.handler.resetStream(owner.ctx, stream.id(), Http2Error.NO_ERROR.code(), owner.ctx.newPromise());
-      owner.channel.flush();
+    if (discarding() && !resetSent) {
+      resetSent = true;
+      owner.fence.reset(stream, Http2Error.NO_ERROR.code());
     }
   }
 
@@ -446,7 +451,13 @@ final class FrontStream implements Downstream {
   @Override
   public void reset(long code) {
     responseEnded = true;
-    if (stream.state() != Http2Stream.State.CLOSED) {
+    if (resetSent) {
+      return;
+    }
+    if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+      resetSent = true;
+      owner.fence.reset(stream, code);
+    } else if (stream.state() != Http2Stream.State.CLOSED) {
       owner.handler.resetStream(owner.ctx, stream.id(), code, owner.ctx.newPromise());
       owner.channel.flush();
     }

@@ -58,6 +58,7 @@ public final class FrontStreams {
   /** For writes nobody waits on; a failed one is not fired down the pipeline (see origin.FrameStreams). */
   final ChannelPromise quiet;
   final ChannelHandlerContext ctx;
+  final ResetFence fence;
   private final Http2Connection.PropertyKey key;
   /** Streams whose response waits for flow-control window or socket room. */
   private final List<FrontStream> blocked = new ArrayList<>();
@@ -78,6 +79,7 @@ public final class FrontStreams {
     this.ctx = channel.pipeline().context(handler);
     this.quiet = new VoidChannelPromise(channel, false);
     this.key = connection.newKey();
+    this.fence = new ResetFence(handler, ctx, quiet);
     // Streams Vert.x already holds (stream 1 of an h2c upgrade) stay Vert.x's.
     this.lastOpened = connection.remote().lastStreamCreated();
     connection.addListener(new Http2ConnectionAdapter() {
@@ -257,6 +259,13 @@ public final class FrontStreams {
     public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int increment) throws Http2Exception {
       super.onWindowUpdateRead(ctx, streamId, increment);
       unblock(streamId);
+    }
+
+    @Override
+    public void onPingAckRead(ChannelHandlerContext ctx, long data) throws Http2Exception {
+      if (!fence.onPingAck(data)) {
+        super.onPingAckRead(ctx, data);
+      }
     }
 
     @Override

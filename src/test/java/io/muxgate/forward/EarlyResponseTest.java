@@ -5,6 +5,7 @@ import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.FrameClient;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.RawFrameClient;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import io.netty.channel.EventLoopGroup;
@@ -29,6 +30,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -36,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -171,5 +174,56 @@ class EarlyResponseTest {
       .authority("z.test"), true);
     assertEquals("200", client.head().status().toString());
     assertEquals("next", client.body());
+  }
+
+  /**
+   * A client uploading when its stream is reset has DATA in flight, up to the stream's window, and RFC 9113
+   * (section 5.1) has the proxy ignore it. Refused one frame at a time, each with an RST_STREAM of its own,
+   * it would spend the allowance of resets a client connection is given against floods: a few uploads
+   * answered early, ordinary traffic, would lose the connection and every stream on it to a GOAWAY.
+   */
+  @Test
+  void bodyFramesInFlightWhenTheUploadIsAnsweredCostNoConnection() throws Exception {
+    assumeTrue(FRONT_STREAMS, "the front end's own HTTP/2 streams do this");
+    int uploads = 10;
+    int framesInFlight = 40;
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(req -> req.response().end("answer"));
+    ProxyHarness proxy = scope.startProxy("z", origin.url(), null);
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    scope.track(() -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+    RawFrameClient client = RawFrameClient.connect(scope, group, proxy.httpPort());
+    // Read on the event loop just before the frame after the reset, as a client's writes race its reads.
+    client.onReset(id -> {
+      for (int i = 0; i < framesInFlight; i++) {
+        client.writeData(id, 1024, false);
+      }
+      client.flush();
+    });
+
+    for (int i = 0; i < uploads; i++) {
+      int id = 1 + 2 * i;
+      client.headers(id, new DefaultHttp2Headers().method("POST").path("/upload").scheme("http").authority("z.test")
+        .setInt("content-length", 1024 * 1024), false);
+      client.data(id, 16 * 1024, false);
+    }
+    List<String> read = new ArrayList<>();
+    int resets = 0;
+    while (resets < uploads) {
+      String frame = client.next();
+      assertNotNull(frame, "frames read so far: " + read);
+      read.add(frame);
+      resets += frame.startsWith("RST_STREAM") ? 1 : 0;
+    }
+    int next = 1 + 2 * uploads;
+    client.headers(next, new DefaultHttp2Headers().method("GET").path("/next").scheme("http").authority("z.test"), true);
+    String frame;
+    while ((frame = client.next()) != null && !frame.startsWith("DATA " + next)) {
+      read.add(frame);
+    }
+
+    assertEquals("DATA " + next + " 6 end", frame, "the next request's answer; frames before it: " + read);
+    assertTrue(read.stream().noneMatch(f -> f.startsWith("GOAWAY")), "frames read: " + read);
+    assertTrue(read.stream().filter(f -> f.startsWith("RST_STREAM")).allMatch(f -> f.endsWith(" 0")),
+      "only the resets that ask to stop without error: " + read);
   }
 }
