@@ -359,6 +359,9 @@ final class Exchange implements ResponseRelay.Owner {
     originCancelled = true;
     if (origin != null) {
       origin.reset(code);
+      if (lease != null) {
+        lease.resetSent();
+      }
     }
   }
 

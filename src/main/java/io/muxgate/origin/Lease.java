@@ -84,6 +84,16 @@ public final class Lease {
     pool.drain(origin);
   }
 
+  /**
+   * The proxy reset its stream on this connection. Once the connection has spent its budget of resets
+   * ({@link OriginConnection#RESET_BUDGET}) it takes no new streams and closes when the last one ends.
+   */
+  public void resetSent() {
+    if (origin.isH2() && origin.resetSent(System.nanoTime())) {
+      pool.drain(origin);
+    }
+  }
+
   public void release() {
     if (!released) {
       released = true;

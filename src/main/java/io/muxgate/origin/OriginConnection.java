@@ -7,11 +7,21 @@ import io.vertx.core.internal.ContextInternal;
 /**
  * One connection to an origin with the bookkeeping the pool needs. Every mutable field is guarded by
  * the owning {@link OriginPool}'s lock, except {@link #firstGoAwayLastStreamId}, which the connection's
- * event loop writes before Vert.x fails the streams above it.
+ * event loop writes before Vert.x fails the streams above it, and the count of resets sent.
  */
 final class OriginConnection {
 
   static final int NO_GOAWAY = -1;
+  /**
+   * Stream resets the proxy sends on one connection within {@link #RESET_WINDOW_NANOS} before it takes it
+   * out of service. Servers guard against Rapid Reset (CVE-2023-44487) by ending a connection that resets
+   * too many streams: Netty's default, hence Vert.x's and many Java origins', is 200 in 30 seconds, and it
+   * counts every RST_STREAM, NO_ERROR included. A proxy resets on behalf of every client that leaves, all
+   * over a few connections; drained at half that allowance, a connection closes when its streams are done
+   * instead of being cut with them in flight.
+   */
+  static final int RESET_BUDGET = 100;
+  static final long RESET_WINDOW_NANOS = 30_000_000_000L;
 
   final HttpClientConnection connection;
   /** Netty's HTTP/2 state under the connection, null for HTTP/1.1 or if out of reach. */
@@ -39,6 +49,9 @@ final class OriginConnection {
   long lastAliveNanos;
   /** From Vert.x's goAwayHandler, which reports only an origin's first GOAWAY. */
   volatile int firstGoAwayLastStreamId = NO_GOAWAY;
+  /** Start of the current window of resets sent, and how many it holds; guarded by this object's lock. */
+  private long resetWindowStart;
+  private int resetsInWindow;
 
   OriginConnection(HttpClientConnection connection, Http2Connection http2, FrameStreams frames,
                    ContextInternal context, String protocol, int capacity) {
@@ -69,6 +82,15 @@ final class OriginConnection {
       return netty.local().lastStreamKnownByPeer();
     }
     return firstGoAwayLastStreamId;
+  }
+
+  /** Counts a stream reset sent on this connection; true exactly when it spends the {@link #RESET_BUDGET}. */
+  synchronized boolean resetSent(long nowNanos) {
+    if (resetsInWindow == 0 || nowNanos - resetWindowStart >= RESET_WINDOW_NANOS) {
+      resetWindowStart = nowNanos;
+      resetsInWindow = 0;
+    }
+    return ++resetsInWindow == RESET_BUDGET;
   }
 
   boolean isH2() {
