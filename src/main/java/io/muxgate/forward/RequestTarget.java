@@ -29,6 +29,14 @@ final class RequestTarget {
     return fault(target);
   }
 
+  /**
+   * Whether an HTTP/2 {@code :scheme} is one a reverse proxy serves: http or https, or none (CONNECT).
+   * RFC 9113, section 8.3.1 lets a gateway translate other schemes; Muxgate has nothing to translate to.
+   */
+  static boolean servableScheme(String scheme) {
+    return scheme == null || scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https");
+  }
+
   private static String fault(String target) {
     if (target.length() > Forwarder.MAX_REQUEST_TARGET_CHARS) {
       // The HTTP/1.x codec refuses a longer request line itself; an HTTP/2 :path is bounded only by the list.

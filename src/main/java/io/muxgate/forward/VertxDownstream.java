@@ -88,6 +88,11 @@ final class VertxDownstream implements Downstream {
   }
 
   @Override
+  public String scheme() {
+    return request.scheme();
+  }
+
+  @Override
   public HttpServerRequest vertxRequest() {
     return request;
   }

@@ -153,6 +153,12 @@ final class FrontStream implements Downstream {
   }
 
   @Override
+  public String scheme() {
+    CharSequence scheme = requestHead.scheme();
+    return scheme == null ? null : scheme.toString();
+  }
+
+  @Override
   public HttpServerRequest vertxRequest() {
     return null;
   }

@@ -92,6 +92,23 @@ class TargetFragmentTest {
     assertEquals(0, origin.requests());
   }
 
+  /**
+   * RFC 9113, section 8.3.1 lets a gateway translate an HTTP/2 request for another scheme; Muxgate serves
+   * http and https only, and an origin handed {@code ftp} would take it for one of those.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"ftp", "ws", "file"})
+  void anHttp2SchemeOtherThanHttpGets400(String scheme) throws Exception {
+    FrameClient client = FrameClient.connect(scope, group, proxy.httpPort(), false);
+
+    client.open(new DefaultHttp2Headers().method("GET").scheme(scheme).authority("z.test").path("/page"), true);
+
+    Http2Headers head = client.head();
+    assertEquals("400", head.status().toString());
+    assertEquals("bad_request_target", String.valueOf(head.get("muxgate-error")));
+    assertEquals(0, origin.requests());
+  }
+
   /** RFC 9112, section 3.2.4: the asterisk form is for OPTIONS only. */
   @Test
   void anAsteriskTargetIsForOptionsOnly() throws IOException {
