@@ -149,7 +149,8 @@ final class Warmup {
       .requestHandler(Warmup::answer)
       .listen().await(10, TimeUnit.SECONDS);
     ProcessConfig proxyConfig = new ProcessConfig(0, 0, 0, "127.0.0.1", "127.0.0.1", real.tlsCertFile(),
-      real.tlsKeyFile(), tenants, TimeUnit.HOURS.toMillis(1), real.eventLoops(), null, false, 0, false, 0);
+      real.tlsKeyFile(), tenants, TimeUnit.HOURS.toMillis(1), real.eventLoops(), null, false, 0, false, 0,
+      real.clientIdleTimeoutSeconds());
     ZoneConfig zone = ZoneConfig.loopback("warmup", List.of(HOST, "127.0.0.1"), origin.actualPort());
     Muxgate proxy = Muxgate.startWith(vertx, proxyConfig, registry, List.of(zone)).await(30, TimeUnit.SECONDS);
     int rounds = 0;

@@ -32,7 +32,8 @@ public record ProcessConfig(
   boolean accessLog,
   int drainTimeoutSeconds,
   boolean demoOrigin,
-  int warmupSeconds) {
+  int warmupSeconds,
+  int clientIdleTimeoutSeconds) {
 
   public static final int DEFAULT_HTTP_PORT = 8080;
   public static final int DEFAULT_HTTPS_PORT = 8443;
@@ -42,10 +43,12 @@ public record ProcessConfig(
   public static final long DEFAULT_SCAN_PERIOD_MS = 1000;
   public static final int DEFAULT_DRAIN_TIMEOUT_S = 30;
   public static final int MAX_WARMUP_S = 120;
+  /** As nginx's keepalive_timeout and HAProxy's timeout http-keep-alive are commonly set. */
+  public static final int DEFAULT_CLIENT_IDLE_TIMEOUT_S = 60;
 
   private static final Set<String> FIELDS = Set.of("http_port", "https_port", "admin_port", "bind", "admin_bind",
     "tls", "tenants_dir", "config_scan_period_ms", "event_loops", "admin_token_file", "access_log",
-    "drain_timeout_s", "demo_origin", "warmup_s");
+    "drain_timeout_s", "demo_origin", "warmup_s", "client_idle_timeout_s");
 
   /** Reads and validates the file; {@code env} supplies MUXGATE_ADMIN_TOKEN. */
   public static ProcessConfig load(Path file, Map<String, String> env) {
@@ -130,7 +133,8 @@ public record ProcessConfig(
       f.bool("access_log", true),
       (int) f.integer("drain_timeout_s", DEFAULT_DRAIN_TIMEOUT_S, 0, 3600),
       f.bool("demo_origin", false),
-      (int) f.integer("warmup_s", 0, 0, MAX_WARMUP_S));
+      (int) f.integer("warmup_s", 0, 0, MAX_WARMUP_S),
+      (int) f.integer("client_idle_timeout_s", DEFAULT_CLIENT_IDLE_TIMEOUT_S, 1, 3600));
   }
 
   /** Whether listeners on {@code a} and {@code b} would take the same connections. */

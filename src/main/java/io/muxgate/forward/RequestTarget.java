@@ -17,9 +17,14 @@ final class RequestTarget {
 
   /**
    * Why {@code target}, of a request with {@code method} over HTTP/2 or not, cannot be served
-   * ({@link #TOO_LONG} or {@link #BAD}), or null.
+   * ({@link #TOO_LONG} or {@link #BAD}), or null. A null target is an HTTP/2 request without {@code :path}.
    */
   static String fault(String target, HttpMethod method, boolean http2) {
+    if (target == null) {
+      // An HTTP/2 CONNECT without :path (RFC 9113, section 8.5) asks for a tunnel to its :authority,
+      // which is not a resource of the zone; RFC 8441's WebSocket CONNECT names a path.
+      return BAD;
+    }
     if (target.equals("*")) {
       return method == HttpMethod.OPTIONS ? null : BAD;   // RFC 9112, section 3.2.4
     }

@@ -24,8 +24,8 @@ final class VertxDownstream implements Downstream {
   VertxDownstream(HttpServerRequest request) {
     this.request = request;
     this.response = request.response();
-    String target = request.uri();
-    int scheme = target.isEmpty() || target.charAt(0) == '/' ? -1 : target.indexOf("://");
+    String target = request.uri();   // null for an HTTP/2 CONNECT without :path, which RequestTarget refuses
+    int scheme = target == null || target.isEmpty() || target.charAt(0) == '/' ? -1 : target.indexOf("://");
     if (scheme > 0 && request.version() != HttpVersion.HTTP_2) {
       int start = scheme + 3;
       int end = start;

@@ -9,9 +9,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.VoidChannelPromise;
+import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameListener;
 import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
@@ -174,6 +176,11 @@ public final class FrontStreams {
     return headers.authority() == null ? headers.contains(HttpHeaders.HOST) : !headers.contains(HttpHeaders.HOST);
   }
 
+  /** Whether {@code method} is present and not an HTTP token (RFC 9110, section 9.1), such as {@code "G T"}. */
+  private static boolean badMethod(CharSequence method) {
+    return method != null && (method.length() == 0 || HttpHeaderValidationUtil.validateToken(method) >= 0);
+  }
+
   /** Opens a stream of ours and hands it to the forwarder; false (Vert.x's then) if its authority is unreadable. */
   private boolean open(int streamId, Http2Headers headers, boolean end) {
     Http2Stream stream = connection.stream(streamId);
@@ -235,6 +242,13 @@ public final class FrontStreams {
     private boolean take(int streamId, Http2Headers headers, boolean end) {
       if (streamId > lastOpened) {
         lastOpened = streamId;
+        if (badMethod(headers.method())) {
+          // Malformed (RFC 9113, section 8.1.1): a stream error. Vert.x's server would throw on it and
+          // take the whole connection, every other stream of it included, down with a GOAWAY.
+          handler.resetStream(ctx, streamId, Http2Error.PROTOCOL_ERROR.code(), ctx.newPromise());
+          ctx.flush();
+          return true;
+        }
         return plain(headers) && open(streamId, headers, end);
       }
       FrontStream s = ours(streamId);

@@ -72,6 +72,9 @@ public final class FrontendOptions {
       // Vert.x puts an extension handler on every HTTP/1.x connection that inspects each request and response.
       .setPerMessageWebSocketCompressionSupported(false)
       .setPerFrameWebSocketCompressionSupported(false)
+      // Closes a connection that has sent and been sent nothing for this long before the front end takes
+      // it over (a client that connects and stays silent); from then on IdleClients decides.
+      .setIdleTimeout(config.clientIdleTimeoutSeconds())
       .setMaxHeaderSize(MAX_HEADER_BYTES)
       .setMaxInitialLineLength(Forwarder.MAX_REQUEST_TARGET_CHARS)
       .setHttp2ConnectionWindowSize(CONNECTION_WINDOW)

@@ -75,6 +75,7 @@ public final class ProxyVerticle extends VerticleBase {
       connection.closeHandler(v -> closed(connection));
       RelayPipeline.install(connection);
       UnreadRequestLines.install(connection);
+      IdleClients.install(connection, config.clientIdleTimeoutSeconds());
       if (FrontStreams.install(connection, forwarder)) {
         frontStreamConnections.incrementAndGet();
       }

@@ -20,7 +20,7 @@ public final class OriginClients {
 
   /** Per-stream receive window toward origins: large enough that one 64 KiB response needs no update. */
   static final int STREAM_WINDOW = 1024 * 1024;
-  /** Per-connection receive window: a hundred streams in flight should not stall on each other. */
+  /** The least per-connection receive window, as before it grew with the streams a connection may carry. */
   static final int CONNECTION_WINDOW = 16 * 1024 * 1024;
   static final int MAX_HEADER_BYTES = 64 * 1024;
 
@@ -51,7 +51,7 @@ public final class OriginClients {
       .setPipelining(false)
       .setDecompressionSupported(false)
       .setMaxHeaderSize(MAX_HEADER_BYTES)
-      .setHttp2ConnectionWindowSize(CONNECTION_WINDOW)
+      .setHttp2ConnectionWindowSize(connectionWindow(peer.maxStreams()))
       .setInitialSettings(new Http2Settings()
         .setPushEnabled(false)
         .setInitialWindowSize(STREAM_WINDOW)
@@ -72,6 +72,17 @@ public final class OriginClients {
       }
     }
     return o;
+  }
+
+  /**
+   * Response bytes go back to the origin's window only once the client has taken them, so a stream whose
+   * client stops reading keeps up to a stream window of them. The connection's window holds one stream
+   * window for every stream the connection may carry: stalled streams then hold back only themselves,
+   * never the other clients' responses on the same connection (a window of 16 MiB was spent by 16 of them).
+   * The bytes a stalled stream holds are bounded by its own window either way.
+   */
+  static int connectionWindow(int maxStreams) {
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(CONNECTION_WINDOW, (long) maxStreams * STREAM_WINDOW));
   }
 
   private static boolean isIpLiteral(String host) {

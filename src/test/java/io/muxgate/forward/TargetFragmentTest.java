@@ -109,6 +109,29 @@ class TargetFragmentTest {
     assertEquals(0, origin.requests());
   }
 
+  /**
+   * An HTTP/2 CONNECT other than RFC 8441's WebSocket has no {@code :path} (RFC 9113, section 8.5): it asks
+   * for a tunnel, which has no path to route by. It is refused at once, not left unanswered with the
+   * stream open (the forwarder once failed on the missing target, logging a stack trace per request).
+   */
+  @ParameterizedTest(name = "tls {0}")
+  @ValueSource(booleans = {false, true})
+  void anHttp2ConnectWithoutPathGets400(boolean tls) throws Exception {
+    FrameClient client = FrameClient.connect(scope, group, tls ? proxy.httpsPort() : proxy.httpPort(), tls);
+
+    client.open(new DefaultHttp2Headers().method("CONNECT").authority("z.test:443"), false);
+
+    Http2Headers head = client.head();
+    assertEquals("400", head.status().toString());
+    assertEquals("bad_request_target", String.valueOf(head.get("muxgate-error")));
+    assertEquals("error code: 400", client.body());
+    assertEquals(0, origin.requests());
+
+    client.open(new DefaultHttp2Headers().method("GET").scheme(tls ? "https" : "http").authority("z.test")
+      .path("/page"), true);
+    assertEquals("200", client.head().status().toString(), "the connection serves on");
+  }
+
   /** RFC 9112, section 3.2.4: the asterisk form is for OPTIONS only. */
   @Test
   void anAsteriskTargetIsForOptionsOnly() throws IOException {

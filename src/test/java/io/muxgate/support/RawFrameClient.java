@@ -92,6 +92,11 @@ public final class RawFrameClient {
     });
   }
 
+  /** Completes when the connection closes, whichever side closed it. */
+  public io.netty.channel.ChannelFuture closeFuture() {
+    return channel.closeFuture();
+  }
+
   public void flush() {
     ctx.flush();
   }

@@ -1,0 +1,149 @@
+package io.muxgate.frontend;
+
+import io.muxgate.support.Await;
+import io.muxgate.support.ClientKind;
+import io.muxgate.support.Exchange;
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.RawFrameClient;
+import io.muxgate.support.TestOrigin;
+import io.muxgate.support.TestScope;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * A client connection with no request in flight for {@code client_idle_timeout_s} is closed, however it
+ * keeps its socket: silent, trickling a request head, or an HTTP/2 connection that opens no stream
+ * (slowloris; each would otherwise hold a descriptor forever). A request in flight is never cut by it,
+ * however long its origin takes to answer.
+ */
+class ClientIdleTimeoutTest {
+
+  private static final int IDLE_TIMEOUT_S = 1;
+
+  @RegisterExtension
+  final TestScope scope = new TestScope();
+  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  private TestOrigin origin;
+  private ProxyHarness proxy;
+
+  @BeforeEach
+  void setUp() {
+    scope.track(() -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+    origin = scope.startOrigin(TestOrigin.Mode.H2C);
+    proxy = scope.startProxy(Map.of("z.json", ProxyHarness.zone("z", "z.test", List.of(origin.url()), null)),
+      new JsonObject().put("client_idle_timeout_s", IDLE_TIMEOUT_S));
+  }
+
+  @Test
+  void aSilentConnectionIsClosed() throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
+      assertClosedByProxy(socket);
+    }
+  }
+
+  @Test
+  void aRequestHeadTrickledByteByByteIsCut() throws Exception {
+    byte[] head = ("GET / HTTP/1.1\r\nHost: z.test\r\nX-Padding: " + "a".repeat(150)).getBytes(StandardCharsets.US_ASCII);
+    try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
+      OutputStream out = socket.getOutputStream();
+      long start = System.nanoTime();
+      try {
+        // the pace of a slowloris: each byte well within any timeout on bytes alone
+        for (byte b : head) {
+          out.write(b);
+          out.flush();
+          Thread.sleep(100);
+        }
+        fail("a request head trickled over " + (System.nanoTime() - start) / 1_000_000 + " ms was still read");
+      } catch (IOException cut) {
+        long ms = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(ms >= IDLE_TIMEOUT_S * 1000 && ms < 10_000, "cut after " + ms + " ms");
+      }
+    }
+    assertEquals(0, origin.requests());
+  }
+
+  @Test
+  void anHttp2ConnectionThatOpensNoStreamGetsGoawayAndIsClosed() throws Exception {
+    RawFrameClient client = RawFrameClient.connect(scope, group, proxy.httpPort());
+
+    assertEquals("GOAWAY 0 ", client.next(), "GOAWAY(NO_ERROR)");
+    assertTrue(client.closeFuture().await(10, TimeUnit.SECONDS), "closed after the GOAWAY");
+  }
+
+  @Test
+  void anHttp11KeepAliveConnectionIsClosedOnceIdle() throws IOException {
+    origin.handler(req -> req.response().end("done"));
+    try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
+      socket.getOutputStream().write("GET / HTTP/1.1\r\nHost: z.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      socket.setSoTimeout(10_000);
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+
+      assertTrue(answer.startsWith("HTTP/1.1 200") && answer.endsWith("\r\n\r\ndone"), answer);
+    } catch (SocketTimeoutException e) {
+      fail("a keep-alive connection was still open 10 s after its response");
+    }
+  }
+
+  @Test
+  void anHttp2ConnectionIsClosedOnceItsLastStreamIsOver() throws Exception {
+    origin.handler(req -> req.response().end("done"));
+    RawFrameClient client = RawFrameClient.connect(scope, group, proxy.httpPort());
+    client.headers(1, new DefaultHttp2Headers().method("GET").scheme("http").path("/").authority("z.test"), true);
+
+    assertEquals("HEADERS 1 200", client.next());
+    assertEquals("DATA 1 4 end", client.next());
+    assertEquals("GOAWAY 0 ", client.next(), "GOAWAY(NO_ERROR)");
+    assertTrue(client.closeFuture().await(10, TimeUnit.SECONDS), "closed after the GOAWAY");
+  }
+
+  /** Longer than the idle timeout without a byte either way, waiting on the origin: a long poll. */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = ClientKind.class, names = {"HTTP1", "H2C"})
+  void aRequestWaitingOnItsOriginIsNotCut(ClientKind kind) throws IOException {
+    origin.park();
+    Future<Exchange> longPoll = Exchange.get(scope.client(kind, proxy), "z.test", "/poll");
+    origin.awaitInFlight(1);
+    // Two silent connections opened one after the other are closed by the timeout in turn: by then the
+    // long poll's connection has been without a byte for more than the timeout.
+    for (int i = 0; i < 2; i++) {
+      try (Socket clock = new Socket("127.0.0.1", proxy.httpPort())) {
+        assertClosedByProxy(clock);
+      }
+    }
+    origin.release();
+
+    assertEquals(200, Await.result(longPoll).status());
+  }
+
+  private static void assertClosedByProxy(Socket socket) throws IOException {
+    socket.setSoTimeout(10_000);
+    try {
+      assertEquals(-1, socket.getInputStream().read(), "the proxy sent bytes to a connection that asked nothing");
+    } catch (SocketTimeoutException e) {
+      fail("an idle connection was still open after 10 s");
+    }
+  }
+}
