@@ -11,7 +11,6 @@ import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Stream;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.net.impl.ConnectionBase;
 
@@ -25,26 +24,28 @@ import java.util.concurrent.TimeUnit;
  * poll or a quiet stream waiting on its origin for up to {@code proxy_read_timeout} is never cut, nor is
  * a WebSocket. An HTTP/2 connection says GOAWAY(NO_ERROR) first (the codec's close does).
  *
- * <p>Sits just before Vert.x's handler, where it sees decoded HTTP/1.x requests and responses and the
- * idle events of Vert.x's own timeout (which closes silent connections before the front end gets them),
- * and holds those back: from here on, time without a request decides, not time without bytes. Runs on
- * the connection's event loop.
+ * <p>Until the front end takes a connection over, Vert.x's idle timeout (time without bytes) closes it if
+ * the client stays silent; at takeover that handler leaves the pipeline, as it wraps every write's promise
+ * to time it. HTTP/2 connections are watched through their streams; HTTP/1.x ones by a handler just before
+ * Vert.x's that sees decoded requests and responses. Going idle and busy only note the time: one timer per
+ * connection, rescheduled when it fires early. Runs on the connection's event loop.
  */
-final class IdleClients extends ChannelDuplexHandler {
+final class IdleClients {
 
-  /** The name of Vert.x's connection handler in a client connection's pipeline. */
+  /** Names of Vert.x's connection handler and idle timer in a client connection's pipeline. */
   private static final String VERTX = "handler";
+  private static final String VERTX_IDLE = "idle";
 
+  private final Channel channel;
   private final long timeoutNanos;
-  /** The HTTP/2 connection's streams; null on HTTP/1.x. */
-  private final Http2Connection http2;
-  /** HTTP/1.x requests read whose response has not ended (several when pipelined). */
-  private int requestsInFlight;
-  private ScheduledFuture<?> deadline;
+  /** When the connection last went idle; {@link #BUSY} while a request is in flight. */
+  private long idleSince;
+  private ScheduledFuture<?> timer;
+  private static final long BUSY = Long.MIN_VALUE;
 
-  private IdleClients(long timeoutNanos, Http2Connection http2) {
+  private IdleClients(Channel channel, long timeoutNanos) {
+    this.channel = channel;
     this.timeoutNanos = timeoutNanos;
-    this.http2 = http2;
   }
 
   /** Watches a client connection Vert.x's server has just handed over; a no-op for a hidden channel. */
@@ -53,96 +54,91 @@ final class IdleClients extends ChannelDuplexHandler {
     if (channel == null || channel.pipeline().get(VERTX) == null) {
       return;
     }
+    if (channel.pipeline().get(VERTX_IDLE) != null) {
+      channel.pipeline().remove(VERTX_IDLE);
+    }
+    IdleClients watch = new IdleClients(channel, TimeUnit.SECONDS.toNanos(timeoutSeconds));
     Http2ConnectionHandler codec = channel.pipeline().get(Http2ConnectionHandler.class);
-    IdleClients watch = new IdleClients(TimeUnit.SECONDS.toNanos(timeoutSeconds),
-      codec == null ? null : codec.connection());
-    channel.pipeline().addBefore(VERTX, null, watch);
-  }
-
-  @Override
-  public void handlerAdded(ChannelHandlerContext ctx) {
-    if (http2 != null) {
-      http2.addListener(new Http2ConnectionAdapter() {
-        @Override
-        public void onStreamActive(Http2Stream stream) {
-          cancel();
-        }
-
-        @Override
-        public void onStreamClosed(Http2Stream stream) {
-          idleFromNow(ctx);
-        }
-      });
+    if (codec != null) {
+      watch.watchStreams(codec.connection());
+    } else {
+      channel.pipeline().addBefore(VERTX, null, watch.new Http1Messages());
     }
-    idleFromNow(ctx);
+    channel.closeFuture().addListener(f -> watch.stop());
+    watch.idle();
   }
 
-  @Override
-  public void handlerRemoved(ChannelHandlerContext ctx) {
-    cancel();
-  }
-
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
-    cancel();
-    ctx.fireChannelInactive();
-  }
-
-  @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (http2 == null && msg instanceof HttpRequest) {
-      requestsInFlight++;
-      cancel();
-    }
-    ctx.fireChannelRead(msg);
-  }
-
-  @Override
-  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-    if (http2 == null && msg instanceof LastHttpContent && !informational(msg) && requestsInFlight > 0) {
-      requestsInFlight--;
-      idleFromNow(ctx);
-    }
-    ctx.write(msg, promise);
-  }
-
-  @Override
-  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (!(evt instanceof IdleStateEvent)) {
-      ctx.fireUserEventTriggered(evt);
-    }
-  }
-
-  /** A 100 (Continue) or 103 (Early Hints): the request goes on. */
-  private static boolean informational(Object msg) {
-    return msg instanceof HttpResponse response && response.status().code() < 200;
-  }
-
-  private boolean busy(ChannelHandlerContext ctx) {
-    if (http2 != null) {
-      return http2.numActiveStreams() > 0;
-    }
-    // After an Upgrade (a WebSocket) the connection is a tunnel with no HTTP/1.x decoder: it is never idle here.
-    return requestsInFlight > 0 || ctx.pipeline().get("httpDecoder") == null;
-  }
-
-  private void idleFromNow(ChannelHandlerContext ctx) {
-    if (busy(ctx) || !ctx.channel().isActive()) {
-      return;
-    }
-    cancel();
-    deadline = ctx.executor().schedule(() -> {
-      deadline = null;
-      if (!busy(ctx)) {
-        ctx.channel().close();   // through the HTTP/2 codec, which sends GOAWAY(NO_ERROR)
+  private void watchStreams(Http2Connection http2) {
+    http2.addListener(new Http2ConnectionAdapter() {
+      @Override
+      public void onStreamActive(Http2Stream stream) {
+        idleSince = BUSY;
       }
-    }, timeoutNanos, TimeUnit.NANOSECONDS);
+
+      @Override
+      public void onStreamClosed(Http2Stream stream) {
+        if (http2.numActiveStreams() == 0) {
+          idle();
+        }
+      }
+    });
   }
 
-  private void cancel() {
-    if (deadline != null) {
-      deadline.cancel(false);
-      deadline = null;
+  private void idle() {
+    idleSince = System.nanoTime();
+    if (timer == null && channel.isActive()) {
+      timer = channel.eventLoop().schedule(this::check, timeoutNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void check() {
+    timer = null;
+    if (idleSince == BUSY || !channel.isActive()) {
+      return; // the next idle() starts a new timer
+    }
+    long left = idleSince + timeoutNanos - System.nanoTime();
+    if (left > 0) {
+      timer = channel.eventLoop().schedule(this::check, left, TimeUnit.NANOSECONDS);
+    } else {
+      channel.close();   // through the HTTP/2 codec, which sends GOAWAY(NO_ERROR)
+    }
+  }
+
+  private void stop() {
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+  }
+
+  /** HTTP/1.x: a request read makes the connection busy, the end of its response idle again. */
+  private final class Http1Messages extends ChannelDuplexHandler {
+
+    /** Requests read whose response has not ended (several when pipelined). */
+    private int inFlight;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof HttpRequest) {
+        inFlight++;
+        idleSince = BUSY;
+      }
+      ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+      if (msg instanceof LastHttpContent && !informational(msg) && inFlight > 0 && --inFlight == 0
+        && ctx.pipeline().get("httpDecoder") != null) {
+        // (after an Upgrade, a WebSocket, the connection is a tunnel with no decoder: never idle here)
+        idle();
+      }
+      ctx.write(msg, promise);
+    }
+
+    /** A 100 (Continue) or 103 (Early Hints): the request goes on. */
+    private static boolean informational(Object msg) {
+      return msg instanceof HttpResponse response && response.status().code() < 200;
     }
   }
 }

@@ -114,7 +114,14 @@ class ClientIdleTimeoutTest {
     client.headers(1, new DefaultHttp2Headers().method("GET").scheme("http").path("/").authority("z.test"), true);
 
     assertEquals("HEADERS 1 200", client.next());
-    assertEquals("DATA 1 4 end", client.next());
+    String frame = client.next();
+    if (frame != null && !frame.endsWith(" end")) {
+      assertEquals("DATA 1 4", frame);
+      frame = client.next(); // Vert.x's server stream ends the body with a DATA frame of its own
+      assertEquals("DATA 1 0 end", frame);
+    } else {
+      assertEquals("DATA 1 4 end", frame);
+    }
     assertEquals("GOAWAY 0 ", client.next(), "GOAWAY(NO_ERROR)");
     assertTrue(client.closeFuture().await(10, TimeUnit.SECONDS), "closed after the GOAWAY");
   }
