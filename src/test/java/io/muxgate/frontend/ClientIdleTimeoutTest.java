@@ -12,6 +12,10 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -91,6 +95,23 @@ class ClientIdleTimeoutTest {
 
     assertEquals("GOAWAY 0 ", client.next(), "GOAWAY(NO_ERROR)");
     assertTrue(client.closeFuture().await(10, TimeUnit.SECONDS), "closed after the GOAWAY");
+  }
+
+  /** An h2c Upgrade starts as HTTP/1.1 and goes on as HTTP/2: idle after its streams, it is closed too. */
+  @Test
+  void anUpgradedH2cConnectionIsClosedOnceIdle() {
+    origin.handler(req -> req.response().end("done"));
+    Promise<Void> closed = Promise.promise();
+    HttpClientAgent client = scope.vertx().httpClientBuilder()
+      .with(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(proxy.httpPort())
+        .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(true))
+      .withConnectHandler(connection -> connection.closeHandler(v -> closed.tryComplete()))
+      .build();
+
+    Exchange answer = Await.result(Exchange.get(client, "z.test", "/"));
+
+    assertEquals("done", answer.body());
+    Await.result(closed.future());
   }
 
   @Test
