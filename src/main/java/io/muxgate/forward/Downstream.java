@@ -73,7 +73,7 @@ public interface Downstream {
   boolean tls();
 
   /** The request's {@code :scheme} over HTTP/2 (null if it has none: CONNECT); over HTTP/1.x, the connection's. */
-  String scheme();
+  CharSequence scheme();
 
   /** The Vert.x request behind this one, for what only Vert.x can do (a WebSocket upgrade), else null. */
   HttpServerRequest vertxRequest();

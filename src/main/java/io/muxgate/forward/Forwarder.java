@@ -83,10 +83,8 @@ public final class Forwarder {
   public void handle(Downstream client, ContextInternal context) {
     long start = System.nanoTime();
     HostAndPort authority = client.authority();
-    String badTarget = RequestTarget.fault(client.target(), client.method(), client.version() == HttpVersion.HTTP_2);
-    if (badTarget == null && client.version() == HttpVersion.HTTP_2 && !RequestTarget.servableScheme(client.scheme())) {
-      badTarget = RequestTarget.BAD;
-    }
+    String badTarget = RequestTarget.fault(client.target(), client.method(),
+      client.version() == HttpVersion.HTTP_2 ? client.scheme() : null);
     if (badTarget != null) {
       closeAfterResponse(client);
       reject(client, null, badTarget.equals(RequestTarget.TOO_LONG) ? 414 : 400, badTarget, start);

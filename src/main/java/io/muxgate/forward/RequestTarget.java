@@ -1,5 +1,6 @@
 package io.muxgate.forward;
 
+import io.netty.util.AsciiString;
 import io.vertx.core.http.HttpMethod;
 
 /**
@@ -11,15 +12,18 @@ final class RequestTarget {
 
   static final String TOO_LONG = "request_uri_too_long";
   static final String BAD = "bad_request_target";
+  private static final AsciiString HTTP = AsciiString.cached("http");
+  private static final AsciiString HTTPS = AsciiString.cached("https");
 
   private RequestTarget() {
   }
 
   /**
-   * Why {@code target}, of a request with {@code method} over HTTP/2 or not, cannot be served
-   * ({@link #TOO_LONG} or {@link #BAD}), or null. A null target is an HTTP/2 request without {@code :path}.
+   * Why {@code target}, of a request with {@code method}, cannot be served ({@link #TOO_LONG} or
+   * {@link #BAD}), or null. {@code h2Scheme} is the {@code :scheme} of an HTTP/2 request, null over HTTP/1.x
+   * (and for an HTTP/2 CONNECT, which has none). A null target is an HTTP/2 request without {@code :path}.
    */
-  static String fault(String target, HttpMethod method, boolean http2) {
+  static String fault(String target, HttpMethod method, CharSequence h2Scheme) {
     if (target == null) {
       // An HTTP/2 CONNECT without :path (RFC 9113, section 8.5) asks for a tunnel to its :authority,
       // which is not a resource of the zone; RFC 8441's WebSocket CONNECT names a path.
@@ -28,18 +32,15 @@ final class RequestTarget {
     if (target.equals("*")) {
       return method == HttpMethod.OPTIONS ? null : BAD;   // RFC 9112, section 3.2.4
     }
-    if (http2 && method != HttpMethod.CONNECT && !target.startsWith("/")) {
+    if (h2Scheme != null && method != HttpMethod.CONNECT && !target.startsWith("/")) {
       return BAD;   // RFC 9113, section 8.3.1: a :path is a path, not a URL
     }
+    if (h2Scheme != null && !AsciiString.contentEqualsIgnoreCase(h2Scheme, HTTP)
+      && !AsciiString.contentEqualsIgnoreCase(h2Scheme, HTTPS)) {
+      // RFC 9113, section 8.3.1 lets a gateway translate other schemes; Muxgate has nothing to translate to.
+      return BAD;
+    }
     return fault(target);
-  }
-
-  /**
-   * Whether an HTTP/2 {@code :scheme} is one a reverse proxy serves: http or https, or none (CONNECT).
-   * RFC 9113, section 8.3.1 lets a gateway translate other schemes; Muxgate has nothing to translate to.
-   */
-  static boolean servableScheme(String scheme) {
-    return scheme == null || scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https");
   }
 
   private static String fault(String target) {

@@ -88,7 +88,7 @@ final class VertxDownstream implements Downstream {
   }
 
   @Override
-  public String scheme() {
+  public CharSequence scheme() {
     return request.scheme();
   }
 

@@ -153,9 +153,8 @@ final class FrontStream implements Downstream {
   }
 
   @Override
-  public String scheme() {
-    CharSequence scheme = requestHead.scheme();
-    return scheme == null ? null : scheme.toString();
+  public CharSequence scheme() {
+    return requestHead.scheme();
   }
 
   @Override
