@@ -39,6 +39,7 @@ class ProcessConfigTest {
     assertEquals(file + ": access_log: must be true or false", error("{\"access_log\": \"yes\"}"));
     assertEquals(file + ": config_scan_period_ms: must be 50..3600000, got 0", error("{\"config_scan_period_ms\": 0}"));
     assertEquals(file + ": warmup_s: must be 0..120, got 600", error("{\"warmup_s\": 600}"));
+    assertEquals(file + ": client_idle_timeout_s: must be 1..3600, got 0", error("{\"client_idle_timeout_s\": 0}"));
     assertEquals(file + ": tls.key_file: cert_file and key_file go together",
       error("{\"tls\": {\"cert_file\": \"muxgate.json\"}}"));
     assertEquals(file + ": admin_token_file: cannot read " + dir.resolve("no-such-token") + " (no such file)",
