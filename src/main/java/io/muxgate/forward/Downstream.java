@@ -25,6 +25,14 @@ public interface Downstream {
 
     /** The client reset the stream or the connection went away; {@code cause} may be null. */
     void onFailure(Throwable cause);
+
+    /**
+     * The body broke HTTP/1.1's framing (a chunk size that is not hex, a chunk without its CRLF): nothing
+     * after it can be read, and the connection closes once this returns.
+     */
+    default void onMalformedBody(Throwable cause) {
+      onFailure(cause);
+    }
   }
 
   // ---- the request --------------------------------------------------------------------------------

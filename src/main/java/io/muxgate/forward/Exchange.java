@@ -105,6 +105,13 @@ final class Exchange implements ResponseRelay.Owner {
       public void onFailure(Throwable cause) {
         onClientFailure(cause);
       }
+
+      @Override
+      public void onMalformedBody(Throwable cause) {
+        if (!done) {
+          failClient(400, "bad_request");
+        }
+      }
     });
     forwarder.deadlines().track(this);
     selectOrigin();

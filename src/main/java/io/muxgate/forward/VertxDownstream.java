@@ -1,6 +1,7 @@
 package io.muxgate.forward;
 
 import io.muxgate.origin.Chunks;
+import io.netty.handler.codec.DecoderException;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -10,6 +11,9 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.impl.ConnectionBase;
+
+import javax.net.ssl.SSLException;
 
 /** A request read by Vert.x's HTTP server: HTTP/1.x, h2c, and HTTP/2 streams the front end leaves to Vert.x. */
 final class VertxDownstream implements Downstream {
@@ -101,9 +105,31 @@ final class VertxDownstream implements Downstream {
   public void bind(Events events) {
     request.handler(events::onData);
     request.endHandler(v -> events.onEnd());
-    request.exceptionHandler(events::onFailure);
-    response.exceptionHandler(events::onFailure);
+    Handler<Throwable> failure = cause -> {
+      if (malformedBody(cause)) {
+        events.onMalformedBody(cause);
+        // Vert.x closes the connection as soon as this returns, dropping what was written and not flushed.
+        if (request.connection() instanceof ConnectionBase connection) {
+          connection.channel().flush();
+        }
+      } else {
+        events.onFailure(cause);
+      }
+    };
+    // Vert.x reports a failure of the connection to both, the response first.
+    request.exceptionHandler(failure);
+    response.exceptionHandler(failure);
     response.closeHandler(v -> events.onFailure(null));
+  }
+
+  /**
+   * Whether an HTTP/1.x request failed on its body's framing, as Netty's decoder reports it: a chunk size
+   * that is not a number, a chunk line too long, a chunk or extension not ended as RFC 9112 says. TLS
+   * failures come wrapped in the same {@link DecoderException} and are not the request's.
+   */
+  private boolean malformedBody(Throwable cause) {
+    return request.version() != HttpVersion.HTTP_2 && (cause instanceof NumberFormatException
+      || cause instanceof DecoderException && !(cause.getCause() instanceof SSLException));
   }
 
   @Override

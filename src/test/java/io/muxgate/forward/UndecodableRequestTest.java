@@ -20,9 +20,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * HTTP/1.1 requests the proxy refuses before forwarding — undecodable, without Host, with a body over the
- * limit, with a Transfer-Encoding that leaves the body's end ambiguous — get its own refusal (status, {@code muxgate-error}, {@code error code: NNN} body) and their
- * connection closes (the tests read to the close); none reaches an origin.
+ * HTTP/1.1 requests the proxy refuses — undecodable, without Host, with a body over the limit, with a
+ * Transfer-Encoding that leaves the body's end ambiguous — get its own refusal (status, {@code muxgate-error},
+ * {@code error code: NNN} body) and their connection closes (the tests read to the close); none reaches an
+ * origin. So does a chunked body that breaks its framing, though its head may have gone on already.
  */
 class UndecodableRequestTest {
 
@@ -168,16 +169,34 @@ class UndecodableRequestTest {
     assertEquals(1, origin.requests());
   }
 
+  /**
+   * A chunked body whose framing breaks (a size that is not hex, a chunk longer than its size) cannot be
+   * read any further: its request, forwarded or not yet, gets 400 and the connection closes. Before, the
+   * connection closed with no answer and the access log blamed the client (499).
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"zz\r\nhello\r\n0\r\n\r\n", "5\r\nhelloXX\r\n0\r\n\r\n",
+    "3\r\nabc\r\nxyz\r\nhello\r\n0\r\n\r\n"})
+  void aChunkedBodyThatBreaksItsFramingGets400(String body) throws IOException {
+    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
+
+    assertAnswered(answer, "HTTP/1.1", 400, "bad_request");
+  }
+
   private void assertRefused(String answer, int status, String reason) {
     assertRefused(answer, "HTTP/1.1", status, reason);
   }
 
   /** {@code version}: the request's, or HTTP/1.1 where its line could not be read. */
   private void assertRefused(String answer, String version, int status, String reason) {
+    assertAnswered(answer, version, status, reason);
+    assertEquals(0, origin.requests());
+  }
+
+  private static void assertAnswered(String answer, String version, int status, String reason) {
     assertTrue(answer.startsWith(version + " " + status + " "), answer);
     assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\nmuxgate-error: " + reason + "\r\n"), answer);
     assertTrue(answer.endsWith("\r\n\r\nerror code: " + status), answer);
-    assertEquals(0, origin.requests());
   }
 
   /** Sends {@code request} raw and reads until the proxy closes the connection. */
