@@ -108,6 +108,7 @@ public final class FrontStreams {
     GoAwayOnClose.install(ctx, guard::reading);
     OwnStreams.closeWithChannel(channel, connection, key);
     handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
+    OwnStreams.closeBeforeConnectionErrors(handler, key);
   }
 
   /**

@@ -4,7 +4,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.http2.DecoratingHttp2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.http.impl.HttpClientConnectionInternal;
@@ -23,9 +25,12 @@ import java.lang.reflect.Method;
  * wraps the internal one in a private field; if reading it ever fails, both features degrade (no
  * keep-alive timing, first GOAWAY only) and one line is logged.
  *
- * <p>Under Netty's public API too, for one thing: how many bytes an HTTP/1.x codec holds undecoded
- * ({@link SurplusBytes} must know whether an origin sent more than its response). If that is out of
- * reach, HTTP/1.1 origin connections are each used for one request only, and one line is logged.
+ * <p>Under Netty's public API too, for two things: how many bytes an HTTP/1.x codec holds undecoded
+ * ({@link SurplusBytes} must know whether an origin sent more than its response), and the HTTP/2 codec's
+ * own decoder under the decorators that count floods ({@link OwnStreams} must see a flood's error before
+ * Vert.x does). If the first is out of reach, HTTP/1.1 origin connections are each used for one request
+ * only; if the second, a flood's GOAWAY says PROTOCOL_ERROR rather than its own code; either way one line
+ * is logged.
  */
 final class ConnectionInternals {
 
@@ -33,6 +38,7 @@ final class ConnectionInternals {
   private static final Field ACTUAL = actualField();
   private static final Method CODEC_DECODER = codecMethod(CombinedChannelDuplexHandler.class, "inboundHandler");
   private static final Method UNDECODED = codecMethod(ByteToMessageDecoder.class, "actualReadableBytes");
+  private static final Field DECORATED = decoratedField();
 
   private ConnectionInternals() {
   }
@@ -104,6 +110,33 @@ final class ConnectionInternals {
       return method;
     } catch (ReflectiveOperationException | RuntimeException e) {
       log.warn("Netty codec internals unavailable (" + e + "): HTTP/1.1 origin connections are not reused");
+      return null;
+    }
+  }
+
+  /** The decoder {@code decoder} decorates, down to the codec's own; null if out of reach. */
+  static Http2ConnectionDecoder innermost(Http2ConnectionDecoder decoder) {
+    if (DECORATED == null) {
+      return null;
+    }
+    try {
+      while (decoder instanceof DecoratingHttp2ConnectionDecoder) {
+        decoder = (Http2ConnectionDecoder) DECORATED.get(decoder);
+      }
+      return decoder;
+    } catch (IllegalAccessException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static Field decoratedField() {
+    try {
+      Field field = DecoratingHttp2ConnectionDecoder.class.getDeclaredField("delegate");
+      field.setAccessible(true);
+      return field;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      log.warn("Netty's HTTP/2 decoder chain unavailable (" + e + "): a connection error while Muxgate's "
+        + "streams are open ends with GOAWAY(PROTOCOL_ERROR) instead of its own code");
       return null;
     }
   }

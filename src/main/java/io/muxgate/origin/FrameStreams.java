@@ -88,6 +88,7 @@ public final class FrameStreams {
     GoAwayOnClose.install(ctx, guard::reading);
     OwnStreams.closeWithChannel(channel, connection, key);
     handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
+    OwnStreams.closeBeforeConnectionErrors(handler, key);
   }
 
   /**

@@ -13,9 +13,11 @@ import java.util.function.BooleanSupplier;
 /**
  * Says GOAWAY when an HTTP/2 connection with frame streams is closed over the peer's bytes without one.
  * Vert.x 5.0.10 sends that GOAWAY itself after a connection error, but first fails each of its streams
- * and stops at the first stream that is not its own, so the codec's GOAWAY never goes out. The error is
- * out of sight here; PROTOCOL_ERROR is HTTP/2's code for an unspecified one. A close through the codec
- * (a drain, an idle close) has sent its own GOAWAY by the time it gets here.
+ * and stops at the first stream that is not its own, so the codec's GOAWAY never goes out. Most errors
+ * find our streams closed already ({@link OwnStreams#closeBeforeConnectionErrors}); those Netty's frame
+ * reader finds before any listener (a malformed frame) end here. The error is out of sight here;
+ * PROTOCOL_ERROR is HTTP/2's code for an unspecified one. A close through the codec (a drain, an idle
+ * close) has sent its own GOAWAY by the time it gets here.
  *
  * <p>Sits just before the codec, so that its closes pass here before flush batching and TLS, which flush
  * on close. Used on both sides: client connections ({@code frontend.FrontStreams}) and origin ones.

@@ -1,20 +1,32 @@
 package io.muxgate.origin;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameListener;
+import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2LifecycleManager;
 import io.netty.handler.codec.http2.Http2Stream;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Closes the frame streams a connection carries for us (origin side or client side) the moment its
- * channel closes, before the channel fails the writes it still holds. The codec reports each failed
- * write to Vert.x as a connection error, and Vert.x 5.0.10, failing its own streams on one, takes every
+ * Closes the frame streams a connection carries for us (origin side or client side) before Vert.x hears
+ * of the connection's end: Vert.x 5.0.10, failing its own streams on a connection error, takes every
  * active stream for one of its own and throws at the first that is not; with ours closed first it finds
- * only its own. A write fails that way whenever the peer resets the connection while the socket is
- * full: a client that vanishes mid-download, an origin that dies mid-upload.
+ * only its own. Two moments: the channel's close, before the channel fails the writes it still holds
+ * (the codec reports each failed write as a connection error; that happens whenever the peer resets the
+ * connection while the socket is full: a client that vanishes mid-download, an origin that dies
+ * mid-upload), and any connection error the codec meets ({@link #closeBeforeConnectionErrors}).
  */
 public final class OwnStreams {
 
@@ -28,11 +40,140 @@ public final class OwnStreams {
     channel.closeFuture().addListener(closed -> close(connection, key));
   }
 
+  /**
+   * Closes the streams carrying {@code key} as soon as the codec meets a connection error, before it
+   * reports the error to Vert.x, so that Vert.x's handling goes through and the codec's GOAWAY leaves
+   * with the error's own code: ENHANCE_YOUR_CALM for a flood of resets or of empty DATA frames, where
+   * Vert.x's NullPointerException would otherwise leave only {@link GoAwayOnClose}'s PROTOCOL_ERROR, and a
+   * stack trace in the log. Errors met reading are caught around the frame listener, outside Netty's flood
+   * counters; errors met writing (a flood of resets the peer provokes) in the encoder's lifecycle manager.
+   * Errors Netty's frame reader finds itself, before any listener (a malformed frame), still take the
+   * {@link GoAwayOnClose} path.
+   */
+  public static void closeBeforeConnectionErrors(Http2ConnectionHandler handler, Http2Connection.PropertyKey key) {
+    Http2Connection connection = handler.connection();
+    Runnable closeOurs = () -> close(connection, key);
+    Http2ConnectionDecoder codecDecoder = ConnectionInternals.innermost(handler.decoder());
+    if (codecDecoder != null) {
+      codecDecoder.frameListener(new ReadErrors(codecDecoder.frameListener(), closeOurs));
+    }
+    handler.encoder().lifecycleManager(new WriteErrors(handler, closeOurs));
+  }
+
+  /** Whether the codec takes {@code cause} for an error of the whole connection. */
+  private static boolean connectionError(Throwable cause) {
+    Http2Exception embedded = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
+    return !(embedded instanceof Http2Exception.StreamException)
+      && !(embedded instanceof Http2Exception.CompositeStreamException);
+  }
+
+  /** Around the whole listener chain: the frames whose handling can fail the connection. */
+  private static final class ReadErrors extends Http2FrameListenerDecorator {
+
+    private final Runnable closeOurs;
+
+    ReadErrors(Http2FrameListener listener, Runnable closeOurs) {
+      super(listener);
+      this.closeOurs = closeOurs;
+    }
+
+    @Override
+    public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean end)
+      throws Http2Exception {
+      try {
+        return super.onDataRead(ctx, streamId, data, padding, end);
+      } catch (Throwable t) {
+        closeIfConnectionError(t);
+        throw t;
+      }
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
+                              boolean end) throws Http2Exception {
+      try {
+        super.onHeadersRead(ctx, streamId, headers, padding, end);
+      } catch (Throwable t) {
+        closeIfConnectionError(t);
+        throw t;
+      }
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int dependency,
+                              short weight, boolean exclusive, int padding, boolean end) throws Http2Exception {
+      try {
+        super.onHeadersRead(ctx, streamId, headers, dependency, weight, exclusive, padding, end);
+      } catch (Throwable t) {
+        closeIfConnectionError(t);
+        throw t;
+      }
+    }
+
+    @Override
+    public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) throws Http2Exception {
+      try {
+        super.onRstStreamRead(ctx, streamId, errorCode);
+      } catch (Throwable t) {
+        closeIfConnectionError(t);
+        throw t;
+      }
+    }
+
+    private void closeIfConnectionError(Throwable t) {
+      if (connectionError(t)) {
+        closeOurs.run();
+      }
+    }
+  }
+
+  /** The codec's lifecycle manager for its encoder, closing our streams before a connection error. */
+  private record WriteErrors(Http2LifecycleManager codec, Runnable closeOurs) implements Http2LifecycleManager {
+
+    @Override
+    public void onError(ChannelHandlerContext ctx, boolean outbound, Throwable cause) {
+      if (connectionError(cause)) {
+        closeOurs.run();
+      }
+      codec.onError(ctx, outbound, cause);
+    }
+
+    @Override
+    public void closeStreamLocal(Http2Stream stream, ChannelFuture future) {
+      codec.closeStreamLocal(stream, future);
+    }
+
+    @Override
+    public void closeStreamRemote(Http2Stream stream, ChannelFuture future) {
+      codec.closeStreamRemote(stream, future);
+    }
+
+    @Override
+    public void closeStream(Http2Stream stream, ChannelFuture future) {
+      codec.closeStream(stream, future);
+    }
+
+    @Override
+    public ChannelFuture resetStream(ChannelHandlerContext ctx, int streamId, long errorCode, ChannelPromise promise) {
+      return codec.resetStream(ctx, streamId, errorCode, promise);
+    }
+
+    @Override
+    public ChannelFuture goAway(ChannelHandlerContext ctx, int lastStreamId, long errorCode, ByteBuf debugData,
+                                ChannelPromise promise) {
+      return codec.goAway(ctx, lastStreamId, errorCode, debugData, promise);
+    }
+  }
+
   private static void close(Http2Connection connection, Http2Connection.PropertyKey key) {
     List<Http2Stream> ours = new ArrayList<>();
     try {
       connection.forEachActiveStream(stream -> {
         if (stream.getProperty(key) != null) {
+          // Marked reset, all of them before any closes, so that no RST_STREAM is written for them to the
+          // closing channel — neither when a stream's queued DATA is cancelled nor by an exchange that one
+          // stream's close ends: that write would fail, and be reported to Vert.x as a connection error in turn.
+          stream.resetSent();
           ours.add(stream);
         }
         return true;
@@ -41,9 +182,6 @@ public final class OwnStreams {
       return;
     }
     for (Http2Stream stream : ours) {
-      // Marked reset so that cancelling its queued DATA does not try to write a RST_STREAM to the closed
-      // channel: that write would fail, and be reported to Vert.x as a connection error in turn.
-      stream.resetSent();
       stream.close();
     }
   }

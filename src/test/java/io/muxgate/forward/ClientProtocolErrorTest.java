@@ -50,8 +50,10 @@ class ClientProtocolErrorTest {
   private static final int HEADERS = 0x1;
   private static final int SETTINGS = 0x4;
   private static final int WINDOW_UPDATE = 0x8;
+  private static final int RST_STREAM = 0x3;
   private static final int GOAWAY = 0x7;
   private static final long PROTOCOL_ERROR = 0x1;
+  private static final long ENHANCE_YOUR_CALM = 0xb;
   private static final int END_STREAM = 0x1;
   private static final int END_HEADERS = 0x4;
   private static final int END_STREAM_AND_HEADERS = END_STREAM | END_HEADERS;
@@ -94,6 +96,71 @@ class ClientProtocolErrorTest {
     Exchange next = Await.result(Exchange.get(scope.client(ClientKind.H2C, proxy), "site.test", "/hello"));
     assertEquals(200, next.status(), next.body());
     assertEquals("hello", next.body());
+  }
+
+  /**
+   * Floods that Netty's codec counts end the connection with ENHANCE_YOUR_CALM (RFC 9113, section 10.5), as
+   * they do with no stream of Muxgate's open: before, Vert.x 5.0.10 threw on Muxgate's open stream while
+   * handling the error, the codec's GOAWAY never went out, and the close said PROTOCOL_ERROR. Here three
+   * empty DATA frames on an upload in flight (Vert.x lets two in a row by).
+   */
+  @Test
+  void aFloodOfEmptyDataFramesIsCalledSo() throws Exception {
+    ProxyHarness proxy = proxyToParkedOrigin();
+    try (Socket socket = openH2c(proxy)) {
+      OutputStream out = socket.getOutputStream();
+      Http2Headers head = new DefaultHttp2Headers().method("POST").scheme("http").path("/parked").authority("site.test");
+      frame(out, HEADERS, END_HEADERS, 1, hpack(head));
+      for (int i = 0; i < 3; i++) {
+        frame(out, DATA, 0, 1, new byte[0]);
+      }
+
+      assertEquals(ENHANCE_YOUR_CALM, goAwayError(readUntilClosed(socket.getInputStream())));
+    }
+  }
+
+  /** The same for Rapid Reset (CVE-2023-44487): streams opened and reset at once, past Vert.x's 200 per 30 s. */
+  @Test
+  void aFloodOfResetsIsCalledSo() throws Exception {
+    byte[] cancel = {0, 0, 0, 8};
+
+    assertEquals(ENHANCE_YOUR_CALM, goAwayAfterStreamsEachFollowedBy(RST_STREAM, cancel));
+  }
+
+  /**
+   * And for a flood of resets the client provokes from the codec (MadeYouReset, CVE-2025-8671): DATA after
+   * each request's END_STREAM, a stream error the codec answers with RST_STREAM, past its 200 per 30 s.
+   */
+  @Test
+  void aFloodOfProvokedResetsIsCalledSo() throws Exception {
+    assertEquals(ENHANCE_YOUR_CALM, goAwayAfterStreamsEachFollowedBy(DATA, new byte[1]));
+  }
+
+  /**
+   * Opens 300 streams, each a GET of /parked followed at once by a frame of {@code type} with {@code payload},
+   * and reads to the close; returns the GOAWAY's error code.
+   */
+  private long goAwayAfterStreamsEachFollowedBy(int type, byte[] payload) throws Exception {
+    ProxyHarness proxy = proxyToParkedOrigin();
+    try (Socket socket = openH2c(proxy)) {
+      OutputStream out = socket.getOutputStream();
+      DefaultHttp2HeadersEncoder encoder = new DefaultHttp2HeadersEncoder();
+      Http2Headers head = new DefaultHttp2Headers().method("GET").scheme("http").path("/parked").authority("site.test");
+      for (int id = 1; id <= 2 * 300; id += 2) {
+        frame(out, HEADERS, END_STREAM_AND_HEADERS, id, hpack(encoder, head));
+        frame(out, type, 0, id, payload);
+      }
+      return goAwayError(readUntilClosed(socket.getInputStream()));
+    }
+  }
+
+  /** A proxy whose zone's origin never answers /parked. */
+  private ProxyHarness proxyToParkedOrigin() {
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(request -> {
+      request.exceptionHandler(expected -> { });
+      request.response().exceptionHandler(expected -> { });
+    });
+    return scope.startProxy("site", origin.url(), null);
   }
 
   /**
