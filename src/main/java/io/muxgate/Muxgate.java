@@ -44,33 +44,43 @@ public final class Muxgate {
   private final ProxyMetrics metrics;
   private final OriginPools pools;
   private final AtomicBoolean ready = new AtomicBoolean();
+  /** Told of every finished request after the metrics and the access log; {@link ExchangeObserver#NONE} but in tests. */
+  private final ExchangeObserver also;
   private final List<ProxyVerticle> proxies = new ArrayList<>();
   private AccessLog accessLog;
   private DemoOrigin demo;
   private ConfigVerticle configVerticle;
   private AdminVerticle admin;
 
-  private Muxgate(Vertx vertx, ProcessConfig config, PrometheusMeterRegistry registry) {
+  private Muxgate(Vertx vertx, ProcessConfig config, PrometheusMeterRegistry registry, ExchangeObserver also) {
     this.vertx = vertx;
     this.config = config;
     this.metrics = new ProxyMetrics(registry);
     this.pools = new OriginPools(vertx, metrics);
+    this.also = also;
   }
 
   public static Future<Muxgate> start(Vertx vertx, ProcessConfig config, PrometheusMeterRegistry registry) {
+    return start(vertx, config, registry, ExchangeObserver.NONE);
+  }
+
+  /** {@link #start(Vertx, ProcessConfig, PrometheusMeterRegistry)}, with {@code also} told of every finished request. */
+  public static Future<Muxgate> start(Vertx vertx, ProcessConfig config, PrometheusMeterRegistry registry,
+                                      ExchangeObserver also) {
     if (registry != null) {
       new JvmMemoryMetrics().bindTo(registry);
       new JvmGcMetrics().bindTo(registry);
       new JvmThreadMetrics().bindTo(registry);
       new ProcessorMetrics().bindTo(registry);
     }
-    return startWith(vertx, config, registry, List.of());
+    Muxgate app = new Muxgate(vertx, config, registry, also);
+    return app.deploy(List.of()).map(v -> app);
   }
 
   /** A proxy serving {@code zones} besides the tenant files' (and the demo's); binds no JVM metrics. */
   static Future<Muxgate> startWith(Vertx vertx, ProcessConfig config, PrometheusMeterRegistry registry,
                                    List<ZoneConfig> zones) {
-    Muxgate app = new Muxgate(vertx, config, registry);
+    Muxgate app = new Muxgate(vertx, config, registry, ExchangeObserver.NONE);
     return app.deploy(zones).map(v -> app);
   }
 
@@ -112,6 +122,9 @@ public final class Muxgate {
     if (config.accessLog()) {
       accessLog = new AccessLog();
       observer = metrics.andThen(accessLog);
+    }
+    if (also != ExchangeObserver.NONE) {
+      observer = observer.andThen(also);
     }
     ExchangeObserver finalObserver = observer;
     return vertx.deployVerticle(() -> {

@@ -4,6 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.muxgate.Muxgate;
 import io.muxgate.config.ProcessConfig;
+import io.muxgate.observe.ExchangeRecord;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
@@ -18,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -36,11 +38,14 @@ public final class ProxyHarness implements AutoCloseable {
   private final Vertx vertx;
   private final Path confDir;
   private final Muxgate app;
+  /** The latest access-log record per request path. */
+  private final Map<String, ExchangeRecord> records;
 
-  private ProxyHarness(Vertx vertx, Path confDir, Muxgate app) {
+  private ProxyHarness(Vertx vertx, Path confDir, Muxgate app, Map<String, ExchangeRecord> records) {
     this.vertx = vertx;
     this.confDir = confDir;
     this.app = app;
+    this.records = records;
   }
 
   /** Starts with the given zone files (file name → JSON) and process settings over the test defaults. */
@@ -59,9 +64,10 @@ public final class ProxyHarness implements AutoCloseable {
       Path conf = dir.resolve("muxgate.json");
       Files.writeString(conf, process.encodePrettily());
       ProcessConfig config = ProcessConfig.load(conf, Map.of());
-      Muxgate app = Muxgate.start(vertx, config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
-        .await(30, TimeUnit.SECONDS);
-      return new ProxyHarness(vertx, dir, app);
+      Map<String, ExchangeRecord> records = new ConcurrentHashMap<>();
+      Muxgate app = Muxgate.start(vertx, config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+        record -> records.put(record.path(), record)).await(30, TimeUnit.SECONDS);
+      return new ProxyHarness(vertx, dir, app, records);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (Exception e) {
@@ -80,6 +86,11 @@ public final class ProxyHarness implements AutoCloseable {
       zone.put("settings", settings);
     }
     return zone;
+  }
+
+  /** What the proxy logged of the latest finished request for {@code path}, or null: a test's own evidence. */
+  public ExchangeRecord lastRecord(String path) {
+    return records.get(path);
   }
 
   public Muxgate app() {
