@@ -107,13 +107,14 @@ class ClientProtocolErrorTest {
   @Test
   void aFloodOfEmptyDataFramesIsCalledSo() throws Exception {
     ProxyHarness proxy = proxyToParkedOrigin();
+    ByteArrayOutputStream flood = new ByteArrayOutputStream();
+    Http2Headers head = new DefaultHttp2Headers().method("POST").scheme("http").path("/parked").authority("site.test");
+    frame(flood, HEADERS, END_HEADERS, 1, hpack(head));
+    for (int i = 0; i < 3; i++) {
+      frame(flood, DATA, 0, 1, new byte[0]);
+    }
     try (Socket socket = openH2c(proxy)) {
-      OutputStream out = socket.getOutputStream();
-      Http2Headers head = new DefaultHttp2Headers().method("POST").scheme("http").path("/parked").authority("site.test");
-      frame(out, HEADERS, END_HEADERS, 1, hpack(head));
-      for (int i = 0; i < 3; i++) {
-        frame(out, DATA, 0, 1, new byte[0]);
-      }
+      sendAll(socket, flood.toByteArray());
 
       assertEquals(ENHANCE_YOUR_CALM, goAwayError(readUntilClosed(socket.getInputStream())));
     }
@@ -142,15 +143,28 @@ class ClientProtocolErrorTest {
    */
   private long goAwayAfterStreamsEachFollowedBy(int type, byte[] payload) throws Exception {
     ProxyHarness proxy = proxyToParkedOrigin();
+    ByteArrayOutputStream flood = new ByteArrayOutputStream();
+    DefaultHttp2HeadersEncoder encoder = new DefaultHttp2HeadersEncoder();
+    Http2Headers head = new DefaultHttp2Headers().method("GET").scheme("http").path("/parked").authority("site.test");
+    for (int id = 1; id <= 2 * 300; id += 2) {
+      frame(flood, HEADERS, END_STREAM_AND_HEADERS, id, hpack(encoder, head));
+      frame(flood, type, 0, id, payload);
+    }
     try (Socket socket = openH2c(proxy)) {
-      OutputStream out = socket.getOutputStream();
-      DefaultHttp2HeadersEncoder encoder = new DefaultHttp2HeadersEncoder();
-      Http2Headers head = new DefaultHttp2Headers().method("GET").scheme("http").path("/parked").authority("site.test");
-      for (int id = 1; id <= 2 * 300; id += 2) {
-        frame(out, HEADERS, END_STREAM_AND_HEADERS, id, hpack(encoder, head));
-        frame(out, type, 0, id, payload);
-      }
+      sendAll(socket, flood.toByteArray());
       return goAwayError(readUntilClosed(socket.getInputStream()));
+    }
+  }
+
+  /**
+   * Writes {@code bytes} in one go (about 10 KB: the socket takes them whole), so that the proxy, which
+   * closes the connection part way through them, does not fail a later write with a broken pipe.
+   */
+  private static void sendAll(Socket socket, byte[] bytes) throws IOException {
+    try {
+      socket.getOutputStream().write(bytes);
+    } catch (SocketException closedMeanwhile) {
+      // the GOAWAY before the close is what the test reads
     }
   }
 
