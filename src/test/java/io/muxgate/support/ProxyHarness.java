@@ -66,7 +66,11 @@ public final class ProxyHarness implements AutoCloseable {
       ProcessConfig config = ProcessConfig.load(conf, Map.of());
       Map<String, ExchangeRecord> records = new ConcurrentHashMap<>();
       Muxgate app = Muxgate.start(vertx, config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
-        record -> records.put(record.path(), record)).await(30, TimeUnit.SECONDS);
+        record -> {
+          if (record.path() != null) { // an HTTP/2 CONNECT without :path has none
+            records.put(record.path(), record);
+          }
+        }).await(30, TimeUnit.SECONDS);
       return new ProxyHarness(vertx, dir, app, records);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
