@@ -35,10 +35,13 @@ import java.lang.reflect.Method;
 final class ConnectionInternals {
 
   private static final Logger log = LoggerFactory.getLogger(ConnectionInternals.class);
-  private static final Field ACTUAL = actualField();
+  private static final Field ACTUAL = field(UnpooledHttpClientConnection.class, "actual",
+    "origin sockets keep the kernel's keep-alive timing, only an origin's first GOAWAY is seen, and HTTP/1.1 "
+      + "origin connections are not guarded against bytes past a response");
   private static final Method CODEC_DECODER = codecMethod(CombinedChannelDuplexHandler.class, "inboundHandler");
   private static final Method UNDECODED = codecMethod(ByteToMessageDecoder.class, "actualReadableBytes");
-  private static final Field DECORATED = decoratedField();
+  private static final Field DECORATED = field(DecoratingHttp2ConnectionDecoder.class, "delegate",
+    "a connection error while Muxgate's streams are open ends with GOAWAY(PROTOCOL_ERROR) instead of its own code");
 
   private ConnectionInternals() {
   }
@@ -129,27 +132,14 @@ final class ConnectionInternals {
     }
   }
 
-  private static Field decoratedField() {
+  /** {@code owner}'s field {@code name}, made accessible; else null, and one line saying {@code without}. */
+  private static Field field(Class<?> owner, String name, String without) {
     try {
-      Field field = DecoratingHttp2ConnectionDecoder.class.getDeclaredField("delegate");
+      Field field = owner.getDeclaredField(name);
       field.setAccessible(true);
       return field;
     } catch (ReflectiveOperationException | RuntimeException e) {
-      log.warn("Netty's HTTP/2 decoder chain unavailable (" + e + "): a connection error while Muxgate's "
-        + "streams are open ends with GOAWAY(PROTOCOL_ERROR) instead of its own code");
-      return null;
-    }
-  }
-
-  private static Field actualField() {
-    try {
-      Field field = UnpooledHttpClientConnection.class.getDeclaredField("actual");
-      field.setAccessible(true);
-      return field;
-    } catch (ReflectiveOperationException | RuntimeException e) {
-      log.warn("Vert.x connection internals unavailable (" + e + "): origin sockets keep the kernel's "
-        + "keep-alive timing, only an origin's first GOAWAY is seen, and HTTP/1.1 origin connections are not "
-        + "guarded against bytes past a response");
+      log.warn(owner.getSimpleName() + "." + name + " unavailable (" + e + "): " + without);
       return null;
     }
   }
