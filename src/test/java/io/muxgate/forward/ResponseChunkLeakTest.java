@@ -98,6 +98,7 @@ class ResponseChunkLeakTest {
         .onComplete(ar -> request.response().reset());
     } else {
       String path = request.path();
+      originSaw.put(path, "writing");
       GeneratedBody.write(request.response().setChunked(true), BODY_BYTES, 3)
         .compose(digest -> request.response().end().map(digest))
         .onComplete(ar -> originSaw.put(path, ar.succeeded() ? "wrote " + ar.result().bytes() + " bytes and ended"
@@ -119,15 +120,24 @@ class ResponseChunkLeakTest {
     try (CapturedLog log = CapturedLog.warningsUnder("io.netty")) {
       List<Future<Long>> whole = new ArrayList<>();
       List<String> wholePaths = new ArrayList<>();
-      List<Future<?>> all = new ArrayList<>();
+      List<Future<Void>> cut = new ArrayList<>();
+      List<Future<Void>> reset = new ArrayList<>();
       for (int i = 0; i < RESPONSES; i++) {
         wholePaths.add("/full/" + wholeIds.incrementAndGet());
         whole.add(whole(client, authority, wholePaths.get(i)));
-        all.add(cutByClient(client, authority));
-        all.add(resetByOrigin(client, authority));
+        cut.add(cutByClient(client, authority));
+        reset.add(resetByOrigin(client, authority));
       }
-      all.addAll(whole);
-      Await.result(Future.join(all).transform(ar -> Future.succeededFuture()));
+      List<Future<?>> all = new ArrayList<>(whole);
+      all.addAll(cut);
+      all.addAll(reset);
+      try {
+        Await.result(Future.join(all).transform(ar -> Future.succeededFuture()));
+      } catch (AssertionError stuck) {
+        throw new AssertionError(stuck.getMessage() + "; still open: " + unfinished(whole, wholePaths) + ", "
+          + cut.stream().filter(f -> !f.isComplete()).count() + " cut by the client, "
+          + reset.stream().filter(f -> !f.isComplete()).count() + " reset by the origin", stuck);
+      }
       Future<Void> uploads = Future.succeededFuture();
       for (int i = 0; i < UPLOADS; i++) {
         uploads = uploads.compose(v -> uploadCutByClient(client, authority));
@@ -144,6 +154,17 @@ class ResponseChunkLeakTest {
       // (its Vert.x server drops a paused request's held parts unreleased when the proxy cuts the upload).
       assertEquals(List.of(), log.matching("LEAK").stream().filter(line -> line.contains("muxgate")).toList());
     }
+  }
+
+  /** The whole responses not yet complete, each with what the proxy and the origin last did for it. */
+  private String unfinished(List<Future<Long>> whole, List<String> paths) {
+    List<String> open = new ArrayList<>();
+    for (int i = 0; i < whole.size(); i++) {
+      if (!whole.get(i).isComplete()) {
+        open.add(paths.get(i) + " (proxy: " + proxy.lastRecord(paths.get(i)) + "; origin: " + originSaw.get(paths.get(i)) + ")");
+      }
+    }
+    return open.size() + " whole " + open;
   }
 
   private Future<Long> whole(HttpClientAgent client, HostAndPort authority, String path) {
