@@ -73,14 +73,18 @@ public final class Muxgate {
       new JvmThreadMetrics().bindTo(registry);
       new ProcessorMetrics().bindTo(registry);
     }
-    Muxgate app = new Muxgate(vertx, config, registry, also);
-    return app.deploy(List.of()).map(v -> app);
+    return launch(vertx, config, registry, also, List.of());
   }
 
   /** A proxy serving {@code zones} besides the tenant files' (and the demo's); binds no JVM metrics. */
   static Future<Muxgate> startWith(Vertx vertx, ProcessConfig config, PrometheusMeterRegistry registry,
                                    List<ZoneConfig> zones) {
-    Muxgate app = new Muxgate(vertx, config, registry, ExchangeObserver.NONE);
+    return launch(vertx, config, registry, ExchangeObserver.NONE, zones);
+  }
+
+  private static Future<Muxgate> launch(Vertx vertx, ProcessConfig config, PrometheusMeterRegistry registry,
+                                        ExchangeObserver also, List<ZoneConfig> zones) {
+    Muxgate app = new Muxgate(vertx, config, registry, also);
     return app.deploy(zones).map(v -> app);
   }
 

@@ -145,7 +145,7 @@ class ResponseChunkLeakTest {
         Future<Long> f = whole.get(i);
         String path = wholePaths.get(i);
         assertEquals(BODY_BYTES, f.result(), () -> "client: " + (f.failed() ? f.cause() : f.result() + " bytes")
-          + "; proxy: " + proxy.lastRecord(path) + "; origin: " + originSaw.get(path));
+          + "; " + sides(path));
       }
       reportLeaks();
       // Muxgate's leaks only: a record whose buffer never passed a Muxgate handler is the test origin's own
@@ -154,12 +154,17 @@ class ResponseChunkLeakTest {
     }
   }
 
+  /** What the proxy logged and the origin did for the whole response at {@code path}. */
+  private String sides(String path) {
+    return "proxy: " + proxy.lastRecord(path) + "; origin: " + originSaw.get(path);
+  }
+
   /** The whole responses not yet complete, each with what the proxy and the origin last did for it. */
   private String unfinished(List<Future<Long>> whole, List<String> paths) {
     List<String> open = new ArrayList<>();
     for (int i = 0; i < whole.size(); i++) {
       if (!whole.get(i).isComplete()) {
-        open.add(paths.get(i) + " (proxy: " + proxy.lastRecord(paths.get(i)) + "; origin: " + originSaw.get(paths.get(i)) + ")");
+        open.add(paths.get(i) + " (" + sides(paths.get(i)) + ")");
       }
     }
     return open.size() + " whole " + open;
