@@ -260,15 +260,11 @@ final class Exchange implements ResponseRelay.Owner {
     }
     OriginFailure failure = lease == null ? OriginFailure.classify(cause)
       : lease.classify(cause, origin, client.method(), response.headReceived());
-    if (lease != null) {
-      lease.release();
-      unprocessedOn = lease;
-      lease = null;
-    }
     if (failure.kind().countsAgainstOrigin()) {
       pool.health().requestFailed(System.nanoTime());
     }
     if (response.headReceived()) {
+      releaseLease();
       // Counted as the origin's error too: the client gets a cut response instead of a 52x.
       forwarder.originFailed(zone, failure);
       // The origin's code goes on, but NO_ERROR, which would tell an HTTP/2 client the cut body was whole.
@@ -290,6 +286,7 @@ final class Exchange implements ResponseRelay.Owner {
           replays++;
           forwarder.replayed(zone, failure);
         }
+        releaseLease();
         origin = null;
         if (!client.isEnded()) {
           client.pause(); // over HTTP/2 Vert.x throws on pausing a request already read
@@ -298,9 +295,20 @@ final class Exchange implements ResponseRelay.Owner {
         return;
       }
     }
+    // Reset before the stream's connection is free again: an HTTP/1.x one must not reach a queued request.
     cancelOrigin(CANCEL);
+    releaseLease();
     forwarder.originFailed(zone, failure);
     response.respondError(failure.kind().status(), failure.kind().reason());
+  }
+
+  /** Gives back the failed attempt's stream; a retry is sent elsewhere if it can be. */
+  private void releaseLease() {
+    if (lease != null) {
+      lease.release();
+      unprocessedOn = lease;
+      lease = null;
+    }
   }
 
   ContextInternal context() {

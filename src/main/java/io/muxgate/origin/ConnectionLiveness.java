@@ -53,11 +53,14 @@ final class ConnectionLiveness {
     }));
   }
 
-  /** Closes a connection whose PING went unanswered; its streams, if any, fail and may be replayed. */
+  /**
+   * Closes a connection whose PING went unanswered, at once: a goodbye would wait behind whatever the
+   * silent origin has not read. Its streams, if any, fail and may be replayed.
+   */
   void drop(OriginConnection c) {
     log.warn("origin " + peer.address() + " (zone " + peer.zone() + ") did not answer a PING within "
       + TimeUnit.NANOSECONDS.toMillis(peer.pingTimeoutNanos()) + " ms; closing connection from local port "
       + c.localPort);
-    c.context.runOnContext(v -> c.connection.close());
+    c.abort();
   }
 }

@@ -85,11 +85,16 @@ public final class Lease {
   }
 
   /**
-   * The proxy reset its stream on this connection. Once the connection has spent its budget of resets
-   * ({@link OriginConnection#RESET_BUDGET}) it takes no new streams and closes when the last one ends.
+   * The proxy reset its stream on this connection. An HTTP/2 connection that has spent its budget of
+   * resets ({@link OriginConnection#RESET_BUDGET}) takes no new streams and closes when the last one
+   * ends. An HTTP/1.x connection is closed at once: the origin would read the next request as the rest of
+   * this one, and Vert.x, which closes it too, first waits to send the body it still holds, forever if
+   * the origin stopped reading, while the pool would hand the connection on.
    */
   public void resetSent() {
-    if (origin.isH2() && origin.resetSent(System.nanoTime())) {
+    if (!origin.isH2()) {
+      pool.abort(origin);
+    } else if (origin.resetSent(System.nanoTime())) {
       pool.drain(origin);
     }
   }

@@ -1,5 +1,7 @@
 package io.muxgate.origin;
 
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.internal.ContextInternal;
@@ -24,6 +26,8 @@ final class OriginConnection {
   static final long RESET_WINDOW_NANOS = 30_000_000_000L;
 
   final HttpClientConnection connection;
+  /** The socket under {@link #connection}, null if out of reach. */
+  private final Channel channel;
   /** Netty's HTTP/2 state under the connection, null for HTTP/1.1 or if out of reach. */
   private final Http2Connection http2;
   /** Muxgate's own streams on the HTTP/2 codec, null for HTTP/1.1 or if out of reach. */
@@ -53,9 +57,10 @@ final class OriginConnection {
   private long resetWindowStart;
   private int resetsInWindow;
 
-  OriginConnection(HttpClientConnection connection, Http2Connection http2, FrameStreams frames,
+  OriginConnection(HttpClientConnection connection, Channel channel, Http2Connection http2, FrameStreams frames,
                    ContextInternal context, String protocol, int capacity) {
     this.connection = connection;
+    this.channel = channel;
     this.http2 = http2;
     this.frames = frames;
     this.context = context;
@@ -91,6 +96,27 @@ final class OriginConnection {
       resetsInWindow = 0;
     }
     return ++resetsInWindow == RESET_BUDGET;
+  }
+
+  /**
+   * Closes the socket now, dropping whatever is still unsent. Vert.x's own close first flushes what it
+   * holds, and waits for that forever when the origin has stopped reading, leaving the socket open.
+   * The close starts at the head of the pipeline, below every handler that would flush or say goodbye.
+   */
+  void abort() {
+    Channel ch = channel;
+    if (ch == null) {
+      context.runOnContext(v -> connection.close());
+      return;
+    }
+    ch.eventLoop().execute(() -> {
+      ChannelHandlerContext first = ch.pipeline().firstContext();
+      if (first != null) {
+        first.close();
+      } else {
+        ch.close();
+      }
+    });
   }
 
   boolean isH2() {

@@ -168,8 +168,9 @@ public final class OriginPool {
     Channel channel = ConnectionInternals.channelOf(connection);
     SocketTuning.applyKeepAlive(channel);
     RelayPipeline.install(channel);
-    OriginConnection origin = new OriginConnection(connection, h2 ? ConnectionInternals.http2Of(channel) : null,
-      h2 ? ConnectionInternals.frameStreamsOf(channel) : null, context, protocol, capacity(protocol, originLimit));
+    OriginConnection origin = new OriginConnection(connection, channel,
+      h2 ? ConnectionInternals.http2Of(channel) : null, h2 ? ConnectionInternals.frameStreamsOf(channel) : null,
+      context, protocol, capacity(protocol, originLimit));
     if (!h2) {
       HeapBodies.install(channel, "handler");
       ClosingResponses.watch(channel, () -> drain(origin));
@@ -344,6 +345,18 @@ public final class OriginPool {
       closeGracefully(origin);
     }
     openMoreIfNeeded();
+  }
+
+  /**
+   * Takes {@code origin} out of service and closes its socket at once, even if a graceful close already
+   * started and is stuck behind unsent bytes: for an HTTP/1.x connection whose request was abandoned.
+   */
+  void abort(OriginConnection origin) {
+    synchronized (this) {
+      origin.draining = true;
+      origin.closing = true;
+    }
+    origin.abort();
   }
 
   /** Marks a close as started; false if one already was. Caller holds the lock. */

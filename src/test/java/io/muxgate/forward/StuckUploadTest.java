@@ -1,0 +1,69 @@
+package io.muxgate.forward;
+
+import io.muxgate.observe.ExchangeRecord;
+import io.muxgate.support.Await;
+import io.muxgate.support.ClientKind;
+import io.muxgate.support.Exchange;
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestOrigin;
+import io.muxgate.support.TestScope;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.HostAndPort;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * An HTTP/1.1 origin that stops reading an upload it has not answered: the proxy gives up at the read
+ * timeout (524) and abandons the request. The connection cannot carry another request (the origin would
+ * read it as the upload's rest), and Vert.x, which closes it, first waits to send the body it still holds:
+ * forever. The proxy closes it at once, and the next request gets a new connection.
+ */
+class StuckUploadTest {
+
+  /** Far more than the socket buffers between the proxy and the origin take. */
+  private static final int UPLOAD_PARTS = 16 * 1024;
+
+  @RegisterExtension
+  final TestScope scope = new TestScope();
+
+  @Test
+  void aRequestQueuedBehindAnUploadTheOriginStoppedReadingGetsANewConnection() {
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H1).handler(request -> {
+      if (request.path().equals("/stuck")) {
+        request.pause(); // never read, never answered
+      } else {
+        request.response().end("ok");
+      }
+    });
+    ProxyHarness proxy = scope.startProxy("z", origin.url(), new JsonObject()
+      .put("origin_max_http_version", "1").put("origin_max_connections", 1).put("proxy_read_timeout", 1));
+    HttpClientAgent client = scope.client(ClientKind.H2C, proxy);
+
+    Future<Integer> stuck = client.request(HttpMethod.POST, "/stuck").compose(req -> {
+      req.authority(HostAndPort.create("z.test", -1)).setChunked(true);
+      Buffer part = Buffer.buffer(new byte[1024]);
+      for (int i = 0; i < UPLOAD_PARTS; i++) {
+        req.write(part);
+      }
+      return req.response().map(HttpClientResponse::statusCode);
+    });
+    origin.awaitInFlight(1);
+    // Queued: the zone allows one origin connection and the upload holds it.
+    Future<Exchange> next = Exchange.get(client, "z.test", "/next");
+
+    assertEquals(524, Await.result(stuck, 10), "the stuck upload's answer");
+    Exchange answer = Await.result(next, 10);
+    assertEquals(200, answer.status(), answer.body());
+    assertEquals("ok", answer.body());
+    ExchangeRecord record = proxy.lastRecord("/next");
+    assertEquals(1, record.attempts(), "the queued request went straight to a new connection: " + record);
+    assertEquals(2, origin.connectionsAccepted(), "the upload's connection was not reused");
+  }
+}
