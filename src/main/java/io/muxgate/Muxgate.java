@@ -121,7 +121,11 @@ public final class Muxgate {
   }
 
   private Future<String> deployProxies(ZoneTable initial) {
-    KeyCertOptions keyCert = ServerCertificate.load(config);
+    return vertx.executeBlocking(() -> ServerCertificate.load(config))
+      .compose(keyCert -> deployProxies(initial, keyCert));
+  }
+
+  private Future<String> deployProxies(ZoneTable initial, KeyCertOptions keyCert) {
     ExchangeObserver observer = metrics;
     if (config.accessLog()) {
       accessLog = new AccessLog();

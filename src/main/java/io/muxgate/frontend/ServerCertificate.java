@@ -26,10 +26,17 @@ import java.security.cert.X509Certificate;
 public final class ServerCertificate {
 
   private static final Logger log = LoggerFactory.getLogger(ServerCertificate.class);
+  /** The process's self-signed certificate, made on first use. */
+  private static KeyCertOptions selfSigned;
 
   private ServerCertificate() {
   }
 
+  /**
+   * The front end's certificate. Blocks the first time without a configured pair: Netty makes the
+   * self-signed one by running the JDK's {@code keytool}, seconds of a second JVM, so this is no call for
+   * an event loop. The warm-up's proxy and origin and the real front end then share that one.
+   */
   public static KeyCertOptions load(ProcessConfig config) {
     if (config.tlsCertFile() != null) {
       return new PemKeyCertOptions()
@@ -37,7 +44,14 @@ public final class ServerCertificate {
         .setKeyPath(config.tlsKeyFile().toString());
     }
     log.warn("tls.cert_file and tls.key_file are not set: serving https_port with a self-signed certificate");
-    return SelfSignedCertificate.create("localhost").keyCertOptions();
+    return selfSigned().copy();
+  }
+
+  private static synchronized KeyCertOptions selfSigned() {
+    if (selfSigned == null) {
+      selfSigned = SelfSignedCertificate.create("localhost").keyCertOptions();
+    }
+    return selfSigned;
   }
 
   /**
