@@ -1,8 +1,11 @@
 package io.muxgate.frontend;
 
+import io.muxgate.origin.SocketTuning;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -29,6 +32,12 @@ import java.util.concurrent.TimeUnit;
  * to time it. HTTP/2 connections are watched through their streams; HTTP/1.x ones by a handler just before
  * Vert.x's that sees decoded requests and responses. Going idle and busy only note the time: one timer per
  * connection, rescheduled when it fires early. Runs on the connection's event loop.
+ *
+ * <p>The same timeout bounds a close that the client does not let finish. Vert.x closes a connection only
+ * once what it has written is sent, so a client that stops reading a response the proxy then gave up on
+ * (a read timeout, an HTTP/1.1 response cut) would hold its socket, and the bytes queued for it, for as
+ * long as it likes. A close that has sent nothing of what is pending for a whole timeout is cut with a TCP
+ * reset.
  */
 final class IdleClients {
 
@@ -42,6 +51,10 @@ final class IdleClients {
   private long idleSince;
   private ScheduledFuture<?> timer;
   private static final long BUSY = Long.MIN_VALUE;
+  /** Checks the progress of a close once one was asked for; null before. */
+  private ScheduledFuture<?> closeTimer;
+  /** Bytes waiting to be sent at the last check of a close. */
+  private long pendingAtCheck;
 
   private IdleClients(Channel channel, long timeoutNanos) {
     this.channel = channel;
@@ -64,6 +77,7 @@ final class IdleClients {
     } else {
       channel.pipeline().addBefore(VERTX, null, watch.new Http1Messages());
     }
+    channel.pipeline().addLast(watch.new Closing());
     channel.closeFuture().addListener(f -> watch.stop());
     watch.idle();
   }
@@ -108,6 +122,47 @@ final class IdleClients {
     if (timer != null) {
       timer.cancel(false);
       timer = null;
+    }
+    if (closeTimer != null) {
+      closeTimer.cancel(false);
+      closeTimer = null;
+    }
+  }
+
+  private void closing() {
+    if (closeTimer == null && channel.isActive()) {
+      pendingAtCheck = pendingBytes();
+      closeTimer = channel.eventLoop().schedule(this::checkClose, timeoutNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void checkClose() {
+    if (!channel.isActive()) {
+      return;
+    }
+    long pending = pendingBytes();
+    if (pending > 0 && pending == pendingAtCheck) {
+      SocketTuning.reset(channel);
+    } else {
+      pendingAtCheck = pending;
+      closeTimer = channel.eventLoop().schedule(this::checkClose, timeoutNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private long pendingBytes() {
+    ChannelOutboundBuffer queued = channel.unsafe().outboundBuffer();
+    return queued == null ? 0 : queued.totalPendingWriteBytes();
+  }
+
+  /**
+   * Last in the pipeline, so first to see a close asked of the channel: by Vert.x (an HTTP/1.1 response
+   * reset, {@code Connection: close}) or by this watch.
+   */
+  private final class Closing extends ChannelOutboundHandlerAdapter {
+    @Override
+    public void close(ChannelHandlerContext ctx, ChannelPromise promise) throws Exception {
+      closing();
+      ctx.close(promise);
     }
   }
 

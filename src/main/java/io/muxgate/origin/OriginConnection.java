@@ -1,7 +1,6 @@
 package io.muxgate.origin;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.internal.ContextInternal;
@@ -101,22 +100,13 @@ final class OriginConnection {
   /**
    * Closes the socket now, dropping whatever is still unsent. Vert.x's own close first flushes what it
    * holds, and waits for that forever when the origin has stopped reading, leaving the socket open.
-   * The close starts at the head of the pipeline, below every handler that would flush or say goodbye.
    */
   void abort() {
-    Channel ch = channel;
-    if (ch == null) {
+    if (channel != null) {
+      SocketTuning.reset(channel);
+    } else {
       context.runOnContext(v -> connection.close());
-      return;
     }
-    ch.eventLoop().execute(() -> {
-      ChannelHandlerContext first = ch.pipeline().firstContext();
-      if (first != null) {
-        first.close();
-      } else {
-        ch.close();
-      }
-    });
   }
 
   boolean isH2() {

@@ -1,10 +1,11 @@
 package io.muxgate.origin;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 
 /**
- * TCP keep-alive timing on origin sockets: first probe after {@link #KEEPALIVE_IDLE_SECONDS} idle, then
+ * Socket handling under Vert.x's API. TCP keep-alive timing on origin sockets: first probe after {@link #KEEPALIVE_IDLE_SECONDS} idle, then
  * every {@link #KEEPALIVE_INTERVAL_SECONDS}, reset after {@link #KEEPALIVE_PROBES} unanswered probes, so
  * a peer that vanished without a FIN is noticed in about a minute rather than the kernel's two hours.
  *
@@ -12,7 +13,7 @@ import io.netty.channel.ChannelOption;
  * options, which exist only on the native transport (on NIO they would be silently ignored, which is
  * why the process logs its transport at start). The channel comes from {@link ConnectionInternals}.
  */
-final class SocketTuning {
+public final class SocketTuning {
 
   static final int KEEPALIVE_IDLE_SECONDS = 30;
   static final int KEEPALIVE_INTERVAL_SECONDS = 15;
@@ -29,6 +30,24 @@ final class SocketTuning {
   static final ChannelOption<Integer> TCP_KEEPCNT = ChannelOption.valueOf(EPOLL_OPTION + "TCP_KEEPCNT");
 
   private SocketTuning() {
+  }
+
+  /**
+   * Closes {@code channel} at once with a TCP reset, dropping whatever it still has to send: for a peer
+   * that has stopped reading. Vert.x's close first flushes, which then never ends, and a plain close
+   * would leave the kernel offering those bytes to the silent peer. The close starts at the head of the
+   * pipeline, below every handler that would flush or say goodbye first.
+   */
+  public static void reset(Channel channel) {
+    channel.eventLoop().execute(() -> {
+      channel.config().setOption(ChannelOption.SO_LINGER, 0);
+      ChannelHandlerContext first = channel.pipeline().firstContext();
+      if (first != null) {
+        first.close();
+      } else {
+        channel.close();
+      }
+    });
   }
 
   /**

@@ -3,8 +3,10 @@ package io.muxgate.frontend;
 import io.muxgate.support.Await;
 import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
+import io.muxgate.support.GeneratedBody;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.RawFrameClient;
+import io.muxgate.support.TcpTable;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import io.netty.channel.EventLoopGroup;
@@ -25,7 +27,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -33,6 +37,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -56,7 +61,9 @@ class ClientIdleTimeoutTest {
   void setUp() {
     scope.track(() -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
     origin = scope.startOrigin(TestOrigin.Mode.H2C);
-    proxy = scope.startProxy(Map.of("z.json", ProxyHarness.zone("z", "z.test", List.of(origin.url()), null)),
+    proxy = scope.startProxy(Map.of("z.json", ProxyHarness.zone("z", "z.test", List.of(origin.url()), null),
+        "quick.json", ProxyHarness.zone("quick", "quick.test", List.of(origin.url()),
+          new JsonObject().put("proxy_read_timeout", 1))),
       new JsonObject().put("client_idle_timeout_s", IDLE_TIMEOUT_S));
   }
 
@@ -164,6 +171,29 @@ class ClientIdleTimeoutTest {
     origin.release();
 
     assertEquals(200, Await.result(longPoll).status());
+  }
+
+  /**
+   * A client that stops reading a download: the proxy gives up on it at the read timeout and closes the
+   * connection, a close that waits on bytes the client will never read. It is cut with a reset within
+   * two idle timeouts instead of holding the socket, and what is queued for it, for good.
+   */
+  @Test
+  void aClientThatStopsReadingIsCutOnceTheProxyGaveUpOnIt() throws IOException {
+    origin.handler(req -> GeneratedBody.write(req.response().setChunked(true), 64L << 20, 7)
+      .onSuccess(d -> req.response().end()));
+    try (Socket socket = new Socket()) {
+      socket.setReceiveBufferSize(4096);
+      socket.connect(new InetSocketAddress("127.0.0.1", proxy.httpPort()));
+      socket.getOutputStream().write("GET /big HTTP/1.1\r\nHost: quick.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+
+      Await.until(() -> proxy.lastRecord("/big") != null, "the proxy to give up on the download");
+      assertEquals("read_timeout", proxy.lastRecord("/big").error());
+      Await.until(() -> !TcpTable.established(proxy.httpPort(), socket.getLocalPort()),
+        "the proxy to let go of a connection whose client reads nothing");
+      socket.setSoTimeout(10_000);
+      assertThrows(SocketException.class, () -> socket.getInputStream().readAllBytes(), "a reset, not an end");
+    }
   }
 
   private static void assertClosedByProxy(Socket socket) throws IOException {
