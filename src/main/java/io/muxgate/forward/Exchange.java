@@ -330,7 +330,11 @@ final class Exchange implements ResponseRelay.Owner {
     if (!expired(nowNanos)) {
       return;
     }
-    if (response.headReceived()) {
+    if (response.headReceived() && response.clientBackedUp()) {
+      // The client has not taken what it was sent: no fault of the origin's, whose window it holds shut.
+      cancelOrigin(CANCEL);
+      response.reset(CANCEL, "client_stalled");
+    } else if (response.headReceived()) {
       cancelOrigin(CANCEL);
       forwarder.originFailed(zone, new OriginFailure(FailureKind.READ_TIMEOUT, "response body stalled"));
       response.reset(CANCEL, FailureKind.READ_TIMEOUT.reason());

@@ -90,6 +90,11 @@ final class ResponseRelay {
     return originStatus;
   }
 
+  /** Whether response bytes wait for the client to take them: it, not the origin, holds the response up. */
+  boolean clientBackedUp() {
+    return unconsumed > 0;
+  }
+
   /** Bytes to the client: the origin's response body, or the proxy's error body. */
   long bytesOut() {
     return bytesOut;

@@ -1,5 +1,6 @@
 package io.muxgate.frontend;
 
+import io.muxgate.admin.AdminApi;
 import io.muxgate.support.Await;
 import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
@@ -16,9 +17,12 @@ import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.HostAndPort;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -188,12 +192,26 @@ class ClientIdleTimeoutTest {
       socket.getOutputStream().write("GET /big HTTP/1.1\r\nHost: quick.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
 
       Await.until(() -> proxy.lastRecord("/big") != null, "the proxy to give up on the download");
-      assertEquals("read_timeout", proxy.lastRecord("/big").error());
+      assertEquals("client_stalled", proxy.lastRecord("/big").error(), "the client's fault, not the origin's");
+      assertEquals(0.0, new AdminApi(scope.vertx(), proxy.adminPort()).sumForZone("muxgate_origin_errors_total", "quick"));
       Await.until(() -> !TcpTable.established(proxy.httpPort(), socket.getLocalPort()),
         "the proxy to let go of a connection whose client reads nothing");
       socket.setSoTimeout(10_000);
       assertThrows(SocketException.class, () -> socket.getInputStream().readAllBytes(), "a reset, not an end");
     }
+  }
+
+  /** Over HTTP/2 only the stream is cut; it is logged as the client's stall too. */
+  @Test
+  void anHttp2ClientThatStopsReadingIsLoggedAsStalled() {
+    origin.handler(req -> GeneratedBody.write(req.response().setChunked(true), 64L << 20, 7)
+      .onSuccess(d -> req.response().end()));
+    scope.client(ClientKind.H2C, proxy).request(HttpMethod.GET, "/big")
+      .compose(req -> req.authority(HostAndPort.create("quick.test", -1)).send())
+      .onSuccess(HttpClientResponse::pause);
+
+    Await.until(() -> proxy.lastRecord("/big") != null, "the proxy to give up on the download");
+    assertEquals("client_stalled", proxy.lastRecord("/big").error());
   }
 
   private static void assertClosedByProxy(Socket socket) throws IOException {
