@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
  * once what it has written is sent, so a client that stops reading a response the proxy then gave up on
  * (a read timeout, an HTTP/1.1 response cut) would hold its socket, and the bytes queued for it, for as
  * long as it likes. A close that has sent nothing of what is pending for a whole timeout is cut with a TCP
- * reset.
+ * reset ({@link SocketTuning#abort}).
  */
 final class IdleClients {
 
@@ -142,7 +142,7 @@ final class IdleClients {
     }
     long pending = pendingBytes();
     if (pending > 0 && pending == pendingAtCheck) {
-      SocketTuning.reset(channel);
+      SocketTuning.abort(channel);
     } else {
       pendingAtCheck = pending;
       closeTimer = channel.eventLoop().schedule(this::checkClose, timeoutNanos, TimeUnit.NANOSECONDS);

@@ -3,11 +3,11 @@ package io.muxgate.frontend;
 import io.muxgate.config.ProcessConfig;
 import io.muxgate.forward.Forwarder;
 import io.muxgate.forward.ZoneTable;
-import io.netty.channel.ChannelHandlerContext;
 import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ProxyMetrics;
-import io.muxgate.origin.RelayPipeline;
 import io.muxgate.origin.OriginPools;
+import io.muxgate.origin.RelayPipeline;
+import io.muxgate.origin.SocketTuning;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
@@ -135,10 +135,8 @@ public final class ProxyVerticle extends VerticleBase {
    * streams open sends GOAWAY and waits for them, whatever its timeout.
    */
   private static void closeNow(HttpConnection connection) {
-    ChannelHandlerContext first = connection instanceof ConnectionBase base ? base.channel().pipeline().firstContext()
-      : null;
-    if (first != null) {
-      first.close();   // from the first handler on: no handler of the pipeline holds the close back
+    if (connection instanceof ConnectionBase base) {
+      SocketTuning.abort(base.channel());
     } else {
       connection.close();
     }

@@ -103,7 +103,7 @@ final class OriginConnection {
    */
   void abort() {
     if (channel != null) {
-      SocketTuning.reset(channel);
+      SocketTuning.abort(channel);
     } else {
       context.runOnContext(v -> connection.close());
     }

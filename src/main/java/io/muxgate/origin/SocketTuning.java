@@ -3,6 +3,7 @@ package io.muxgate.origin;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelOutboundBuffer;
 
 /**
  * Socket handling under Vert.x's API. TCP keep-alive timing on origin sockets: first probe after {@link #KEEPALIVE_IDLE_SECONDS} idle, then
@@ -33,14 +34,17 @@ public final class SocketTuning {
   }
 
   /**
-   * Closes {@code channel} at once with a TCP reset, dropping whatever it still has to send: for a peer
-   * that has stopped reading. Vert.x's close first flushes, which then never ends, and a plain close
-   * would leave the kernel offering those bytes to the silent peer. The close starts at the head of the
-   * pipeline, below every handler that would flush or say goodbye first.
+   * Closes {@code channel} at once, below every handler of its pipeline that would flush or say goodbye
+   * first: Vert.x's close waits until what it wrote is sent, forever if the peer has stopped reading.
+   * If bytes are still waiting to be sent the close is a TCP reset, which drops them; a plain close would
+   * leave the kernel offering them to the silent peer.
    */
-  public static void reset(Channel channel) {
+  public static void abort(Channel channel) {
     channel.eventLoop().execute(() -> {
-      channel.config().setOption(ChannelOption.SO_LINGER, 0);
+      ChannelOutboundBuffer pending = channel.unsafe().outboundBuffer();
+      if (pending != null && pending.totalPendingWriteBytes() > 0) {
+        channel.config().setOption(ChannelOption.SO_LINGER, 0);
+      }
       ChannelHandlerContext first = channel.pipeline().firstContext();
       if (first != null) {
         first.close();
