@@ -341,6 +341,10 @@ final class Exchange implements ResponseRelay.Owner {
     } else if (waitingForStream != null) {
       // Still queued for a stream (a connection that does not open fails its queue with 522 first).
       onOriginFailure(attempts, new OriginFailure(FailureKind.QUEUE_TIMEOUT, "no stream free in time"));
+    } else if (origin != null && !request.isBodyEnded() && !response.originHoldsRequestBack()) {
+      // The origin waits for the rest of a body the client stopped sending: still no response headers in
+      // time (524), but the origin's health and error count are not charged with the client's stall.
+      failClient(FailureKind.READ_TIMEOUT.status(), "request_body_timeout");
     } else {
       onOriginFailure(attempts, new OriginFailure(FailureKind.READ_TIMEOUT, "no response headers in time"));
     }

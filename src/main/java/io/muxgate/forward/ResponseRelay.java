@@ -66,6 +66,8 @@ final class ResponseRelay {
   private long bytesOut;
   /** Response bytes relayed while the client was backed up, returned to the origin's window on drain. */
   private int unconsumed;
+  /** The origin stream takes no more request body for now (between onBlocked and onWritable). */
+  private boolean requestHeldBack;
 
   ResponseRelay(Downstream client, Zone zone, Zone.Selection selection, HostAndPort authority, Owner owner) {
     this.client = client;
@@ -93,6 +95,11 @@ final class ResponseRelay {
   /** Whether response bytes wait for the client to take them: it, not the origin, holds the response up. */
   boolean clientBackedUp() {
     return unconsumed > 0;
+  }
+
+  /** Whether the origin, not the client, holds the request body back: it has not taken what was sent. */
+  boolean originHoldsRequestBack() {
+    return requestHeldBack;
   }
 
   /** Bytes to the client: the origin's response body, or the proxy's error body. */
@@ -267,6 +274,7 @@ final class ResponseRelay {
     @Override
     public void onBlocked() {
       if (!owner.stale(attempt) && !client.isEnded()) {
+        requestHeldBack = true;
         client.pause();
       }
     }
@@ -274,6 +282,7 @@ final class ResponseRelay {
     @Override
     public void onWritable() {
       if (!owner.stale(attempt) && !client.isEnded()) {
+        requestHeldBack = false;
         client.resume();
       }
     }

@@ -1,5 +1,6 @@
 package io.muxgate.forward;
 
+import io.muxgate.admin.AdminApi;
 import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.support.Await;
 import io.muxgate.support.ClientKind;
@@ -16,6 +17,8 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.HostAndPort;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -71,6 +74,29 @@ class StuckUploadTest {
     }, Buffer.buffer(new byte[256 * 1024]));
     assertEquals(200, Await.result(posted, 10).status(), "an upload after the reset");
     assertEquals(1, origin.connectionsAccepted(), "one connection carried all three");
+  }
+
+  /**
+   * The other way round: the origin reads, the client stops sending. Still a 524 (no response headers
+   * within the read timeout), but named for what happened and not charged to the origin, whose passive
+   * health a few stalled uploads would otherwise eject.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = ClientKind.class, names = {"H2C", "HTTP1"})
+  void anUploadTheClientStopsSendingIsNotTheOriginsFault(ClientKind kind) {
+    TestOrigin origin = startOrigin(TestOrigin.Mode.H2C);
+    ProxyHarness proxy = scope.startProxy("z", origin.url(), new JsonObject().put("proxy_read_timeout", 1));
+
+    Future<HttpClientResponse> answer = scope.client(kind, proxy).request(HttpMethod.POST, "/slow").compose(req -> {
+      req.authority(HostAndPort.create("z.test", -1)).setChunked(true).exceptionHandler(e -> { });
+      req.write(Buffer.buffer(new byte[1024])); // and no more, nor an end
+      return req.response();
+    });
+
+    HttpClientResponse response = Await.result(answer, 10);
+    assertEquals(524, response.statusCode());
+    assertEquals("request_body_timeout", response.getHeader("muxgate-error"));
+    assertEquals(0.0, new AdminApi(scope.vertx(), proxy.adminPort()).sumForZone("muxgate_origin_errors_total", "z"));
   }
 
   private TestOrigin startOrigin(TestOrigin.Mode mode) {
