@@ -295,7 +295,11 @@ final class Exchange implements ResponseRelay.Owner {
         return;
       }
     }
-    // Reset before the stream's connection is free again: an HTTP/1.x one must not reach a queued request.
+    if (!(cause instanceof OriginFailure own && own.kind() == FailureKind.READ_TIMEOUT)) {
+      releaseLease(); // the origin ended the stream: the reset below is no reset of the proxy's to count
+    }
+    // A stream the proxy gives up on is reset before its connection is free again: an HTTP/1.x connection
+    // closes on it, and must not reach a queued request first.
     cancelOrigin(CANCEL);
     releaseLease();
     forwarder.originFailed(zone, failure);

@@ -6,9 +6,10 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
 
 /**
- * Socket handling under Vert.x's API. TCP keep-alive timing on origin sockets: first probe after {@link #KEEPALIVE_IDLE_SECONDS} idle, then
- * every {@link #KEEPALIVE_INTERVAL_SECONDS}, reset after {@link #KEEPALIVE_PROBES} unanswered probes, so
- * a peer that vanished without a FIN is noticed in about a minute rather than the kernel's two hours.
+ * Socket handling under Vert.x's API: closing a socket at once ({@link #abort}), and TCP keep-alive
+ * timing on origin sockets: first probe after {@link #KEEPALIVE_IDLE_SECONDS} idle, then every
+ * {@link #KEEPALIVE_INTERVAL_SECONDS}, reset after {@link #KEEPALIVE_PROBES} unanswered probes, so a peer
+ * that vanished without a FIN is noticed in about a minute rather than the kernel's two hours.
  *
  * <p>Vert.x 5.0 only exposes SO_KEEPALIVE on/off. The timing is set per socket with Netty's epoll
  * options, which exist only on the native transport (on NIO they would be silently ignored, which is

@@ -2,6 +2,7 @@ package io.muxgate.origin;
 
 import io.muxgate.support.Await;
 import io.muxgate.support.ClientKind;
+import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
@@ -31,6 +32,8 @@ class OriginResetBudgetTest {
 
   private static final int ROUNDS = 30;
   private static final int CANCELLED_PER_ROUND = 10;
+  /** Rounds of streams the origin resets: 150, between the proxy's budget and the origin's own limit. */
+  private static final int ORIGIN_RESET_ROUNDS = 15;
 
   @RegisterExtension
   final TestScope scope = new TestScope();
@@ -75,5 +78,29 @@ class OriginResetBudgetTest {
     int connections = origin.connectionsAccepted();
     assertTrue(connections >= 3 && connections <= 4,
       connections + " origin connections for " + ROUNDS * CANCELLED_PER_ROUND + " resets, at most 100 each");
+  }
+
+  /**
+   * Streams the origin resets itself are no resets of the proxy's: they spend nothing of its budget. (Past
+   * 100 of the proxy's, the connection would be retired; past 200 of its own, Netty's guard against
+   * MadeYouReset has the origin end it.)
+   */
+  @Test
+  void resetsFromTheOriginDoNotRetireItsConnection() {
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(req -> req.response().reset(2));
+    ProxyHarness proxy = scope.startProxy("z", origin.url(), null);
+    HttpClientAgent client = scope.client(ClientKind.H2C, proxy);
+
+    for (int round = 0; round < ORIGIN_RESET_ROUNDS; round++) {
+      List<Future<Exchange>> answers = new ArrayList<>();
+      for (int i = 0; i < CANCELLED_PER_ROUND; i++) {
+        answers.add(Exchange.get(client, "z.test", "/reset"));
+      }
+      for (Future<Exchange> answer : answers) {
+        assertEquals(520, Await.result(answer).status());
+      }
+    }
+
+    assertEquals(1, origin.connectionsAccepted(), ORIGIN_RESET_ROUNDS * CANCELLED_PER_ROUND + " streams the origin reset");
   }
 }
