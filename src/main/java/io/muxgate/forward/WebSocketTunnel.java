@@ -4,12 +4,15 @@ import io.muxgate.origin.FailureKind;
 import io.muxgate.origin.OriginClients;
 import io.muxgate.origin.OriginFailure;
 import io.muxgate.origin.OriginPeer;
+import io.muxgate.origin.SocketTuning;
+import io.netty.channel.Channel;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -18,12 +21,14 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.impl.ConnectionBase;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A WebSocket carried to the origin over an HTTP/1.1 connection of its own: the upgrade request goes
@@ -34,6 +39,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * with RFC 8441's extended CONNECT on an HTTP/2 stream, whose DATA frames then carry the WebSocket's
  * bytes. The latter has no Sec-WebSocket-Key (HTTP/2 needs no handshake nonce), so the tunnel makes one
  * for the origin and checks the origin's answer to it; the client gets 200 instead of 101.
+ *
+ * <p>An open tunnel in which neither side has sent a byte for {@code proxy_read_timeout} is closed, as
+ * nginx and Cloudflare close an idle WebSocket: a client that vanished without a word (a phone that
+ * changed networks) would otherwise hold its socket and an origin connection for good. Applications keep
+ * quiet WebSockets open with ping frames, which count as bytes.
  */
 final class WebSocketTunnel {
 
@@ -54,6 +64,8 @@ final class WebSocketTunnel {
   private String key;
   /** Why the tunnel could not open (the read timeout sets it before the request fails); null until then. */
   private OriginFailure failure;
+  /** When a byte last went through the open tunnel, either way. */
+  private volatile long lastByteNanos;
 
   WebSocketTunnel(Downstream client, OriginPeer peer, HttpClientAgent originClient, MultiMap originHeaders,
                   String uri, ContextInternal context, long readTimeoutMs) {
@@ -128,6 +140,7 @@ final class WebSocketTunnel {
       return originResponse.statusCode();
     }
     NetSocket origin = originResponse.netSocket();
+    closeWhenQuiet(originResponse.request().connection());
     if (key == null) {
       return openUpgrade(client.vertxRequest(), originResponse, origin);
     }
@@ -144,7 +157,7 @@ final class WebSocketTunnel {
   }
 
   /** HTTP/1.1: the 101 goes to the client and its connection becomes the pipe. */
-  private static int openUpgrade(HttpServerRequest request, HttpClientResponse originResponse, NetSocket origin) {
+  private int openUpgrade(HttpServerRequest request, HttpClientResponse originResponse, NetSocket origin) {
     HttpServerResponse response = request.response();
     response.setStatusCode(101);
     Headers.copy(originResponse.headers(), response.headers());
@@ -156,8 +169,8 @@ final class WebSocketTunnel {
         return;
       }
       NetSocket socket = ar.result();
-      socket.pipeTo(origin);
-      origin.pipeTo(socket);
+      relay(socket, origin);
+      relay(origin, socket);
       socket.closeHandler(v -> origin.close());
       origin.closeHandler(v -> socket.close());
     });
@@ -171,6 +184,7 @@ final class WebSocketTunnel {
    */
   private void pipe(NetSocket origin) {
     origin.handler(chunk -> {
+      lastByteNanos = System.nanoTime();
       client.write(chunk);
       if (client.writeQueueFull()) {
         origin.pause();
@@ -182,6 +196,7 @@ final class WebSocketTunnel {
     client.bind(new Downstream.Events() {
       @Override
       public void onData(Buffer chunk) {
+        lastByteNanos = System.nanoTime();
         origin.write(chunk);
         if (origin.writeQueueFull()) {
           client.pause();
@@ -200,6 +215,45 @@ final class WebSocketTunnel {
       }
     });
     client.resume();
+  }
+
+  /** One way of an HTTP/1.1 tunnel: {@code from} paused while {@code to} cannot take more, ended with it. */
+  private void relay(NetSocket from, NetSocket to) {
+    from.handler(chunk -> {
+      lastByteNanos = System.nanoTime();
+      to.write(chunk);
+      if (to.writeQueueFull()) {
+        from.pause();
+        to.drainHandler(v -> from.resume());
+      }
+    });
+    from.endHandler(v -> to.end());
+    from.exceptionHandler(e -> { }); // the socket closes with it, and its close handler closes the other
+  }
+
+  /**
+   * Watches the open tunnel for {@code proxy_read_timeout} without a byte either way, then closes the
+   * origin's socket, which closes the client's side. The close does not wait for bytes the origin has not
+   * read (it may be the side that went quiet by no longer reading).
+   */
+  private void closeWhenQuiet(HttpConnection origin) {
+    if (origin instanceof ConnectionBase connection) { // as every HTTP/1.1 client connection of Vert.x 5.0 is
+      lastByteNanos = System.nanoTime();
+      Channel channel = connection.channel();
+      context.setTimer(readTimeoutMs, id -> checkQuiet(channel));
+    }
+  }
+
+  private void checkQuiet(Channel origin) {
+    if (!origin.isActive()) {
+      return;
+    }
+    long quietMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastByteNanos);
+    if (quietMs < readTimeoutMs) {
+      context.setTimer(readTimeoutMs - quietMs, id -> checkQuiet(origin));
+    } else {
+      SocketTuning.abort(origin);
+    }
   }
 
   static String expectedAccept(String key) {

@@ -81,6 +81,8 @@ class WebSocketOverHttp2Test {
       "silent.json", ProxyHarness.zone("silent", "silent.test", List.of("http://127.0.0.1:" + silent.actualPort()),
         new JsonObject().put("origin_max_http_version", "1").put("proxy_read_timeout", 1)),
       "ws.json", ProxyHarness.zone("ws", "ws.test", List.of("http://127.0.0.1:" + origin.actualPort()), null),
+      "quick.json", ProxyHarness.zone("quick", "quick.test", List.of("http://127.0.0.1:" + origin.actualPort()),
+        new JsonObject().put("proxy_read_timeout", 1)),
       "plain.json", ProxyHarness.zone("plain", "plain.test", List.of("http://127.0.0.1:" + noWebSockets.actualPort()),
         null),
       "bad.json", ProxyHarness.zone("bad", "bad.test", List.of("http://127.0.0.1:" + wrongAccept.actualPort()), null)));
@@ -123,6 +125,19 @@ class WebSocketOverHttp2Test {
     client.reset(stream, Http2Error.CANCEL);
 
     assertEquals("closed", originEvents.poll(10, TimeUnit.SECONDS));
+  }
+
+  /** Quiet both ways for proxy_read_timeout: the origin's side is closed, which ends the stream. */
+  @Test
+  void aQuietWebSocketIsClosed() throws Exception {
+    assumeTrue(FRONT_STREAMS, "extended CONNECT is carried by the front end's own streams only");
+    FrameClient client = connect(false);
+    connectWebSocket(client, "quick.test", "/chat", false);
+    assertEquals("200", client.head().status().toString());
+    assertTrue(originEvents.poll(10, TimeUnit.SECONDS).startsWith("open"));
+
+    assertEquals("closed", originEvents.poll(10, TimeUnit.SECONDS), "the origin's side closed");
+    assertTrue(client.awaitEnd(), "the stream ended");
   }
 
   @Test

@@ -24,6 +24,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -57,6 +60,8 @@ class WebSocketTunnelTest {
       "silent.json", ProxyHarness.zone("silent", "silent.test", List.of("http://127.0.0.1:" + silent.actualPort()),
         new JsonObject().put("origin_max_http_version", "1").put("proxy_read_timeout", 1)),
       "ws.json", ProxyHarness.zone("ws", "ws.test", List.of("http://127.0.0.1:" + originPort), null),
+      "quick.json", ProxyHarness.zone("quick", "quick.test", List.of("http://127.0.0.1:" + originPort),
+        new JsonObject().put("proxy_read_timeout", 1)),
       "plain.json", ProxyHarness.zone("plain", "plain.test", List.of("http://127.0.0.1:" + plainOriginPort), null)));
   }
 
@@ -72,6 +77,46 @@ class WebSocketTunnelTest {
 
     assertEquals("echo hi /chat", Await.result(reply.future(), 10));
     Await.result(ws.close(), 10);
+  }
+
+  /** A tunnel quiet both ways for proxy_read_timeout is closed: its client may have vanished without a word. */
+  @Test
+  void aQuietTunnelIsClosedAfterTheReadTimeout() {
+    WebSocket ws = connect("quick.test");
+    Promise<String> reply = Promise.promise();
+    Promise<Long> closedAfter = Promise.promise();
+    ws.textMessageHandler(reply::tryComplete);
+    ws.writeTextMessage("hi");
+    assertEquals("echo hi /chat", Await.result(reply.future(), 10));
+    long quietSince = System.nanoTime();
+    ws.closeHandler(v -> closedAfter.complete(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - quietSince)));
+
+    long quietMs = Await.result(closedAfter.future(), 10);
+    assertTrue(quietMs >= 900, "closed after " + quietMs + " ms of quiet, under the 1 s read timeout");
+  }
+
+  /** Bytes either way keep a tunnel open past the read timeout, however long it lives. */
+  @Test
+  void aTunnelInUseOutlivesTheReadTimeout() throws InterruptedException {
+    WebSocket ws = connect("quick.test");
+    BlockingQueue<String> replies = new LinkedBlockingQueue<>();
+    ws.textMessageHandler(replies::add);
+    boolean[] closed = {false};
+    ws.closeHandler(v -> closed[0] = true);
+
+    for (int i = 0; i < 8; i++) { // 2.4 s in all, a message every 0.3 s
+      ws.writeTextMessage("m" + i);
+      assertEquals("echo m" + i + " /chat", replies.poll(10, TimeUnit.SECONDS));
+      Thread.sleep(300);
+    }
+
+    assertFalse(closed[0], "closed while in use");
+    Await.result(ws.close(), 10);
+  }
+
+  private WebSocket connect(String host) {
+    return Await.result(scope.vertx().createWebSocketClient().connect(new WebSocketConnectOptions()
+      .setHost("127.0.0.1").setPort(proxy.httpPort()).setURI("/chat").putHeader("host", host)));
   }
 
   /**
