@@ -66,7 +66,9 @@ class BackPressureTest {
   void clientThatStopsReadingStopsTheOrigin(ClientKind kind) {
     HttpClientAgent client = scope.client(kind, proxy);
     Promise<HttpClientResponse> paused = Promise.promise();
-    client.request(HttpMethod.GET, "/download").compose(req -> {
+    originWriter.set(null); // the previous case's download is not this one's
+    String path = "/download/" + kind.name();
+    client.request(HttpMethod.GET, path).compose(req -> {
       req.authority(HostAndPort.create("bp.test", -1));
       return req.send();
     }).onSuccess(response -> paused.complete(response.pause()));
@@ -77,7 +79,11 @@ class BackPressureTest {
 
     Future<Digest> received = GeneratedBody.digest(response);
     response.resume();
-    assertEquals(Await.result(originWriter.get().result()), Await.result(received, 60));
+    Digest sent = Await.result(originWriter.get().result());
+    Digest got = Await.result(received, 60);
+    // A short body has been seen once in CI (vertx-streams-only, h2c): say which hop lost the bytes.
+    Await.until(() -> proxy.lastRecord(path) != null, "the proxy's record of the download");
+    assertEquals(sent, got, "origin wrote " + sent.bytes() + " bytes; proxy: " + proxy.lastRecord(path));
   }
 
   @ParameterizedTest(name = "{0}")
