@@ -178,6 +178,9 @@ public final class Forwarder {
     } else if (cause instanceof TooLongHttpHeaderException) {
       status = 431;
       reason = "request_headers_too_large";
+    } else if (cause instanceof UnsupportedHttpVersion) {
+      status = 505;
+      reason = "http_version_not_supported";
     } else if (cause instanceof TransferEncodingNotAllowedException || cause instanceof ContentLengthNotAllowedException
       || cause != null && cause.getMessage() != null
       && (cause.getMessage().contains("transfer coding") || cause.getMessage().contains("Transfer-Encoding"))) {

@@ -1,18 +1,21 @@
 package io.muxgate.frontend;
 
+import io.muxgate.forward.UnsupportedHttpVersion;
 import io.muxgate.origin.HeapBodies;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.net.impl.ConnectionBase;
 
 /**
  * Makes the proxy's refusal of an HTTP/1.x request whose line Netty could not read (too long, not HTTP)
- * an HTTP/1.1 answer. Netty hands such a request up as a stand-in, a full {@code GET /bad-request HTTP/1.0},
+ * an HTTP/1.1 answer, and sorts out versions Vert.x does not know ({@link #checkVersion}). Netty hands such a request up as a stand-in, a full {@code GET /bad-request HTTP/1.0},
  * and Vert.x answers in the request's version. A request whose line was read and that failed later (its
  * header block, its Transfer-Encoding) is the request itself, cut short: it keeps its version.
  */
@@ -49,7 +52,25 @@ final class UnreadRequestLines extends ChannelInboundHandlerAdapter {
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof FullHttpRequest request && request.decoderResult().isFailure()) {
       request.setProtocolVersion(HttpVersion.HTTP_1_1);
+    } else if (msg instanceof HttpRequest request && request.decoderResult().isSuccess()) {
+      checkVersion(request);
     }
     ctx.fireChannelRead(msg);
+  }
+
+  /**
+   * A request line Netty read but whose version Vert.x does not know: it would answer 501 with that
+   * version in its status line ("HTTP/2.0 501"). A later HTTP/1 minor version is served as HTTP/1.1 (RFC
+   * 9110, section 2.5); another major version is refused with 505 by the proxy, in HTTP/1.1.
+   */
+  private static void checkVersion(HttpRequest request) {
+    HttpVersion version = request.protocolVersion();
+    if (version == HttpVersion.HTTP_1_1 || version == HttpVersion.HTTP_1_0) {
+      return;
+    }
+    request.setProtocolVersion(HttpVersion.HTTP_1_1);
+    if (version.majorVersion() != 1) {
+      request.setDecoderResult(DecoderResult.failure(new UnsupportedHttpVersion(version.text())));
+    }
   }
 }

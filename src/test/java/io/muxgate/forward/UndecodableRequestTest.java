@@ -52,6 +52,25 @@ class UndecodableRequestTest {
     assertRefused(answer, 414, "request_uri_too_long");
   }
 
+  /** Another major version in an HTTP/1.x request line: 505, in HTTP/1.1 (Vert.x alone said "HTTP/2.0 501"). */
+  @ParameterizedTest
+  @ValueSource(strings = {"HTTP/2.0", "HTTP/3.0", "HTTP/0.9"})
+  void anotherMajorVersionGets505(String version) throws IOException {
+    String answer = exchange("GET / " + version + "\r\nHost: z.test\r\n\r\n");
+
+    assertRefused(answer, 505, "http_version_not_supported");
+  }
+
+  /** RFC 9110, section 2.5: a later HTTP/1 minor version is served as the highest this side knows. */
+  @Test
+  void aLaterMinorVersionIsServedAsHttp11() throws IOException {
+    origin.handler(req -> req.response().end("ok"));
+    String answer = exchange("GET / HTTP/1.2\r\nHost: z.test\r\nConnection: close\r\n\r\n");
+
+    assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
+    assertTrue(answer.endsWith("\r\n\r\nok"), answer);
+  }
+
   /** Netty hands such a request up as HTTP/1.0, its version unread; the proxy still answers in HTTP/1.1. */
   @Test
   void aRequestLineThatIsNotHttpGets400() throws IOException {
