@@ -15,9 +15,10 @@ import io.vertx.core.net.impl.ConnectionBase;
 
 /**
  * Makes the proxy's refusal of an HTTP/1.x request whose line Netty could not read (too long, not HTTP)
- * an HTTP/1.1 answer, and sorts out versions Vert.x does not know ({@link #checkVersion}). Netty hands such a request up as a stand-in, a full {@code GET /bad-request HTTP/1.0},
+ * an HTTP/1.1 answer. Netty hands such a request up as a stand-in, a full {@code GET /bad-request HTTP/1.0},
  * and Vert.x answers in the request's version. A request whose line was read and that failed later (its
- * header block, its Transfer-Encoding) is the request itself, cut short: it keeps its version.
+ * header block, its Transfer-Encoding) is the request itself, cut short: it keeps its version. A request
+ * line naming a version Vert.x does not know is sorted out here too ({@link #checkVersion}).
  */
 @ChannelHandler.Sharable
 final class UnreadRequestLines extends ChannelInboundHandlerAdapter {

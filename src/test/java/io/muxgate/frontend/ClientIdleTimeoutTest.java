@@ -189,11 +189,13 @@ class ClientIdleTimeoutTest {
     try (Socket socket = new Socket()) {
       socket.setReceiveBufferSize(4096);
       socket.connect(new InetSocketAddress("127.0.0.1", proxy.httpPort()));
-      socket.getOutputStream().write("GET /big HTTP/1.1\r\nHost: quick.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream()
+        .write("GET /big HTTP/1.1\r\nHost: quick.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
 
       Await.until(() -> proxy.lastRecord("/big") != null, "the proxy to give up on the download");
       assertEquals("client_stalled", proxy.lastRecord("/big").error(), "the client's fault, not the origin's");
-      assertEquals(0.0, new AdminApi(scope.vertx(), proxy.adminPort()).sumForZone("muxgate_origin_errors_total", "quick"));
+      assertEquals(0.0,
+        new AdminApi(scope.vertx(), proxy.adminPort()).sumForZone("muxgate_origin_errors_total", "quick"));
       Await.until(() -> !TcpTable.established(proxy.httpPort(), socket.getLocalPort()),
         "the proxy to let go of a connection whose client reads nothing");
       socket.setSoTimeout(10_000);

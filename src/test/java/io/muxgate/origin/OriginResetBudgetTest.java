@@ -101,6 +101,7 @@ class OriginResetBudgetTest {
       }
     }
 
-    assertEquals(1, origin.connectionsAccepted(), ORIGIN_RESET_ROUNDS * CANCELLED_PER_ROUND + " streams the origin reset");
+    assertEquals(1, origin.connectionsAccepted(),
+      ORIGIN_RESET_ROUNDS * CANCELLED_PER_ROUND + " streams the origin reset");
   }
 }
