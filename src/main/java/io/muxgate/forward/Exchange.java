@@ -295,11 +295,14 @@ final class Exchange implements ResponseRelay.Owner {
         return;
       }
     }
-    if (!(cause instanceof OriginFailure own && own.kind() == FailureKind.READ_TIMEOUT)) {
-      releaseLease(); // the origin ended the stream: the reset below is no reset of the proxy's to count
+    // A stream the proxy gives up on (its read timeout) is reset before its connection is free again: an
+    // HTTP/1.x connection closes on it, and must not reach a queued request first. A stream the origin
+    // ended has nothing left to reset; its connection is freed first, so that the no-op reset is not
+    // counted in the connection's budget of the proxy's own resets.
+    boolean gaveUp = cause instanceof OriginFailure own && own.kind() == FailureKind.READ_TIMEOUT;
+    if (!gaveUp) {
+      releaseLease();
     }
-    // A stream the proxy gives up on is reset before its connection is free again: an HTTP/1.x connection
-    // closes on it, and must not reach a queued request first.
     cancelOrigin(CANCEL);
     releaseLease();
     forwarder.originFailed(zone, failure);

@@ -41,15 +41,9 @@ class StuckUploadTest {
     TestOrigin origin = startOrigin(TestOrigin.Mode.H1);
     ProxyHarness proxy = scope.startProxy("z", origin.url(), new JsonObject()
       .put("origin_max_http_version", "1").put("origin_max_connections", 1).put("proxy_read_timeout", 1));
-    HttpClientAgent client = scope.client(ClientKind.H2C, proxy);
 
-    Future<Integer> stuck = upload(client);
-    origin.awaitInFlight(1);
-    // Queued: the zone allows one origin connection and the upload holds it.
-    Future<Exchange> next = Exchange.get(client, "z.test", "/next");
+    stuckUploadThenNext(origin, proxy);
 
-    assertEquals(524, Await.result(stuck, 10), "the stuck upload's answer");
-    assertServedFirstTime(proxy, next);
     assertEquals(2, origin.connectionsAccepted(), "the upload's connection was not reused");
   }
 
@@ -62,14 +56,9 @@ class StuckUploadTest {
     TestOrigin origin = startOrigin(TestOrigin.Mode.H2C);
     ProxyHarness proxy = scope.startProxy("z", origin.url(), new JsonObject()
       .put("origin_max_connections", 1).put("proxy_read_timeout", 1));
-    HttpClientAgent client = scope.client(ClientKind.H2C, proxy);
 
-    Future<Integer> stuck = upload(client);
-    origin.awaitInFlight(1);
-    Future<Exchange> next = Exchange.get(client, "z.test", "/next");
+    HttpClientAgent client = stuckUploadThenNext(origin, proxy);
 
-    assertEquals(524, Await.result(stuck, 10), "the stuck upload's answer");
-    assertServedFirstTime(proxy, next);
     Future<Exchange> posted = Exchange.send(client, HttpMethod.POST, "z.test", "/after", req -> {
     }, Buffer.buffer(new byte[256 * 1024]));
     assertEquals(200, Await.result(posted, 10).status(), "an upload after the reset");
@@ -122,11 +111,22 @@ class StuckUploadTest {
     });
   }
 
-  private static void assertServedFirstTime(ProxyHarness proxy, Future<Exchange> next) {
+  /**
+   * Uploads to /stuck, then asks for /next while the upload holds the zone's only origin connection; the
+   * upload gets its 524 and /next its answer, sent once. Returns the client.
+   */
+  private HttpClientAgent stuckUploadThenNext(TestOrigin origin, ProxyHarness proxy) {
+    HttpClientAgent client = scope.client(ClientKind.H2C, proxy);
+    Future<Integer> stuck = upload(client);
+    origin.awaitInFlight(1);
+    Future<Exchange> next = Exchange.get(client, "z.test", "/next");
+
+    assertEquals(524, Await.result(stuck, 10), "the stuck upload's answer");
     Exchange answer = Await.result(next, 10);
     assertEquals(200, answer.status(), answer.body());
     assertEquals("ok", answer.body());
     ExchangeRecord record = proxy.lastRecord("/next");
     assertEquals(1, record.attempts(), "the queued request was sent once: " + record);
+    return client;
   }
 }
