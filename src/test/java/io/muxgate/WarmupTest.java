@@ -2,8 +2,8 @@ package io.muxgate;
 
 import io.muxgate.config.ProcessConfig;
 import io.muxgate.observe.ProxyMetrics;
+import io.muxgate.support.SelfSignedFiles;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.SelfSignedCertificate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,7 +84,7 @@ class WarmupTest {
   @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void aKeyFileThatIsNotAKeyStopsTheStartInOneLineBeforeTheWarmUp() throws Exception {
     Files.createDirectory(dir.resolve("tenants"));
-    Path cert = Path.of(SelfSignedCertificate.create("localhost").certificatePath());
+    Path cert = SelfSignedFiles.certificate(dir.resolve("cert.pem"));
     Path key = Files.writeString(dir.resolve("key.pem"), "not a key\n");
     Path file = Files.writeString(dir.resolve("muxgate.json"), new JsonObject().put("warmup_s", 2)
       .put("http_port", 0).put("https_port", 0).put("admin_port", 0).put("bind", "127.0.0.1")

@@ -1,6 +1,7 @@
 package io.muxgate.demo;
 
 import io.muxgate.config.ZoneConfig;
+import io.muxgate.frontend.ServerCertificate;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
@@ -8,7 +9,6 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
-import io.vertx.core.net.SelfSignedCertificate;
 
 import java.util.List;
 import java.util.Map;
@@ -34,7 +34,7 @@ public final class DemoOrigin {
       .setSsl(true)
       .setUseAlpn(true)
       .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
-      .setKeyCertOptions(SelfSignedCertificate.create("demo-origin.local").keyCertOptions());
+      .setKeyCertOptions(ServerCertificate.selfSigned());
     server = vertx.createHttpServer(options)
       .connectionHandler(conn -> {
         requestsPerConnection.put(conn, new AtomicLong());

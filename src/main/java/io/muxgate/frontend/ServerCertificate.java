@@ -14,6 +14,7 @@ import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.X509KeyManager;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,14 +45,36 @@ public final class ServerCertificate {
         .setKeyPath(config.tlsKeyFile().toString());
     }
     log.warn("tls.cert_file and tls.key_file are not set: serving https_port with a self-signed certificate");
-    return selfSigned().copy();
+    return selfSigned();
   }
 
-  private static synchronized KeyCertOptions selfSigned() {
+  /**
+   * The process's self-signed pair for {@code localhost}, made on first use (blocking, see {@link #load})
+   * and shared: the front end, the warm-up's origin and the demo origin all serve it.
+   */
+  public static synchronized KeyCertOptions selfSigned() {
     if (selfSigned == null) {
-      selfSigned = SelfSignedCertificate.create("localhost").keyCertOptions();
+      selfSigned = inMemory("localhost");
     }
-    return selfSigned;
+    return selfSigned.copy();
+  }
+
+  /**
+   * A new self-signed pair, held in memory. Netty writes it to two temporary files, which it would delete
+   * only at a JVM exit that runs its hooks; Muxgate's stop ends with {@code Runtime.halt}, so every start
+   * left a private key behind in the temporary folder. The files are read and deleted here instead.
+   */
+  private static PemKeyCertOptions inMemory(String host) {
+    SelfSignedCertificate pair = SelfSignedCertificate.create(host);
+    try {
+      return new PemKeyCertOptions()
+        .addCertValue(Buffer.buffer(Files.readAllBytes(Path.of(pair.certificatePath()))))
+        .addKeyValue(Buffer.buffer(Files.readAllBytes(Path.of(pair.privateKeyPath()))));
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading the self-signed certificate Netty just wrote", e);
+    } finally {
+      pair.delete();
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 package io.muxgate.config;
 
+import io.muxgate.support.SelfSignedFiles;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.SelfSignedCertificate;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -181,7 +181,7 @@ class ZoneFileValidationTest {
 
   @Test
   void caFileResolvesBesideTheZoneFile() throws IOException {
-    Files.copy(Path.of(SelfSignedCertificate.create("origin.test").certificatePath()), tenants.resolve("ca.pem"));
+    SelfSignedFiles.certificate(tenants.resolve("ca.pem"));
     ZoneConfig zone = ZoneFileParser.parse(tenants.resolve("shop.json"), "tenants/shop.json",
       shop().put("origin_ca_file", "ca.pem").encode());
     assertEquals(tenants.resolve("ca.pem"), zone.originCaFile());

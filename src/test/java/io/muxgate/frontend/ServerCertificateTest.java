@@ -2,16 +2,22 @@ package io.muxgate.frontend;
 
 import io.muxgate.config.ConfigException;
 import io.muxgate.config.ProcessConfig;
+import io.muxgate.support.MuxgateProcess;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SelfSignedCertificate;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPairGenerator;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -24,7 +30,16 @@ class ServerCertificateTest {
   @TempDir
   Path dir;
 
-  private final SelfSignedCertificate pair = SelfSignedCertificate.create("localhost");
+  /** Two pairs for the whole class: each costs a run of keytool. */
+  private static final SelfSignedCertificate pair = SelfSignedCertificate.create("localhost");
+  private static final SelfSignedCertificate other = SelfSignedCertificate.create("localhost");
+
+  /** Netty's temporary files would otherwise outlive the test JVM. */
+  @AfterAll
+  static void deletePairs() {
+    pair.delete();
+    other.delete();
+  }
 
   @Test
   void aPairThatLoadsPasses() {
@@ -80,13 +95,30 @@ class ServerCertificateTest {
   /** A certificate renewed with a new key but served with the old one: every handshake would fail. */
   @Test
   void aKeyOfTheSameAlgorithmFromAnotherCertificateIsRejected() {
-    SelfSignedCertificate other = SelfSignedCertificate.create("localhost");
-
     ConfigException e = assertThrows(ConfigException.class,
       () -> check(Path.of(pair.certificatePath()), Path.of(other.privateKeyPath())));
 
     assertEquals("tls.key_file", e.field());
     assertTrue(e.getMessage().contains("is not the private key of the certificate"), e.getMessage());
+  }
+
+  /**
+   * Without a configured pair the front end serves a self-signed one, which Netty writes to the temporary
+   * folder. A stop ends in {@code Runtime.halt}, which skips {@code deleteOnExit}: every start left a
+   * private key there.
+   */
+  @Test
+  @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aStoppedProcessLeavesNoSelfSignedKeyInItsTemporaryFolder() throws Exception {
+    Path tmp = Files.createDirectory(dir.resolve("tmp"));
+    try (MuxgateProcess muxgate = MuxgateProcess.start(List.of("-Djava.io.tmpdir=" + tmp), new JsonObject(), Map.of())) {
+      muxgate.terminate();
+      assertTrue(muxgate.process().waitFor(30, TimeUnit.SECONDS), "still running: " + muxgate.stderr);
+      assertEquals(0, muxgate.process().exitValue(), "a clean stop: " + muxgate.stderr);
+    }
+    try (Stream<Path> left = Files.list(tmp)) {
+      assertEquals(List.of(), left.map(p -> p.getFileName().toString()).toList());
+    }
   }
 
   private void check(Path cert, Path key) {

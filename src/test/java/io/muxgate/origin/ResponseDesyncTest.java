@@ -1,5 +1,6 @@
 package io.muxgate.origin;
 
+import io.muxgate.frontend.ServerCertificate;
 import io.muxgate.support.Await;
 import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
@@ -12,7 +13,6 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
-import io.vertx.core.net.SelfSignedCertificate;
 import io.vertx.core.net.NetSocket;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -101,7 +101,7 @@ class ResponseDesyncTest {
       this.tls = tls;
       NetServerOptions options = new NetServerOptions();
       if (tls) {
-        options.setSsl(true).setKeyCertOptions(SelfSignedCertificate.create("localhost").keyCertOptions());
+        options.setSsl(true).setKeyCertOptions(ServerCertificate.selfSigned());
       }
       server = Await.result(scope.vertx().createNetServer(options)
         .connectHandler(socket -> {

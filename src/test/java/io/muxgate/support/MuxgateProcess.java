@@ -9,6 +9,8 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -29,10 +31,12 @@ public final class MuxgateProcess implements AutoCloseable {
   public final BlockingQueue<String> stdout = new LinkedBlockingQueue<>();
   public final BlockingQueue<String> stderr = new LinkedBlockingQueue<>();
   private final Process process;
+  private final Path dir;
   private int httpPort;
 
-  private MuxgateProcess(Process process) {
+  private MuxgateProcess(Process process, Path dir) {
     this.process = process;
+    this.dir = dir;
   }
 
   /**
@@ -40,6 +44,12 @@ public final class MuxgateProcess implements AutoCloseable {
    * (file name → zone) in its tenants folder, and waits until it listens.
    */
   public static MuxgateProcess start(JsonObject settings, Map<String, JsonObject> zones)
+    throws IOException, InterruptedException {
+    return start(List.of(), settings, zones);
+  }
+
+  /** As {@link #start(JsonObject, Map)}, with {@code jvmFlags} on the process's command line. */
+  public static MuxgateProcess start(List<String> jvmFlags, JsonObject settings, Map<String, JsonObject> zones)
     throws IOException, InterruptedException {
     Path dir = Files.createTempDirectory("muxgate-process");
     Path tenants = Files.createDirectories(dir.resolve("tenants"));
@@ -49,9 +59,11 @@ public final class MuxgateProcess implements AutoCloseable {
     Files.writeString(dir.resolve("muxgate.json"), new JsonObject().put("http_port", 0).put("https_port", 0)
       .put("admin_port", 0).put("bind", "127.0.0.1").put("event_loops", 1).mergeIn(settings).encode());
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    MuxgateProcess muxgate = new MuxgateProcess(new ProcessBuilder(java, "-Dvertx.disableDnsResolver=true", "-cp",
-      System.getProperty("java.class.path"), "io.muxgate.Main", "--conf", dir.resolve("muxgate.json").toString())
-      .start());
+    List<String> command = new ArrayList<>(List.of(java, "-Dvertx.disableDnsResolver=true"));
+    command.addAll(jvmFlags);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.muxgate.Main",
+      "--conf", dir.resolve("muxgate.json").toString()));
+    MuxgateProcess muxgate = new MuxgateProcess(new ProcessBuilder(command).start(), dir);
     pump(muxgate.process.getInputStream(), muxgate.stdout);
     pump(muxgate.process.getErrorStream(), muxgate.stderr);
     muxgate.awaitListening();
@@ -106,7 +118,7 @@ public final class MuxgateProcess implements AutoCloseable {
     reader.start();
   }
 
-  /** Ends the process if it still runs: SIGTERM, then SIGKILL. */
+  /** Ends the process if it still runs (SIGTERM, then SIGKILL) and deletes its config folder. */
   @Override
   public void close() throws InterruptedException {
     if (process.isAlive()) {
@@ -114,5 +126,6 @@ public final class MuxgateProcess implements AutoCloseable {
       process.waitFor(20, TimeUnit.SECONDS);
       process.destroyForcibly();
     }
+    ProxyHarness.deleteTree(dir);
   }
 }

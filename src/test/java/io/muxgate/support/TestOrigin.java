@@ -1,5 +1,6 @@
 package io.muxgate.support;
 
+import io.muxgate.frontend.ServerCertificate;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
@@ -10,8 +11,6 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
-import io.vertx.core.net.KeyCertOptions;
-import io.vertx.core.net.SelfSignedCertificate;
 
 import java.util.List;
 import java.util.Map;
@@ -28,8 +27,6 @@ import java.util.function.Consumer;
  * connections while all its requests are in flight.
  */
 public final class TestOrigin implements AutoCloseable {
-
-  private static KeyCertOptions certificate;
 
   public enum Mode {
     /** HTTP/2 cleartext, prior knowledge (and Upgrade). */
@@ -61,14 +58,6 @@ public final class TestOrigin implements AutoCloseable {
     });
   }
 
-  /** One self-signed certificate for every TLS origin of the test JVM: each costs a run of keytool. */
-  private static synchronized KeyCertOptions certificate() {
-    if (certificate == null) {
-      certificate = SelfSignedCertificate.create("localhost").keyCertOptions();
-    }
-    return certificate.copy();
-  }
-
   public static TestOrigin start(Vertx vertx, Mode mode, Consumer<HttpServerOptions> customize) {
     TestOrigin origin = new TestOrigin();
     origin.mode = mode;
@@ -79,7 +68,7 @@ public final class TestOrigin implements AutoCloseable {
       case H2C -> options.setHttp2ClearTextEnabled(true);
       case H1 -> options.setHttp2ClearTextEnabled(false);
       case TLS_H2, TLS_H1 -> options.setSsl(true).setUseAlpn(true)
-        .setKeyCertOptions(certificate())
+        .setKeyCertOptions(ServerCertificate.selfSigned())   // the proxies' own: one keytool run per JVM
         .setAlpnVersions(mode == Mode.TLS_H2 ? List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1)
           : List.of(HttpVersion.HTTP_1_1));
     }
