@@ -16,6 +16,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -37,6 +38,8 @@ class SettingsApiTest {
 
   @RegisterExtension
   final TestScope scope = new TestScope();
+  @TempDir
+  Path tokenDir;
   private TestOrigin origin;
   private ProxyHarness proxy;
   private AdminApi admin;
@@ -44,7 +47,7 @@ class SettingsApiTest {
   @BeforeEach
   void setUp() throws IOException {
     origin = scope.startOrigin(TestOrigin.Mode.H2C);
-    Path tokenFile = Files.createTempFile("muxgate-token", "");
+    Path tokenFile = tokenDir.resolve("token");
     Files.writeString(tokenFile, TOKEN + "\n");
     proxy = scope.startProxy(Map.of("shop.json", shopZone()),
       new JsonObject().put("admin_token_file", tokenFile.toString()));

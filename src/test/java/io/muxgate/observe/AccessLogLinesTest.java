@@ -10,6 +10,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.net.Socket;
@@ -42,6 +43,9 @@ class AccessLogLinesTest {
   private Process muxgate;
   private final BlockingQueue<String> stdout = new LinkedBlockingQueue<>();
   private final BlockingQueue<String> stderr = new LinkedBlockingQueue<>();
+
+  @TempDir
+  Path dir;
 
   @AfterEach
   void stop() throws InterruptedException {
@@ -154,7 +158,6 @@ class AccessLogLinesTest {
 
   /** Starts Muxgate on free ports with zones "ok" and "down"; returns its HTTP port. */
   private int start(String okOrigin, String downOrigin) throws IOException, InterruptedException {
-    Path dir = Files.createTempDirectory("muxgate-access-log");
     Path tenants = Files.createDirectories(dir.resolve("tenants"));
     Files.writeString(tenants.resolve("ok.json"), zone("ok", okOrigin).encode());
     Files.writeString(tenants.resolve("down.json"), zone("down", downOrigin).encode());

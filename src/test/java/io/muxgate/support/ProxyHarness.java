@@ -17,10 +17,12 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * Muxgate started in-process the way the command line starts it: a conf folder with muxgate.json and
@@ -161,6 +163,19 @@ public final class ProxyHarness implements AutoCloseable {
       app.shutdown().await(15, TimeUnit.SECONDS);
     } catch (Exception e) {
       // the Vert.x instance is closed by the test anyway
+    }
+    deleteTree(confDir);
+  }
+
+  /**
+   * Deletes a test's temporary folder, so a test run leaves nothing in the system's temporary folder
+   * (tens of thousands of proxies' config folders had piled up there).
+   */
+  public static void deleteTree(Path dir) {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+    } catch (IOException e) {
+      // already gone
     }
   }
 }
