@@ -3,16 +3,20 @@ package io.muxgate;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.muxgate.config.ProcessConfig;
+import io.muxgate.config.Setting;
 import io.muxgate.config.ZoneConfig;
+import io.muxgate.config.ZoneSettings;
 import io.muxgate.frontend.ServerCertificate;
 import io.muxgate.origin.TlsEngine;
 import io.muxgate.origin.TrustAnyCertificate;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpHeaders;
@@ -29,7 +33,9 @@ import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.logging.Level;
@@ -53,12 +59,19 @@ final class Warmup {
 
   /** h2 over TLS, what most clients speak, gets every other round. */
   private static final Kind[] ROTATION = {Kind.H2_TLS, Kind.HTTP1_TLS, Kind.H2_TLS, Kind.H2C};
-  /** The zone's host; requests alternate it with the proxy's address and port, as real clients send both. */
-  private static final String HOST = "warmup.invalid";
+  /**
+   * Round r's zone is "warmup-r", host "r.warmup.invalid": each round starts on origin pools with no
+   * connection yet, as a real zone's first burst does, which then queues for streams until connections
+   * open. Requests alternate that host with the proxy's address and port (zone "warmup-0"), as real clients
+   * send both.
+   */
+  private static final String HOST_SUFFIX = ".warmup.invalid";
   private static final long ROUND_MS = 1000;
   private static final int MIN_ROUNDS = 2 * ROTATION.length;
   private static final double QUIET_COMPILE_SHARE = 0.05;
   private static final int STREAMS_IN_FLIGHT = 64;
+  /** A quarter of the streams in flight: an origin's connections fill, also when two origins share them. */
+  private static final int STREAMS_PER_ORIGIN_CONNECTION = 16;
   /**
    * Headers as real clients and origins send them: the header paths (HPACK, hop-by-hop filtering) compiled
    * for bare requests would be thrown away at the first real one.
@@ -143,16 +156,28 @@ final class Warmup {
     long start = System.nanoTime();
     long deadline = start + TimeUnit.SECONDS.toNanos(real.warmupSeconds());
     long compileStart = jit.getTotalCompilationTime();
-    HttpServer origin = vertx.createHttpServer(new HttpServerOptions()
-        .setHost("127.0.0.1").setPort(0).setSsl(true).setUseAlpn(true).setSslEngineOptions(TlsEngine.options())
-        .setKeyCertOptions(ServerCertificate.load(real)))
-      .requestHandler(Warmup::answer)
-      .listen().await(10, TimeUnit.SECONDS);
+    // Origins as real ones come: one announcing a header-list limit (Netty's 8 KiB default, as Vert.x and
+    // Netty origins do) and one announcing none (as Node does); zones of one origin and of two; a stream
+    // cap below the streams in flight, so connections fill and requests wait for a stream. Code compiled
+    // without those branches is thrown away at the first real burst (seen with -XX:+LogCompilation as
+    // uncommon traps in the pool, the exchange and the origin stream's head).
+    HttpServer origin = startOrigin(new Http2Settings());
+    HttpServer unlimitedOrigin =
+      startOrigin(new Http2Settings().setMaxHeaderListSize(Http2CodecUtil.MAX_HEADER_LIST_SIZE));
     ProcessConfig proxyConfig = new ProcessConfig(0, 0, 0, "127.0.0.1", "127.0.0.1", real.tlsCertFile(),
       real.tlsKeyFile(), tenants, TimeUnit.HOURS.toMillis(1), real.eventLoops(), null, false, 0, false, 0,
       real.clientIdleTimeoutSeconds());
-    ZoneConfig zone = ZoneConfig.loopback("warmup", List.of(HOST, "127.0.0.1"), origin.actualPort());
-    Muxgate proxy = Muxgate.startWith(vertx, proxyConfig, registry, List.of(zone)).await(30, TimeUnit.SECONDS);
+    ZoneSettings settings =
+      ZoneSettings.from(Map.of(Setting.ORIGIN_H2_MAX_STREAMS, (long) STREAMS_PER_ORIGIN_CONNECTION));
+    List<ZoneConfig> zones = new ArrayList<>();
+    for (int r = 0; r <= real.warmupSeconds() * 1000 / ROUND_MS; r++) {
+      List<String> hosts = r == 0 ? List.of(r + HOST_SUFFIX, "127.0.0.1") : List.of(r + HOST_SUFFIX);
+      ZoneConfig zone = r % 2 == 0
+        ? ZoneConfig.loopback("warmup-" + r, hosts, origin.actualPort(), unlimitedOrigin.actualPort())
+        : ZoneConfig.loopback("warmup-" + r, hosts, unlimitedOrigin.actualPort());
+      zones.add(zone.withSettings(settings));
+    }
+    Muxgate proxy = Muxgate.startWith(vertx, proxyConfig, registry, zones).await(30, TimeUnit.SECONDS);
     int rounds = 0;
     int quietRounds = 0;
     try {
@@ -161,7 +186,8 @@ final class Warmup {
         long compiled = jit.getTotalCompilationTime();
         long roundStart = System.nanoTime();
         long roundMs = Math.min(ROUND_MS, TimeUnit.NANOSECONDS.toMillis(deadline - roundStart));
-        round(kind.options(proxy.httpsPort(), proxy.httpPort()), kind.pool(), roundMs)
+        String host = rounds % zones.size() + HOST_SUFFIX;
+        round(kind.options(proxy.httpsPort(), proxy.httpPort()), kind.pool(), host, roundMs)
           .await(roundMs + 30_000, TimeUnit.MILLISECONDS);
         double roundWallMs = (System.nanoTime() - roundStart) / 1e6;
         boolean quiet = jit.getTotalCompilationTime() - compiled < QUIET_COMPILE_SHARE * roundWallMs;
@@ -175,11 +201,19 @@ final class Warmup {
       (jit.getTotalCompilationTime() - compileStart) / 1e3);
   }
 
+  private HttpServer startOrigin(Http2Settings settings) throws Exception {
+    return vertx.createHttpServer(new HttpServerOptions()
+        .setHost("127.0.0.1").setPort(0).setSsl(true).setUseAlpn(true).setSslEngineOptions(TlsEngine.options())
+        .setKeyCertOptions(ServerCertificate.load(real)).setInitialSettings(settings))
+      .requestHandler(Warmup::answer)
+      .listen().await(10, TimeUnit.SECONDS);
+  }
+
   /** One client, {@link #STREAMS_IN_FLIGHT} request loops for {@code ms}, then the client closes (churn). */
-  private Future<Void> round(HttpClientOptions options, PoolOptions pool, long ms) {
+  private Future<Void> round(HttpClientOptions options, PoolOptions pool, String host, long ms) {
     HttpClientAgent client = vertx.createHttpClient(options, pool);
     HostAndPort[] authorities = {
-      HostAndPort.create(HOST, -1), HostAndPort.create("127.0.0.1", options.getDefaultPort())};
+      HostAndPort.create(host, -1), HostAndPort.create("127.0.0.1", options.getDefaultPort())};
     Context context = vertx.getOrCreateContext();
     long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
     Promise<Void> done = Promise.promise();

@@ -1,6 +1,7 @@
 package io.muxgate.config;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -25,12 +26,15 @@ public record ZoneConfig(
   }
 
   /**
-   * A zone made in code for an in-process origin on loopback with a self-signed certificate: default
+   * A zone made in code for in-process origins on loopback with a self-signed certificate: default
    * settings, no routes, certificate not verified.
    */
-  public static ZoneConfig loopback(String zone, List<String> hosts, int httpsPort) {
-    OriginAddress origin = new OriginAddress(OriginAddress.Scheme.HTTPS, "127.0.0.1", httpsPort);
-    return new ZoneConfig(zone, hosts, List.of(origin), List.of(), null, false, null, ZoneSettings.DEFAULTS, null);
+  public static ZoneConfig loopback(String zone, List<String> hosts, int... httpsPorts) {
+    List<OriginAddress> origins = new ArrayList<>();
+    for (int port : httpsPorts) {
+      origins.add(new OriginAddress(OriginAddress.Scheme.HTTPS, "127.0.0.1", port));
+    }
+    return new ZoneConfig(zone, hosts, origins, List.of(), null, false, null, ZoneSettings.DEFAULTS, null);
   }
 
   public ZoneConfig withSource(Path file) {
