@@ -219,8 +219,8 @@ class ResponseChunkLeakTest {
   private Future<Void> resetByOrigin(HttpClientAgent client, HostAndPort authority) {
     return client.request(HttpMethod.GET, "/reset").compose(req -> {
       req.authority(authority);
-      return req.send();
-    }).compose(HttpClientResponse::body).transform(ar -> Future.succeededFuture());
+      return req.send().compose(HttpClientResponse::body);
+    }).transform(ar -> Future.succeededFuture());
   }
 
   /**

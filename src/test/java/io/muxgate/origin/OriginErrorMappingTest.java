@@ -204,9 +204,8 @@ class OriginErrorMappingTest {
     Future<Throwable> outcome = client.request(new RequestOptions().setMethod(HttpMethod.GET).setURI("/stall"))
       .compose(req -> {
         req.authority(HostAndPort.create("stall.test", -1));
-        return req.send();
+        return req.send().compose(HttpClientResponse::body);
       })
-      .compose(HttpClientResponse::body)
       .transform(ar -> Future.succeededFuture(ar.cause()));
     Throwable cut = Await.result(outcome);
     assertInstanceOf(StreamResetException.class, cut, "the client stream is reset, got " + cut);

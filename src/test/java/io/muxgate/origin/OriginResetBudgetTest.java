@@ -53,8 +53,8 @@ class OriginResetBudgetTest {
     ProxyHarness proxy = scope.startProxy("z", origin.url(), null);
     Future<String> upload = scope.client(ClientKind.H2C, proxy).request(HttpMethod.POST, "/upload").compose(req -> {
       req.authority(HostAndPort.create("z.test", -1));
-      return req.send("data");
-    }).compose(resp -> resp.body().map(body -> resp.statusCode() + " " + body));
+      return req.send("data").compose(resp -> resp.body().map(body -> resp.statusCode() + " " + body));
+    });
 
     for (int round = 0; round < ROUNDS; round++) {
       // A client connection each round: the proxy's own guard allows one client 200 resets per 30 seconds.
