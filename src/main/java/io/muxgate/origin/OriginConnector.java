@@ -10,13 +10,14 @@ import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.internal.logging.Logger;
 import io.vertx.core.internal.logging.LoggerFactory;
 
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * How an {@link OriginPool} gets a connection to its peer: Vert.x's client connects (TCP, TLS, ALPN,
  * h2c), this bounds the whole setup and classifies what went wrong. For an {@code http://} origin offered
- * h2c by Upgrade it also notices the origin refusing the Upgrade and connects with HTTP/1.1 alone from
- * then on.
+ * h2c by Upgrade it also notices the origin refusing the Upgrade and connects with HTTP/1.1 alone: for
+ * good when the origin answered the Upgrade in HTTP/1.1, for a while when it closed the connection on it.
  */
 final class OriginConnector {
 
@@ -26,10 +27,23 @@ final class OriginConnector {
   private final Vertx vertx;
   private final HttpClientAgent client;
   private final HttpConnectOptions options;
+  /**
+   * After the origin closed the connection on the Upgrade, HTTP/1.1 alone for this long, doubled at each
+   * such close in a row: an HTTP/1.x server that drops every Upgrade costs one probe now and then, while
+   * an h2c origin that closed a connection in passing (a restart) gets HTTP/2 back within seconds.
+   */
+  static final long FIRST_RETRY_NANOS = TimeUnit.SECONDS.toNanos(2);
+  static final long MAX_RETRY_NANOS = TimeUnit.MINUTES.toNanos(10);
+
   /** An {@code http://} origin offered h2c by Upgrade, until it refuses. */
   private final boolean h2cUpgrade;
   /** The HTTP/1.1-only client used once the origin refused h2c; null before. */
   private HttpClientAgent http1Only;
+  /** The origin answered the Upgrade in HTTP/1.1: it takes no h2c, and is not asked again. */
+  private boolean refused;
+  /** After a close on the Upgrade: HTTP/1.1 alone until this {@link System#nanoTime()}; its period. */
+  private long http1UntilNanos;
+  private long retryNanos;
 
   OriginConnector(OriginPeer peer, Vertx vertx, HttpClientAgent client, HttpConnectOptions options) {
     this.peer = peer;
@@ -47,7 +61,7 @@ final class OriginConnector {
     boolean tls = peer.address().scheme().tls();
     HttpClientAgent via;
     synchronized (this) {
-      via = http1Only != null ? http1Only : client;
+      via = http1Only != null && (refused || System.nanoTime() - http1UntilNanos < 0) ? http1Only : client;
     }
     boolean probing = h2cUpgrade && via == client;
     Future<HttpClientConnection> future;
@@ -76,15 +90,18 @@ final class OriginConnector {
           // Upgrade refused. Many HTTP/1.x servers refuse by closing the connection (HTTP/1.0 ones
           // close after every response): this one may be dead already, the next will not need it.
           ar.result().close();
-          fallBackToHttp1("answered the h2c Upgrade with HTTP/1.1");
+          refusedUpgrade();
           connect().onComplete(ready);
         } else {
+          if (probing) {
+            tookUpgrade();
+          }
           ready.complete(ar.result());
         }
       } else {
         OriginFailure failure = OriginFailure.ofPoolConnect(ar.cause(), tls);
         if (probing && failure.kind() == FailureKind.UNPROCESSED) {
-          fallBackToHttp1("closed the connection on the h2c Upgrade");
+          closedOnUpgrade();
           connect().onComplete(ready);
         } else {
           ready.fail(failure);
@@ -99,14 +116,72 @@ final class OriginConnector {
    * that the origin would not take. For the pool's life: a zone change that touches the origin makes a
    * new pool, which asks again.
    */
-  private void fallBackToHttp1(String why) {
+  private void refusedUpgrade() {
     synchronized (this) {
-      if (http1Only != null) {
+      if (refused) {
         return;
       }
+      refused = true;
+      http1Client();
+    }
+    log.info("origin " + peer.address() + " of zone " + peer.zone() + " answered the h2c Upgrade with HTTP/1.1: "
+      + "HTTP/1.1 from now on");
+  }
+
+  /**
+   * The origin closed the connection on the Upgrade: an HTTP/1.x server that drops Upgrades, or an h2c
+   * one that closed it in passing (restarting, shedding load). HTTP/1.1 alone for a while, then the
+   * Upgrade once more. A close from a probe that began before the current period does not lengthen it.
+   */
+  private void closedOnUpgrade() {
+    long period;
+    synchronized (this) {
+      long now = System.nanoTime();
+      if (refused || http1Only != null && now - http1UntilNanos < 0) {
+        return;
+      }
+      retryNanos = retryNanos == 0 ? FIRST_RETRY_NANOS : Math.min(2 * retryNanos, MAX_RETRY_NANOS);
+      period = retryNanos;
+      http1UntilNanos = now + period;
+      http1Client();
+    }
+    String message = "origin " + peer.address() + " of zone " + peer.zone() + " closed the connection on the h2c "
+      + "Upgrade: HTTP/1.1 for " + TimeUnit.NANOSECONDS.toSeconds(period) + " s, then the Upgrade again";
+    if (period == FIRST_RETRY_NANOS) {
+      log.info(message);
+    } else {
+      log.debug(message);
+    }
+  }
+
+  /**
+   * Whether the origin, spoken to in HTTP/1.1 since it closed a connection on the Upgrade, is to be asked
+   * for it again: the period is over and no probe has shown it refuses for good.
+   */
+  boolean upgradeDue() {
+    if (!h2cUpgrade) {
+      return false;
+    }
+    synchronized (this) {
+      return http1Only != null && !refused && System.nanoTime() - http1UntilNanos >= 0;
+    }
+  }
+
+  /** A probe after a close on the Upgrade came back HTTP/2: the next close starts from the first period. */
+  private void tookUpgrade() {
+    synchronized (this) {
+      if (retryNanos == 0) {
+        return;
+      }
+      retryNanos = 0;
+    }
+    log.info("origin " + peer.address() + " of zone " + peer.zone() + " took the h2c Upgrade: HTTP/2 again");
+  }
+
+  private void http1Client() {
+    if (http1Only == null) {
       http1Only = vertx.createHttpClient(OriginClients.http1Options(peer));
     }
-    log.info("origin " + peer.address() + " of zone " + peer.zone() + " " + why + ": HTTP/1.1 from now on");
   }
 
   static boolean isH2(HttpClientConnection connection) {

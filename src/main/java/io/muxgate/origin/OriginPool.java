@@ -311,7 +311,10 @@ public final class OriginPool {
     boolean drainedNow = false;
     synchronized (this) {
       origin.refusedInARow = refused ? origin.refusedInARow + 1 : 0;
-      if (origin.refusedInARow >= MAX_REFUSED_IN_A_ROW && !origin.draining) {
+      // An HTTP/1.1 connection made while an h2c origin was not asked for the Upgrade: retired once it is to
+      // be asked again, or the pool would keep it, and HTTP/1.1, for as long as it is reused.
+      boolean upgradeDue = !origin.isH2() && connector.upgradeDue();
+      if ((origin.refusedInARow >= MAX_REFUSED_IN_A_ROW || upgradeDue) && !origin.draining) {
         origin.draining = true;
         drainedNow = true;
       }

@@ -5,9 +5,13 @@ import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestScope;
+import io.vertx.core.Future;
 import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpServer;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetSocket;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -16,8 +20,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * An {@code http://} origin with the default version "2" gets an h2c Upgrade attempt that falls back to
@@ -59,6 +66,41 @@ class H2cUpgradeFallbackTest {
       "each GET reached the origin once: " + seen);
     assertEquals(1, seen.stream().filter(r -> r.startsWith("OPTIONS")).count(),
       "one refused Upgrade is enough: " + seen);
+  }
+
+  /**
+   * An h2c origin that closed one connection on the Upgrade (a restart, say) gets HTTP/2 again once the
+   * first HTTP/1.1 period is over: before, one such close meant HTTP/1.1 for as long as the zone lasted,
+   * a connection per request in flight instead of one for a hundred.
+   */
+  @Test
+  @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void anH2cOriginThatClosedOneUpgradeGetsHttp2Again() {
+    AtomicInteger connections = new AtomicInteger();
+    HttpServer origin = Await.result(scope.vertx().createHttpServer()
+      .connectionHandler(connection -> {
+        if (connections.getAndIncrement() == 0) {
+          connection.close();
+        }
+      })
+      // answered a little later, so that requests sent together overlap and need connections of their own
+      .requestHandler(request -> scope.vertx().setTimer(20, id -> request.response().end(request.version().name())))
+      .listen(0, "127.0.0.1"));
+    ProxyHarness proxy = scope.startProxy("z", "http://127.0.0.1:" + origin.actualPort(), null);
+    HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
+
+    Exchange first = Await.result(Exchange.get(client, "z.test", "/first"));
+    assertEquals("200 HTTP_1_1", first.status() + " " + first.body(), "served over HTTP/1.1 after the close");
+
+    long start = System.nanoTime();
+    Await.until(() -> {
+      List<Exchange> answers = Await.result(Future.all(Exchange.get(client, "z.test", "/a"),
+        Exchange.get(client, "z.test", "/b"))).list();
+      return answers.stream().anyMatch(a -> a.body().equals("HTTP_2"));
+    }, 30_000, "a request over HTTP/2 again");
+    long waited = System.nanoTime() - start;
+    assertTrue(waited >= OriginConnector.FIRST_RETRY_NANOS - TimeUnit.MILLISECONDS.toNanos(500),
+      "HTTP/1.1 for the first period: " + waited / 1_000_000 + " ms");
   }
 
   /** Reads request heads (no bodies here) from {@code socket} and answers as {@code refusal} says. */
