@@ -15,6 +15,7 @@ import sun.misc.Signal;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -31,6 +32,7 @@ public final class Main {
   private static final String NETTY_ALLOCATOR = "io.netty.allocator.type";
   /** How long a second stop signal waits for client connections to close before exiting anyway. */
   private static final long FORCED_STOP_SECONDS = 3;
+  private static final long START_SECONDS = 120;
 
   private Main() {
   }
@@ -64,21 +66,37 @@ public final class Main {
     }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Vertx vertx = vertx(config, registry, ProxyMetrics.vertxBuiltins());
+    // The stop is in place before the listeners open: a SIGTERM right after they did (a pod stopped as it
+    // starts) found no hook yet, and the JVM exited at once with 143 and an IllegalStateException.
+    CompletableFuture<Muxgate> started = new CompletableFuture<>();
+    stopGracefully(config, vertx, started);
+    ignoreHangUp(config);
     System.err.println("muxgate: transport " + (vertx.isNativeTransportEnabled()
       ? "native epoll (TCP keep-alive tuning applies)"
       : "NIO (native epoll unavailable: TCP keep-alive tuning is ignored)"));
-    Muxgate app;
     try {
-      app = Muxgate.start(vertx, config, registry).await(120, TimeUnit.SECONDS);
+      started.complete(Muxgate.start(vertx, config, registry).await(START_SECONDS, TimeUnit.SECONDS));
     } catch (Exception e) {
+      started.completeExceptionally(e);
       Throwable cause = e.getCause() != null && e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
       System.err.println("muxgate: failed to start: " + cause.getMessage());
       vertx.close();
       System.exit(1);
-      return;
     }
-    ignoreHangUp(config);
+  }
+
+  /**
+   * On SIGTERM or SIGINT: once the start is over (a signal during it waits for it), readiness turns 503 and
+   * the drain runs; a failed start exits as it would have.
+   */
+  private static void stopGracefully(ProcessConfig config, Vertx vertx, CompletableFuture<Muxgate> started) {
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      Muxgate app;
+      try {
+        app = started.get(START_SECONDS, TimeUnit.SECONDS);
+      } catch (Exception notStarted) {
+        return;
+      }
       long start = System.nanoTime();
       stopAtOnceOnSecondSignal(app);
       // stderr, not the logger: the JDK resets its log handlers in a shutdown hook of its own.
