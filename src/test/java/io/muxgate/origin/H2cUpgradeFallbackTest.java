@@ -8,6 +8,7 @@ import io.muxgate.support.TestScope;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetSocket;
 import org.junit.jupiter.api.Test;
@@ -76,16 +77,25 @@ class H2cUpgradeFallbackTest {
   @Test
   @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void anH2cOriginThatClosedOneUpgradeGetsHttp2Again() {
-    AtomicInteger connections = new AtomicInteger();
-    HttpServer origin = Await.result(scope.vertx().createHttpServer()
-      .connectionHandler(connection -> {
-        if (connections.getAndIncrement() == 0) {
-          connection.close();
-        }
-      })
+    HttpServer h2c = Await.result(scope.vertx().createHttpServer()
       // answered a little later, so that requests sent together overlap and need connections of their own
       .requestHandler(request -> scope.vertx().setTimer(20, id -> request.response().end(request.version().name())))
       .listen(0, "127.0.0.1"));
+    // In front of it, a port that closes its first connection unread, then relays the others.
+    AtomicInteger connections = new AtomicInteger();
+    NetClient relay = scope.vertx().createNetClient();
+    NetServer origin = Await.result(scope.vertx().createNetServer().connectHandler(socket -> {
+      if (connections.getAndIncrement() == 0) {
+        socket.close();
+        return;
+      }
+      socket.pause();
+      relay.connect(h2c.actualPort(), "127.0.0.1").onSuccess(upstream -> {
+        socket.pipeTo(upstream);
+        upstream.pipeTo(socket);
+        socket.resume();
+      }).onFailure(e -> socket.close());
+    }).listen(0, "127.0.0.1"));
     ProxyHarness proxy = scope.startProxy("z", "http://127.0.0.1:" + origin.actualPort(), null);
     HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
 
