@@ -190,7 +190,8 @@ public final class Muxgate {
 
   /**
    * Graceful stop: readiness turns 503, listeners stop accepting and send GOAWAY, in-flight requests
-   * get up to {@code drain_timeout_s} to finish, then origin connections close.
+   * get up to {@code drain_timeout_s} to finish, then zone files are no longer read and origin connections
+   * close.
    */
   public Future<Void> shutdown() {
     ready.set(false);
@@ -201,6 +202,7 @@ public final class Muxgate {
       }
     }
     return Future.join(drains).transform(ar -> {
+      configVerticle.stopScanning();
       pools.closeAll();
       return demo != null ? demo.stop() : Future.succeededFuture();
     });
@@ -219,6 +221,7 @@ public final class Muxgate {
       }
     }
     return Future.join(cuts).transform(ar -> {
+      configVerticle.stopScanning();
       pools.closeAll();
       return Future.succeededFuture();
     });

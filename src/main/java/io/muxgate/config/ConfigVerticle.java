@@ -49,6 +49,8 @@ public final class ConfigVerticle extends VerticleBase {
   private volatile ZoneTable current;
   private String lastScanError;
   private boolean scanning;
+  private boolean stopped;
+  private long scanTimer;
   private int proxiesListening;
 
   /** A published snapshot waiting for acknowledgements, and the callers waiting for it to be in force. */
@@ -145,10 +147,21 @@ public final class ConfigVerticle extends VerticleBase {
    * Scanning starts once every proxy instance has said it listens for snapshots (each sends its version
    * once at start): a snapshot published earlier would miss an instance, which would serve a stale one.
    */
-  private void startScanning() {
-    if (!scanning) {
+  private synchronized void startScanning() {
+    if (!scanning && !stopped) {
       scanning = true;
-      vertx.setPeriodic(scanPeriodMs, id -> scan());
+      scanTimer = vertx.setPeriodic(scanPeriodMs, id -> scan());
+    }
+  }
+
+  /**
+   * Stops reading zone files, for a proxy that has stopped serving. Its Vert.x instance usually closes
+   * next; when it does not (tests), the scan would go on, and report the folder once it is deleted.
+   */
+  public synchronized void stopScanning() {
+    stopped = true;
+    if (scanning) {
+      vertx.cancelTimer(scanTimer);
     }
   }
 
