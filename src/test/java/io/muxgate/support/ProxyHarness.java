@@ -52,8 +52,13 @@ public final class ProxyHarness implements AutoCloseable {
 
   /** Starts with the given zone files (file name → JSON) and process settings over the test defaults. */
   public static ProxyHarness start(Vertx vertx, Map<String, JsonObject> zones, JsonObject processOverrides) {
+    Path dir;
     try {
-      Path dir = Files.createTempDirectory("muxgate-test");
+      dir = Files.createTempDirectory("muxgate-test");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    try {
       Files.createDirectories(dir.resolve("tenants"));
       for (Map.Entry<String, JsonObject> zone : zones.entrySet()) {
         Files.writeString(dir.resolve("tenants").resolve(zone.getKey()), zone.getValue().encodePrettily());
@@ -75,8 +80,10 @@ public final class ProxyHarness implements AutoCloseable {
         }).await(30, TimeUnit.SECONDS);
       return new ProxyHarness(vertx, dir, app, records);
     } catch (IOException e) {
+      deleteTree(dir);
       throw new UncheckedIOException(e);
     } catch (Exception e) {
+      deleteTree(dir);   // a test that expects the start to fail (a port in use) closes no harness
       throw new AssertionError("muxgate did not start", e);
     }
   }
