@@ -35,8 +35,9 @@ class GracefulShutdownTest {
   @BeforeEach
   void setUp() {
     origin = scope.startOrigin(TestOrigin.Mode.H2C);
-    // Not tracked: the test shuts this one down itself.
+    // Not closed by the scope, as the test shuts this one down itself; only its config folder is deleted.
     proxy = ProxyHarness.start(scope.vertx(), Map.of("z.json", zone("z", "z.test", List.of(origin.url()), null)));
+    scope.track(() -> ProxyHarness.deleteTree(proxy.confDir()));
   }
 
   @Test
