@@ -27,6 +27,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.KeyCertOptions;
 
 import java.io.IOException;
 import java.lang.management.CompilationMXBean;
@@ -161,9 +162,10 @@ final class Warmup {
     // cap below the streams in flight, so connections fill and requests wait for a stream. Code compiled
     // without those branches is thrown away at the first real burst (seen with -XX:+LogCompilation as
     // uncommon traps in the pool, the exchange and the origin stream's head).
-    HttpServer origin = startOrigin(new Http2Settings());
-    HttpServer unlimitedOrigin =
-      startOrigin(new Http2Settings().setMaxHeaderListSize(Http2CodecUtil.MAX_HEADER_LIST_SIZE));
+    KeyCertOptions certificate = ServerCertificate.load(real);   // one for both origins
+    HttpServer origin = startOrigin(certificate, new Http2Settings());
+    HttpServer unlimitedOrigin = startOrigin(certificate,
+      new Http2Settings().setMaxHeaderListSize(Http2CodecUtil.MAX_HEADER_LIST_SIZE));
     ProcessConfig proxyConfig = new ProcessConfig(0, 0, 0, "127.0.0.1", "127.0.0.1", real.tlsCertFile(),
       real.tlsKeyFile(), tenants, TimeUnit.HOURS.toMillis(1), real.eventLoops(), null, false, 0, false, 0,
       real.clientIdleTimeoutSeconds());
@@ -201,10 +203,10 @@ final class Warmup {
       (jit.getTotalCompilationTime() - compileStart) / 1e3);
   }
 
-  private HttpServer startOrigin(Http2Settings settings) throws Exception {
+  private HttpServer startOrigin(KeyCertOptions certificate, Http2Settings settings) throws Exception {
     return vertx.createHttpServer(new HttpServerOptions()
         .setHost("127.0.0.1").setPort(0).setSsl(true).setUseAlpn(true).setSslEngineOptions(TlsEngine.options())
-        .setKeyCertOptions(ServerCertificate.load(real)).setInitialSettings(settings))
+        .setKeyCertOptions(certificate).setInitialSettings(settings))
       .requestHandler(Warmup::answer)
       .listen().await(10, TimeUnit.SECONDS);
   }

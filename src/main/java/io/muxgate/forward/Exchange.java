@@ -300,11 +300,13 @@ final class Exchange implements ResponseRelay.Owner {
     // ended has nothing left to reset; its connection is freed first, so that the no-op reset is not
     // counted in the connection's budget of the proxy's own resets.
     boolean gaveUp = cause instanceof OriginFailure own && own.kind() == FailureKind.READ_TIMEOUT;
-    if (!gaveUp) {
+    if (gaveUp) {
+      cancelOrigin(CANCEL);
       releaseLease();
+    } else {
+      releaseLease();
+      cancelOrigin(CANCEL);
     }
-    cancelOrigin(CANCEL);
-    releaseLease();
     forwarder.originFailed(zone, failure);
     response.respondError(failure.kind().status(), failure.kind().reason());
   }
