@@ -49,6 +49,12 @@ class HotReloadTest {
     }
   }
 
+  /** A proxy with zone "a" (host a.test) on {@code origin}, scanning its zone files every {@code scanPeriodMs}. */
+  private ProxyHarness startWithZoneA(TestOrigin origin, long scanPeriodMs) {
+    return scope.startProxy(Map.of("a.json", capped("a", "a.test", origin.url(), 10)),
+      new JsonObject().put("config_scan_period_ms", scanPeriodMs));
+  }
+
   /** A client that opens a new connection per request, so that successive requests visit every event loop. */
   private HttpClientAgent freshConnections(ProxyHarness proxy) {
     return scope.vertx().createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1")
@@ -147,8 +153,7 @@ class HotReloadTest {
   void zoneAddedAndRemovedAtRunTimeAppliesOnEveryLoopWithinTwoScanPeriods() throws IOException {
     long scanPeriodMs = 250;
     TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C);
-    ProxyHarness proxy = scope.startProxy(Map.of("a.json", capped("a", "a.test", origin.url(), 10)),
-      new JsonObject().put("config_scan_period_ms", scanPeriodMs));
+    ProxyHarness proxy = startWithZoneA(origin, scanPeriodMs);
     ReloadWatch watch = scope.track(new ReloadWatch(scope.vertx(), proxy));
     HttpClientAgent client = freshConnections(proxy);
     assertEquals(List.of(421, 421, 421, 421), statuses(client, "new.test", 4));
@@ -166,6 +171,24 @@ class HotReloadTest {
 
     assertTrue(addedMs <= 2 * scanPeriodMs, "added zone in force after " + addedMs + " ms");
     assertTrue(removedMs <= 2 * scanPeriodMs, "removed zone gone after " + removedMs + " ms");
+  }
+
+  /**
+   * A proxy that has stopped reads no more zone files. Waiting for something not to happen takes a bounded
+   * wait: ten scan periods, where a running proxy applies a new zone within two.
+   */
+  @Test
+  void aStoppedProxyReadsNoMoreZoneFiles() throws InterruptedException {
+    long scanPeriodMs = 100;
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C);
+    ProxyHarness proxy = startWithZoneA(origin, scanPeriodMs);
+    Await.result(proxy.app().shutdown(), 20);
+    long version = proxy.app().zones().version();
+
+    proxy.writeZone("new.json", capped("new", "new.test", origin.url(), 10));
+    Thread.sleep(10 * scanPeriodMs);
+
+    assertEquals(version, proxy.app().zones().version(), "zone snapshots made after the stop");
   }
 
   @Test
