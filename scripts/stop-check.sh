@@ -16,6 +16,8 @@ cat > "$dir/muxgate.json" <<JSON
 JSON
 java -jar target/muxgate.jar --conf "$dir/muxgate.json" > "$dir/out.log" 2>&1 &
 pid=$!
+# a failed check leaves no process behind (it is gone already when the check passes)
+trap 'kill -9 "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 150); do
   curl -sf -o /dev/null "http://127.0.0.1:$admin/readyz" && break
   kill -0 "$pid" 2>/dev/null || break
