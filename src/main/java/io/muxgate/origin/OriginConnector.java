@@ -61,7 +61,7 @@ final class OriginConnector {
     boolean tls = peer.address().scheme().tls();
     HttpClientAgent via;
     synchronized (this) {
-      via = http1Only != null && (refused || System.nanoTime() - http1UntilNanos < 0) ? http1Only : client;
+      via = upgradeWithheld() ? http1Only : client;
     }
     boolean probing = h2cUpgrade && via == client;
     Future<HttpClientConnection> future;
@@ -136,13 +136,12 @@ final class OriginConnector {
   private void closedOnUpgrade() {
     long period;
     synchronized (this) {
-      long now = System.nanoTime();
-      if (refused || http1Only != null && now - http1UntilNanos < 0) {
+      if (upgradeWithheld()) {
         return;
       }
       retryNanos = retryNanos == 0 ? FIRST_RETRY_NANOS : Math.min(2 * retryNanos, MAX_RETRY_NANOS);
       period = retryNanos;
-      http1UntilNanos = now + period;
+      http1UntilNanos = System.nanoTime() + period;
       http1Client();
     }
     String message = "origin " + peer.address() + " of zone " + peer.zone() + " closed the connection on the h2c "
@@ -163,8 +162,13 @@ final class OriginConnector {
       return false;
     }
     synchronized (this) {
-      return http1Only != null && !refused && System.nanoTime() - http1UntilNanos >= 0;
+      return http1Only != null && !upgradeWithheld();
     }
+  }
+
+  /** Connections go without the Upgrade now: the origin refused it for good, or a close's period runs. */
+  private synchronized boolean upgradeWithheld() {
+    return http1Only != null && (refused || System.nanoTime() - http1UntilNanos < 0);
   }
 
   /** A probe after a close on the Upgrade came back HTTP/2: the next close starts from the first period. */
