@@ -7,7 +7,8 @@ import io.vertx.core.net.impl.ConnectionBase;
 
 /**
  * The outbound side of every connection Muxgate relays on, client or origin, as set up when it opens:
- * writes batched per event-loop turn ({@link FlushBatching}), and Vert.x's chunked writer taken out.
+ * writes batched per event-loop turn ({@link FlushBatching}), their promises answered as they reach TLS
+ * ({@link TlsHandOff}), and Vert.x's chunked writer taken out.
  * Vert.x puts Netty's {@code ChunkedWriteHandler} on every TLS connection for {@code sendFile}, which
  * Muxgate never calls; every frame and response written otherwise passes through it on its way to TLS.
  * (Vert.x itself removes it when a connection becomes a raw socket, so its absence is a state it knows.)
@@ -36,5 +37,6 @@ public final class RelayPipeline {
       pipeline.remove(CHUNKED_WRITER);
     }
     FlushBatching.install(channel);
+    TlsHandOff.install(channel);
   }
 }
