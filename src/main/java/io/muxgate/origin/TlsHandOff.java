@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  * long. Without the hold, a close after an HTTP/1.1 {@code Connection: close} response, or at the end of
  * an HTTP/2 GOAWAY drain, would leave TLS only its close_notify timeout (3 s) to send what was queued,
  * and a slow client would lose the end of its response. A peer whose connection drops fails the empty
- * write, which lets the close go at once; a write that fails is seen as the connection's close.
+ * write, which lets the close go at once. A write that fails after it was answered is not reported on
+ * its own: the connection closes, and its close is what the writer hears.
  *
  * <p>Only after the handshake: until then TLS holds writes back, and a failed handshake should fail them.
  */
