@@ -9,7 +9,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.VoidChannelPromise;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.PromiseNotifier;
 
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -42,11 +42,11 @@ final class TlsHandOff extends ChannelDuplexHandler {
   private boolean handshaken;
   /** A write was answered early; closes from now on wait for the bytes. */
   private boolean answeredAny;
+  /** A close was asked for: writes keep their promises, and later closes are not held again. */
+  private boolean closing;
   /** The close waiting for queued bytes; null when none. */
   private ChannelPromise heldClose;
   private ScheduledFuture<?> holdLimit;
-  /** The held close has gone on; any later one goes straight through. */
-  private boolean released;
 
   private TlsHandOff(Channel channel, SslHandler tls, long holdMillis) {
     this.answered = new VoidChannelPromise(channel, false);
@@ -70,8 +70,7 @@ final class TlsHandOff extends ChannelDuplexHandler {
 
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-    if (!handshaken || promise.isVoid() || !(msg instanceof ByteBuf)
-      || heldClose != null || released) {
+    if (!handshaken || closing || promise.isVoid() || !(msg instanceof ByteBuf)) {
       ctx.write(msg, promise);
       return;
     }
@@ -83,15 +82,19 @@ final class TlsHandOff extends ChannelDuplexHandler {
   @Override
   public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
     if (heldClose != null) {
-      heldClose.addListener(f -> forward(f, promise));
-    } else if (released || !answeredAny || !ctx.channel().isActive()) {
-      ctx.close(promise);
-    } else {
-      heldClose = ctx.newPromise();
-      heldClose.addListener(f -> forward(f, promise));
-      holdLimit = ctx.executor().schedule(() -> release(ctx), holdMillis, TimeUnit.MILLISECONDS);
-      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> release(ctx));
+      heldClose.addListener(new PromiseNotifier<>(false, promise));
+      return;
     }
+    boolean hold = !closing && answeredAny && ctx.channel().isActive();
+    closing = true;
+    if (!hold) {
+      ctx.close(promise);
+      return;
+    }
+    heldClose = ctx.newPromise();
+    heldClose.addListener(new PromiseNotifier<>(false, promise));
+    holdLimit = ctx.executor().schedule(() -> release(ctx), holdMillis, TimeUnit.MILLISECONDS);
+    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> release(ctx));
   }
 
   @Override
@@ -100,21 +103,12 @@ final class TlsHandOff extends ChannelDuplexHandler {
   }
 
   private void release(ChannelHandlerContext ctx) {
-    if (released) {
+    if (heldClose == null) {
       return;
     }
-    released = true;
     holdLimit.cancel(false);
     ChannelPromise close = heldClose;
     heldClose = null;
     ctx.close(close);
-  }
-
-  private static void forward(Future<?> done, ChannelPromise promise) {
-    if (done.isSuccess()) {
-      promise.trySuccess();
-    } else {
-      promise.tryFailure(done.cause());
-    }
   }
 }
