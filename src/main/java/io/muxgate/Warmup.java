@@ -91,6 +91,15 @@ final class Warmup {
     .add("date", "Sun, 22 Nov 2026 00:00:00 GMT")
     .add("etag", "\"5f2b-1a2b3c\"")
     .add("vary", "accept-encoding");
+  /**
+   * A query that makes {@code :path} too large for the peer's HPACK table (4 KiB by default) and long
+   * enough for Huffman coding, on one request in 32, and a response header as long on its answer. Netty's
+   * encoder, which the warm-up's client and origin use, otherwise indexes every header and codes none,
+   * while nghttp2 (curl, h2load, Node) sends {@code :path} and {@code content-length} as Huffman-coded
+   * literals without indexing: HPACK decoding compiled without that branch was thrown away at the first
+   * real request.
+   */
+  private static final String LONG_QUERY = "?q=" + "a1b2c3d4e5f6".repeat(350);
   private static final Buffer SMALL = Buffer.buffer(new byte[1024]);
   private static final Buffer LARGE = Buffer.buffer(new byte[64 * 1024]);
   private static final Buffer UPLOAD = Buffer.buffer(new byte[4 * 1024]);
@@ -263,7 +272,7 @@ final class Warmup {
       return;
     }
     boolean upload = n % 16 == 5;
-    String path = n % 8 == 3 ? "/64k" : "/1k";
+    String path = n % 8 == 3 ? "/64k" : n % 32 == 1 ? "/1k" + LONG_QUERY : "/1k";
     client.request(upload ? HttpMethod.POST : HttpMethod.GET, path)
       .compose(r -> {
         r.authority(authorities[(int) (n & 1)]);
@@ -292,8 +301,12 @@ final class Warmup {
       request.body().onComplete(ar -> request.response().end(SMALL));
     } else {
       Buffer body = request.path().equals("/64k") ? LARGE : SMALL;
+      boolean longHeader = request.query() != null;
       Vertx.currentContext().runOnContext(v -> {
         request.response().headers().addAll(ORIGIN_HEADERS);
+        if (longHeader) {
+          request.response().headers().add("link", LONG_QUERY);
+        }
         request.response().end(body);
       });
     }
