@@ -49,8 +49,8 @@ import java.util.logging.Logger;
  * (an in-process client, an in-process h2-over-TLS origin) so that work is done before the first real
  * client arrives. It stops once a round of traffic adds little compilation, or at the limit.
  *
- * <p>It leaves nothing behind: its own Vert.x instance, metrics registry, empty tenants folder and
- * ephemeral loopback ports, all closed before the real proxy starts.
+ * <p>It leaves nothing behind: each of its two parts has its own Vert.x instance, metrics registry, empty
+ * tenants folder and ephemeral loopback ports, all closed before the next part or the real proxy starts.
  */
 final class Warmup {
 
