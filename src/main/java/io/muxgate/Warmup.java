@@ -150,7 +150,7 @@ final class Warmup {
    * <p>Closing a proxy and its Vert.x takes branches that traffic does not: writes and flushes to sockets
    * whose peer has gone, pipelines being taken down, event loops shutting down. Code compiled without those
    * branches is thrown away when they are first taken. With one part that happened just before the real
-   * listeners opened, and the first second of real traffic paid 0.1–0.4 s of compiler time rebuilding
+   * listeners opened, and the first second of real traffic paid up to 0.4 s of compiler time rebuilding
    * Netty's write and flush paths (seen with -XX:+LogCompilation). The first part's close puts those
    * branches in the profiles, so what the second part compiles keeps them through its own close.
    */
