@@ -130,10 +130,10 @@ final class Warmup {
   }
 
   private static final Logger MUXGATE_LOG = Logger.getLogger("io.muxgate");
+  private static final CompilationMXBean JIT = ManagementFactory.getCompilationMXBean();
 
   private final Vertx vertx;
   private final ProcessConfig real;
-  private final CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
   private long requests;
   private long failed;
   private int rounds;
@@ -155,8 +155,7 @@ final class Warmup {
    * branches in the profiles, so what the second part compiles keeps them through its own close.
    */
   static Result run(ProcessConfig real, Function<PrometheusMeterRegistry, Vertx> vertxFactory) throws Exception {
-    CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-    long compileStart = jit.getTotalCompilationTime();
+    long compileStart = JIT.getTotalCompilationTime();
     long start = System.nanoTime();
     long deadline = start + TimeUnit.SECONDS.toNanos(real.warmupSeconds());
     Level level = MUXGATE_LOG.getLevel();
@@ -167,7 +166,7 @@ final class Warmup {
       Warmup second = part(real, vertxFactory, deadline, first.rounds, true);
       return new Result(first.requests + second.requests, first.failed + second.failed,
         first.rounds + second.rounds, (System.nanoTime() - start) / 1e9,
-        (jit.getTotalCompilationTime() - compileStart) / 1e3);
+        (JIT.getTotalCompilationTime() - compileStart) / 1e3);
     } finally {
       MUXGATE_LOG.setLevel(level);
     }
@@ -221,14 +220,14 @@ final class Warmup {
       while (System.nanoTime() < deadline
         && (!mayStopEarly || roundsBefore + rounds < MIN_ROUNDS || quietRounds < 2)) {
         Kind kind = ROTATION[(roundsBefore + rounds) % ROTATION.length];
-        long compiled = jit.getTotalCompilationTime();
+        long compiled = JIT.getTotalCompilationTime();
         long roundStart = System.nanoTime();
         long roundMs = Math.max(1, Math.min(ROUND_MS, TimeUnit.NANOSECONDS.toMillis(deadline - roundStart)));
         String host = rounds % zones.size() + HOST_SUFFIX;
         round(kind.options(proxy.httpsPort(), proxy.httpPort()), kind.pool(), host, roundMs)
           .await(roundMs + 30_000, TimeUnit.MILLISECONDS);
         double roundWallMs = (System.nanoTime() - roundStart) / 1e6;
-        boolean quiet = jit.getTotalCompilationTime() - compiled < QUIET_COMPILE_SHARE * roundWallMs;
+        boolean quiet = JIT.getTotalCompilationTime() - compiled < QUIET_COMPILE_SHARE * roundWallMs;
         quietRounds = quiet ? quietRounds + 1 : 0;
         rounds++;
       }
