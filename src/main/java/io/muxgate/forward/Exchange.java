@@ -26,7 +26,7 @@ import io.vertx.core.net.HostAndPort;
  * → relay the response ({@link ResponseRelay}). The origin side is an {@link OriginStream}: frames on
  * Netty's codec of an HTTP/2 connection ({@link FrameStreams}), or for HTTP/1.1 origins and CONNECT a
  * Vert.x client request. A request the origin provably never processed, or an
- * idempotent one left unanswered by a connection that closed after GOAWAY, is attempted once more on
+ * idempotent one left unanswered by a connection that closed, is attempted once more on
  * another connection, replaying the body kept so far ({@link RequestRelay}).
  *
  * <p>The exchange owns the attempts (pool, lease, origin stream, retries), the timeouts, the mapping of
@@ -38,7 +38,10 @@ final class Exchange implements ResponseRelay.Owner {
   private static final long CANCEL = Http2Error.CANCEL.code();
   private static final long INTERNAL_ERROR = Http2Error.INTERNAL_ERROR.code();
   private static final int MAX_REPLAYS = 1;
-  /** Bounds tries after failures that retire the connection they met (GOAWAY, close, never sent). */
+  /**
+   * Bounds tries after failures that prove the origin never processed the request and retire the
+   * connection they met (above a GOAWAY's last-stream-id, never sent).
+   */
   private static final int MAX_ATTEMPTS = 4;
 
   private final Forwarder forwarder;
@@ -284,10 +287,12 @@ final class Exchange implements ResponseRelay.Owner {
     if (failure.kind().replaySafe() || failover) {
       if (request.replayOverflow()) {
         failure = new OriginFailure(FailureKind.REPLAY_BODY_TOO_LARGE, null, cause);
-      } else if (failure.connectionGone() ? attempts < MAX_ATTEMPTS : replays < MAX_REPLAYS) {
-        // A refused stream or a failover is tried once more. When the connection itself went away (it is
-        // retired, so the next try lands elsewhere) up to MAX_ATTEMPTS: during an origin restart a GOAWAY
-        // can race on each connection in turn. A stream that never reached the wire is not a replay.
+      } else if (failure.unprocessedOnGoneConnection() ? attempts < MAX_ATTEMPTS : replays < MAX_REPLAYS) {
+        // A refused stream, an unanswered idempotent request or a failover is tried once more: an origin
+        // that dies on a request must not get it on every pooled connection in turn. Where the connection
+        // went away with the request provably unprocessed (it is retired, so the next try lands elsewhere)
+        // up to MAX_ATTEMPTS: during an origin restart a GOAWAY can race on each connection in turn. A
+        // stream that never reached the wire is not a replay.
         if (!failure.neverSent()) {
           replays++;
           forwarder.replayed(zone, failure);

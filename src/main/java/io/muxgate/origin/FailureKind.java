@@ -16,11 +16,12 @@ public enum FailureKind {
   RESET(520, "origin_reset", false),
   CLOSED(520, "origin_closed", false),
   INVALID_RESPONSE(520, "invalid_response", false),
-  /** GOAWAY above the last-stream-id, REFUSED_STREAM, or a reused connection closed before any byte. */
+  /** A stream above a GOAWAY's last-stream-id, REFUSED_STREAM, or a stream never sent. */
   UNPROCESSED(520, "origin_unprocessed", true),
   /**
-   * An idempotent request on a stream a GOAWAY covered, whose connection closed before any response
-   * byte. The origin may have processed it, but an idempotent request may be repeated (RFC 9110 §9.2.2).
+   * An idempotent request whose connection closed before any response byte, after a GOAWAY that covered
+   * its stream or on a connection that had served one before. The origin may have processed it, but an
+   * idempotent request may be repeated (RFC 9110 §9.2.2).
    */
   UNANSWERED(520, "origin_closed", true),
   REPLAY_BODY_TOO_LARGE(520, "replay_body_too_large", false),

@@ -26,11 +26,11 @@ public final class OriginFailure extends RuntimeException {
   /** Details of {@link FailureKind#UNPROCESSED}: a small fixed set, so they can label the replay counter. */
   static final String REFUSED_STREAM = "refused_stream";
   static final String GOAWAY = "goaway";
-  static final String CLOSED_BEFORE_RESPONSE = "closed_before_response";
   /** The HTTP/2 stream was never created on the wire (refused locally, or its connection went first). */
   static final String NOT_SENT = "not_sent";
-  /** Detail of {@link FailureKind#UNANSWERED}. */
+  /** Details of {@link FailureKind#UNANSWERED}: with or without a GOAWAY before the close. */
   static final String CLOSED_AFTER_GOAWAY = "closed_after_goaway";
+  static final String CLOSED_BEFORE_RESPONSE = "closed_before_response";
 
   static final int NO_STREAM = -1;
 
@@ -57,6 +57,14 @@ public final class OriginFailure extends RuntimeException {
       || (kind == FailureKind.UNPROCESSED && !REFUSED_STREAM.equals(detail));
   }
 
+  /**
+   * Whether the origin provably never processed the request and the connection it met is going away
+   * (a stream above a GOAWAY's last-stream-id, or one never sent): another connection may take it.
+   */
+  public boolean unprocessedOnGoneConnection() {
+    return kind == FailureKind.UNPROCESSED && !REFUSED_STREAM.equals(detail);
+  }
+
   /** Whether the origin refused the stream (REFUSED_STREAM): it never processed it. */
   public boolean refusedStream() {
     return kind == FailureKind.UNPROCESSED && REFUSED_STREAM.equals(detail);
@@ -68,9 +76,9 @@ public final class OriginFailure extends RuntimeException {
   }
 
   /**
-   * Why a replay happened, for the replay counter's {@code reason} label: {@code refused_stream},
-   * {@code goaway} or {@code closed_before_response} for unprocessed requests, {@code
-   * closed_after_goaway} for unanswered idempotent ones, else the kind's reason (a connect failure
+   * Why a replay happened, for the replay counter's {@code reason} label: {@code refused_stream} or
+   * {@code goaway} for unprocessed requests, {@code closed_after_goaway} or {@code
+   * closed_before_response} for unanswered idempotent ones, else the kind's reason (a connect failure
    * retried on another origin). Always one of a small fixed set.
    */
   public String replayReason() {
@@ -159,7 +167,9 @@ public final class OriginFailure extends RuntimeException {
    * connection then closes before any byte of its response, the origin may have processed it (a close
    * with requests still unread becomes a TCP reset, which can lose its last answers), so only an
    * idempotent request is repeated. Without a GOAWAY, a connection that already served a stream and
-   * closes before any byte of this response most likely raced an idle close at the origin.
+   * closes before any byte of this response most likely raced an idle close at the origin, but it may
+   * as well have been an origin that processed the request and died: again only an idempotent request
+   * is repeated, as RFC 9110 §9.2.2 asks of a proxy.
    *
    * @param streamId the HTTP/2 stream's id, {@link #NO_STREAM} if it was never created on the wire, or
    *                 0 when not applicable (HTTP/1.1)
@@ -188,8 +198,8 @@ public final class OriginFailure extends RuntimeException {
         ? new OriginFailure(FailureKind.UNANSWERED, CLOSED_AFTER_GOAWAY, t)
         : new OriginFailure(FailureKind.CLOSED, "closed after GOAWAY", t);
     }
-    if (reused && !responseStarted) {
-      return new OriginFailure(FailureKind.UNPROCESSED, CLOSED_BEFORE_RESPONSE, t);
+    if (reused && !responseStarted && idempotent) {
+      return new OriginFailure(FailureKind.UNANSWERED, CLOSED_BEFORE_RESPONSE, t);
     }
     return failure;
   }

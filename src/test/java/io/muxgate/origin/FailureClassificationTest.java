@@ -32,8 +32,10 @@ class FailureClassificationTest {
     "5, 7, true, false, true, UNANSWERED, closed_after_goaway",
     "5, 7, true, false, false, CLOSED, closed after GOAWAY",
     "5, 7, true, true, true, CLOSED, closed after GOAWAY",
-    // no GOAWAY: a reused connection that closed before any response byte raced an idle close
-    "5, -1, true, false, false, UNPROCESSED, closed_before_response",
+    // no GOAWAY: a reused connection that closed before any response byte raced an idle close, or the
+    // origin processed the request and died: only an idempotent request may go again
+    "5, -1, true, false, true, UNANSWERED, closed_before_response",
+    "5, -1, true, false, false, CLOSED, closed",
     "5, -1, false, false, true, CLOSED, closed",
     "5, -1, true, true, true, CLOSED, closed",
   })
@@ -60,6 +62,7 @@ class FailureClassificationTest {
 
   @ParameterizedTest(name = "{0}")
   @CsvSource({"UNPROCESSED, goaway, goaway", "UNANSWERED, closed_after_goaway, closed_after_goaway",
+    "UNANSWERED, closed_before_response, closed_before_response",
     "CONNECTION_REFUSED, refused, connection_refused"})
   void replayReasonIsAFixedLabel(FailureKind kind, String detail, String label) {
     assertEquals(label, new OriginFailure(kind, detail).replayReason());

@@ -15,6 +15,7 @@ import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -30,8 +31,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Requests the origin provably never processed (streams above a GOAWAY's last-stream-id, streams
- * refused with REFUSED_STREAM, a reused connection closed before any response byte) are sent once
- * more, whatever their method, and each counts once in {@code muxgate_origin_replays_total}.
+ * refused with REFUSED_STREAM) are sent once more, whatever their method; an idempotent one whose reused
+ * connection closed before any response byte too, the others not. Each counts once in {@code
+ * muxgate_origin_replays_total}.
  */
 class UnprocessedReplayTest {
 
@@ -201,21 +203,74 @@ class UnprocessedReplayTest {
   }
 
   @Test
-  void reusedConnectionClosedBeforeAnyResponseByteIsReplayedOnANewConnection() {
+  void anIdempotentRequestOnAReusedConnectionClosedBeforeAnyResponseByteIsReplayedOnANewConnection() {
+    ClosingOrigin closing = originClosingOnTheSecondRequestOfEachConnection();
+    Exchange second = Await.result(Exchange.send(closing.client, HttpMethod.PUT, "z.test", "/second", req -> { },
+      Buffer.buffer("once more")));
+
+    assertEquals(200, second.status(), second.body());
+    assertEquals(2, closing.origin.stats().connectionsAccepted());
+    assertEquals(2, attempts(closing.origin, "/second"));
+    assertEquals(1, replays(closing.proxy, "z"));
+  }
+
+  /**
+   * Without a GOAWAY the proxy cannot tell an idle close it raced from an origin that processed the
+   * request and died: a POST is not sent again (RFC 9110 §9.2.2), so it is never executed twice.
+   */
+  @Test
+  void aPostOnAReusedConnectionClosedBeforeAnyResponseByteIsNotReplayed() {
+    ClosingOrigin closing = originClosingOnTheSecondRequestOfEachConnection();
+    Exchange pay = Await.result(Exchange.send(closing.client, HttpMethod.POST, "z.test", "/pay", req -> { },
+      Buffer.buffer("charge=100")));
+
+    assertEquals(520, pay.status(), pay.body());
+    assertEquals("origin_closed", pay.header("muxgate-error"));
+    assertEquals(1, attempts(closing.origin, "/pay"));
+    assertEquals(0, replays(closing.proxy, "z"));
+  }
+
+  /** An origin that dies on a request gets it twice, not once on every pooled connection. */
+  @Test
+  void anIdempotentRequestThatKeepsClosingReusedConnectionsIsReplayedOnce() {
+    CompletableFuture<Void> release = new CompletableFuture<>();
+    FaultAction held = FaultActions.respondWhenReleased(release, CannedResponse.ok("warm"));
+    FaultOrigin origin = scope.track(FaultOrigin.start(
+      request -> request.path().equals("/poison") ? FaultActions.closeConnection() : held));
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
+      zone("z", "z.test", List.of("h2c://" + origin.authority()),
+        new JsonObject().put("origin_h2_max_streams", 1)))));
+    HttpClientAgent client = client(proxy);
+    List<Future<Exchange>> warm = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      warm.add(Exchange.get(client, "z.test", "/warm"));
+    }
+    Await.until(() -> origin.stats().requests().size() == 4, "four warm-up requests on four connections");
+    release.complete(null);
+    for (Future<Exchange> w : warm) {
+      assertEquals(200, Await.result(w).status());
+    }
+
+    Exchange poison = Await.result(Exchange.get(client, "z.test", "/poison"));
+
+    assertEquals(520, poison.status(), poison.body());
+    assertEquals("origin_closed", poison.header("muxgate-error"));
+    assertEquals(4, origin.stats().connectionsAccepted(), "both tries on pooled connections");
+    assertEquals(2, attempts(origin, "/poison"));
+    assertEquals(1, replays(proxy, "z"));
+  }
+
+  private record ClosingOrigin(FaultOrigin origin, ProxyHarness proxy, HttpClientAgent client) { }
+
+  /** An origin that drops the connection on its second request, behind a proxy that has served one. */
+  private ClosingOrigin originClosingOnTheSecondRequestOfEachConnection() {
     FaultOrigin origin = scope.track(FaultOrigin.start(
       FaultPolicy.onNthRequestOfConnection(2, FaultActions.closeConnection(), FaultActions.ok("ok"))));
     ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
       zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
     HttpClientAgent client = client(proxy);
-
     assertEquals(200, Await.result(Exchange.get(client, "z.test", "/first")).status());
-    Exchange second = Await.result(Exchange.send(client, HttpMethod.POST, "z.test", "/second", req -> { },
-      Buffer.buffer("once more")));
-
-    assertEquals(200, second.status(), second.body());
-    assertEquals(2, origin.stats().connectionsAccepted());
-    assertEquals(2, attempts(origin, "/second"));
-    assertEquals(1, replays(proxy, "z"));
+    return new ClosingOrigin(origin, proxy, client);
   }
 
   private static long attempts(FaultOrigin origin, String path) {
