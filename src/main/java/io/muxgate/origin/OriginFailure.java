@@ -153,10 +153,28 @@ public final class OriginFailure extends RuntimeException {
     if (t instanceof VertxException && messageContains(t, "connection was closed")) {
       return new OriginFailure(FailureKind.CLOSED, t.getMessage(), t);
     }
+    if (isLateHandshakeFailure(t)) {
+      return new OriginFailure(FailureKind.TLS_HANDSHAKE, t.getMessage(), t);
+    }
     if (t instanceof java.io.IOException) {
       return new OriginFailure(FailureKind.CLOSED, t.getMessage(), t);
     }
     return new OriginFailure(FailureKind.INVALID_RESPONSE, String.valueOf(t), t);
+  }
+
+  /**
+   * A TLS 1.3 server refuses a client certificate (one it requires, or one it does not trust) after the
+   * client's side of the handshake is done: the alert arrives on the connection's first read, which for
+   * an HTTP/1.1 origin belongs to the first request. It is still the handshake that failed.
+   */
+  private static boolean isLateHandshakeFailure(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof SSLHandshakeException
+        || c instanceof SSLException && (messageContains(c, "certificate") || messageContains(c, "handshake"))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
