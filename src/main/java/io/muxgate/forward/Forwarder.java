@@ -95,7 +95,7 @@ public final class Forwarder {
       // larger bound so that the answer can be the proxy's own 431 instead of the codec's bare one.
       Http2Headers list = client.http2Headers();
       if (HeaderLists.size(list != null ? list : client.headers()) > MAX_REQUEST_HEADER_BYTES) {
-        reject(client, null, 431, "request_headers_too_large", start);
+        reject(client, resolveZone(authority), 431, "request_headers_too_large", start);
         return;
       }
     } else {
@@ -194,7 +194,8 @@ public final class Forwarder {
     }
     Downstream client = new VertxDownstream(request);
     closeAfterResponse(client);
-    reject(client, null, status, reason, start);
+    // A header block cut at the limit still has the headers before it: its zone counts the refusal.
+    reject(client, status == 431 ? resolveZone(client.authority()) : null, status, reason, start);
   }
 
   /**

@@ -62,6 +62,9 @@ class HeaderLimitTest {
     assertEquals(431, refused.status());
     assertEquals("request_headers_too_large", refused.header("muxgate-error"));
     assertEquals(0, origin.requests());
+    assertEquals("z", proxy.lastRecord("/").zone(), "the refusal is the zone's, as a 413 is");
+    assertEquals(1.0, new AdminApi(scope.vertx(), proxy.adminPort()).metric("muxgate_requests_total",
+      "code=\"431\",zone=\"z\""));
   }
 
   /** An HTTP/2 :path is held to the request-target limit HTTP/1.x's request line has: 414 past 16 KiB. */
