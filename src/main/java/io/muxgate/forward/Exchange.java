@@ -65,6 +65,8 @@ final class Exchange implements ResponseRelay.Owner {
   private Future<Lease> waitingForStream;
   /** The current attempt's origin stream, once opened. */
   private OriginStream origin;
+  /** The origin stream's head waits for the body's first chunk or end, to go out with it. */
+  private boolean headHeld;
   private int attempts;
   private int replays;
   private boolean originCancelled;
@@ -187,7 +189,21 @@ final class Exchange implements ResponseRelay.Owner {
     origin = stream;
     // The read timeout counts from here: getting a connection is bounded by the connect timeout (522).
     activity++;
-    request.sendTo(origin);
+    headHeld = true; // before sendTo: the chunks its resume() may deliver at once send the head too
+    if (!request.sendTo(origin)) {
+      headHeld = false;
+    }
+    if (headHeld) {
+      // A body that comes later must not hold the head back: a gRPC client may wait for the origin's
+      // answer before it sends. The head goes alone once this turn's reads are done, unless a chunk or
+      // the end read with it took it along.
+      context.runOnContext(v -> {
+        if (headHeld && origin == stream && !done) {
+          headHeld = false;
+          stream.sendHead();
+        }
+      });
+    }
   }
 
   private void onClientData(Buffer chunk) {
@@ -203,6 +219,7 @@ final class Exchange implements ResponseRelay.Owner {
       client.pause();
       return;
     }
+    headHeld = false;
     origin.write(chunk);
   }
 
@@ -212,6 +229,7 @@ final class Exchange implements ResponseRelay.Owner {
       return;
     }
     if (origin != null) {
+      headHeld = false;
       origin.end(client.requestTrailers());
     }
   }

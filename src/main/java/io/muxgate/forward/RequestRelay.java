@@ -102,21 +102,27 @@ final class RequestRelay {
    * Sends what the client has sent so far on an attempt's origin stream, the head already open: the body
    * kept for a replay, then the end, or, while the body goes on, the head alone if the client waits for a
    * 100 (Continue); then reads on.
+   *
+   * @return whether the head is still unsent, held for the body's first chunk or end to go with it
    */
-  void sendTo(OriginStream origin) {
+  boolean sendTo(OriginStream origin) {
+    boolean sent = false;
     if (replayBody != null) {
       for (Buffer chunk : replayBody) {
         origin.write(chunk);
+        sent = true;
       }
     }
     if (bodyEnded) {
       origin.end(client.requestTrailers());
-    } else {
-      if (expectsContinue(client)) {
-        origin.sendHead();
-      }
-      client.resume();
+      return false;
     }
+    if (!sent && expectsContinue(client)) {
+      origin.sendHead();
+      sent = true;
+    }
+    client.resume();
+    return !sent;
   }
 
   /**
