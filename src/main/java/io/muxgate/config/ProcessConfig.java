@@ -177,11 +177,11 @@ public record ProcessConfig(
       if (v == null) {
         return fallback;
       }
-      if (!(v instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())
-        || n.longValue() < min || n.longValue() > max) {
+      Long whole = Setting.wholeWithin(v, min, max);
+      if (whole == null) {
         throw error(field, "must be " + min + ".." + max + ", got " + Setting.describe(v));
       }
-      return n.longValue();
+      return whole;
     }
 
     int port(String field, int fallback) {

@@ -2,6 +2,7 @@ package io.muxgate.config;
 
 import io.vertx.core.json.JsonObject;
 
+import java.math.BigDecimal;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -76,13 +77,33 @@ public enum Setting {
    * @throws IllegalArgumentException with a reason such as {@code must be 1..1000, got 0}
    */
   public Object parse(Object value) {
-    if (value instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())) {
-      long v = n.longValue();
-      if (v >= min && v <= max) {
-        return v;
-      }
+    Long v = wholeWithin(value, min, max);
+    if (v != null) {
+      return v;
     }
     throw new IllegalArgumentException("must be " + range() + ", got " + describe(value));
+  }
+
+  /**
+   * A JSON number as a long if it is a whole number within {@code min..max}, compared exactly: the parser
+   * hands integers past 64 bits over as big integers, whose {@code longValue()} would wrap into range
+   * (18446744073709551617 read as 1).
+   */
+  static Long wholeWithin(Object value, long min, long max) {
+    if (!(value instanceof Number n)) {
+      return null;
+    }
+    BigDecimal exact;
+    try {
+      exact = new BigDecimal(n.toString());
+    } catch (NumberFormatException notFinite) {
+      return null;
+    }
+    if (exact.signum() != 0 && exact.stripTrailingZeros().scale() > 0
+      || exact.compareTo(BigDecimal.valueOf(min)) < 0 || exact.compareTo(BigDecimal.valueOf(max)) > 0) {
+      return null;
+    }
+    return exact.longValue();
   }
 
   public String range() {

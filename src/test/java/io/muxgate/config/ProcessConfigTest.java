@@ -35,6 +35,8 @@ class ProcessConfigTest {
   void eachBadFieldIsNamedWithItsReason() throws IOException {
     Path file = dir.resolve("muxgate.json");
     assertEquals(file + ": http_port: must be 0..65535, got 70000", error("{\"http_port\": 70000}"));
+    assertEquals(file + ": http_port: must be 0..65535, got 18446744073709584416",
+      error("{\"http_port\": 18446744073709584416}"));
     assertEquals(file + ": http_prot: unknown field", error("{\"http_prot\": 8080}"));
     assertEquals(file + ": access_log: must be true or false", error("{\"access_log\": \"yes\"}"));
     assertEquals(file + ": config_scan_period_ms: must be 50..3600000, got 0", error("{\"config_scan_period_ms\": 0}"));

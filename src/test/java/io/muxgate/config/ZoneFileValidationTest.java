@@ -80,6 +80,8 @@ class ZoneFileValidationTest {
     "origin_h2_max_streams   | 10.5   | must be 1..1000, got 10.5",
     "origin_h2_max_streams   | '\"ten\"' | must be 1..1000, got \"ten\"",
     "proxy_read_timeout      | 99999  | must be 1..6000, got 99999",
+    "proxy_read_timeout      | 18446744073709551621 | must be 1..6000, got 18446744073709551621",
+    "max_request_body_bytes  | 99999999999999999999 | must be an integer >= 0, got 99999999999999999999",
     "proxy_connect_timeout   | 61     | must be 1..60, got 61",
     "origin_idle_timeout     | 0      | must be 1..3600, got 0",
     "max_request_body_bytes  | -1     | must be an integer >= 0, got -1",
