@@ -110,6 +110,21 @@ class SettingsApiTest {
     assertFalse(Files.exists(Path.of("file-uploads")), "an upload folder in " + Path.of("").toAbsolutePath());
   }
 
+  /** {@code curl -d} labels its body form-urlencoded: the body is read as JSON all the same, whatever its size. */
+  @Test
+  void aJsonBodyLabelledAsAFormIsReadAsJson() {
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.PATCH).setPort(proxy.adminPort())
+      .setURI("/zones/shop/settings/origin_h2_max_streams").putHeader("authorization", "Bearer " + TOKEN)
+      .putHeader("content-type", "application/x-www-form-urlencoded");
+    String body = " ".repeat(3000) + "{\"value\": 9}";
+    int status = Await.result(scope.vertx().createHttpClient().request(options)
+      .compose(req -> req.send(body)).map(HttpClientResponse::statusCode));
+
+    assertEquals(200, status);
+    assertEquals(9, admin.get("/zones/shop/settings/origin_h2_max_streams").json().getJsonObject("result")
+      .getInteger("value"));
+  }
+
   @Test
   void writesWithoutTheRightTokenAreRefused() throws IOException {
     String before = Files.readString(proxy.tenantsDir().resolve("shop.json"));
