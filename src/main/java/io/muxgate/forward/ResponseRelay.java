@@ -201,7 +201,8 @@ final class ResponseRelay {
 
     @Override
     public void onInformational(int status, MultiMap headers) {
-      if (owner.stale(attempt)) {
+      // RFC 9110, section 15.2: an HTTP/1.0 client is never sent a 1xx.
+      if (owner.stale(attempt) || client.version() == HttpVersion.HTTP_1_0) {
         return;
       }
       if (status == 100) {

@@ -1,6 +1,7 @@
 package io.muxgate.forward;
 
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.RawHttp;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import org.junit.jupiter.api.BeforeEach;
@@ -10,10 +11,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -41,8 +38,8 @@ class UndecodableRequestTest {
   @Test
   void aHeaderBlockOverTheLimitGets431() throws IOException {
     // As curl sends them: Host first, then others before the caller's own.
-    String answer = exchange("GET / HTTP/1.1\r\nHost: z.test\r\nAccept: */*\r\nX-Big: " + "a".repeat(40_000)
-      + "\r\n\r\n");
+    String answer = RawHttp.exchange(proxy.httpPort(),
+      "GET / HTTP/1.1\r\nHost: z.test\r\nAccept: */*\r\nX-Big: " + "a".repeat(40_000) + "\r\n\r\n");
 
     assertRefused(answer, 431, "request_headers_too_large");
     assertEquals("z", proxy.lastRecord("/").zone(), "the Host read before the cut names the zone");
@@ -50,7 +47,7 @@ class UndecodableRequestTest {
 
   @Test
   void aRequestLineOverTheLimitGets414() throws IOException {
-    String answer = exchange("GET /" + "a".repeat(20_000) + " HTTP/1.1\r\nHost: z.test\r\n\r\n");
+    String answer = RawHttp.exchange(proxy.httpPort(), "GET /" + "a".repeat(20_000) + " HTTP/1.1\r\nHost: z.test\r\n\r\n");
 
     assertRefused(answer, 414, "request_uri_too_long");
   }
@@ -59,7 +56,7 @@ class UndecodableRequestTest {
   @ParameterizedTest
   @ValueSource(strings = {"HTTP/2.0", "HTTP/3.0", "HTTP/0.9"})
   void anotherMajorVersionGets505(String version) throws IOException {
-    String answer = exchange("GET / " + version + "\r\nHost: z.test\r\n\r\n");
+    String answer = RawHttp.exchange(proxy.httpPort(), "GET / " + version + "\r\nHost: z.test\r\n\r\n");
 
     assertRefused(answer, 505, "http_version_not_supported");
   }
@@ -68,7 +65,7 @@ class UndecodableRequestTest {
   @Test
   void aLaterMinorVersionIsServedAsHttp11() throws IOException {
     origin.handler(req -> req.response().end("ok"));
-    String answer = exchange("GET / HTTP/1.2\r\nHost: z.test\r\nConnection: close\r\n\r\n");
+    String answer = RawHttp.exchange(proxy.httpPort(), "GET / HTTP/1.2\r\nHost: z.test\r\nConnection: close\r\n\r\n");
 
     assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
     assertTrue(answer.endsWith("\r\n\r\nok"), answer);
@@ -77,28 +74,28 @@ class UndecodableRequestTest {
   /** Netty hands such a request up as HTTP/1.0, its version unread; the proxy still answers in HTTP/1.1. */
   @Test
   void aRequestLineThatIsNotHttpGets400() throws IOException {
-    String answer = exchange("hello there\r\n\r\n");
+    String answer = RawHttp.exchange(proxy.httpPort(), "hello there\r\n\r\n");
 
     assertRefused(answer, 400, "bad_request");
   }
 
   @Test
   void aControlCharacterInTheTargetGets400() throws IOException {
-    String answer = exchange("GET /a\u0001b HTTP/1.1\r\nHost: z.test\r\n\r\n");
+    String answer = RawHttp.exchange(proxy.httpPort(), "GET /a\u0001b HTTP/1.1\r\nHost: z.test\r\n\r\n");
 
     assertRefused(answer, 400, "bad_request_target");
   }
 
   @Test
   void somethingThatIsNotHttpGets400() throws IOException {
-    String answer = exchange("GET / HTTP/1.1\r\nHost: z.test\r\nBad Header Without Colon\r\n\r\n");
+    String answer = RawHttp.exchange(proxy.httpPort(), "GET / HTTP/1.1\r\nHost: z.test\r\nBad Header Without Colon\r\n\r\n");
 
     assertRefused(answer, 400, "bad_request");
   }
 
   @Test
   void aRequestBodyOverTheLimitGets413AndTheConnectionCloses() throws IOException {
-    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nContent-Length: 200000000\r\n\r\nabc");
+    String answer = RawHttp.exchange(proxy.httpPort(), "POST / HTTP/1.1\r\nHost: z.test\r\nContent-Length: 200000000\r\n\r\nabc");
 
     assertRefused(answer, 413, "request_body_too_large");
   }
@@ -106,7 +103,7 @@ class UndecodableRequestTest {
   /** The connection closes after the refusal, and the answer says so to a client that asked for keep-alive. */
   @Test
   void anHttp10KeepAliveRequestRefusedIsToldTheConnectionCloses() throws IOException {
-    String answer = exchange("POST / HTTP/1.0\r\nHost: z.test\r\nConnection: keep-alive\r\n"
+    String answer = RawHttp.exchange(proxy.httpPort(), "POST / HTTP/1.0\r\nHost: z.test\r\nConnection: keep-alive\r\n"
       + "Content-Length: 200000000\r\n\r\nabc");
 
     assertRefused(answer, "HTTP/1.0", 413, "request_body_too_large");
@@ -115,14 +112,14 @@ class UndecodableRequestTest {
 
   @Test
   void anHttp11RequestWithoutHostGets400() throws IOException {
-    String answer = exchange("GET / HTTP/1.1\r\n\r\n");
+    String answer = RawHttp.exchange(proxy.httpPort(), "GET / HTTP/1.1\r\n\r\n");
 
     assertRefused(answer, 400, "missing_host");
   }
 
   @Test
   void aRequestWithTwoHostsGets400() throws IOException {
-    String answer = exchange("GET / HTTP/1.1\r\nHost: z.test\r\nHost: other.test\r\n\r\n");
+    String answer = RawHttp.exchange(proxy.httpPort(), "GET / HTTP/1.1\r\nHost: z.test\r\nHost: other.test\r\n\r\n");
 
     assertRefused(answer, 400, "multiple_host");
   }
@@ -134,7 +131,7 @@ class UndecodableRequestTest {
   @ParameterizedTest(name = "Transfer-Encoding: [{0}]")
   @ValueSource(strings = {"gzip", "identity", "xchunked", "chunked, identity", "chunked, chunked", ""})
   void aTransferEncodingThatDoesNotEndInOneChunkedGets400(String codings) throws IOException {
-    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: " + codings + "\r\n\r\n"
+    String answer = RawHttp.exchange(proxy.httpPort(), "POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: " + codings + "\r\n\r\n"
       + "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: z.test\r\n\r\n");
 
     assertRefused(answer, 400, "bad_transfer_encoding");
@@ -142,7 +139,7 @@ class UndecodableRequestTest {
 
   @Test
   void twoTransferEncodingLinesAreReadAsOneList() throws IOException {
-    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n"
+    String answer = RawHttp.exchange(proxy.httpPort(), "POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n"
       + "Transfer-Encoding: identity\r\n\r\n0\r\n\r\n");
 
     assertRefused(answer, 400, "bad_transfer_encoding");
@@ -151,7 +148,7 @@ class UndecodableRequestTest {
   /** RFC 9112, section 6.1: a server MUST close after such a request; refusing it is allowed and safer. */
   @Test
   void contentLengthBesideChunkedGets400() throws IOException {
-    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n"
+    String answer = RawHttp.exchange(proxy.httpPort(), "POST / HTTP/1.1\r\nHost: z.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n"
       + "\r\n0\r\n\r\nGET /second HTTP/1.1\r\nHost: z.test\r\n\r\n");
 
     assertRefused(answer, 400, "bad_transfer_encoding");
@@ -159,14 +156,14 @@ class UndecodableRequestTest {
 
   @Test
   void anHttp10RequestWithTransferEncodingGets400() throws IOException {
-    String answer = exchange("POST / HTTP/1.0\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    String answer = RawHttp.exchange(proxy.httpPort(), "POST / HTTP/1.0\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
 
     assertRefused(answer, "HTTP/1.0", 400, "bad_transfer_encoding");
   }
 
   @Test
   void aCodingBesideChunkedGets501() throws IOException {
-    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+    String answer = RawHttp.exchange(proxy.httpPort(), "POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
       + "3\r\nabc\r\n0\r\n\r\n");
 
     assertRefused(answer, 501, "unsupported_transfer_coding");
@@ -175,7 +172,7 @@ class UndecodableRequestTest {
   /** RFC 9112, section 7.1.1: chunk extensions may have unquoted token values (Netty 4.2.12 dropped the connection). */
   @Test
   void aChunkedUploadWithExtensionsIsServed() throws IOException {
-    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n"
+    String answer = RawHttp.exchange(proxy.httpPort(), "POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n"
       + "Connection: close\r\n\r\n3;a=b\r\nabc\r\n0;x=1\r\n\r\n");
 
     assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
@@ -184,7 +181,7 @@ class UndecodableRequestTest {
 
   @Test
   void aChunkedUploadIsServed() throws IOException {
-    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: Chunked\r\n"
+    String answer = RawHttp.exchange(proxy.httpPort(), "POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: Chunked\r\n"
       + "Connection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
 
     assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
@@ -200,7 +197,7 @@ class UndecodableRequestTest {
   @ValueSource(strings = {"zz\r\nhello\r\n0\r\n\r\n", "5\r\nhelloXX\r\n0\r\n\r\n",
     "3\r\nabc\r\nxyz\r\nhello\r\n0\r\n\r\n"})
   void aChunkedBodyThatBreaksItsFramingGets400(String body) throws IOException {
-    String answer = exchange("POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
+    String answer = RawHttp.exchange(proxy.httpPort(), "POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
 
     assertAnswered(answer, "HTTP/1.1", 400, "bad_request");
   }
@@ -222,14 +219,4 @@ class UndecodableRequestTest {
   }
 
   /** Sends {@code request} raw and reads until the proxy closes the connection. */
-  private String exchange(String request) throws IOException {
-    try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
-      socket.setSoTimeout(10_000);
-      OutputStream out = socket.getOutputStream();
-      out.write(request.getBytes(StandardCharsets.ISO_8859_1));
-      out.flush();
-      InputStream in = socket.getInputStream();
-      return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
-    }
-  }
 }
