@@ -14,6 +14,7 @@ import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.StreamResetException;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
@@ -257,6 +258,10 @@ final class Exchange implements ResponseRelay.Owner {
     if (!request.isBodyEnded() && RequestRelay.expectsContinue(client)) {
       // The client waits for a 100 (Continue) that will not come, and may send its body or not (curl
       // sends its next request): what follows on its connection cannot be read safely.
+      Forwarder.closeAfterResponse(client);
+    } else if (forwarder.isDraining() && client.version() != HttpVersion.HTTP_2) {
+      // A stop is under way and the connection ends with this response: an HTTP/1.x client is told so
+      // (HTTP/2 ones get GOAWAY), rather than finding it closed when it sends its next request on it.
       Forwarder.closeAfterResponse(client);
     }
     activity++;

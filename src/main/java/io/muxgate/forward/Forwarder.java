@@ -346,6 +346,11 @@ public final class Forwarder {
     drainDeadlineNanos = deadlineNanos == 0 ? 1 : deadlineNanos;
   }
 
+  /** Whether a graceful stop has begun. */
+  boolean isDraining() {
+    return drainDeadlineNanos != 0;
+  }
+
   /**
    * Whether a client connection that goes away now was closed by the drain's end rather than by the
    * client. A little early, as the listener's own timer and this check race.

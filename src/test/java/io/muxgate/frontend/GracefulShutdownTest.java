@@ -61,6 +61,25 @@ class GracefulShutdownTest {
     assertTrue(origin.connectionsAccepted() >= 1);
   }
 
+  /** HTTP/1.1's GOAWAY: a response that ends during the drain says the connection closes with it. */
+  @Test
+  void anHttp11ResponseDuringTheDrainSaysTheConnectionCloses() {
+    HttpClientAgent client = proxy.h1Client();
+    scope.track(() -> client.close().await());
+    assertEquals(null, Await.result(Exchange.get(client, "z.test", "/before")).header("connection"),
+      "keep-alive before the stop");
+    origin.park();
+    Future<Exchange> inFlight = Exchange.get(client, "z.test", "/during");
+    origin.awaitInFlight(1);
+
+    Future<Void> stopped = proxy.app().shutdown();
+    Await.until(() -> readyzStatus() == 503, "readyz to turn 503");
+    origin.release();
+
+    assertEquals("close", Await.result(inFlight).header("connection"));
+    Await.result(stopped, 10);
+  }
+
   /** A request still running when drain_timeout_s is over is cut, and logged as the drain's doing, not the client's. */
   @Test
   void aRequestCutAtTheDrainTimeoutIsCountedAsSuch() {
