@@ -43,6 +43,8 @@ final class SurplusBytes extends ChannelDuplexHandler {
   /** A request went out whose final (non-1xx) response has not ended yet. */
   private boolean awaiting;
   private boolean finalResponse;
+  /** An informational response Vert.x cannot take is being dropped, up to its (empty) end. */
+  private boolean droppingInformational;
   private boolean retired;
 
   private SurplusBytes(OriginPeer peer, ChannelHandler codec, Runnable retire) {
@@ -87,6 +89,19 @@ final class SurplusBytes extends ChannelDuplexHandler {
     }
     if (msg instanceof HttpResponse response) {
       finalResponse = response.status().codeClass() != HttpStatusClass.INFORMATIONAL;
+      int code = response.status().code();
+      if (!finalResponse && code != 100 && code != 101 && code != 103) {
+        // Vert.x's client knows 100 and 103 only and takes any other 1xx (a WebDAV server's 102
+        // Processing) for the final response, then the real one for a desync. It is dropped here, as an
+        // HTTP/2 origin's is, with the empty end the codec gives it.
+        droppingInformational = true;
+        ReferenceCountUtil.release(msg);
+        return;
+      }
+    } else if (droppingInformational && msg instanceof LastHttpContent) {
+      droppingInformational = false;
+      ReferenceCountUtil.release(msg);
+      return;
     }
     boolean ended = msg instanceof LastHttpContent && finalResponse;
     if (ended) {

@@ -9,6 +9,7 @@ import io.muxgate.testing.CannedResponse;
 import io.muxgate.testing.FaultActions;
 import io.muxgate.testing.FaultOrigin;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -23,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * A response status outside RFC 9110's 100..599, or a 101 nobody asked for, is an invalid response: 520,
- * never relayed (an HTTP/1.1 client would have got "2000 Unknown Status" and then waited forever).
+ * never relayed (an HTTP/1.1 client would have got "2000 Unknown Status" and then waited forever). An
+ * informational status the stack does not know is no final response either.
  */
 class InvalidStatusTest {
 
@@ -44,6 +46,28 @@ class InvalidStatusTest {
       new JsonObject().put("origin_max_http_version", "1"));
 
     assertInvalid(Await.result(Exchange.get(scope.client(kind, proxy), "z.test", "/")));
+  }
+
+  /** A 1xx Vert.x's client does not know (102 Processing, from WebDAV servers) is dropped, not taken for the answer. */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"HTTP1", "H2C"})
+  void anHttp11OriginsProcessingIsDroppedAndItsAnswerRelayed(ClientKind kind) {
+    NetServer origin = Await.result(scope.vertx().createNetServer()
+      .connectHandler(socket -> socket.handler(bytes -> {
+        if (bytes.toString().contains("\r\n\r\n")) {
+          socket.write(Buffer.buffer("HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        }
+      }))
+      .listen(0, "127.0.0.1"));
+    ProxyHarness proxy = scope.startProxy("z", "http://127.0.0.1:" + origin.actualPort(),
+      new JsonObject().put("origin_max_http_version", "1"));
+    HttpClientAgent client = scope.client(kind, proxy);
+
+    for (int i = 0; i < 2; i++) {
+      Exchange exchange = Await.result(Exchange.get(client, "z.test", "/"));
+      assertEquals(200, exchange.status(), exchange.body());
+      assertEquals("ok", exchange.body());
+    }
   }
 
   @ParameterizedTest(name = "HTTP/2 origin, status {0}, {1}")
