@@ -75,9 +75,14 @@ public final class RawFrameClient {
 
   public void headers(int streamId, Http2Headers headers, boolean end) {
     onLoop(() -> {
-      writer.writeHeaders(ctx, streamId, headers, 0, end, ctx.voidPromise());
+      writeHeaders(streamId, headers, end);
       ctx.flush();
     });
+  }
+
+  /** Writes a HEADERS frame without flushing; call only on the event loop. */
+  public void writeHeaders(int streamId, Http2Headers headers, boolean end) {
+    writer.writeHeaders(ctx, streamId, headers, 0, end, ctx.voidPromise());
   }
 
   /** Writes a DATA frame without flushing; call only on the event loop. */
