@@ -301,7 +301,8 @@ public final class Forwarder {
   static int writeError(Downstream client, int status, String reason) {
     client.status(status);
     MultiMap headers = client.responseHeaders();
-    headers.set(MUXGATE_ERROR, reason).set(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8");
+    headers.set(MUXGATE_ERROR, reason).set(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+      .set(HttpHeaders.DATE, ResponseDate.now());
     if (status == 503) {
       // Every 503 of the proxy's (zone limit, full origin queue) says the load may pass soon.
       headers.set(HttpHeaders.RETRY_AFTER, "1");
@@ -310,8 +311,6 @@ public final class Forwarder {
     client.end(body);
     return body.length();
   }
-
-
 
   static String via(HttpVersion version) {
     return switch (version) {

@@ -69,11 +69,13 @@ final class Headers {
   static final int VIA = 2;
   /** {@link #scan} found Location or Content-Location. */
   static final int LOCATION = 4;
+  /** {@link #scan} found Date. */
+  static final int DATE = 8;
 
   /**
-   * Which of {@link #HOP_BY_HOP}, {@link #VIA} and {@link #LOCATION} an HTTP/2 response list carries, from
-   * one pass over its names. A response has a handful, and almost never any of these: one pass costs less
-   * than a hashed lookup per name.
+   * Which of {@link #HOP_BY_HOP}, {@link #VIA}, {@link #LOCATION} and {@link #DATE} an HTTP/2 response list
+   * carries, from one pass over its names. A response has a handful: one pass costs less than a hashed
+   * lookup per name.
    */
   static int scan(Http2Headers headers) {
     int found = 0;
@@ -89,6 +91,8 @@ final class Headers {
         found |= VIA;
       } else if (length == 8 && is(name, "location") || length == 16 && is(name, "content-location")) {
         found |= LOCATION;
+      } else if (length == 4 && is(name, "date")) {
+        found |= DATE;
       }
     }
     return found;

@@ -137,6 +137,9 @@ final class ResponseRelay {
     MultiMap headers = client.responseHeaders();
     Headers.copy(originHeaders, headers);
     Headers.append(headers, "via", Forwarder.via(originVersion));
+    if (!headers.contains(HttpHeaders.DATE)) {
+      headers.set(HttpHeaders.DATE, ResponseDate.now());
+    }
     LocationRewrite.rewriteHeaders(headers, zone, selection, client, authority);
     if (client.version() != HttpVersion.HTTP_2 && !headers.contains(HttpHeaders.CONTENT_LENGTH)
       && client.method() != HttpMethod.HEAD && status != 204 && status != 304) {
@@ -171,6 +174,9 @@ final class ResponseRelay {
     }
     if ((found & Headers.LOCATION) != 0) {
       LocationRewrite.rewriteHeaders(client.responseHeaders(), zone, selection, client, authority);
+    }
+    if ((found & Headers.DATE) == 0) {
+      headers.add(ResponseDate.DATE, ResponseDate.now());
     }
   }
 
