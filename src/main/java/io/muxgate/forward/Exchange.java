@@ -199,7 +199,7 @@ final class Exchange implements ResponseRelay.Owner {
       // answer before it sends. The head goes alone once this turn's reads are done, unless a chunk or
       // the end read with it took it along.
       context.runOnContext(v -> {
-        if (headHeld && origin == stream && !done) {
+        if (headHeld && origin == stream && !done && !originCancelled) {
           headHeld = false;
           stream.sendHead();
         }
