@@ -1,10 +1,16 @@
 package io.muxgate.config;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.io.JsonEOFException;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /**
  * Parses a config file's text into a JSON object, turning Jackson's multi-line diagnostics into one
@@ -15,8 +21,15 @@ final class JsonText {
   private JsonText() {
   }
 
+  /** Reports a key given twice in one object, which a plain parse would settle silently for the last. */
+  private static final JsonFactory STRICT = JsonFactory.builder()
+    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+
   /** @throws IllegalArgumentException whose message is the reason, ready to follow {@code file: } */
   static JsonObject object(String text) {
+    if (text.startsWith("\uFEFF")) {
+      text = text.substring(1); // the byte order mark some Windows editors put in UTF-8 files
+    }
     String trimmed = text.strip();
     if (trimmed.isEmpty()) {
       throw new IllegalArgumentException("invalid JSON: the file is empty");
@@ -25,9 +38,22 @@ final class JsonText {
       throw new IllegalArgumentException("invalid JSON: the top level must be an object {...}");
     }
     try {
+      rejectDuplicateKeys(text);
       return new JsonObject(text);
     } catch (DecodeException | ClassCastException e) {
       throw new IllegalArgumentException(reason(e));
+    }
+  }
+
+  private static void rejectDuplicateKeys(String text) {
+    try (JsonParser parser = STRICT.createParser(text)) {
+      while (parser.nextToken() != null) {
+        // every token read, so that each object's names are checked
+      }
+    } catch (JsonProcessingException e) {
+      throw new DecodeException(e.getOriginalMessage(), e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 

@@ -68,6 +68,19 @@ class ZoneFileValidationTest {
   }
 
   @Test
+  void aKeyGivenTwiceIsRejectedWithItsPlace() {
+    assertEquals("tenants/shop.json: invalid JSON at line 1, column 24: Duplicate field 'zone'",
+      rejection("{\"zone\": \"shop\", \"zone\": \"shop2\", \"hosts\": [\"shop.test\"], \"origins\": [\"h2c://127.0.0.1:9\"]}"));
+  }
+
+  @Test
+  void aByteOrderMarkIsSkipped() {
+    ZoneCatalog catalog = new ZoneCatalog(tenants, List.of());
+    String text = "\uFEFF" + shop().encodePrettily();
+    assertEquals(List.of(), catalog.apply(Map.of("shop.json", text), true).rejected());
+  }
+
+  @Test
   void emptyFileAndNonObjectAreRejected() {
     assertEquals("tenants/shop.json: invalid JSON: the file is empty", rejection("  \n"));
     assertEquals("tenants/shop.json: invalid JSON: the top level must be an object {...}", rejection("[1, 2]"));
