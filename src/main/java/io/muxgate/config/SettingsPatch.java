@@ -9,6 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -79,6 +80,9 @@ public final class SettingsPatch {
         return fileNeedsFixing(conflict);
       }
       writeAtomically(file, json.encodePrettily() + "\n");
+    } catch (NoSuchFileException e) {
+      // Deleted since the last scan: the zone is on its way out, and the PATCH does not bring it back.
+      return error(404, 1001, "zone \"" + zone + "\" is being removed: " + catalog.displayName(file) + " is gone");
     } catch (IOException | RuntimeException e) {
       return error(500, 1005, "cannot update " + catalog.displayName(file) + ": " + e.getMessage());
     }

@@ -235,6 +235,23 @@ class SettingsApiTest {
       .getInteger("value"));
   }
 
+  /** Deleted before a scan has seen it: 404 (not the write's raw failure), and the file stays gone. */
+  @Test
+  void patchOfAZoneWhoseFileWasJustDeletedIs404() throws IOException {
+    Vertx other = Vertx.vertx();
+    scope.track(() -> Await.result(other.close(), 10));
+    ProxyHarness slowScan = scope.track(ProxyHarness.start(other, Map.of("shop.json", shopZone()), new JsonObject()
+      .put("admin_token_file", tokenDir.resolve("token").toString()).put("config_scan_period_ms", 3_600_000)));
+    Path file = slowScan.tenantsDir().resolve("shop.json");
+    Files.delete(file);
+
+    AdminApi.Answer answer = new AdminApi(scope.vertx(), slowScan.adminPort())
+      .patch("/zones/shop/settings/origin_h2_max_streams", TOKEN, 7);
+
+    assertEquals(404, answer.status(), answer.body());
+    assertFalse(Files.exists(file));
+  }
+
   /** A zone file mounted from a ConfigMap is a link into ..data: a PATCH would cut it off from updates. */
   @Test
   void patchOfAZoneFileThatIsASymbolicLinkIs409AndLeavesTheLink() throws IOException {
