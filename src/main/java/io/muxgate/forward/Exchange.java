@@ -452,7 +452,7 @@ final class Exchange implements ResponseRelay.Owner {
     zone.inFlight().decrementAndGet();
     forwarder.completed(new ExchangeRecord(startMillis, System.nanoTime() - startNanos, zone.name(),
       client.method().name(), client.path(), status, Forwarder.protocolName(client.version()),
-      pool != null ? pool.peer().address() : null,
+      client.remoteHost(), client.authority(), pool != null ? pool.peer().address() : null,
       leasedProtocol, leasedLocalPort,
       response.status(), request.bytesIn(), response.bytesOut(), error, attempts));
   }

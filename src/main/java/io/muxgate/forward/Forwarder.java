@@ -156,7 +156,8 @@ public final class Forwarder {
         originFailed(zone, failure);
       }
       completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start, zone.name(),
-        client.method().name(), client.path(), status, protocolName(client.version()), peer.address(),
+        client.method().name(), client.path(), status, protocolName(client.version()), client.remoteHost(),
+        client.authority(), peer.address(),
         "http/1.1", -1, open ? 101 : failure != null ? -1 : status, 0, 0,
         open ? null : failure != null ? failure.kind().reason() : "upgrade_failed", 1));
     });
@@ -267,7 +268,8 @@ public final class Forwarder {
     long bytesOut = writeError(client, status, reason);
     completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start,
       zone == null ? null : zone.name(), client.method().name(), client.path(), status,
-      protocolName(client.version()), null, null, -1, -1, 0, bytesOut, reason, 0));
+      protocolName(client.version()), client.remoteHost(), client.authority(), null, null, -1, -1, 0, bytesOut,
+      reason, 0));
   }
 
   /**

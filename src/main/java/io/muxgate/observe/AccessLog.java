@@ -50,6 +50,8 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
       .put("status", r.status())
       .put("duration_ms", Math.round(r.durationNanos() / 10_000.0) / 100.0)
       .put("client_protocol", r.clientProtocol())
+      .put("client", r.clientAddress())
+      .put("host", r.host() != null ? r.host().toString() : null)
       .put("origin", r.origin() != null ? r.origin().toString() : null)
       .put("origin_protocol", r.originProtocol())
       .put("origin_local_port", r.originLocalPort() >= 0 ? r.originLocalPort() : null)

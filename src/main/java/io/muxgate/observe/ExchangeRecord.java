@@ -1,10 +1,13 @@
 package io.muxgate.observe;
 
 import io.muxgate.config.OriginAddress;
+import io.vertx.core.net.HostAndPort;
 
 /**
  * What one request did, as the access log and the request metrics see it. {@code zone} is null for a
- * request no zone claimed; {@code origin} fields are null or -1 when no origin was reached.
+ * request no zone claimed; {@code origin} fields are null or -1 when no origin was reached;
+ * {@code clientAddress} is the client's IP address, {@code host} the Host or {@code :authority} it sent
+ * (null if none could be read).
  */
 public record ExchangeRecord(
   long startMillis,
@@ -14,6 +17,8 @@ public record ExchangeRecord(
   String path,
   int status,
   String clientProtocol,
+  String clientAddress,
+  HostAndPort host,
   OriginAddress origin,
   String originProtocol,
   int originLocalPort,

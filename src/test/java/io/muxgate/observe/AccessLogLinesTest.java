@@ -84,11 +84,14 @@ class AccessLogLinesTest {
     assertEquals(200, ok.getInteger("origin_status"));
     assertEquals(5, ok.getLong("bytes_out"));
     assertNull(ok.getString("error"));
+    assertEquals("127.0.0.1", ok.getString("client"));
+    assertEquals("ok.test", ok.getString("host"));
 
     assertEquals(421, get(httpPort, "nobody.test", "/"));
     JsonObject unknown = nextLine();
     assertEquals(421, unknown.getInteger("status"));
     assertEquals("unknown_zone", unknown.getString("error"));
+    assertEquals("nobody.test", unknown.getString("host"), "which host no zone claimed");
     assertEquals("error code: 421".length(), unknown.getLong("bytes_out"), "the proxy's own body counts");
 
     assertEquals(520, get(httpPort, "ok.test", "/reset"));

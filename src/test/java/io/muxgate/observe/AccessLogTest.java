@@ -2,6 +2,7 @@ package io.muxgate.observe;
 
 import io.muxgate.config.OriginAddress;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.HostAndPort;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -30,7 +31,8 @@ class AccessLogTest {
   }
 
   private static ExchangeRecord record(OriginAddress origin, int status) {
-    return new ExchangeRecord(0, 1_000_000, "shop", "GET", "/", status, "h2", origin,
+    return new ExchangeRecord(0, 1_000_000, "shop", "GET", "/", status, "h2", "192.0.2.7",
+      HostAndPort.create("shop.test", -1), origin,
       origin != null ? "h2" : null, -1, origin != null ? status : -1, 0, 12, null, 1);
   }
 }
