@@ -134,7 +134,7 @@ final class WebSocketTunnel {
   private int open(HttpClientResponse originResponse) {
     if (originResponse.statusCode() != 101) {
       client.status(originResponse.statusCode());
-      Headers.copy(originResponse.headers(), client.responseHeaders());
+      copyHead(originResponse, client.responseHeaders());
       client.resume();
       originResponse.body().onComplete(ar -> client.end(ar.succeeded() ? ar.result() : null));
       return originResponse.statusCode();
@@ -149,18 +149,24 @@ final class WebSocketTunnel {
       throw new OriginFailure(FailureKind.INVALID_RESPONSE, "101 without the Sec-WebSocket-Accept for our key");
     }
     client.status(200);
-    Headers.copy(originResponse.headers(), client.responseHeaders());
+    copyHead(originResponse, client.responseHeaders());
     client.responseHeaders().remove(SEC_WEBSOCKET_ACCEPT);
     client.writeHead();
     pipe(origin);
     return 200;
   }
 
+  /** The origin's response headers, hop-by-hop ones aside, and this proxy's {@code via}, as for any response. */
+  private static void copyHead(HttpClientResponse originResponse, MultiMap to) {
+    Headers.copy(originResponse.headers(), to);
+    Headers.append(to, "via", Forwarder.via(originResponse.version()));
+  }
+
   /** HTTP/1.1: the 101 goes to the client and its connection becomes the pipe. */
   private int openUpgrade(HttpServerRequest request, HttpClientResponse originResponse, NetSocket origin) {
     HttpServerResponse response = request.response();
     response.setStatusCode(101);
-    Headers.copy(originResponse.headers(), response.headers());
+    copyHead(originResponse, response.headers());
     response.headers().set(HttpHeaders.CONNECTION, HttpHeaders.UPGRADE);
     response.headers().set(HttpHeaders.UPGRADE, originResponse.getHeader(HttpHeaders.UPGRADE));
     request.toNetSocket().onComplete(ar -> {

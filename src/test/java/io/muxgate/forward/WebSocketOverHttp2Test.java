@@ -102,6 +102,7 @@ class WebSocketOverHttp2Test {
     assertEquals("chat", String.valueOf(head.get("sec-websocket-protocol")));
     assertNull(head.get("sec-websocket-accept"), "a 101's handshake answer means nothing to an HTTP/2 client");
     assertNull(head.get("upgrade"));
+    assertEquals("1.1 muxgate", String.valueOf(head.get("via")));
     assertEquals("open /chat via=2 muxgate xff=127.0.0.1 host=ws.test", originEvents.poll(10, TimeUnit.SECONDS));
 
     client.send(stream, textFrame("hi"), false);
@@ -148,6 +149,7 @@ class WebSocketOverHttp2Test {
     Http2Headers head = client.head();
 
     assertEquals("404", head.status().toString());
+    assertEquals("1.1 muxgate", String.valueOf(head.get("via")));
     assertEquals("no websocket here", client.body());
   }
 

@@ -147,6 +147,7 @@ class WebSocketTunnelTest {
 
     assertTrue(proxied.startsWith("http/1.1 101"), proxied);
     assertEquals(accepted, headerLine(proxied, "sec-websocket-extensions"), proxied);
+    assertEquals("via: 1.1 muxgate", headerLine(proxied, "via"), "a 101 names the proxy like any response");
   }
 
   /** An origin that takes the connection and never answers the upgrade: 524 after proxy_read_timeout. */
