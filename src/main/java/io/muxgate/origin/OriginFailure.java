@@ -53,8 +53,7 @@ public final class OriginFailure extends RuntimeException {
 
   /** Whether the failure means the connection it happened on is closed or going away. */
   public boolean connectionGone() {
-    return kind == FailureKind.CLOSED || kind == FailureKind.UNANSWERED
-      || (kind == FailureKind.UNPROCESSED && !REFUSED_STREAM.equals(detail));
+    return kind == FailureKind.CLOSED || kind == FailureKind.UNANSWERED || unprocessedOnGoneConnection();
   }
 
   /**
