@@ -128,8 +128,10 @@ public final class Forwarder {
       reject(client, zone, 413, "request_body_too_large", start);
       return;
     }
-    Zone.Selection selection = zone.select(client.path() == null ? "/" : client.path());
-    String uri = originUri(client.uri(), selection.route());
+    String target = RequestTarget.withoutDotSegments(client.uri());
+    String path = target == client.uri() ? client.path() : RequestTarget.pathOf(target);
+    Zone.Selection selection = zone.select(path == null ? "/" : path);
+    String uri = originUri(target, selection.route());
     String authorityText = authority.toString();
     if (WebSocketTunnel.isWebSocket(client)) {
       tunnel(client, context, zone, selection, originHeaders(client, authorityText, null), uri, start);

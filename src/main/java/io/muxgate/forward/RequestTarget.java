@@ -3,6 +3,9 @@ package io.muxgate.forward;
 import io.netty.util.AsciiString;
 import io.vertx.core.http.HttpMethod;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * Judges a request target as the client sent it (HTTP/1.x request line or HTTP/2 {@code :path}) before
  * anything routes by it. What passes is origin-form, or absolute-form naming an http(s) host (RFC 9112,
@@ -78,5 +81,81 @@ final class RequestTarget {
       end++;
     }
     return end > start && target.charAt(start) != ':';   // a host, not just a port
+  }
+
+  /**
+   * {@code uri} (origin form) with the dot segments of its path resolved as RFC 3986, section 5.2.4 does;
+   * the same instance when it has none. Routes match, and origins get, the resolved path: otherwise
+   * {@code /public/../admin/x} would match the {@code /public/} route and reach its origin, which resolves
+   * it to {@code /admin/x} (nginx resolves them too; Envoy with {@code normalize_path}). A percent-encoded
+   * dot counts as a dot, as browsers and many origins' frameworks read it. {@code //} is left alone.
+   */
+  static String withoutDotSegments(String uri) {
+    if (uri == null || uri.isEmpty() || uri.charAt(0) != '/') {
+      return uri;   // "*" of OPTIONS; an HTTP/2 CONNECT's missing :path
+    }
+    int end = uri.indexOf('?');
+    if (end < 0) {
+      end = uri.length();
+    }
+    if (!hasDotSegment(uri, end)) {
+      return uri;
+    }
+    List<String> segments = new ArrayList<>();
+    int start = 1;
+    boolean last;
+    do {
+      int stop = uri.indexOf('/', start);
+      last = stop < 0 || stop >= end;
+      if (last) {
+        stop = end;
+      }
+      int dots = dots(uri, start, stop);
+      if (dots == 2 && !segments.isEmpty()) {
+        segments.remove(segments.size() - 1);
+      }
+      if (dots == 0) {
+        segments.add(uri.substring(start, stop));
+      } else if (last) {
+        segments.add("");   // "/a/b/.." is "/a/": the path still names a directory
+      }
+      start = stop + 1;
+    } while (!last);
+    return "/" + String.join("/", segments) + uri.substring(end);
+  }
+
+  /** The path of an origin-form {@code uri}: what comes before its query. */
+  static String pathOf(String uri) {
+    int query = uri.indexOf('?');
+    return query < 0 ? uri : uri.substring(0, query);
+  }
+
+  private static boolean hasDotSegment(String uri, int end) {
+    for (int i = 0; i < end; i++) {
+      if (uri.charAt(i) == '/' && i + 1 < end && (uri.charAt(i + 1) == '.' || uri.charAt(i + 1) == '%')) {
+        int stop = uri.indexOf('/', i + 1);
+        if (dots(uri, i + 1, stop < 0 || stop > end ? end : stop) > 0) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** 1 for a segment that is ".", 2 for "..", with "%2e" for any dot; 0 for any other segment. */
+  private static int dots(String uri, int from, int to) {
+    int dots = 0;
+    int i = from;
+    while (i < to && dots < 3) {
+      if (uri.charAt(i) == '.') {
+        i++;
+      } else if (uri.startsWith("%2", i) && i + 2 < to && (uri.charAt(i + 2) | 0x20) == 'e') {
+        i += 3;
+      } else {
+        return 0;
+      }
+      dots++;
+    }
+    return i == to && dots <= 2 ? dots : 0;
   }
 }
