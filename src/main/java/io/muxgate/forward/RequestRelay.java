@@ -25,6 +25,7 @@ final class RequestRelay {
 
   private static final AsciiString HTTPS = AsciiString.cached("https");
   private static final AsciiString HTTP = AsciiString.cached("http");
+  private static final String TE = "te";
 
   private final Downstream client;
   private final MultiMap originHeaders;
@@ -71,10 +72,14 @@ final class RequestRelay {
 
   /** The request head for Vert.x's client (HTTP/1.1 origins and CONNECT). */
   RequestOptions options() {
-    return new RequestOptions()
-      .setMethod(client.method())
-      .setURI(originUri)
-      .setHeaders(originHttp2 == null ? originHeaders : withoutPseudoHeaders(originHeaders));
+    MultiMap headers = originHttp2 == null ? originHeaders : withoutPseudoHeaders(originHeaders);
+    if (headers.contains(TE)) {
+      // TE is hop-by-hop: over HTTP/1.1 its sender names it in Connection (RFC 9110, section 10.1.4),
+      // and a recipient may ignore a TE that Connection does not name. On a copy: a replay may go to an
+      // HTTP/2 origin, where Connection is malformed.
+      headers = HttpHeaders.headers().addAll(headers).set(HttpHeaders.CONNECTION, TE);
+    }
+    return new RequestOptions().setMethod(client.method()).setURI(originUri).setHeaders(headers);
   }
 
   private static Http2Headers withScheme(Http2Headers head, AsciiString scheme) {
