@@ -14,7 +14,6 @@ import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.StreamResetException;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
@@ -259,10 +258,8 @@ final class Exchange implements ResponseRelay.Owner {
       // The client waits for a 100 (Continue) that will not come, and may send its body or not (curl
       // sends its next request): what follows on its connection cannot be read safely.
       Forwarder.closeAfterResponse(client);
-    } else if (forwarder.isDraining() && client.version() != HttpVersion.HTTP_2) {
-      // A stop is under way and the connection ends with this response: an HTTP/1.x client is told so
-      // (HTTP/2 ones get GOAWAY), rather than finding it closed when it sends its next request on it.
-      Forwarder.closeAfterResponse(client);
+    } else {
+      forwarder.closeAfterResponseIfDraining(client);
     }
     activity++;
   }
@@ -342,6 +339,7 @@ final class Exchange implements ResponseRelay.Owner {
       cancelOrigin(CANCEL);
     }
     forwarder.originFailed(zone, failure);
+    forwarder.closeAfterResponseIfDraining(client);
     response.respondError(failure.kind().status(), failure.kind().reason());
   }
 

@@ -267,6 +267,7 @@ public final class Forwarder {
   }
 
   private void reject(Downstream client, Zone zone, int status, String reason, long start) {
+    closeAfterResponseIfDraining(client);
     long bytesOut = writeError(client, status, reason);
     completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start,
       zone == null ? null : zone.name(), client.method().name(), client.path(), status,
@@ -347,6 +348,16 @@ public final class Forwarder {
   /** A graceful stop began: connections still open at {@code deadlineNanos} are closed. */
   public void draining(long deadlineNanos) {
     drainDeadlineNanos = deadlineNanos == 0 ? 1 : deadlineNanos;
+  }
+
+  /**
+   * During a stop the connection ends with the response under way: an HTTP/1.x client is told so (HTTP/2
+   * ones get GOAWAY), rather than finding it closed when it sends its next request on it.
+   */
+  void closeAfterResponseIfDraining(Downstream client) {
+    if (isDraining()) {
+      closeAfterResponse(client);
+    }
   }
 
   /** Whether a graceful stop has begun. */

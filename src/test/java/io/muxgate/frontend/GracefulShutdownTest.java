@@ -80,6 +80,25 @@ class GracefulShutdownTest {
     Await.result(stopped, 10);
   }
 
+  /** The same for the proxy's own answer: an origin failing an in-flight request during the drain. */
+  @Test
+  void anHttp11ErrorAnswerDuringTheDrainSaysTheConnectionCloses() {
+    HttpClientAgent client = proxy.h1Client();
+    scope.track(() -> client.close().await());
+    origin.handler(request -> request.response().reset(2)).park();   // INTERNAL_ERROR: not replayed
+    Future<Exchange> inFlight = Exchange.get(client, "z.test", "/during");
+    origin.awaitInFlight(1);
+
+    Future<Void> stopped = proxy.app().shutdown();
+    Await.until(() -> readyzStatus() == 503, "readyz to turn 503");
+    origin.release();
+
+    Exchange answer = Await.result(inFlight);
+    assertEquals(520, answer.status());
+    assertEquals("close", answer.header("connection"));
+    Await.result(stopped, 10);
+  }
+
   /** A request still running when drain_timeout_s is over is cut, and logged as the drain's doing, not the client's. */
   @Test
   void aRequestCutAtTheDrainTimeoutIsCountedAsSuch() {
