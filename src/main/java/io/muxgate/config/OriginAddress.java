@@ -26,10 +26,11 @@ public record OriginAddress(Scheme scheme, String host, int port) {
   }
 
   /** Parses {@code scheme://host[:port][/]}; any other path, query or user info is refused. */
-  public static OriginAddress parse(String text) {
+  public static OriginAddress parse(String url) {
+    String text = withoutUserInfo(url);   // what the messages quote, which are logged
     URI uri;
     try {
-      uri = new URI(text);
+      uri = new URI(url);
     } catch (URISyntaxException e) {
       throw new IllegalArgumentException("not a valid URL: \"" + text + "\"");
     }
@@ -41,6 +42,10 @@ public record OriginAddress(Scheme scheme, String host, int port) {
       default -> throw new IllegalArgumentException(
         "scheme must be https, h2c or http, got \"" + text + "\"");
     };
+    if (uri.getRawUserInfo() != null || !text.equals(url)) {
+      // Muxgate has no origin credentials to send from a URL; they would only end up in logs.
+      throw new IllegalArgumentException("must not carry user info (user:password@), got \"" + text + "\"");
+    }
     String host = uri.getHost();
     if (host == null || host.isEmpty()) {
       throw new IllegalArgumentException(uri.getRawAuthority() == null ? "missing host in \"" + text + "\""
@@ -49,15 +54,31 @@ public record OriginAddress(Scheme scheme, String host, int port) {
     if (uri.getPort() == 0 || uri.getPort() > 65535) {
       throw new IllegalArgumentException("port must be 1..65535, got \"" + text + "\"");
     }
-    if (uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null
+    if (uri.getRawQuery() != null || uri.getRawFragment() != null
       || (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/"))) {
-      throw new IllegalArgumentException("must be scheme://host[:port] without path, got \"" + text + "\"");
+      throw new IllegalArgumentException(
+        "must be scheme://host[:port] without path, query or fragment, got \"" + text + "\"");
     }
     if (host.startsWith("[") && host.endsWith("]")) {
       host = host.substring(1, host.length() - 1);
     }
     int port = uri.getPort() != -1 ? uri.getPort() : scheme.tls() ? 443 : 80;
     return new OriginAddress(scheme, host.toLowerCase(Locale.ROOT), port);
+  }
+
+  /** {@code url} with the user info of its authority, if any, replaced by "…". */
+  private static String withoutUserInfo(String url) {
+    int start = url.indexOf("://");
+    if (start < 0) {
+      return url;
+    }
+    start += 3;
+    int end = start;
+    while (end < url.length() && "/?#".indexOf(url.charAt(end)) < 0) {
+      end++;
+    }
+    int at = url.lastIndexOf('@', end - 1);
+    return at < start ? url : url.substring(0, start) + "…" + url.substring(at);
   }
 
   @Override

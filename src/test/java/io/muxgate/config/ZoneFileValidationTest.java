@@ -142,8 +142,12 @@ class ZoneFileValidationTest {
     "ftp://o.test              | scheme must be https, h2c or http, got \"ftp://o.test\"",
     "10.0.0.5:443              | not a valid URL: \"10.0.0.5:443\"",
     "https://                  | not a valid URL: \"https://\"",
-    "https://o.test/api        | must be scheme://host[:port] without path, got \"https://o.test/api\"",
-    "https://user@o.test       | must be scheme://host[:port] without path, got \"https://user@o.test\"",
+    "https://o.test/api        | must be scheme://host[:port] without path, query or fragment, got \"https://o.test/api\"",
+    "https://o.test?a=1        | must be scheme://host[:port] without path, query or fragment, got \"https://o.test?a=1\"",
+    "https://user@o.test       | must not carry user info (user:password@), got \"https://…@o.test\"",
+    "https://u:s3cret@o.test/x | must not carry user info (user:password@), got \"https://…@o.test/x\"",
+    "https://u:s3cret@bad_h:1  | must not carry user info (user:password@), got \"https://…@bad_h:1\"",
+    "https://u:s e@o.test     | not a valid URL: \"https://…@o.test\"",
     "h2c://127.0.0.1:99999     | port must be 1..65535, got \"h2c://127.0.0.1:99999\"",
     "https://bad_host.test:443 | not a valid host name in \"https://bad_host.test:443\""})
   void badOriginUrlIsNamedWithItsIndex(String url, String reason) {
