@@ -124,6 +124,9 @@ public final class ConfigVerticle extends VerticleBase {
         : "zone file rejected, zone not loaded: ") + rejected.getMessage());
       metrics.configReload(false);
     }
+    for (String file : result.recovered()) {
+      log.info("zone file accepted again: " + file);
+    }
     if (result.changed()) {
       metrics.configReload(true);
     }

@@ -4,10 +4,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -22,8 +24,11 @@ import java.util.TreeMap;
  */
 public final class ZoneCatalog {
 
-  /** One scan's outcome: the errors newly confirmed and whether the set of accepted zones changed. */
-  public record ScanResult(List<ConfigException> rejected, boolean changed) {
+  /**
+   * One scan's outcome: the errors newly confirmed, the files accepted after a reported error (shown as
+   * in errors, e.g. {@code tenants/shop.json}), and whether the set of accepted zones changed.
+   */
+  public record ScanResult(List<ConfigException> rejected, List<String> recovered, boolean changed) {
   }
 
   /** What was decided about a file's current content. */
@@ -45,6 +50,8 @@ public final class ZoneCatalog {
   private final List<ZoneConfig> builtIn;
   private final Map<String, FileState> files = new HashMap<>();
   private final Map<String, ZoneConfig> accepted = new TreeMap<>();
+  /** Files whose last reported verdict was an error: their next acceptance is reported too. */
+  private final Set<String> inError = new HashSet<>();
 
   public ZoneCatalog(Path dir, List<ZoneConfig> builtIn) {
     this.dir = dir;
@@ -66,8 +73,10 @@ public final class ZoneCatalog {
    */
   public ScanResult apply(Map<String, String> current, boolean reportAtOnce) {
     List<ConfigException> rejected = new ArrayList<>();
+    List<String> recovered = new ArrayList<>();
     boolean changed = accepted.keySet().retainAll(current.keySet());
     files.keySet().retainAll(current.keySet());
+    inError.retainAll(current.keySet());
     Map<String, ZoneConfig> candidates = new LinkedHashMap<>();
     for (Map.Entry<String, String> file : new TreeMap<>(current).entrySet()) {
       String name = file.getKey();
@@ -79,6 +88,7 @@ public final class ZoneCatalog {
           }
           case UNCONFIRMED -> {
             rejected.add(seen.error());
+            inError.add(name);
             files.put(name, new FileState(text, Verdict.REPORTED, null, seen.error()));
           }
           case CONFLICTING -> candidates.put(name, seen.parsed());
@@ -96,6 +106,7 @@ public final class ZoneCatalog {
       } catch (ConfigException e) {
         if (reportAtOnce) {
           rejected.add(e);
+          inError.add(name);
         }
         files.put(name, new FileState(text, reportAtOnce ? Verdict.REPORTED : Verdict.UNCONFIRMED, null, e));
       }
@@ -109,15 +120,19 @@ public final class ZoneCatalog {
       if (conflict != null) {
         if (state.verdict() != Verdict.CONFLICTING) {
           rejected.add(conflict);
+          inError.add(name);
         }
         files.put(name, new FileState(state.text(), Verdict.CONFLICTING, zone, conflict));
         continue;
       }
       files.put(name, new FileState(state.text(), Verdict.ACCEPTED, zone, null));
+      if (inError.remove(name)) {
+        recovered.add(displayName(dir.resolve(name)));
+      }
       ZoneConfig previous = accepted.put(name, zone);
       changed |= !zone.equals(previous);
     }
-    return new ScanResult(rejected, changed);
+    return new ScanResult(rejected, recovered, changed);
   }
 
   /**

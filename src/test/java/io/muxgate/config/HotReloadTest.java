@@ -125,6 +125,11 @@ class HotReloadTest {
     assertTrue(origin.maxStreamsOnOneConnection() <= 20);
     origin.release();
     Bursts.assertAllOk(responses);
+
+    // Putting the last good content back changes no zone, but the operator is told the error is over.
+    write(a, good);
+    Await.until(() -> !log.matching("again").isEmpty(), "the restored file to be reported");
+    assertEquals(List.of("INFO zone file accepted again: tenants/a.json"), log.matching("again"));
   }
 
   @Test
