@@ -1,9 +1,5 @@
 package io.muxgate;
 
-import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
-import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.muxgate.admin.AdminVerticle;
 import io.muxgate.config.ConfigVerticle;
@@ -17,6 +13,7 @@ import io.muxgate.frontend.ProxyVerticle;
 import io.muxgate.frontend.ServerCertificate;
 import io.muxgate.observe.AccessLog;
 import io.muxgate.observe.ExchangeObserver;
+import io.muxgate.observe.ProcessMetrics;
 import io.muxgate.observe.ProxyMetrics;
 import io.muxgate.origin.OriginPools;
 import io.vertx.core.DeploymentOptions;
@@ -68,10 +65,7 @@ public final class Muxgate {
   public static Future<Muxgate> start(Vertx vertx, ProcessConfig config, PrometheusMeterRegistry registry,
                                       ExchangeObserver also) {
     if (registry != null) {
-      new JvmMemoryMetrics().bindTo(registry);
-      new JvmGcMetrics().bindTo(registry);
-      new JvmThreadMetrics().bindTo(registry);
-      new ProcessorMetrics().bindTo(registry);
+      ProcessMetrics.bindTo(registry);
     }
     return launch(vertx, config, registry, also, List.of());
   }

@@ -13,6 +13,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -48,6 +50,11 @@ class MetricsEndpointTest {
     assertHasLine(metrics, "muxgate_origin_connections_opened_total{" + origin + ",protocol=\"h2\",zone=\"shop\"} 1.0");
     assertHasLine(metrics, "muxgate_origin_streams_active{" + origin + ",zone=\"shop\"} 0.0");
     assertTrue(metrics.contains("jvm_memory_used_bytes"), "JVM built-ins exported");
+    for (String process : List.of("process_start_time_seconds ", "process_files_open_files ",
+      "process_files_max_files ", "process_resident_memory_bytes ")) {
+      assertTrue(metrics.lines().anyMatch(line -> line.startsWith(process) && Double.parseDouble(
+        line.substring(process.length())) > 0), process + "with a value above 0");
+    }
     assertTrue(!metrics.contains("unknown.test"), "request hosts never become label values");
   }
 
