@@ -46,6 +46,11 @@ final class OriginConnection {
   boolean closing;
   boolean closed;
   long idleSinceNanos;
+  /**
+   * HTTP/1.1: how long the connection may stay idle and still be used, from the idle timeout the origin
+   * announced less a margin; {@link Long#MAX_VALUE} while it has announced none.
+   */
+  long reusableIdleNanos = Long.MAX_VALUE;
   /** When the outstanding PING was sent, 0 when none is outstanding. */
   long pingSentNanos;
   /** Last sign of life: connected, a stream ended, or a PING was acknowledged. */
@@ -107,6 +112,11 @@ final class OriginConnection {
     } else {
       context.runOnContext(v -> connection.close());
     }
+  }
+
+  /** Whether the origin may close this connection by now, as idle as it is (its Keep-Alive timeout). */
+  boolean idlePastOriginsTimeout(long nowNanos) {
+    return reusableIdleNanos != Long.MAX_VALUE && active == 0 && nowNanos - idleSinceNanos >= reusableIdleNanos;
   }
 
   boolean isH2() {

@@ -15,6 +15,7 @@ import io.vertx.core.internal.logging.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -51,6 +52,8 @@ public final class OriginPool {
   private int expectedCapacity;
   private boolean retired;
   private boolean clientClosed;
+  /** Some HTTP/1.1 connection's origin announced its idle timeout: {@link #acquire} checks for expired ones. */
+  private volatile boolean idleTimeoutsAnnounced;
 
   OriginPool(OriginPeer peer, Vertx vertx, HttpClientAgent client, HttpConnectOptions connectOptions,
              PoolEvents events) {
@@ -87,6 +90,9 @@ public final class OriginPool {
    */
   public Future<Lease> acquire(ContextInternal ctx, Lease refused) {
     OriginConnection avoid = refused == null || refused.pool() != this ? null : refused.origin;
+    if (idleTimeoutsAnnounced) {
+      closeIdlePastOriginsTimeout(System.nanoTime());
+    }
     PromiseInternal<Lease> waiter;
     boolean openOne;
     synchronized (this) {
@@ -126,6 +132,36 @@ public final class OriginPool {
       connect();
     }
     return waiter.future();
+  }
+
+  /**
+   * An HTTP/1.1 origin announced how long it keeps an idle connection ({@code Keep-Alive: timeout=N}):
+   * the pool stops using it a margin before, up to a second, so that no request is sent into the close.
+   */
+  private void originIdleTimeout(OriginConnection origin, int seconds) {
+    long timeout = TimeUnit.SECONDS.toNanos(seconds);
+    synchronized (this) {
+      origin.reusableIdleNanos = timeout - Math.min(TimeUnit.SECONDS.toNanos(1), timeout / 2);
+      idleTimeoutsAnnounced = true;
+    }
+  }
+
+  /** Closes the idle connections whose origin may be closing them by now ({@link #originIdleTimeout}). */
+  private void closeIdlePastOriginsTimeout(long nowNanos) {
+    List<OriginConnection> expired = null;
+    synchronized (this) {
+      for (OriginConnection c : connections) {
+        if (c.idlePastOriginsTimeout(nowNanos)) {
+          c.draining = true;
+          if (startClosing(c)) {
+            (expired == null ? expired = new ArrayList<>() : expired).add(c);
+          }
+        }
+      }
+    }
+    if (expired != null) {
+      expired.forEach(OriginPool::closeGracefully);
+    }
   }
 
   /**
@@ -173,7 +209,7 @@ public final class OriginPool {
       context, protocol, capacity(protocol, originLimit));
     if (!h2) {
       HeapBodies.install(channel, "handler");
-      ClosingResponses.watch(channel, () -> drain(origin));
+      ClosingResponses.watch(channel, () -> drain(origin), seconds -> originIdleTimeout(origin, seconds));
       SurplusBytes.watch(channel, peer, () -> drain(origin));
     }
     connection.closeHandler(v -> closed(origin));
@@ -373,7 +409,7 @@ public final class OriginPool {
 
   /** GOAWAY, then close: the origin sees a clean goodbye rather than a reset socket. */
   private static void closeGracefully(OriginConnection origin) {
-    origin.connection.shutdown(0, java.util.concurrent.TimeUnit.SECONDS);
+    origin.connection.shutdown(0, TimeUnit.SECONDS);
   }
 
   private void closed(OriginConnection origin) {
@@ -406,7 +442,7 @@ public final class OriginPool {
     List<OriginConnection> idle = new ArrayList<>();
     List<OriginConnection> dead = new ArrayList<>();
     List<OriginConnection> toPing = new ArrayList<>();
-    long idleLimit = java.util.concurrent.TimeUnit.SECONDS.toNanos(peer.idleTimeoutSeconds());
+    long idleLimit = TimeUnit.SECONDS.toNanos(peer.idleTimeoutSeconds());
     synchronized (this) {
       for (OriginConnection c : connections) {
         if (c.closed) {
@@ -416,7 +452,8 @@ public final class OriginPool {
           c.draining = true;
           c.closing = true;
           dead.add(c);
-        } else if (c.active == 0 && nowNanos - c.idleSinceNanos >= idleLimit) {
+        } else if (c.active == 0
+          && (nowNanos - c.idleSinceNanos >= idleLimit || c.idlePastOriginsTimeout(nowNanos))) {
           c.draining = true;
           if (startClosing(c)) {
             idle.add(c);
