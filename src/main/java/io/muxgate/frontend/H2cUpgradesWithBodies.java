@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
@@ -13,7 +14,7 @@ import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.vertx.core.http.impl.Http1xOrH2CHandler;
 
 /**
- * Declines an h2c Upgrade whose request has a body or an Expect (RFC 9110, section 7.8 lets a server
+ * Declines an h2c Upgrade whose request has a body or an Expect, or that is incomplete (RFC 9110, section 7.8 lets a server
  * decline any Upgrade): the request is served as HTTP/1.1 and the connection stays HTTP/1.1. Vert.x
  * switches protocols as soon as it has the request head, and the body has nowhere good to go: a client
  * that sent {@code Expect: 100-continue} waits for a 100 that can no longer come (RFC 7540, section 3.2
@@ -61,13 +62,20 @@ final class H2cUpgradesWithBodies extends ChannelInboundHandlerAdapter {
     ctx.fireChannelRead(msg);
   }
 
-  /** No body and no Expect: a request that may switch protocols at its head. */
+  /**
+   * No body and no Expect: a request that may switch protocols at its head. And a whole h2c Upgrade
+   * (RFC 7540, section 3.2): Connection naming Upgrade and HTTP2-Settings, and exactly one HTTP2-Settings.
+   * Vert.x answers any other a 400 and closes; RFC 9110, section 7.8 lets a server ignore an Upgrade.
+   */
   private static boolean mayUpgrade(HttpRequest request) {
     HttpHeaders headers = request.headers();
     return request.decoderResult().isSuccess()
       && !headers.contains(HttpHeaderNames.EXPECT)
       && !headers.contains(HttpHeaderNames.TRANSFER_ENCODING)
-      && HttpUtil.getContentLength(request, 0L) == 0;
+      && HttpUtil.getContentLength(request, 0L) == 0
+      && headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
+      && headers.containsValue(HttpHeaderNames.CONNECTION, Http2CodecUtil.HTTP_UPGRADE_SETTINGS_HEADER, true)
+      && headers.getAll(Http2CodecUtil.HTTP_UPGRADE_SETTINGS_HEADER).size() == 1;
   }
 
   /**
