@@ -8,6 +8,7 @@ import io.muxgate.origin.SocketTuning;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -35,7 +36,8 @@ import java.util.concurrent.TimeUnit;
  * out with its Upgrade headers, and once the origin answers 101 both sides become byte pipes with
  * back-pressure. Any other answer is relayed as an ordinary response.
  *
- * <p>The client opens it either with an HTTP/1.1 Upgrade, whose connection then becomes the pipe, or
+ * <p>The client opens it either with an HTTP/1.1 Upgrade, whose connection then becomes the pipe (what
+ * the client sent behind its request, not waiting for the 101, goes first: {@link EarlyTunnelBytes}), or
  * with RFC 8441's extended CONNECT on an HTTP/2 stream, whose DATA frames then carry the WebSocket's
  * bytes. The latter has no Sec-WebSocket-Key (HTTP/2 needs no handshake nonce), so the tunnel makes one
  * for the origin and checks the origin's answer to it; the client gets 200 instead of 101.
@@ -66,6 +68,8 @@ final class WebSocketTunnel {
   private OriginFailure failure;
   /** When a byte last went through the open tunnel, either way. */
   private volatile long lastByteNanos;
+  /** An HTTP/1.1 client's bytes behind its upgrade request, held for the origin; null for an HTTP/2 client. */
+  private EarlyTunnelBytes early;
 
   WebSocketTunnel(Downstream client, OriginPeer peer, HttpClientAgent originClient, MultiMap originHeaders,
                   String uri, ContextInternal context, long readTimeoutMs) {
@@ -90,6 +94,10 @@ final class WebSocketTunnel {
   /** Completes with the status sent to the client: 101 (HTTP/1.1) or 200 (HTTP/2) once the tunnel is open. */
   Future<Integer> start() {
     client.pause();
+    if (client.version() != HttpVersion.HTTP_2) {
+      // Now, while the request is being handed up: the decoder would read on into the frames behind it.
+      early = EarlyTunnelBytes.install(client.vertxRequest());
+    }
     originHeaders.set(HttpHeaders.CONNECTION, HttpHeaders.UPGRADE);
     originHeaders.set(HttpHeaders.UPGRADE, "websocket");
     if (client.version() == HttpVersion.HTTP_2) {
@@ -120,6 +128,7 @@ final class WebSocketTunnel {
         if (failure == null) {
           failure = t instanceof OriginFailure f ? f : OriginFailure.ofConnect(t, peer.address().scheme().tls());
         }
+        notUpgraded();
         client.resume();
         Forwarder.writeError(client, failure.kind().status(), failure.kind().reason());
         return Future.succeededFuture(failure.kind().status());
@@ -135,6 +144,7 @@ final class WebSocketTunnel {
     if (originResponse.statusCode() != 101) {
       client.status(originResponse.statusCode());
       copyHead(originResponse, client.responseHeaders());
+      notUpgraded();
       client.resume();
       originResponse.body().onComplete(ar -> client.end(ar.succeeded() ? ar.result() : null));
       return originResponse.statusCode();
@@ -156,6 +166,17 @@ final class WebSocketTunnel {
     return 200;
   }
 
+  /**
+   * The client stays on HTTP: an HTTP/1.1 connection, whose request decoder made way for the early bytes
+   * (dropped now: they were meant for the tunnel), cannot read another request and closes after the answer.
+   */
+  private void notUpgraded() {
+    if (early != null) {
+      early.discard();
+      Forwarder.closeAfterResponse(client);
+    }
+  }
+
   /** The origin's response headers, hop-by-hop ones aside, and this proxy's {@code via}, as for any response. */
   private static void copyHead(HttpClientResponse originResponse, MultiMap to) {
     Headers.copy(originResponse.headers(), to);
@@ -172,13 +193,17 @@ final class WebSocketTunnel {
     request.toNetSocket().onComplete(ar -> {
       if (ar.failed()) {
         origin.close();
+        request.connection().close(); // its decoder is gone: it can carry nothing else
         return;
       }
       NetSocket socket = ar.result();
-      relay(socket, origin);
+      Handler<Buffer> toOrigin = relay(socket, origin);
       relay(origin, socket);
       socket.closeHandler(v -> origin.close());
       origin.closeHandler(v -> socket.close());
+      if (early != null) {
+        early.replay(toOrigin);
+      }
     });
     return 101;
   }
@@ -223,18 +248,23 @@ final class WebSocketTunnel {
     client.resume();
   }
 
-  /** One way of an HTTP/1.1 tunnel: {@code from} paused while {@code to} cannot take more, ended with it. */
-  private void relay(NetSocket from, NetSocket to) {
-    from.handler(chunk -> {
+  /**
+   * One way of an HTTP/1.1 tunnel: {@code from} paused while {@code to} cannot take more, ended with it.
+   * Returns the handler of {@code from}'s bytes.
+   */
+  private Handler<Buffer> relay(NetSocket from, NetSocket to) {
+    Handler<Buffer> bytes = chunk -> {
       lastByteNanos = System.nanoTime();
       to.write(chunk);
       if (to.writeQueueFull()) {
         from.pause();
         to.drainHandler(v -> from.resume());
       }
-    });
+    };
+    from.handler(bytes);
     from.endHandler(v -> to.end());
     from.exceptionHandler(e -> { }); // the socket closes with it, and its close handler closes the other
+    return bytes;
   }
 
   /**
