@@ -172,7 +172,7 @@ final class Exchange implements ResponseRelay.Owner {
       forwardRequest(stream);
       return;
     }
-    VertxOriginStream.open(lease.connection(), request.options(), request.authority(), events).onComplete(ar -> {
+    VertxOriginStream.open(lease.connection(), request.options(lease.isH2()), request.authority(), events).onComplete(ar -> {
       if (ar.failed()) {
         onOriginFailure(attempt, ar.cause());
       } else if (done) {

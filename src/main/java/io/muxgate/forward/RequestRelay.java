@@ -70,10 +70,13 @@ final class RequestRelay {
     return originHttp2 != null ? withScheme(originHttp2, scheme) : http2Head(scheme);
   }
 
-  /** The request head for Vert.x's client (HTTP/1.1 origins and CONNECT). */
-  RequestOptions options() {
+  /**
+   * The request head for Vert.x's client: HTTP/1.1 origins, and HTTP/2 ones whose connection Muxgate's
+   * own streams cannot reach ({@code h2}).
+   */
+  RequestOptions options(boolean h2) {
     MultiMap headers = originHttp2 == null ? originHeaders : withoutPseudoHeaders(originHeaders);
-    if (headers.contains(TE)) {
+    if (!h2 && headers.contains(TE)) {
       // TE is hop-by-hop: over HTTP/1.1 its sender names it in Connection (RFC 9110, section 10.1.4),
       // and a recipient may ignore a TE that Connection does not name. On a copy: a replay may go to an
       // HTTP/2 origin, where Connection is malformed.
