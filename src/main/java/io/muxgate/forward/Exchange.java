@@ -14,6 +14,7 @@ import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.StreamResetException;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
@@ -172,7 +173,8 @@ final class Exchange implements ResponseRelay.Owner {
       forwardRequest(stream);
       return;
     }
-    VertxOriginStream.open(lease.connection(), request.options(lease.isH2()), request.authority(), events).onComplete(ar -> {
+    RequestOptions head = request.options(lease.isH2());
+    VertxOriginStream.open(lease.connection(), head, request.authority(), events).onComplete(ar -> {
       if (ar.failed()) {
         onOriginFailure(attempt, ar.cause());
       } else if (done) {

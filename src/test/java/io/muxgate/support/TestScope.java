@@ -32,7 +32,11 @@ import java.util.Map;
 public final class TestScope implements BeforeAllCallback, BeforeEachCallback, AfterEachCallback, AfterAllCallback {
 
   private static final long VERTX_CLOSE_SECONDS = 10;
-  private static final long CLIENT_CLOSE_SECONDS = 5;
+  /**
+   * An HTTP/1.1 client's close waits until what it wrote is sent: ResponseChunkLeakTest's clients wait for
+   * the proxy to cut their stalled uploads at a 3 s read timeout, which took over 5 s on a slow machine.
+   */
+  private static final long CLIENT_CLOSE_SECONDS = 15;
 
   private final Deque<AutoCloseable> classResources = new ArrayDeque<>();
   private final Deque<AutoCloseable> testResources = new ArrayDeque<>();
