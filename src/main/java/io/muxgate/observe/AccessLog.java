@@ -7,6 +7,8 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -23,6 +25,7 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
 
   private static final int QUEUE_CAPACITY = 65_536;
   private static final String STOP = "";
+  private static final String HEX = "0123456789ABCDEF";
 
   private final BlockingQueue<String> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
   private final AtomicLong dropped = new AtomicLong();
@@ -46,7 +49,7 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
       .put("time", Instant.ofEpochMilli(r.startMillis()).toString())
       .put("zone", r.zone())
       .put("method", r.method())
-      .put("path", r.path())
+      .put("path", asSent(r.path()))
       .put("status", r.status())
       .put("duration_ms", Math.round(r.durationNanos() / 10_000.0) / 100.0)
       .put("client_protocol", r.clientProtocol())
@@ -64,6 +67,38 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
     }
     if (!queue.offer(line.encode())) {
       dropped.incrementAndGet();
+    }
+  }
+
+  /**
+   * A path as the client sent its bytes. Netty reads a request line, and HPACK strings, one byte to a
+   * char, so a raw UTF-8 path ("/café") would show as "/cafÃ©": it is read as UTF-8 again, and bytes that
+   * are not UTF-8 are shown percent-encoded.
+   */
+  static String asSent(String path) {
+    if (path == null) {
+      return null;
+    }
+    int i = 0;
+    while (i < path.length() && path.charAt(i) < 0x80) {
+      i++;
+    }
+    if (i == path.length()) {
+      return path;
+    }
+    byte[] bytes = path.getBytes(StandardCharsets.ISO_8859_1);
+    try {
+      return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+    } catch (CharacterCodingException notUtf8) {
+      StringBuilder shown = new StringBuilder(path.length() + 16);
+      for (byte b : bytes) {
+        if (b < 0) {
+          shown.append('%').append(HEX.charAt((b >> 4) & 0xF)).append(HEX.charAt(b & 0xF));
+        } else {
+          shown.append((char) b);
+        }
+      }
+      return shown.toString();
     }
   }
 

@@ -30,6 +30,17 @@ class AccessLogTest {
     assertEquals(404, lines.get(1).getInteger("status"));
   }
 
+  /** Netty reads the path's bytes one to a char: the log shows the UTF-8 they were, or %XX where they were not. */
+  @Test
+  void aPathIsShownAsTheBytesTheClientSent() {
+    String utf8 = new String("/café/日本".getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+    String latin1 = new String(new byte[] {'/', 'c', 'a', 'f', (byte) 0xE9, '/'}, StandardCharsets.ISO_8859_1);
+
+    assertEquals("/café/日本", AccessLog.asSent(utf8));
+    assertEquals("/caf%E9/", AccessLog.asSent(latin1));
+    assertEquals("/plain%20path", AccessLog.asSent("/plain%20path"));
+  }
+
   private static ExchangeRecord record(OriginAddress origin, int status) {
     return new ExchangeRecord(0, 1_000_000, "shop", "GET", "/", status, "h2", "192.0.2.7",
       HostAndPort.create("shop.test", -1), origin,
