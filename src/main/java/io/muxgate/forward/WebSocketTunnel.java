@@ -10,6 +10,7 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientResponse;
@@ -70,6 +71,11 @@ final class WebSocketTunnel {
   private volatile long lastByteNanos;
   /** An HTTP/1.1 client's bytes behind its upgrade request, held for the origin; null for an HTTP/2 client. */
   private EarlyTunnelBytes early;
+  /** Bytes through the open tunnel, client to origin and back; each written by one side's loop only. */
+  private volatile long bytesIn;
+  private volatile long bytesOut;
+  /** Completed once the open tunnel is over, both sides closed or closing. */
+  private final Promise<Void> closed = Promise.promise();
 
   WebSocketTunnel(Downstream client, OriginPeer peer, HttpClientAgent originClient, MultiMap originHeaders,
                   String uri, ContextInternal context, long readTimeoutMs) {
@@ -135,6 +141,19 @@ final class WebSocketTunnel {
       });
   }
 
+  /** Completes once a tunnel {@link #start} opened is over; then {@link #bytesIn} and {@link #bytesOut} are final. */
+  Future<Void> closed() {
+    return closed.future();
+  }
+
+  long bytesIn() {
+    return bytesIn;
+  }
+
+  long bytesOut() {
+    return bytesOut;
+  }
+
   /** Why the tunnel could not be opened, once {@link #start} has completed with a 52x of the proxy's own; else null. */
   OriginFailure failure() {
     return failure;
@@ -194,13 +213,17 @@ final class WebSocketTunnel {
       if (ar.failed()) {
         origin.close();
         request.connection().close(); // its decoder is gone: it can carry nothing else
+        closed.tryComplete();
         return;
       }
       NetSocket socket = ar.result();
-      Handler<Buffer> toOrigin = relay(socket, origin);
-      relay(origin, socket);
+      Handler<Buffer> toOrigin = relay(socket, origin, true);
+      relay(origin, socket, false);
       socket.closeHandler(v -> origin.close());
-      origin.closeHandler(v -> socket.close());
+      origin.closeHandler(v -> {
+        socket.close();
+        closed.tryComplete();
+      });
       if (early != null) {
         early.replay(toOrigin);
       }
@@ -216,6 +239,7 @@ final class WebSocketTunnel {
   private void pipe(NetSocket origin) {
     origin.handler(chunk -> {
       lastByteNanos = System.nanoTime();
+      bytesOut += chunk.length();
       client.write(chunk);
       if (client.writeQueueFull()) {
         origin.pause();
@@ -223,11 +247,15 @@ final class WebSocketTunnel {
       }
     });
     origin.exceptionHandler(e -> { });
-    origin.closeHandler(v -> client.end(null));
+    origin.closeHandler(v -> {
+      client.end(null);
+      closed.tryComplete();
+    });
     client.bind(new Downstream.Events() {
       @Override
       public void onData(Buffer chunk) {
         lastByteNanos = System.nanoTime();
+        bytesIn += chunk.length();
         origin.write(chunk);
         if (origin.writeQueueFull()) {
           client.pause();
@@ -252,9 +280,14 @@ final class WebSocketTunnel {
    * One way of an HTTP/1.1 tunnel: {@code from} paused while {@code to} cannot take more, ended with it.
    * Returns the handler of {@code from}'s bytes.
    */
-  private Handler<Buffer> relay(NetSocket from, NetSocket to) {
+  private Handler<Buffer> relay(NetSocket from, NetSocket to, boolean fromClient) {
     Handler<Buffer> bytes = chunk -> {
       lastByteNanos = System.nanoTime();
+      if (fromClient) {
+        bytesIn += chunk.length();
+      } else {
+        bytesOut += chunk.length();
+      }
       to.write(chunk);
       if (to.writeQueueFull()) {
         from.pause();

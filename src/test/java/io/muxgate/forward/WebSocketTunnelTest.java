@@ -1,6 +1,7 @@
 package io.muxgate.forward;
 
 import io.muxgate.admin.AdminApi;
+import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.support.Await;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestScope;
@@ -29,6 +30,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -76,7 +78,16 @@ class WebSocketTunnelTest {
     ws.writeTextMessage("hi");
 
     assertEquals("echo hi /chat", Await.result(reply.future(), 10));
+    assertNull(proxy.lastRecord("/chat"), "logged while open");
     Await.result(ws.close(), 10);
+
+    // Logged at its close, as nginx and HAProxy do, with the bytes that went through: a masked 2-byte text
+    // frame (8 bytes) and a close frame up; "echo hi /chat" (15 bytes) and a close frame down.
+    Await.until(() -> proxy.lastRecord("/chat") != null, "the tunnel's log line");
+    ExchangeRecord record = proxy.lastRecord("/chat");
+    assertEquals(101, record.status());
+    assertTrue(record.bytesIn() >= 8 + 6, "bytes in: " + record.bytesIn());
+    assertTrue(record.bytesOut() >= 15 + 2, "bytes out: " + record.bytesOut());
   }
 
   /** A tunnel quiet both ways for proxy_read_timeout is closed: its client may have vanished without a word. */
