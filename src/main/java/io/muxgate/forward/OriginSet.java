@@ -7,8 +7,9 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The origins that can serve one zone or route. With several, a request goes to the pool with the
- * fewest streams in flight (least outstanding requests): it follows real load, where round robin would
- * keep feeding an origin that has slowed down. Ties start from a random origin so that light,
+ * fewest requests in flight or queued for a stream (least outstanding requests): it follows real load,
+ * where round robin would keep feeding an origin that has slowed down, and a pool at its connection cap
+ * does not take requests to queue while another has room. Ties start from a random origin so that light,
  * sequential traffic still reaches every origin. Origins ejected by passive health are skipped; if
  * every candidate is ejected, the one that failed least recently gets the request rather than the
  * client getting a blanket error.
@@ -42,7 +43,7 @@ public record OriginSet(List<OriginPool> pools) {
         }
         continue;
       }
-      int load = pool.activeStreams();
+      int load = pool.load();
       if (load < bestLoad) {
         best = pool;
         bestLoad = load;

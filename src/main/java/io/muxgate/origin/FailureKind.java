@@ -62,9 +62,14 @@ public enum FailureKind {
     return this == RESET || this == CLOSED || this == INVALID_RESPONSE || this == READ_TIMEOUT;
   }
 
-  /** Failures that say the origin itself is unhealthy, as opposed to one request going wrong. */
+  /**
+   * Failures that say the origin itself is unusable, as opposed to one request going wrong; all come
+   * before a byte of the request is sent, so another origin may take it. A certificate that fails
+   * verification is one: every request to that origin would get 526, and, failing at once, it would be
+   * the origin with the fewest streams in flight, the one least-outstanding balancing picks.
+   */
   public boolean ejectsOrigin() {
     return this == CONNECTION_REFUSED || this == CONNECT_TIMEOUT || this == TLS_HANDSHAKE
-      || this == UNRESOLVABLE || this == UNREACHABLE;
+      || this == CERTIFICATE_INVALID || this == UNRESOLVABLE || this == UNREACHABLE;
   }
 }

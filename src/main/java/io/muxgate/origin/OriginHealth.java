@@ -4,7 +4,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Passive health of one origin: a failure that says the origin itself is down ({@link
- * FailureKind#ejectsOrigin()}: refused, connect timeout, TLS handshake, unresolvable), or
+ * FailureKind#ejectsOrigin()}: refused, connect timeout, TLS handshake or certificate, unresolvable), or
  * {@link #OUTLIER_FAILURES} requests in a row failed at an origin that takes connections, takes it out of
  * balancing for a back-off that doubles with each consecutive ejection, from {@link #BASE_EJECTION_NANOS}
  * up to {@link #MAX_EJECTION_NANOS}. Once the back-off is over the origin gets traffic again; the
@@ -54,11 +54,16 @@ public final class OriginHealth {
   }
 
   synchronized void failed(long nowNanos) {
+    lastFailureNanos = nowNanos;
+    if (consecutiveFailures > 0 && nowNanos - ejectedUntilNanos < 0) {
+      // Already out: the failures of requests sent before the ejection are part of it. Doubling for each
+      // would take an origin out for the longest back-off after one burst (Envoy's time grows per ejection).
+      return;
+    }
     consecutiveFailures++;
     long backOff = Math.min(MAX_EJECTION_NANOS,
       BASE_EJECTION_NANOS << Math.min(consecutiveFailures - 1, MAX_DOUBLINGS));
     ejectedUntilNanos = nowNanos + backOff;
-    lastFailureNanos = nowNanos;
   }
 
   synchronized void succeeded() {

@@ -503,6 +503,15 @@ public final class OriginPool {
     return connections.size();
   }
 
+  /** Requests on this origin: streams in flight and requests queued for one, for balancing. */
+  public synchronized int load() {
+    int sum = waiters.size();
+    for (OriginConnection c : connections) {
+      sum += c.active;
+    }
+    return sum;
+  }
+
   public synchronized int activeStreams() {
     int sum = 0;
     for (OriginConnection c : connections) {

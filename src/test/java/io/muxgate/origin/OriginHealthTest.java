@@ -73,6 +73,7 @@ class OriginHealthTest {
     assertFalse(health.ejected(t + 2 * SECOND), "back in after 2 s");
 
     for (int i = 0; i < 10; i++) {
+      t = health.ejectedUntilNanos();   // each failure as the last back-off ends
       health.failed(t);
     }
     assertEquals(t + 32 * SECOND, health.ejectedUntilNanos(), "capped at 32 s");
@@ -81,6 +82,23 @@ class OriginHealthTest {
     assertFalse(health.ejected(t));
     health.failed(t);
     assertEquals(t + SECOND, health.ejectedUntilNanos(), "a success starts the back-off over");
+  }
+
+  /** A burst that fails together is one ejection: the requests already sent when it began do not double it. */
+  @Test
+  void failuresDuringAnEjectionDoNotLengthenIt() {
+    OriginHealth health = new OriginHealth();
+    long t = 1_000 * SECOND;
+    health.failed(t);
+    for (int i = 1; i <= 20; i++) {
+      health.failed(t + i * 1_000_000L);
+      health.requestFailed(t + i * 1_000_000L);
+    }
+    assertEquals(t + SECOND, health.ejectedUntilNanos(), "still the first back-off");
+    assertEquals(t + 20_000_000L, health.lastFailureNanos(), "the latest failure is still recorded");
+
+    health.failed(t + SECOND);
+    assertEquals(t + 3 * SECOND, health.ejectedUntilNanos(), "a failure after it ends doubles it");
   }
 
   @Test
