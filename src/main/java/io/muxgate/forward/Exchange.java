@@ -292,7 +292,7 @@ final class Exchange implements ResponseRelay.Owner {
     OriginFailure failure = lease == null ? OriginFailure.classify(cause)
       : lease.classify(cause, origin, client.method(), response.headReceived());
     if (failure.kind().countsAgainstOrigin()) {
-      pool.health().requestFailed(System.nanoTime());
+      pool.health().requestFailed(System.nanoTime(), failure.kind());
     }
     if (response.headReceived()) {
       releaseLease();

@@ -1,5 +1,8 @@
 package io.muxgate.origin;
 
+import io.vertx.core.internal.logging.Logger;
+import io.vertx.core.internal.logging.LoggerFactory;
+
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -8,8 +11,9 @@ import java.util.concurrent.TimeUnit;
  * {@link #OUTLIER_FAILURES} requests in a row failed at an origin that takes connections, takes it out of
  * balancing for a back-off that doubles with each consecutive ejection, from {@link #BASE_EJECTION_NANOS}
  * up to {@link #MAX_EJECTION_NANOS}. Once the back-off is over the origin gets traffic again; the
- * first connection that opens, or the first response, clears the record. Times are {@link System#nanoTime()} values passed in,
- * so the rules can be checked without waiting.
+ * first connection that opens, or the first response, clears the record. The first ejection and the
+ * return are logged. Times are {@link System#nanoTime()} values passed in, so the rules can be checked
+ * without waiting.
  */
 public final class OriginHealth {
 
@@ -27,47 +31,85 @@ public final class OriginHealth {
    */
   static final int OUTLIER_FAILURES = 5;
 
+  private static final Logger log = LoggerFactory.getLogger(OriginHealth.class);
+
+  /** What the log lines call this origin ("origin https://10.0.0.5:443 of zone shop"); null: no lines. */
+  private final String name;
   private volatile int consecutiveFailures;
   private volatile int failedRequestsInARow;
   private long ejectedUntilNanos;
   private long lastFailureNanos;
 
+  public OriginHealth() {
+    this(null);
+  }
+
+  /** Health that logs each ejection and each return of the origin {@code name} names. */
+  OriginHealth(String name) {
+    this.name = name;
+  }
+
   /**
    * A request failed at an origin that took its connection. The {@link #OUTLIER_FAILURES}th in a row
    * ejects it; once ejected and back without a success since, the first failure does.
    */
-  public synchronized void requestFailed(long nowNanos) {
-    if (++failedRequestsInARow >= OUTLIER_FAILURES || consecutiveFailures > 0) {
-      failedRequestsInARow = 0;
-      failed(nowNanos);
+  public void requestFailed(long nowNanos, FailureKind kind) {
+    boolean eject;
+    synchronized (this) {
+      eject = ++failedRequestsInARow >= OUTLIER_FAILURES || consecutiveFailures > 0;
+      if (eject) {
+        failedRequestsInARow = 0;
+      }
+    }
+    if (eject) {
+      failed(nowNanos, consecutiveFailures > 0 ? kind.reason()
+        : OUTLIER_FAILURES + " failed requests in a row, the last " + kind.reason());
     }
   }
 
   /** A response came: the origin works, whatever failed before. Cheap when nothing did. */
   public void requestSucceeded() {
     if (failedRequestsInARow != 0 || consecutiveFailures != 0) {
-      synchronized (this) {
-        failedRequestsInARow = 0;
-        consecutiveFailures = 0;
+      succeeded();
+    }
+  }
+
+  /** The origin failed in a way that ejects it ({@code why}, for the log), unless it is out already. */
+  void failed(long nowNanos, String why) {
+    long backOff;
+    boolean first;
+    synchronized (this) {
+      lastFailureNanos = nowNanos;
+      if (consecutiveFailures > 0 && nowNanos - ejectedUntilNanos < 0) {
+        // Already out: the failures of requests sent before the ejection are part of it. Doubling for each
+        // would take an origin out for the longest back-off after one burst (Envoy's grows per ejection).
+        return;
       }
+      first = ++consecutiveFailures == 1;
+      backOff = Math.min(MAX_EJECTION_NANOS, BASE_EJECTION_NANOS << Math.min(consecutiveFailures - 1, MAX_DOUBLINGS));
+      ejectedUntilNanos = nowNanos + backOff;
+    }
+    if (name != null && first) {
+      // Once, as HAProxy says a server is DOWN: the longer back-offs while it stays down are not news.
+      log.warn(name + " taken out of balancing for " + TimeUnit.NANOSECONDS.toSeconds(backOff) + " s: " + why);
     }
   }
 
-  synchronized void failed(long nowNanos) {
-    lastFailureNanos = nowNanos;
-    if (consecutiveFailures > 0 && nowNanos - ejectedUntilNanos < 0) {
-      // Already out: the failures of requests sent before the ejection are part of it. Doubling for each
-      // would take an origin out for the longest back-off after one burst (Envoy's time grows per ejection).
-      return;
-    }
-    consecutiveFailures++;
-    long backOff = Math.min(MAX_EJECTION_NANOS,
-      BASE_EJECTION_NANOS << Math.min(consecutiveFailures - 1, MAX_DOUBLINGS));
-    ejectedUntilNanos = nowNanos + backOff;
+  void failed(long nowNanos) {
+    failed(nowNanos, null);
   }
 
-  synchronized void succeeded() {
-    consecutiveFailures = 0;
+  /** The origin connected or answered: back in full, and the back-off starts over. */
+  void succeeded() {
+    boolean wasOut;
+    synchronized (this) {
+      wasOut = consecutiveFailures > 0;
+      consecutiveFailures = 0;
+      failedRequestsInARow = 0;
+    }
+    if (wasOut && name != null) {
+      log.info(name + " is back in balancing: it connected or answered");
+    }
   }
 
   /** Whether the origin is out of balancing at {@code nowNanos}. */

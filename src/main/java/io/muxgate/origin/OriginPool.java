@@ -42,7 +42,7 @@ public final class OriginPool {
   private final OriginConnector connector;
   private final PoolEvents events;
   private final AtomicInteger activeStreams;
-  private final OriginHealth health = new OriginHealth();
+  private final OriginHealth health;
   private final ConnectionLiveness liveness;
 
   private final List<OriginConnection> connections = new ArrayList<>();
@@ -64,6 +64,7 @@ public final class OriginPool {
     this.waiters = new WaitQueue(events.queuedRequests(peer));
     this.expectedCapacity = peer.expectedCapacity();
     this.liveness = new ConnectionLiveness(this, peer);
+    this.health = new OriginHealth("origin " + peer.address() + " of zone " + peer.zone());
   }
 
   public OriginPeer peer() {
@@ -268,7 +269,7 @@ public final class OriginPool {
    */
   private void connectFailed(OriginFailure failure, long queuedBefore) {
     if (failure.kind().ejectsOrigin()) {
-      health.failed(System.nanoTime());
+      health.failed(System.nanoTime(), failure.kind().reason());
     }
     List<PromiseInternal<Lease>> failed = new ArrayList<>();
     synchronized (this) {

@@ -1,6 +1,7 @@
 package io.muxgate.origin;
 
 import io.muxgate.support.Await;
+import io.muxgate.support.CapturedLog;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.RefusedPort;
@@ -37,6 +38,7 @@ class OriginBalancingTest {
   /** A field, so the client stays reachable: Vert.x closes a client it finds unreachable. */
   private HttpClientAgent client;
   private HttpServer revived;
+  private CapturedLog healthLog;
 
   @BeforeEach
   void setUp() {
@@ -57,11 +59,15 @@ class OriginBalancingTest {
     }
     up.close();
     Await.result(vertx.close(), 10);
+    if (healthLog != null) {
+      healthLog.close();
+    }
   }
 
   @Test
   void downOriginIsSkippedAfterItsFirstFailureAndRetriedAfterItsBackOff() throws IOException {
     int downPort = RefusedPort.pick();
+    healthLog = CapturedLog.infoFrom(OriginHealth.class);
     proxy = ProxyHarness.start(vertx, Map.of("z.json", zone("z", "z.test",
       List.of("h2c://127.0.0.1:" + downPort, "h2c://" + up.authority()), null)));
     client = proxy.h2cClient();
@@ -93,6 +99,9 @@ class OriginBalancingTest {
     assertTrue(revivedRequests.get() > 0, "the origin got traffic again after its back-off");
     assertTrue(backInAfterMs >= 1_000, "back in after " + backInAfterMs + " ms");
     assertEquals(0, down.health().consecutiveFailures(), "its first connection cleared the record");
+    String origin = "origin h2c://127.0.0.1:" + downPort + " of zone z";
+    assertEquals(List.of("WARNING " + origin + " taken out of balancing for 1 s: connection_refused",
+      "INFO " + origin + " is back in balancing: it connected or answered"), healthLog.matching("balancing"));
   }
 
   /**

@@ -38,19 +38,19 @@ class OriginHealthTest {
     OriginHealth health = new OriginHealth();
     long t = 7_000_000_000L;
     for (int i = 1; i < OriginHealth.OUTLIER_FAILURES; i++) {
-      health.requestFailed(t);
+      health.requestFailed(t, FailureKind.RESET);
       assertFalse(health.ejected(t), "not after " + i);
     }
     health.requestSucceeded();
     for (int i = 1; i < OriginHealth.OUTLIER_FAILURES; i++) {
-      health.requestFailed(t);
+      health.requestFailed(t, FailureKind.RESET);
     }
     assertFalse(health.ejected(t), "a success in between starts the count over");
-    health.requestFailed(t);
+    health.requestFailed(t, FailureKind.RESET);
     assertTrue(health.ejected(t + SECOND - 1));
     assertFalse(health.ejected(t + SECOND), "back in after 1 s");
 
-    health.requestFailed(t + SECOND);
+    health.requestFailed(t + SECOND, FailureKind.RESET);
     assertTrue(health.ejected(t + SECOND), "back without a success: the first failure ejects again");
     assertEquals(t + 3 * SECOND, health.ejectedUntilNanos(), "for twice as long");
     health.requestSucceeded();
@@ -92,7 +92,7 @@ class OriginHealthTest {
     health.failed(t);
     for (int i = 1; i <= 20; i++) {
       health.failed(t + i * 1_000_000L);
-      health.requestFailed(t + i * 1_000_000L);
+      health.requestFailed(t + i * 1_000_000L, FailureKind.RESET);
     }
     assertEquals(t + SECOND, health.ejectedUntilNanos(), "still the first back-off");
     assertEquals(t + 20_000_000L, health.lastFailureNanos(), "the latest failure is still recorded");
