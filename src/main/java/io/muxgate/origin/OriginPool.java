@@ -270,6 +270,10 @@ public final class OriginPool {
   private void connectFailed(OriginFailure failure, long queuedBefore) {
     if (failure.kind().ejectsOrigin()) {
       health.failed(System.nanoTime(), failure.kind().reason());
+    } else if (failure.neverSent()) {
+      // Closed while it was being set up: an origin that drops every new connection would otherwise get
+      // one per request, each request then retried (a black-box audit saw 139 connections in 0.5 s).
+      health.failed(System.nanoTime(), "closed the connection while it was being set up");
     }
     List<PromiseInternal<Lease>> failed = new ArrayList<>();
     synchronized (this) {

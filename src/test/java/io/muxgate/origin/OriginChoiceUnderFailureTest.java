@@ -10,6 +10,7 @@ import io.muxgate.forward.OriginSet;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -18,10 +19,12 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static io.muxgate.support.ProxyHarness.zone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Least-outstanding balancing meets the origins that look least loaded for the wrong reason: one whose
@@ -47,6 +50,27 @@ class OriginChoiceUnderFailureTest {
     }
     assertEquals(40, good.requests());
     assertEquals(0, badCert.requests());
+  }
+
+  /** An origin that closes every new connection at once is taken out too, not sent a connection per request. */
+  @Test
+  void anOriginThatDropsEveryNewConnectionIsTakenOut() {
+    AtomicInteger dropped = new AtomicInteger();
+    NetServer closer = Await.result(scope.vertx().createNetServer()
+      .connectHandler(socket -> {
+        dropped.incrementAndGet();
+        socket.close();
+      })
+      .listen(0, "127.0.0.1"));
+    TestOrigin good = scope.startOrigin(TestOrigin.Mode.H2C);
+    ProxyHarness proxy = scope.startProxy(Map.of("z.json", zone("z", "z.test",
+      List.of("h2c://127.0.0.1:" + closer.actualPort(), good.url()), null)));
+    HttpClientAgent client = proxy.h2cClient();
+
+    for (int i = 0; i < 40; i++) {
+      assertEquals(200, Await.result(Exchange.get(client, "z.test", "/" + i)).status(), "request " + i);
+    }
+    assertTrue(dropped.get() <= 3, "connections to the origin that drops them: " + dropped.get());
   }
 
   /** Requests queued for a stream count as an origin's load, not only its streams in flight. */
