@@ -510,11 +510,7 @@ public final class OriginPool {
 
   /** Requests on this origin: streams in flight and requests queued for one, for balancing. */
   public synchronized int load() {
-    int sum = waiters.size();
-    for (OriginConnection c : connections) {
-      sum += c.active;
-    }
-    return sum;
+    return activeStreams() + waiters.size();
   }
 
   public synchronized int activeStreams() {

@@ -117,7 +117,7 @@ class PipelinedWebSocketBytesTest {
   private Frame echoOfFrameSentWithTheUpgrade(boolean tls, int opcode, byte[] payload) throws Exception {
     try (Socket socket = upgradeWith(tls, frame(opcode, payload))) {
       DataInputStream in = new DataInputStream(socket.getInputStream());
-      String head = readHead(in);
+      String head = RawHttp.readHead(in).toLowerCase(Locale.ROOT);
       assertTrue(head.startsWith("http/1.1 101"), head);
       return readFrame(in);
     }
@@ -145,15 +145,6 @@ class PipelinedWebSocketBytesTest {
   private static String upgradeRequest(String host) {
     return "GET /chat HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-  }
-
-  /** The response head up to its blank line, lower-cased. */
-  private static String readHead(DataInputStream in) throws IOException {
-    StringBuilder head = new StringBuilder();
-    while (head.indexOf("\r\n\r\n") < 0) {
-      head.append((char) in.readUnsignedByte());
-    }
-    return head.toString().toLowerCase(Locale.ROOT);
   }
 
   private record Frame(int opcode, byte[] payload) {

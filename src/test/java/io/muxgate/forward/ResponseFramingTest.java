@@ -4,6 +4,7 @@ import io.muxgate.support.Await;
 import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.RawHttp;
 import io.muxgate.support.TestScope;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -18,7 +19,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
@@ -116,7 +116,7 @@ class ResponseFramingTest {
       for (int i = 0; i < 2; i++) {
         socket.getOutputStream().write(("GET / HTTP/1.0\r\nHost: z.test\r\nConnection: keep-alive\r\n\r\n")
           .getBytes(StandardCharsets.US_ASCII));
-        String head = readHead(socket.getInputStream());
+        String head = RawHttp.readHead(socket.getInputStream());
         String body = new String(socket.getInputStream().readNBytes(5), StandardCharsets.ISO_8859_1);
 
         assertTrue(head.startsWith("HTTP/1.0 200"), head);
@@ -124,16 +124,5 @@ class ResponseFramingTest {
         assertEquals("hello", body);
       }
     }
-  }
-
-  /** The response head up to and with its blank line. */
-  private static String readHead(InputStream in) throws IOException {
-    StringBuilder head = new StringBuilder();
-    while (head.length() < 4 || !head.substring(head.length() - 4).equals("\r\n\r\n")) {
-      int b = in.read();
-      assertTrue(b >= 0, "the connection closed within the head: " + head);
-      head.append((char) b);
-    }
-    return head.toString();
   }
 }

@@ -5,6 +5,7 @@ import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.GeneratedBody;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.RawHttp;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import io.vertx.core.http.HttpVersion;
@@ -15,7 +16,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -70,11 +70,11 @@ class H2cUpgradeWithBodyTest {
     byte[] body = body(1024 * 1024);
     try (Socket socket = connect()) {
       send(socket, head("POST", "/expect", body.length) + "Expect: 100-continue\r\n\r\n");
-      String interim = readHead(socket.getInputStream());
+      String interim = RawHttp.readHead(socket.getInputStream());
       assertTrue(interim.startsWith("HTTP/1.1 100 "), "a 100 before the body, no 101:\n" + interim);
       send(socket, body);
 
-      String head = readHead(socket.getInputStream());
+      String head = RawHttp.readHead(socket.getInputStream());
       assertTrue(head.startsWith("HTTP/1.1 200 "), head);
       assertEquals(body.length + " " + sha256(body), readBody(socket.getInputStream(), head));
     }
@@ -90,7 +90,7 @@ class H2cUpgradeWithBodyTest {
         send(socket, body);
       });
 
-      String head = readHead(socket.getInputStream());
+      String head = RawHttp.readHead(socket.getInputStream());
       assertTrue(head.startsWith("HTTP/1.1 200 "), "the Upgrade declined, the body read:\n" + head);
       assertEquals(body.length + " " + sha256(body), readBody(socket.getInputStream(), head));
       written.get(10, TimeUnit.SECONDS);
@@ -105,7 +105,7 @@ class H2cUpgradeWithBodyTest {
     try (Socket socket = connect()) {
       send(socket, "GET /incomplete HTTP/1.1\r\nHost: z.test\r\n" + upgrade + "\r\n");
 
-      String head = readHead(socket.getInputStream());
+      String head = RawHttp.readHead(socket.getInputStream());
       assertTrue(head.startsWith("HTTP/1.1 200 "), head);
       assertEquals("0 " + sha256(new byte[0]), readBody(socket.getInputStream(), head));
     }
@@ -141,19 +141,6 @@ class H2cUpgradeWithBodyTest {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  /** A response head up to its blank line, one byte at a time so that nothing of what follows is consumed. */
-  private static String readHead(InputStream in) throws IOException {
-    ByteArrayOutputStream head = new ByteArrayOutputStream();
-    while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
-      int b = in.read();
-      if (b < 0) {
-        throw new AssertionError("connection closed after: " + head.toString(StandardCharsets.ISO_8859_1));
-      }
-      head.write(b);
-    }
-    return head.toString(StandardCharsets.ISO_8859_1);
   }
 
   private static String readBody(InputStream in, String head) throws IOException {

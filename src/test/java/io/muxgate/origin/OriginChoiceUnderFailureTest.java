@@ -5,10 +5,8 @@ import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
-import io.muxgate.config.OriginAddress;
 import io.muxgate.forward.OriginSet;
 import io.vertx.core.http.HttpClientAgent;
-import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.Test;
@@ -79,8 +77,8 @@ class OriginChoiceUnderFailureTest {
     // A port that completes the TCP handshake (the kernel's backlog) and then says nothing: the pool's
     // first connection stays in its set-up, and requests wait in its queue with no stream in flight.
     try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-      OriginPool busy = pool(silent.getLocalPort());
-      OriginPool idle = pool(silent.getLocalPort());
+      OriginPool busy = OriginHealthTest.pool(scope.vertx(), silent.getLocalPort());
+      OriginPool idle = OriginHealthTest.pool(scope.vertx(), silent.getLocalPort());
       ContextInternal context = (ContextInternal) scope.vertx().getOrCreateContext();
       for (int i = 0; i < 3; i++) {
         busy.acquire(context);
@@ -93,12 +91,5 @@ class OriginChoiceUnderFailureTest {
         assertSame(idle, set.pick(null), "pick " + i);
       }
     }
-  }
-
-  private OriginPool pool(int port) {
-    OriginPeer peer = new OriginPeer("z", new OriginAddress(OriginAddress.Scheme.H2C, "127.0.0.1", port), null,
-      false, null, true, 100, 64, 10, 900);
-    return new OriginPool(peer, scope.vertx(), scope.vertx().createHttpClient(), new HttpConnectOptions(),
-      PoolEvents.NONE);
   }
 }

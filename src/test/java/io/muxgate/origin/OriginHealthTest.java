@@ -141,8 +141,13 @@ class OriginHealthTest {
   }
 
   private static OriginPool pool(int port) {
+    return pool(vertx, port);
+  }
+
+  /** A pool for an h2c origin on {@code port}, as a zone with default settings and a 10 s connect timeout has. */
+  static OriginPool pool(Vertx vertx, int port) {
     OriginPeer peer = new OriginPeer("z", new OriginAddress(OriginAddress.Scheme.H2C, "127.0.0.1", port), null,
-      false, null, true, 100, 64, 1, 900);
+      false, null, true, 100, 64, 10, 900);
     return new OriginPool(peer, vertx, vertx.createHttpClient(), new HttpConnectOptions(), PoolEvents.NONE);
   }
 }

@@ -1,6 +1,7 @@
 package io.muxgate.support;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -20,5 +21,21 @@ public final class RawHttp {
       out.flush();
       return new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
     }
+  }
+
+  /**
+   * A response head up to and with its blank line, read one byte at a time so that nothing of what follows
+   * is consumed; fails if the connection closes within it.
+   */
+  public static String readHead(InputStream in) throws IOException {
+    StringBuilder head = new StringBuilder();
+    while (head.length() < 4 || head.lastIndexOf("\r\n\r\n") != head.length() - 4) {
+      int b = in.read();
+      if (b < 0) {
+        throw new AssertionError("the connection closed within the head: " + head);
+      }
+      head.append((char) b);
+    }
+    return head.toString();
   }
 }
