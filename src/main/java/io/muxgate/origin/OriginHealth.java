@@ -70,6 +70,9 @@ public final class OriginHealth {
   /** A response came: the origin works, whatever failed before. Cheap when nothing did. */
   public void requestSucceeded() {
     if (failedRequestsInARow != 0 || consecutiveFailures != 0) {
+      synchronized (this) {
+        failedRequestsInARow = 0;
+      }
       succeeded();
     }
   }
@@ -104,8 +107,7 @@ public final class OriginHealth {
     boolean wasOut;
     synchronized (this) {
       wasOut = consecutiveFailures > 0;
-      consecutiveFailures = 0;
-      failedRequestsInARow = 0;
+      consecutiveFailures = 0;   // not the requests failed in a row: an origin that fails them takes connections
     }
     if (wasOut && name != null) {
       log.info(name + " is back in balancing: it connected or answered");

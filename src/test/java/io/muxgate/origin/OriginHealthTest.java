@@ -84,6 +84,19 @@ class OriginHealthTest {
     assertEquals(t + SECOND, health.ejectedUntilNanos(), "a success starts the back-off over");
   }
 
+  /** A new connection clears an ejection, not the count of requests failed in a row at an origin that takes them. */
+  @Test
+  void aConnectionOpeningDoesNotResetTheFailedRequestsInARow() {
+    OriginHealth health = new OriginHealth();
+    long t = 1_000 * SECOND;
+    for (int i = 1; i < OriginHealth.OUTLIER_FAILURES; i++) {
+      health.requestFailed(t, FailureKind.CLOSED);
+      health.succeeded();   // each failure closed its connection, and the next request opened one
+    }
+    health.requestFailed(t, FailureKind.CLOSED);
+    assertTrue(health.ejected(t), "the fifth in a row ejects");
+  }
+
   /** A burst that fails together is one ejection: the requests already sent when it began do not double it. */
   @Test
   void failuresDuringAnEjectionDoNotLengthenIt() {
