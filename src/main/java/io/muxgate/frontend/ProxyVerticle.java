@@ -80,8 +80,7 @@ public final class ProxyVerticle extends VerticleBase {
         frontStreamConnections.incrementAndGet();
       }
     };
-    HttpServer cleartext = AcceptHook.createHttpServer(vertx, FrontendOptions.cleartext(config),
-        H2cUpgradesWithBodies::install)
+    HttpServer cleartext = vertx.createHttpServer(FrontendOptions.cleartext(config))
       .connectionHandler(connections)
       .requestHandler(forwarder::handle)
       .invalidRequestHandler(forwarder::handleInvalid);
