@@ -4,6 +4,7 @@ import io.muxgate.origin.FailureKind;
 import io.muxgate.origin.FrameStreams;
 import io.muxgate.origin.Lease;
 import io.muxgate.origin.OriginFailure;
+import io.muxgate.origin.OriginHealth;
 import io.muxgate.origin.OriginPool;
 import io.muxgate.origin.OriginStream;
 import io.muxgate.origin.VertxOriginStream;
@@ -70,6 +71,8 @@ final class Exchange implements ResponseRelay.Owner {
   private boolean headHeld;
   private int attempts;
   private int replays;
+  /** Attempts moved to another origin after a connect or certificate failure: at most one per other origin. */
+  private int failovers;
   private boolean originCancelled;
   private boolean done;
   /**
@@ -254,8 +257,13 @@ final class Exchange implements ResponseRelay.Owner {
   }
 
   @Override
-  public void originAnswered() {
-    pool.health().requestSucceeded();
+  public void originAnswered(int status) {
+    if (OriginHealth.isServerError(status) && selection.origins().pools().size() > 1) {
+      // With one origin there is no balancing to take it out of.
+      pool.health().answeredServerError(System.nanoTime(), status);
+    } else {
+      pool.health().requestSucceeded();
+    }
     if (!request.isBodyEnded() && RequestRelay.expectsContinue(client)) {
       // The client waits for a 100 (Continue) that will not come, and may send its body or not (curl
       // sends its next request): what follows on its connection cannot be read safely.
@@ -309,13 +317,19 @@ final class Exchange implements ResponseRelay.Owner {
     if (failure.kind().replaySafe() || failover) {
       if (request.replayOverflow()) {
         failure = new OriginFailure(FailureKind.REPLAY_BODY_TOO_LARGE, null, cause);
-      } else if (failure.unprocessedOnGoneConnection() ? attempts < MAX_ATTEMPTS : replays < MAX_REPLAYS) {
-        // A refused stream, an unanswered idempotent request or a failover is tried once more: an origin
-        // that dies on a request must not get it on every pooled connection in turn. Where the connection
-        // went away with the request provably unprocessed (it is retired, so the next try lands elsewhere)
-        // up to MAX_ATTEMPTS: during an origin restart a GOAWAY can race on each connection in turn. A
-        // stream that never reached the wire is not a replay.
-        if (!failure.neverSent()) {
+      } else if (failover ? failovers < selection.origins().pools().size() - 1
+        : failure.unprocessedOnGoneConnection() ? attempts < MAX_ATTEMPTS : replays < MAX_REPLAYS) {
+        // A refused stream or an unanswered idempotent request is tried once more: an origin that dies on
+        // a request must not get it on every pooled connection in turn. Where the connection went away
+        // with the request provably unprocessed (it is retired, so the next try lands elsewhere) up to
+        // MAX_ATTEMPTS: during an origin restart a GOAWAY can race on each connection in turn. A stream
+        // that never reached the wire is not a replay. A failover goes on to each other origin in turn
+        // (the failed ones are ejected, so the next pick avoids them): with two of three origins down, a
+        // request that meets both still reaches the third.
+        if (failover) {
+          failovers++;
+          forwarder.replayed(zone, failure);
+        } else if (!failure.neverSent()) {
           replays++;
           forwarder.replayed(zone, failure);
         }

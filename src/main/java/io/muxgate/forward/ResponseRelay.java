@@ -45,7 +45,7 @@ final class ResponseRelay {
     void originActive();
 
     /** The final response head arrived: the origin answered (the read timeout counts from now). */
-    void originAnswered();
+    void originAnswered(int status);
 
     /** The origin's response is complete, just before its end goes to the client. */
     void responseEnded();
@@ -181,7 +181,7 @@ final class ResponseRelay {
   }
 
   private void statusReceived(int status) {
-    owner.originAnswered();
+    owner.originAnswered(status);
     headReceived = true;
     originStatus = status;
     client.status(status);

@@ -26,7 +26,7 @@ public final class OriginHealth {
   private static final int MAX_DOUBLINGS = 5;
 
   /**
-   * Requests failed at the origin in a row (reset, closed, invalid, unanswered) that eject an origin
+   * Requests failed at the origin in a row (reset, closed, invalid, unanswered, a 5xx) that eject an origin
    * which still takes connections: Envoy's consecutive-5xx outlier detection, whose default this is.
    */
   static final int OUTLIER_FAILURES = 5;
@@ -54,6 +54,24 @@ public final class OriginHealth {
    * ejects it; once ejected and back without a success since, the first failure does.
    */
   public void requestFailed(long nowNanos, FailureKind kind) {
+    requestFailed(nowNanos, kind.reason());
+  }
+
+  /**
+   * The origin answered a server error (5xx other than 501 and 505, which say what it does not support):
+   * counted as a failed request, as Envoy's consecutive-5xx detection does. An origin that answers 503 at
+   * once would otherwise draw most of the load, having the fewest requests in flight.
+   */
+  public void answeredServerError(long nowNanos, int status) {
+    requestFailed(nowNanos, "status " + status);
+  }
+
+  /** Whether {@code status} is one {@link #answeredServerError} counts. */
+  public static boolean isServerError(int status) {
+    return status >= 500 && status <= 599 && status != 501 && status != 505;
+  }
+
+  private void requestFailed(long nowNanos, String why) {
     boolean eject;
     synchronized (this) {
       eject = ++failedRequestsInARow >= OUTLIER_FAILURES || consecutiveFailures > 0;
@@ -62,8 +80,7 @@ public final class OriginHealth {
       }
     }
     if (eject) {
-      failed(nowNanos, consecutiveFailures > 0 ? kind.reason()
-        : OUTLIER_FAILURES + " failed requests in a row, the last " + kind.reason());
+      failed(nowNanos, consecutiveFailures > 0 ? why : OUTLIER_FAILURES + " failed requests in a row, the last " + why);
     }
   }
 

@@ -5,17 +5,20 @@ import io.muxgate.support.CapturedLog;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.RefusedPort;
+import io.muxgate.testing.CannedResponse;
 import io.muxgate.testing.FaultActions;
 import io.muxgate.testing.FaultOrigin;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -128,6 +131,62 @@ class OriginBalancingTest {
     } finally {
       failing.close();
     }
+  }
+
+  /**
+   * An origin that answers 503 at once is ejected after five in a row too: failing fast, it always has the
+   * fewest requests in flight, and least-outstanding balancing would otherwise send it most of the load.
+   */
+  @Test
+  void anOriginThatAnswers503EveryTimeIsEjectedAfterFiveInARow() {
+    FaultOrigin failing = FaultOrigin.start(request -> FaultActions.respond(CannedResponse.status(503)));
+    try {
+      proxy = ProxyHarness.start(vertx, Map.of("z.json", zone("z", "z.test",
+        List.of("h2c://" + failing.authority(), "h2c://" + up.authority()), null)));
+      client = proxy.h2cClient();
+
+      int answered503 = 0;
+      for (int i = 0; i < 40; i++) {
+        int status = get(client).status();
+        if (status == 503) {
+          answered503++;
+        } else {
+          assertEquals(200, status, "request " + i);
+        }
+      }
+
+      // Without the count a fair coin decides each request: about 20 of 40.
+      assertTrue(answered503 <= OriginHealth.OUTLIER_FAILURES + 1, "503s relayed: " + answered503);
+      assertEquals(answered503, failing.stats().requestsReceived());
+    } finally {
+      failing.close();
+    }
+  }
+
+  /**
+   * A request that meets two down origins in a row still reaches the third: each zone's first request
+   * picks among three origins with no record yet, so without going on past the second it would get 521
+   * one time in three.
+   */
+  @Test
+  void aRequestFailsOverPastEveryDownOrigin() throws IOException {
+    Map<String, JsonObject> zones = new HashMap<>();
+    for (int i = 0; i < 16; i++) {
+      int down = RefusedPort.pick();
+      int alsoDown = RefusedPort.pick();
+      while (alsoDown == down) {
+        alsoDown = RefusedPort.pick();
+      }
+      zones.put("z" + i + ".json", zone("z" + i, "z" + i + ".test", List.of("h2c://127.0.0.1:" + down,
+        "h2c://127.0.0.1:" + alsoDown, "h2c://" + up.authority()), null));
+    }
+    proxy = ProxyHarness.start(vertx, zones);
+    client = proxy.h2cClient();
+
+    for (int i = 0; i < 16; i++) {
+      assertOk(Await.result(Exchange.get(client, "z" + i + ".test", "/")));
+    }
+    assertEquals(16, up.stats().requestsReceived());
   }
 
   @Test
