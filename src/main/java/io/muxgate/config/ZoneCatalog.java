@@ -43,7 +43,21 @@ public final class ZoneCatalog {
     CONFLICTING
   }
 
-  private record FileState(String text, Verdict verdict, ZoneConfig parsed, ConfigException error) {
+  /**
+   * A file's text and what was decided about it, with the CA file it names ({@code caPath}, null if none)
+   * and the text that held when it was judged ({@code caText}, null if unreadable).
+   */
+  private record FileState(String text, Path caPath, String caText, Verdict verdict, ZoneConfig parsed,
+                           ConfigException error) {
+
+    /** Whether the CA file the zone names holds other text than when the zone was judged. */
+    boolean caFileChanged() {
+      return caPath != null && !Objects.equals(caText, CaBundle.read(caPath));
+    }
+
+    FileState judged(Verdict newVerdict, ZoneConfig newParsed, ConfigException newError) {
+      return new FileState(text, caPath, caText, newVerdict, newParsed, newError);
+    }
   }
 
   private final Path dir;
@@ -82,33 +96,36 @@ public final class ZoneCatalog {
       String name = file.getKey();
       String text = file.getValue();
       FileState seen = files.get(name);
-      if (seen != null && Objects.equals(seen.text(), text)) {
+      // A CA bundle rotated in place (a mounted Secret's update) counts as a change of the zone file.
+      if (seen != null && Objects.equals(seen.text(), text) && !seen.caFileChanged()) {
         switch (seen.verdict()) {
           case ACCEPTED, REPORTED -> {
           }
           case UNCONFIRMED -> {
             rejected.add(seen.error());
             inError.add(name);
-            files.put(name, new FileState(text, Verdict.REPORTED, null, seen.error()));
+            files.put(name, seen.judged(Verdict.REPORTED, null, seen.error()));
           }
           case CONFLICTING -> candidates.put(name, seen.parsed());
         }
         continue;
       }
       Path path = dir.resolve(name);
+      Path caPath = text == null ? null : ZoneFileParser.caFileOf(path, text);
+      FileState read = new FileState(text, caPath, caPath == null ? null : CaBundle.read(caPath), null, null, null);
       try {
         if (text == null) {
           throw new ConfigException(displayName(path), null, "cannot read file");
         }
         ZoneConfig parsed = ZoneFileParser.parse(path, displayName(path), text);
-        files.put(name, new FileState(text, Verdict.ACCEPTED, parsed, null));
+        files.put(name, read.judged(Verdict.ACCEPTED, parsed, null));
         candidates.put(name, parsed);
       } catch (ConfigException e) {
         if (reportAtOnce) {
           rejected.add(e);
           inError.add(name);
         }
-        files.put(name, new FileState(text, reportAtOnce ? Verdict.REPORTED : Verdict.UNCONFIRMED, null, e));
+        files.put(name, read.judged(reportAtOnce ? Verdict.REPORTED : Verdict.UNCONFIRMED, null, e));
       }
     }
     Map<String, ConfigException> conflicts = conflicts(candidates);
@@ -122,10 +139,10 @@ public final class ZoneCatalog {
           rejected.add(conflict);
           inError.add(name);
         }
-        files.put(name, new FileState(state.text(), Verdict.CONFLICTING, zone, conflict));
+        files.put(name, state.judged(Verdict.CONFLICTING, zone, conflict));
         continue;
       }
-      files.put(name, new FileState(state.text(), Verdict.ACCEPTED, zone, null));
+      files.put(name, state.judged(Verdict.ACCEPTED, zone, null));
       if (inError.remove(name)) {
         recovered.add(displayName(dir.resolve(name)));
       }

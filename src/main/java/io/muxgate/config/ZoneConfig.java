@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One zone as its file declares it, validated. {@code caFile} is already resolved against the zone
- * file's folder. {@code source} is the file it came from, or null for zones made in code (the demo).
+ * One zone as its file declares it, validated. {@code originCa} is the CA file, resolved against the zone
+ * file's folder, with the text it held when the zone was read. {@code source} is the file it came from, or null for zones made in code (the demo).
  */
 public record ZoneConfig(
   String zone,
@@ -15,7 +15,7 @@ public record ZoneConfig(
   List<Route> routes,
   String originSni,
   boolean originTlsVerify,
-  Path originCaFile,
+  CaBundle originCa,
   ZoneSettings settings,
   Path source) {
 
@@ -38,10 +38,10 @@ public record ZoneConfig(
   }
 
   public ZoneConfig withSource(Path file) {
-    return new ZoneConfig(zone, hosts, origins, routes, originSni, originTlsVerify, originCaFile, settings, file);
+    return new ZoneConfig(zone, hosts, origins, routes, originSni, originTlsVerify, originCa, settings, file);
   }
 
   public ZoneConfig withSettings(ZoneSettings newSettings) {
-    return new ZoneConfig(zone, hosts, origins, routes, originSni, originTlsVerify, originCaFile, newSettings, source);
+    return new ZoneConfig(zone, hosts, origins, routes, originSni, originTlsVerify, originCa, newSettings, source);
   }
 }

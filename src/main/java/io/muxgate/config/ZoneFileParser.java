@@ -4,6 +4,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -68,7 +69,7 @@ public final class ZoneFileParser {
     List<Route> routes = routes(json.getValue("routes"));
     String sni = optionalString(json, "origin_sni");
     boolean verify = optionalBoolean(json, "origin_tls_verify", true);
-    Path caFile = caFile(file, optionalString(json, "origin_ca_file"));
+    CaBundle caFile = caFile(file, optionalString(json, "origin_ca_file"));
     ZoneSettings settings = settings(json.getValue("settings"));
     return new ZoneConfig(zone, hosts, origins, routes, sni, verify, caFile, settings, file);
   }
@@ -173,12 +174,11 @@ public final class ZoneFileParser {
     return routes;
   }
 
-  private static Path caFile(Path zoneFile, String value) {
+  private static CaBundle caFile(Path zoneFile, String value) {
     if (value == null) {
       return null;
     }
-    Path folder = zoneFile.toAbsolutePath().getParent();
-    Path path = (folder == null ? Path.of(value) : folder.resolve(value)).normalize();
+    Path path = resolveBeside(zoneFile, value);
     byte[] pem;
     try {
       pem = Files.readAllBytes(path);
@@ -191,7 +191,25 @@ public final class ZoneFileParser {
     if (problem != null) {
       throw new FieldError("origin_ca_file", problem);
     }
-    return path;
+    return new CaBundle(path, new String(pem, StandardCharsets.ISO_8859_1));
+  }
+
+  /**
+   * The {@code origin_ca_file} that {@code text} names, resolved beside {@code zoneFile}, or null if it
+   * names none or is not a JSON object: which file a zone file depends on, whether or not it is valid.
+   */
+  public static Path caFileOf(Path zoneFile, String text) {
+    try {
+      Object value = JsonText.object(text).getValue("origin_ca_file");
+      return value instanceof String s && !s.isEmpty() ? resolveBeside(zoneFile, s) : null;
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static Path resolveBeside(Path zoneFile, String value) {
+    Path folder = zoneFile.toAbsolutePath().getParent();
+    return (folder == null ? Path.of(value) : folder.resolve(value)).normalize();
   }
 
   private static String requiredString(JsonObject json, String field) {

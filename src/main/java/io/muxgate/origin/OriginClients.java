@@ -2,6 +2,7 @@ package io.muxgate.origin;
 
 import io.muxgate.config.OriginAddress.Scheme;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpConnectOptions;
@@ -64,8 +65,8 @@ public final class OriginClients {
       o.setForceSni(!isIpLiteral(peer.serverName()));
       if (peer.tlsVerify()) {
         o.setVerifyHost(true).setTrustAll(false);
-        if (peer.caFile() != null) {
-          o.setTrustOptions(new PemTrustOptions().addCertPath(peer.caFile().toString()));
+        if (peer.ca() != null) {
+          o.setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(peer.ca().bytes())));
         }
       } else {
         o.setVerifyHost(false).setTrustOptions(TrustAnyCertificate.options());

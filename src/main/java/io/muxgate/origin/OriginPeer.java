@@ -1,10 +1,10 @@
 package io.muxgate.origin;
 
+import io.muxgate.config.CaBundle;
 import io.muxgate.config.OriginAddress;
 import io.muxgate.config.ZoneConfig;
 import io.muxgate.config.ZoneSettings;
 
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -17,7 +17,7 @@ public record OriginPeer(
   OriginAddress address,
   String sni,
   boolean tlsVerify,
-  Path caFile,
+  CaBundle ca,
   boolean h2Allowed,
   int maxStreams,
   int maxConnections,
@@ -26,7 +26,7 @@ public record OriginPeer(
 
   public static OriginPeer of(ZoneConfig zone, OriginAddress address) {
     ZoneSettings s = zone.settings();
-    return new OriginPeer(zone.zone(), address, zone.originSni(), zone.originTlsVerify(), zone.originCaFile(),
+    return new OriginPeer(zone.zone(), address, zone.originSni(), zone.originTlsVerify(), zone.originCa(),
       s.h2Allowed(), s.originH2MaxStreams(), s.originMaxConnections(), s.proxyConnectTimeoutSeconds(),
       s.originIdleTimeoutSeconds());
   }

@@ -1,9 +1,12 @@
 package io.muxgate.config;
 
+import io.muxgate.support.SelfSignedFiles;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -11,6 +14,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -188,5 +192,68 @@ class ZoneCatalogTest {
       messages(start));
     assertEquals(List.of("a"), catalog.zones().stream().map(ZoneConfig::zone).toList());
     assertEquals(List.of(), messages(catalog.apply(Map.of("a.json", zone("a", "a.test", 10), "b.json", "{"))));
+  }
+
+  /** A CA bundle rewritten in place (a mounted Secret rotated) makes the zone new, as an edit would. */
+  @Test
+  void aCaFileRewrittenInPlaceIsReadAgain() throws IOException {
+    ZoneCatalog catalog = catalog();
+    Path ca = SelfSignedFiles.certificate(Files.createDirectories(conf.resolve("tenants")).resolve("ca.pem"));
+    String first = Files.readString(ca);
+    Map<String, String> files = new HashMap<>(Map.of("a.json", withCa(zone("a", "a.test", 10), "ca.pem")));
+    catalog.apply(files, true);
+    assertFalse(catalog.apply(files).changed(), "nothing changed");
+
+    Files.writeString(ca, first + first); // other text, still valid: a bundle of two
+    ZoneCatalog.ScanResult rotated = catalog.apply(files);
+
+    assertTrue(rotated.changed());
+    assertEquals(List.of(), messages(rotated));
+    String second = catalog.zones().get(0).originCa().pem();
+    assertEquals(Files.readString(ca), second);
+    assertNotEquals(first, second);
+    assertFalse(catalog.apply(files).changed(), "read once per change");
+  }
+
+  /** A bundle caught half written is not reported if whole by the next scan; a bad one keeps the last good. */
+  @Test
+  void aBadCaFileIsReportedOnceAndTheZoneKeepsTheBundleItHad() throws IOException {
+    ZoneCatalog catalog = catalog();
+    Path ca = SelfSignedFiles.certificate(Files.createDirectories(conf.resolve("tenants")).resolve("ca.pem"));
+    String good = Files.readString(ca);
+    Map<String, String> files = new HashMap<>(Map.of("a.json", withCa(zone("a", "a.test", 10), "ca.pem")));
+    catalog.apply(files, true);
+
+    Files.writeString(ca, "not a certificate");
+    ZoneCatalog.ScanResult caught = catalog.apply(files);
+    ZoneCatalog.ScanResult confirmed = catalog.apply(files);
+    ZoneCatalog.ScanResult after = catalog.apply(files);
+
+    assertEquals(List.of(), messages(caught));
+    assertEquals(List.of("tenants/a.json: origin_ca_file: no PEM certificate in " + ca), messages(confirmed));
+    assertEquals(List.of(), messages(after));
+    assertEquals(good, catalog.zones().get(0).originCa().pem());
+    assertFalse(after.changed());
+  }
+
+  /** A zone file that names a CA file not there yet is accepted once the file appears. */
+  @Test
+  void aZoneWaitingForItsCaFileIsAcceptedWhenItAppears() throws IOException {
+    ZoneCatalog catalog = catalog();
+    Path ca = Files.createDirectories(conf.resolve("tenants")).resolve("ca.pem");
+    Map<String, String> files = new HashMap<>(Map.of("a.json", withCa(zone("a", "a.test", 10), "ca.pem")));
+    assertEquals(1, catalog.apply(files, true).rejected().size());
+    assertEquals(List.of(), messages(catalog.apply(files)));
+
+    SelfSignedFiles.certificate(ca);
+    ZoneCatalog.ScanResult appeared = catalog.apply(files);
+
+    assertTrue(appeared.changed());
+    assertEquals(List.of("tenants/a.json"), appeared.recovered());
+    assertTrue(catalog.isAccepted("a.json"));
+  }
+
+  private static String withCa(String zone, String caFile) {
+    return new JsonObject(zone).put("origin_ca_file", caFile).encodePrettily();
   }
 }

@@ -203,7 +203,7 @@ class ZoneFileValidationTest {
     SelfSignedFiles.certificate(tenants.resolve("ca.pem"));
     ZoneConfig zone = ZoneFileParser.parse(tenants.resolve("shop.json"), "tenants/shop.json",
       shop().put("origin_ca_file", "ca.pem").encode());
-    assertEquals(tenants.resolve("ca.pem"), zone.originCaFile());
+    assertEquals(tenants.resolve("ca.pem"), zone.originCa().path());
   }
 
   @Test
