@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * One zone as its file declares it, validated. {@code originCa} is the CA file, resolved against the zone
- * file's folder, with the text it held when the zone was read. {@code source} is the file it came from, or null for zones made in code (the demo).
+ * file's folder, with the text it held when the zone was read. {@code source} is the file it came from,
+ * or null for zones made in code (the demo).
  */
 public record ZoneConfig(
   String zone,
