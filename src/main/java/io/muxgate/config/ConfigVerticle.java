@@ -41,6 +41,7 @@ public final class ConfigVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(ConfigVerticle.class);
 
   private final ZoneCatalog catalog;
+  private final ZoneFiles files;
   private final OriginPools pools;
   private final ProxyMetrics metrics;
   private final long scanPeriodMs;
@@ -63,6 +64,7 @@ public final class ConfigVerticle extends VerticleBase {
   public ConfigVerticle(ZoneCatalog catalog, OriginPools pools, ProxyMetrics metrics, long scanPeriodMs,
                         int proxyInstances) {
     this.catalog = catalog;
+    this.files = new ZoneFiles(catalog.dir());
     this.pools = pools;
     this.metrics = metrics;
     this.scanPeriodMs = scanPeriodMs;
@@ -99,9 +101,9 @@ public final class ConfigVerticle extends VerticleBase {
   }
 
   private void scan() {
-    Map<String, String> files;
+    Map<String, String> current;
     try {
-      files = ZoneFiles.read(catalog.dir());
+      current = files.read();
     } catch (IOException e) {
       if (!e.getMessage().equals(lastScanError)) {
         log.error("cannot scan zone files, keeping every zone as it is: " + e.getMessage());
@@ -110,7 +112,7 @@ public final class ConfigVerticle extends VerticleBase {
       return;
     }
     lastScanError = null;
-    ZoneCatalog.ScanResult result = catalog.apply(files);
+    ZoneCatalog.ScanResult result = catalog.apply(current);
     report(result, catalog, metrics);
     if (result.changed()) {
       publish();

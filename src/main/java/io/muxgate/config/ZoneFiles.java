@@ -5,23 +5,55 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 
 /**
- * Reads the zone files of a tenants folder. Kubernetes ConfigMap mounts show each key as a symlink
- * {@code zone.json -> ..data/zone.json}; reading through the link always sees one whole generation,
- * because the kubelet swaps {@code ..data} atomically. Entries starting with '.' are never zone files.
+ * Reads the zone files of a tenants folder, scan after scan. Kubernetes ConfigMap mounts show each key as
+ * a symlink {@code zone.json -> ..data/zone.json}; reading through the link always sees one whole
+ * generation, because the kubelet swaps {@code ..data} atomically. Entries starting with '.' are never
+ * zone files.
+ *
+ * <p>A file is read again only when its attributes (size, modification time, inode) changed since the last
+ * read, or when that read came less than {@link #SETTLED_MILLIS} after its modification: a second write
+ * of the same size within the file system's timestamp granularity leaves the attributes as they were, and
+ * is caught by the read that follows it. With thousands of zones, reading every file every second cost
+ * about 45 µs of CPU per file per scan, and a stat a fraction of that.
  */
 public final class ZoneFiles {
 
-  private ZoneFiles() {
+  /** How long after its last modification a file's content may be trusted to match its attributes. */
+  static final long SETTLED_MILLIS = 2_000;
+
+  private record Read(Object fileKey, long size, FileTime modified, long readAtMillis, String text) {
+
+    boolean stillValid(BasicFileAttributes now) {
+      return now.size() == size && now.lastModifiedTime().equals(modified) && Objects.equals(now.fileKey(), fileKey)
+        && modified.toMillis() < readAtMillis - SETTLED_MILLIS;
+    }
   }
 
-  /** File name → content for every {@code *.json} in {@code dir}; unreadable files map to null. */
+  private final Path dir;
+  private final Map<String, Read> reads = new HashMap<>();
+
+  /** Files of {@code dir}, remembered between calls of {@link #read()}; not thread-safe. */
+  public ZoneFiles(Path dir) {
+    this.dir = dir;
+  }
+
+  /** File name → content for every {@code *.json} in {@code dir}, read once. */
   public static Map<String, String> read(Path dir) throws IOException {
+    return new ZoneFiles(dir).read();
+  }
+
+  /** File name → content for every {@code *.json} in the folder; unreadable files map to null. */
+  public Map<String, String> read() throws IOException {
     Map<String, String> files = new TreeMap<>();
     if (!Files.isDirectory(dir)) {
       throw new IOException("tenants_dir " + dir + " is not a folder");
@@ -32,15 +64,35 @@ public final class ZoneFiles {
     }
     for (Path entry : entries) {
       String name = entry.getFileName().toString();
-      if (name.startsWith(".") || !Files.isRegularFile(entry)) {
+      BasicFileAttributes attributes = name.startsWith(".") ? null : attributes(entry);
+      if (attributes == null || !attributes.isRegularFile()) {
         continue;
       }
+      Read last = reads.get(name);
+      if (last != null && last.stillValid(attributes)) {
+        files.put(name, last.text());
+        continue;
+      }
+      long readAt = System.currentTimeMillis();
       try {
-        files.put(name, Files.readString(entry, StandardCharsets.UTF_8));
+        String text = Files.readString(entry, StandardCharsets.UTF_8);
+        reads.put(name, new Read(attributes.fileKey(), attributes.size(), attributes.lastModifiedTime(), readAt, text));
+        files.put(name, text);
       } catch (IOException e) {
+        reads.remove(name);
         files.put(name, null);
       }
     }
+    reads.keySet().retainAll(files.keySet());
     return files;
+  }
+
+  /** The attributes of the file a name leads to (through links), or null if there is none to read. */
+  private static BasicFileAttributes attributes(Path entry) {
+    try {
+      return Files.readAttributes(entry, BasicFileAttributes.class);
+    } catch (IOException e) {
+      return null;
+    }
   }
 }
