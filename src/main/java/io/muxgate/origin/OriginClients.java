@@ -7,6 +7,7 @@ import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.Http2Settings;
 import io.vertx.core.net.PemTrustOptions;
@@ -29,7 +30,16 @@ public final class OriginClients {
   }
 
   static HttpClientAgent create(Vertx vertx, OriginPeer peer) {
-    return vertx.createHttpClient(options(peer));
+    return vertx.createHttpClient(options(peer), unpooled());
+  }
+
+  /**
+   * For a client whose connections are all opened with {@code connect()} and kept by an {@link OriginPool}:
+   * Vert.x's own pool stays empty, and its cleaner, a timer a second per client, has nothing to do (with
+   * thousands of zones, thousands of timers a second on the event loops).
+   */
+  static PoolOptions unpooled() {
+    return new PoolOptions().setCleanerPeriod(0);
   }
 
   static HttpClientOptions options(OriginPeer peer) {

@@ -184,7 +184,7 @@ final class OriginConnector {
 
   private void http1Client() {
     if (http1Only == null) {
-      http1Only = vertx.createHttpClient(OriginClients.http1Options(peer));
+      http1Only = vertx.createHttpClient(OriginClients.http1Options(peer), OriginClients.unpooled());
     }
   }
 
