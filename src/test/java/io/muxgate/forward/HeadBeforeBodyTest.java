@@ -5,6 +5,7 @@ import io.muxgate.support.ClientKind;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientRequest;
@@ -54,7 +55,10 @@ class HeadBeforeBodyTest {
     HttpClientResponse response = Await.result(request.response());
 
     assertEquals(200, response.statusCode(), "the response head came before any body was sent");
+    // Asked for before the body goes: Vert.x drops response data that comes before anyone asks for it, and
+    // the whole answer can be back before this thread runs again.
+    Future<Buffer> body = response.body();
     request.end(Buffer.buffer("late body"));
-    assertEquals("got late body", Await.result(response.body()).toString());
+    assertEquals("got late body", Await.result(body).toString());
   }
 }
