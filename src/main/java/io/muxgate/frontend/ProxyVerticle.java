@@ -80,7 +80,8 @@ public final class ProxyVerticle extends VerticleBase {
         frontStreamConnections.incrementAndGet();
       }
     };
-    HttpServer cleartext = vertx.createHttpServer(FrontendOptions.cleartext(config))
+    HttpServer cleartext = AcceptHook.createHttpServer(vertx, FrontendOptions.cleartext(config),
+        H2cUpgradesWithBodies::install)
       .connectionHandler(connections)
       .requestHandler(forwarder::handle)
       .invalidRequestHandler(forwarder::handleInvalid);
