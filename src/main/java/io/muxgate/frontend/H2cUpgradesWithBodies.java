@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
@@ -13,13 +14,13 @@ import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.vertx.core.http.impl.Http1xOrH2CHandler;
 
 /**
- * Declines an h2c Upgrade whose request has a body or an Expect (RFC 9110, section 7.8 lets a server
- * decline any Upgrade): the request is served as HTTP/1.1 and the connection stays HTTP/1.1. Vert.x
- * switches protocols as soon as it has the request head, and the body has nowhere good to go: a client
- * that sent {@code Expect: 100-continue} waits for a 100 that can no longer come (RFC 7540, section 3.2
- * wants it before the 101), and a large body sent anyway, read as HTTP/1.1 and handed on as HTTP/2 DATA,
- * stalled part way (5 MB from {@code curl --http2} stopped after 2.6 MB). A bodiless request still
- * upgrades; nginx and HAProxy take no h2c Upgrade at all.
+ * Declines an h2c Upgrade whose request has a body or an Expect, or that is incomplete (RFC 9110,
+ * section 7.8 lets a server decline any Upgrade): the request is served as HTTP/1.1 and the connection
+ * stays HTTP/1.1. Vert.x switches protocols as soon as it has the request head, and the body has nowhere
+ * good to go: a client that sent {@code Expect: 100-continue} waits for a 100 that can no longer come
+ * (RFC 7540, section 3.2 wants it before the 101), and a large body sent anyway, read as HTTP/1.1 and
+ * handed on as HTTP/2 DATA, stalled part way (5 MB from {@code curl --http2} stopped after 2.6 MB). A
+ * bodiless request still upgrades; nginx and HAProxy take no h2c Upgrade at all.
  *
  * <p>The first request of a cleartext connection goes from Vert.x's HTTP/1.x decoder to its upgrade
  * handler, and both are put in place only once Vert.x's preface check has told HTTP/1.x from HTTP/2 by
@@ -61,13 +62,20 @@ final class H2cUpgradesWithBodies extends ChannelInboundHandlerAdapter {
     ctx.fireChannelRead(msg);
   }
 
-  /** No body and no Expect: a request that may switch protocols at its head. */
+  /**
+   * No body and no Expect: a request that may switch protocols at its head. And a whole h2c Upgrade
+   * (RFC 7540, section 3.2): Connection naming Upgrade and HTTP2-Settings, and exactly one HTTP2-Settings.
+   * Vert.x answers any other a 400 and closes; RFC 9110, section 7.8 lets a server ignore an Upgrade.
+   */
   private static boolean mayUpgrade(HttpRequest request) {
     HttpHeaders headers = request.headers();
     return request.decoderResult().isSuccess()
       && !headers.contains(HttpHeaderNames.EXPECT)
       && !headers.contains(HttpHeaderNames.TRANSFER_ENCODING)
-      && HttpUtil.getContentLength(request, 0L) == 0;
+      && HttpUtil.getContentLength(request, 0L) == 0
+      && headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
+      && headers.containsValue(HttpHeaderNames.CONNECTION, Http2CodecUtil.HTTP_UPGRADE_SETTINGS_HEADER, true)
+      && headers.getAll(Http2CodecUtil.HTTP_UPGRADE_SETTINGS_HEADER).size() == 1;
   }
 
   /**

@@ -12,6 +12,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -92,6 +94,20 @@ class H2cUpgradeWithBodyTest {
       assertTrue(head.startsWith("HTTP/1.1 200 "), "the Upgrade declined, the body read:\n" + head);
       assertEquals(body.length + " " + sha256(body), readBody(socket.getInputStream(), head));
       written.get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Vert.x answered these 400 and closed: the Upgrade is ignored instead, as RFC 9110, section 7.8 allows. */
+  @ParameterizedTest
+  @ValueSource(strings = {"Upgrade: h2c\r\n", "Connection: Upgrade\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABk\r\n",
+    "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"})
+  void anIncompleteUpgradeIsIgnored(String upgrade) throws IOException {
+    try (Socket socket = connect()) {
+      send(socket, "GET /incomplete HTTP/1.1\r\nHost: z.test\r\n" + upgrade + "\r\n");
+
+      String head = readHead(socket.getInputStream());
+      assertTrue(head.startsWith("HTTP/1.1 200 "), head);
+      assertEquals("0 " + sha256(new byte[0]), readBody(socket.getInputStream(), head));
     }
   }
 
