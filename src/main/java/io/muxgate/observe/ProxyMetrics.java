@@ -40,6 +40,9 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
     "muxgate.config.reloads", "Zone file changes applied or rejected",
     "muxgate.origin.connections", "Origin connections open now",
     "muxgate.origin.connections.opened", "Origin connections opened since start",
+    "muxgate.origin.connections.abandoned",
+    "Origin sockets closed because their connection was not ready within the setup deadline (no HTTP/2 SETTINGS,"
+      + " no answer to the h2c Upgrade)",
     "muxgate.origin.streams.active", "Requests on an origin connection now",
     "muxgate.origin.requests.queued", "Requests waiting for an origin stream now (every connection full, or opening)");
   private static final String NO_ZONE = "";
@@ -108,6 +111,12 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
     if (open != null) {
       open.value().decrementAndGet();
     }
+  }
+
+  @Override
+  public void connectionAbandoned(OriginPeer peer) {
+    counter("muxgate.origin.connections.abandoned", "zone", peer.zone(), "origin", peer.address().toString())
+      .increment();
   }
 
   @Override

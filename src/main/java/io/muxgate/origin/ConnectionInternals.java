@@ -3,12 +3,16 @@ package io.muxgate.origin;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http2.DecoratingHttp2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientConnection;
+import io.vertx.core.http.impl.CleanableHttpClient;
+import io.vertx.core.http.impl.HttpClientBase;
 import io.vertx.core.http.impl.HttpClientConnectionInternal;
 import io.vertx.core.http.impl.UnpooledHttpClientConnection;
 import io.vertx.core.internal.logging.Logger;
@@ -18,12 +22,13 @@ import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 
 /**
- * The one place Muxgate reaches under Vert.x 5.0's public API, for two things it does not expose: the
- * Netty channel of a connection from {@code HttpClient.connect()} (to set TCP keep-alive timing) and
- * Netty's HTTP/2 connection state (for the latest GOAWAY's last-stream-id: Vert.x reports only the
- * first GOAWAY, and an origin that drains in two steps sends a second, lower one). The connection
- * wraps the internal one in a private field; if reading it ever fails, both features degrade (no
- * keep-alive timing, first GOAWAY only) and one line is logged.
+ * The one place Muxgate reaches under Vert.x 5.0's public API, for three things it does not expose: the
+ * Netty channel of a connection from {@code HttpClient.connect()} (to set TCP keep-alive timing), Netty's
+ * HTTP/2 connection state (for the latest GOAWAY's last-stream-id: Vert.x reports only the first GOAWAY,
+ * and an origin that drains in two steps sends a second, lower one), and the sockets a client has open
+ * ({@link AbandonedSetups} closes those a connect still sets up after its deadline). The connection
+ * wraps the internal one in a private field; if reading it ever fails, all three degrade (no keep-alive
+ * timing, first GOAWAY only, unready sockets left to the pool's close) and one line is logged.
  *
  * <p>Under Netty's public API too, for two things: how many bytes an HTTP/1.x codec holds undecoded
  * ({@link SurplusBytes} must know whether an origin sent more than its response), and the HTTP/2 codec's
@@ -40,6 +45,9 @@ final class ConnectionInternals {
       + "origin connections are not guarded against bytes past a response");
   private static final Method CODEC_DECODER = codecMethod(CombinedChannelDuplexHandler.class, "inboundHandler");
   private static final Method UNDECODED = codecMethod(ByteToMessageDecoder.class, "actualReadableBytes");
+  /** Public, in a class that is not: the client's open sockets, which Vert.x closes with the client. */
+  private static final Field CHANNEL_GROUP = field("io.vertx.core.net.impl.NetClientImpl", "channelGroup",
+    "sockets to an origin that is not ready within the setup deadline stay open until the pool closes");
   private static final Field DECORATED = field(DecoratingHttp2ConnectionDecoder.class, "delegate",
     "a connection error while Muxgate's streams are open ends with GOAWAY(PROTOCOL_ERROR) instead of its own code");
 
@@ -55,6 +63,23 @@ final class ConnectionInternals {
       Object actual = ACTUAL.get(connection);
       return actual instanceof HttpClientConnectionInternal internal
         ? internal.channelHandlerContext().channel() : null;
+    } catch (IllegalAccessException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
+   * The sockets {@code client} has open, from the end of their TCP connect (and TLS handshake) until
+   * they close: Vert.x's own group of them, live. Null when out of reach, or when {@link #channelOf}
+   * is, without which a socket set up for a connection could not be told from one still being set up.
+   */
+  static ChannelGroup channelsOf(HttpClientAgent client) {
+    Object impl = client instanceof CleanableHttpClient cleanable ? cleanable.delegate : client;
+    if (ACTUAL == null || CHANNEL_GROUP == null || !(impl instanceof HttpClientBase base)) {
+      return null;
+    }
+    try {
+      return CHANNEL_GROUP.get(base.netClient()) instanceof ChannelGroup open ? open : null;
     } catch (IllegalAccessException | RuntimeException e) {
       return null;
     }
@@ -128,6 +153,16 @@ final class ConnectionInternals {
       }
       return decoder;
     } catch (IllegalAccessException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** {@link #field(Class, String, String)} of the class named {@code owner}. */
+  private static Field field(String owner, String name, String without) {
+    try {
+      return field(Class.forName(owner), name, without);
+    } catch (ClassNotFoundException | LinkageError e) {
+      log.warn(owner + " unavailable (" + e + "): " + without);
       return null;
     }
   }

@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * How an {@link OriginPool} gets a connection to its peer: Vert.x's client connects (TCP, TLS, ALPN,
- * h2c), this bounds the whole setup and classifies what went wrong. For an {@code http://} origin offered
+ * h2c), this bounds the whole setup, closes the sockets of setups it gave up on ({@link AbandonedSetups})
+ * and classifies what went wrong. For an {@code http://} origin offered
  * h2c by Upgrade it also notices the origin refusing the Upgrade and connects with HTTP/1.1 alone: for
  * good when the origin answered the Upgrade in HTTP/1.1, for a while when it closed the connection on it.
  */
@@ -27,6 +28,7 @@ final class OriginConnector {
   private final Vertx vertx;
   private final HttpClientAgent client;
   private final HttpConnectOptions options;
+  private final AbandonedSetups abandoned;
   /**
    * After the origin closed the connection on the Upgrade, HTTP/1.1 alone for this long, doubled at each
    * such close in a row: an HTTP/1.x server that drops every Upgrade costs one probe now and then, while
@@ -45,12 +47,15 @@ final class OriginConnector {
   private long http1UntilNanos;
   private long retryNanos;
 
-  OriginConnector(OriginPeer peer, Vertx vertx, HttpClientAgent client, HttpConnectOptions options) {
+  OriginConnector(OriginPeer peer, Vertx vertx, HttpClientAgent client, HttpConnectOptions options,
+                  PoolEvents events) {
     this.peer = peer;
     this.vertx = vertx;
     this.client = client;
     this.options = options;
     this.h2cUpgrade = peer.address().scheme() == Scheme.HTTP && peer.h2Allowed();
+    this.abandoned = new AbandonedSetups(peer, events);
+    abandoned.watch(client);
   }
 
   /**
@@ -64,17 +69,22 @@ final class OriginConnector {
       via = upgradeWithheld() ? http1Only : client;
     }
     boolean probing = h2cUpgrade && via == client;
+    long attempt = abandoned.begin();
     Future<HttpClientConnection> future;
     try {
       future = via.connect(options);
     } catch (RuntimeException e) {
+      abandoned.ended(attempt, false);
       return Future.failedFuture(OriginFailure.ofPoolConnect(e, tls));
     }
     Promise<HttpClientConnection> ready = Promise.promise();
-    // Vert.x bounds TCP connect and the TLS handshake, but waits for an h2 origin's SETTINGS forever.
+    // Vert.x bounds TCP connect and the TLS handshake, but waits for an h2 origin's SETTINGS (or the
+    // answer to the h2c Upgrade) for as long as the socket is open: giving up closes the socket too.
     AtomicBoolean settled = new AtomicBoolean();
     long deadline = vertx.setTimer(peer.setupDeadlineMillis(), id -> {
       if (settled.compareAndSet(false, true)) {
+        // Before the failure, whose handling may begin another attempt and make this socket look like its.
+        abandoned.ended(attempt, true);
         ready.fail(new OriginFailure(FailureKind.CONNECT_TIMEOUT, "connection not ready within "
           + peer.setupDeadlineMillis() + " ms"));
       }
@@ -83,9 +93,11 @@ final class OriginConnector {
       vertx.cancelTimer(deadline);
       if (!settled.compareAndSet(false, true)) {
         if (ar.succeeded()) {
+          abandoned.cameLate(ar.result());
           ar.result().close();
         }
       } else if (ar.succeeded()) {
+        abandoned.took(attempt, ar.result());
         if (probing && !isH2(ar.result())) {
           // Upgrade refused. Many HTTP/1.x servers refuse by closing the connection (HTTP/1.0 ones
           // close after every response): this one may be dead already, the next will not need it.
@@ -99,6 +111,7 @@ final class OriginConnector {
           ready.complete(ar.result());
         }
       } else {
+        abandoned.ended(attempt, false);
         OriginFailure failure = OriginFailure.ofPoolConnect(ar.cause(), tls);
         if (probing && failure.kind() == FailureKind.UNPROCESSED) {
           closedOnUpgrade();
@@ -185,6 +198,7 @@ final class OriginConnector {
   private void http1Client() {
     if (http1Only == null) {
       http1Only = vertx.createHttpClient(OriginClients.http1Options(peer), OriginClients.unpooled());
+      abandoned.watch(http1Only);
     }
   }
 

@@ -58,7 +58,7 @@ public final class OriginPool {
   OriginPool(OriginPeer peer, Vertx vertx, HttpClientAgent client, HttpConnectOptions connectOptions,
              PoolEvents events) {
     this.peer = peer;
-    this.connector = new OriginConnector(peer, vertx, client, connectOptions);
+    this.connector = new OriginConnector(peer, vertx, client, connectOptions, events);
     this.events = events;
     this.activeStreams = events.activeStreams(peer);
     this.waiters = new WaitQueue(events.queuedRequests(peer));

@@ -14,6 +14,10 @@ public interface PoolEvents {
   default void connectionClosed(OriginPeer peer, String protocol) {
   }
 
+  /** A socket to {@code peer} closed because its connection was not ready within the setup deadline. */
+  default void connectionAbandoned(OriginPeer peer) {
+  }
+
   /**
    * The count of streams in use on {@code peer}'s connections. A pool asks once and updates it twice
    * per request, so a per-request lookup (hashing the whole peer) stays off the request path.
