@@ -34,9 +34,9 @@ public final class TestScope implements BeforeAllCallback, BeforeEachCallback, A
   private static final long VERTX_CLOSE_SECONDS = 10;
   /**
    * An HTTP/1.1 client's close waits until what it wrote is sent: ResponseChunkLeakTest's clients wait for
-   * the proxy to cut their stalled uploads at a 3 s read timeout, which took over 5 s on a slow machine.
+   * the proxy to cut their stalled uploads at a 6 s read timeout (a 3 s one took over 5 s on a slow machine).
    */
-  private static final long CLIENT_CLOSE_SECONDS = 15;
+  private static final long CLIENT_CLOSE_SECONDS = 20;
 
   private final Deque<AutoCloseable> classResources = new ArrayDeque<>();
   private final Deque<AutoCloseable> testResources = new ArrayDeque<>();
