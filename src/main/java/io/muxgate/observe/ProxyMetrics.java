@@ -32,19 +32,21 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
     // Up to past the default proxy_read_timeout (100 s), so that 524s land in a bucket of their own.
     Duration.ofSeconds(60), Duration.ofSeconds(120)};
   /** The HELP line of each family. */
-  private static final Map<String, String> HELP = Map.of(
-    "muxgate.requests", "Requests answered, by zone and status code sent to the client",
-    "muxgate.request.duration", "Time from the request's arrival to the end of its response",
-    "muxgate.origin.errors", "Requests failed at the origin (520..526), by zone and status",
-    "muxgate.origin.replays", "Requests sent again because the origin did not process them, by reason",
-    "muxgate.config.reloads", "Zone file changes applied or rejected",
-    "muxgate.origin.connections", "Origin connections open now",
-    "muxgate.origin.connections.opened", "Origin connections opened since start",
-    "muxgate.origin.connections.abandoned",
-    "Origin sockets closed because their connection was not ready within the setup deadline (no HTTP/2 SETTINGS,"
-      + " no answer to the h2c Upgrade)",
-    "muxgate.origin.streams.active", "Requests on an origin connection now",
-    "muxgate.origin.requests.queued", "Requests waiting for an origin stream now (every connection full, or opening)");
+  private static final Map<String, String> HELP = Map.ofEntries(
+    Map.entry("muxgate.requests", "Requests answered, by zone and status code sent to the client"),
+    Map.entry("muxgate.request.duration", "Time from the request's arrival to the end of its response"),
+    Map.entry("muxgate.origin.errors", "Requests failed at the origin (520..526), by zone and status"),
+    Map.entry("muxgate.origin.replays", "Requests sent again because the origin did not process them, by reason"),
+    Map.entry("muxgate.config.reloads", "Zone file changes applied or rejected"),
+    Map.entry("muxgate.origin.connections", "Origin connections open now"),
+    Map.entry("muxgate.origin.connections.opened", "Origin connections opened since start"),
+    Map.entry("muxgate.origin.ejections", "Times an origin was taken out of balancing by passive health"
+      + " (connect or certificate failures, five failed requests in a row)"),
+    Map.entry("muxgate.origin.connections.abandoned", "Origin sockets closed because their connection was not"
+      + " ready within the setup deadline (no HTTP/2 SETTINGS, no answer to the h2c Upgrade)"),
+    Map.entry("muxgate.origin.streams.active", "Requests on an origin connection now"),
+    Map.entry("muxgate.origin.requests.queued",
+      "Requests waiting for an origin stream now (every connection full, or opening)"));
   private static final String NO_ZONE = "";
 
   private final MeterRegistry registry;
@@ -111,6 +113,11 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
     if (open != null) {
       open.value().decrementAndGet();
     }
+  }
+
+  @Override
+  public void originEjected(OriginPeer peer) {
+    counter("muxgate.origin.ejections", "zone", peer.zone(), "origin", peer.address().toString()).increment();
   }
 
   @Override

@@ -35,18 +35,24 @@ public final class OriginHealth {
 
   /** What the log lines call this origin ("origin https://10.0.0.5:443 of zone shop"); null: no lines. */
   private final String name;
+  /** Told of each ejection, for the metric. */
+  private final Runnable ejected;
   private volatile int consecutiveFailures;
   private volatile int failedRequestsInARow;
   private long ejectedUntilNanos;
   private long lastFailureNanos;
 
   public OriginHealth() {
-    this(null);
+    this(null, () -> { });
   }
 
-  /** Health that logs each ejection and each return of the origin {@code name} names. */
-  OriginHealth(String name) {
+  /**
+   * Health that logs the first ejection of a streak and the return of the origin {@code name} names, and
+   * runs {@code ejected} at every ejection.
+   */
+  OriginHealth(String name, Runnable ejected) {
     this.name = name;
+    this.ejected = ejected;
   }
 
   /**
@@ -109,6 +115,7 @@ public final class OriginHealth {
       backOff = Math.min(MAX_EJECTION_NANOS, BASE_EJECTION_NANOS << Math.min(consecutiveFailures - 1, MAX_DOUBLINGS));
       ejectedUntilNanos = nowNanos + backOff;
     }
+    ejected.run();
     if (name != null && first) {
       // Once, as HAProxy says a server is DOWN: the longer back-offs while it stays down are not news.
       log.warn(name + " taken out of balancing for " + TimeUnit.NANOSECONDS.toSeconds(backOff) + " s: " + why);

@@ -64,7 +64,8 @@ public final class OriginPool {
     this.waiters = new WaitQueue(events.queuedRequests(peer));
     this.expectedCapacity = peer.expectedCapacity();
     this.liveness = new ConnectionLiveness(this, peer);
-    this.health = new OriginHealth("origin " + peer.address() + " of zone " + peer.zone());
+    this.health = new OriginHealth("origin " + peer.address() + " of zone " + peer.zone(),
+      () -> events.originEjected(peer));
   }
 
   public OriginPeer peer() {

@@ -14,6 +14,10 @@ public interface PoolEvents {
   default void connectionClosed(OriginPeer peer, String protocol) {
   }
 
+  /** {@code peer} was taken out of balancing by passive health (an ejection, or a longer one). */
+  default void originEjected(OriginPeer peer) {
+  }
+
   /** A socket to {@code peer} closed because its connection was not ready within the setup deadline. */
   default void connectionAbandoned(OriginPeer peer) {
   }

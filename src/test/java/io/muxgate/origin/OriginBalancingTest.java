@@ -1,5 +1,6 @@
 package io.muxgate.origin;
 
+import io.muxgate.admin.AdminApi;
 import io.muxgate.support.Await;
 import io.muxgate.support.CapturedLog;
 import io.muxgate.support.Exchange;
@@ -158,6 +159,11 @@ class OriginBalancingTest {
       // Without the count a fair coin decides each request: about 20 of 40.
       assertTrue(answered503 <= OriginHealth.OUTLIER_FAILURES + 1, "503s relayed: " + answered503);
       assertEquals(answered503, failing.stats().requestsReceived());
+      String labels = "origin=\"h2c://" + failing.authority() + "\",zone=\"z\"";
+      AdminApi admin = new AdminApi(vertx, proxy.adminPort());
+      assertTrue(admin.metric("muxgate_origin_ejections_total", labels) >= 1, "the ejection is counted");
+      assertEquals(0, admin.metric("muxgate_origin_ejections_total", "origin=\"h2c://" + up.authority()
+        + "\",zone=\"z\""), "the healthy origin never was");
     } finally {
       failing.close();
     }
