@@ -28,6 +28,13 @@ public final class Main {
    * of lines a second when clients cancel under load. Held here: JUL keeps loggers only weakly.
    */
   private static final Logger NETTY_HTTP2 = Logger.getLogger("io.netty.handler.codec.http2");
+  /**
+   * Vert.x's default eviction handler warns "Connection evicted", with nothing else, for each HTTP/1.1
+   * connection of an h2c Upgrade attempt that closes before the Upgrade is settled (an origin that never
+   * answers it, whose socket is closed at the setup deadline): the 522 and its metric already say it.
+   */
+  private static final Logger VERTX_EVICTIONS =
+    Logger.getLogger("io.vertx.core.http.impl.HttpClientConnectionInternal");
 
   private static final String NETTY_ALLOCATOR = "io.netty.allocator.type";
   /** How long a second stop signal waits for client connections to close before exiting anyway. */
@@ -47,6 +54,7 @@ public final class Main {
       System.setProperty(NETTY_ALLOCATOR, "pooled");
     }
     NETTY_HTTP2.setLevel(Level.WARNING);
+    VERTX_EVICTIONS.setLevel(Level.SEVERE);
     Path confPath;
     ProcessConfig config;
     try {
