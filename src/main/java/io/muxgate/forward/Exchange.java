@@ -313,7 +313,7 @@ final class Exchange implements ResponseRelay.Owner {
       return;
     }
     // A connection to a down origin failed before any byte was sent: safe to try another origin.
-    boolean failover = failure.kind().ejectsOrigin() && selection.origins().hasAlternative(pool);
+    boolean failover = failure.kind().ejectsOrigin() && selection.origins().hasAlternativeInBalancing(pool);
     if (failure.kind().replaySafe() || failover) {
       if (request.replayOverflow()) {
         failure = new OriginFailure(FailureKind.REPLAY_BODY_TOO_LARGE, null, cause);
@@ -323,9 +323,9 @@ final class Exchange implements ResponseRelay.Owner {
         // a request must not get it on every pooled connection in turn. Where the connection went away
         // with the request provably unprocessed (it is retired, so the next try lands elsewhere) up to
         // MAX_ATTEMPTS: during an origin restart a GOAWAY can race on each connection in turn. A stream
-        // that never reached the wire is not a replay. A failover goes on to each other origin in turn
-        // (the failed ones are ejected, so the next pick avoids them): with two of three origins down, a
-        // request that meets both still reaches the third.
+        // that never reached the wire is not a replay. A failover goes on to each other origin in balancing
+        // in turn (the failed ones are ejected, so the next pick avoids them): with two of three origins
+        // down, a request that meets both still reaches the third.
         if (failover) {
           failovers++;
           forwarder.replayed(zone, failure);

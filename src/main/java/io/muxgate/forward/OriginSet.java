@@ -55,8 +55,18 @@ public record OriginSet(List<OriginPool> pools) {
     return leastRecentlyFailed != null ? leastRecentlyFailed : pools.get(0);
   }
 
-  /** Whether a retry could go to an origin other than {@code pool}. */
-  public boolean hasAlternative(OriginPool pool) {
-    return pools.size() > 1 || pools.get(0) != pool;
+  /**
+   * Whether a retry could go to an origin other than {@code pool} that is in balancing now. Not to one
+   * ejected: with every origin down, a request that met one would otherwise wait for a connect to each
+   * in turn (a connect timeout apiece when they drop packets) to get the same error.
+   */
+  public boolean hasAlternativeInBalancing(OriginPool pool) {
+    long now = System.nanoTime();
+    for (OriginPool other : pools) {
+      if (other != pool && !other.health().ejected(now)) {
+        return true;
+      }
+    }
+    return false;
   }
 }

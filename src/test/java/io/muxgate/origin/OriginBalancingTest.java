@@ -20,8 +20,10 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -197,14 +199,24 @@ class OriginBalancingTest {
 
   @Test
   void withEveryOriginDownRequestsStillReachAnOriginAndGet521() throws IOException {
+    Set<Integer> ports = new HashSet<>();
+    while (ports.size() < 3) {
+      ports.add(RefusedPort.pick());
+    }
     proxy = ProxyHarness.start(vertx, Map.of("z.json", zone("z", "z.test",
-      List.of("h2c://127.0.0.1:" + RefusedPort.pick(), "h2c://127.0.0.1:" + RefusedPort.pick()), null)));
+      ports.stream().map(port -> "h2c://127.0.0.1:" + port).toList(), null)));
     client = proxy.h2cClient();
 
     for (int i = 0; i < 5; i++) {
-      Exchange exchange = get(client);
+      String path = "/" + i;
+      Exchange exchange = Await.result(Exchange.get(client, "z.test", path));
       assertEquals(521, exchange.status(), exchange.body());
       assertEquals("connection_refused", exchange.header("muxgate-error"));
+      Await.until(() -> proxy.lastRecord(path) != null, "the access record of " + path);
+      if (i > 0) {
+        // Every origin is out of balancing now: one try, not one connect to each in turn for the same 521.
+        assertEquals(1, proxy.lastRecord(path).attempts(), path);
+      }
     }
   }
 
