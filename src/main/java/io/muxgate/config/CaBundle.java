@@ -1,8 +1,6 @@
 package io.muxgate.config;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -11,15 +9,6 @@ import java.nio.file.Path;
  * again (see {@link ZoneCatalog}), so a bundle rotated in place takes effect like an edit of the zone.
  */
 public record CaBundle(Path path, String pem) {
-
-  /** The text {@code path} holds now, byte for byte (ISO-8859-1), or null if it cannot be read. */
-  public static String read(Path path) {
-    try {
-      return new String(Files.readAllBytes(path), StandardCharsets.ISO_8859_1);
-    } catch (IOException | RuntimeException e) {
-      return null;
-    }
-  }
 
   public byte[] bytes() {
     return pem.getBytes(StandardCharsets.ISO_8859_1);

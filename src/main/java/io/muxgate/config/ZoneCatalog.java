@@ -1,5 +1,6 @@
 package io.muxgate.config;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -50,17 +51,14 @@ public final class ZoneCatalog {
   private record FileState(String text, Path caPath, String caText, Verdict verdict, ZoneConfig parsed,
                            ConfigException error) {
 
-    /** Whether the CA file the zone names holds other text than when the zone was judged. */
-    boolean caFileChanged() {
-      return caPath != null && !Objects.equals(caText, CaBundle.read(caPath));
-    }
-
     FileState judged(Verdict newVerdict, ZoneConfig newParsed, ConfigException newError) {
       return new FileState(text, caPath, caText, newVerdict, newParsed, newError);
     }
   }
 
   private final Path dir;
+  /** The CA files zones name, read byte for byte, and again only when they may have changed. */
+  private final FileReads caFiles = new FileReads(StandardCharsets.ISO_8859_1);
   private final List<ZoneConfig> builtIn;
   private final Map<String, FileState> files = new HashMap<>();
   private final Map<String, ZoneConfig> accepted = new TreeMap<>();
@@ -97,7 +95,7 @@ public final class ZoneCatalog {
       String text = file.getValue();
       FileState seen = files.get(name);
       // A CA bundle rotated in place (a mounted Secret's update) counts as a change of the zone file.
-      if (seen != null && Objects.equals(seen.text(), text) && !seen.caFileChanged()) {
+      if (seen != null && Objects.equals(seen.text(), text) && !caFileChanged(seen)) {
         switch (seen.verdict()) {
           case ACCEPTED, REPORTED -> {
           }
@@ -112,7 +110,7 @@ public final class ZoneCatalog {
       }
       Path path = dir.resolve(name);
       Path caPath = text == null ? null : ZoneFileParser.caFileOf(path, text);
-      FileState read = new FileState(text, caPath, caPath == null ? null : CaBundle.read(caPath), null, null, null);
+      FileState read = new FileState(text, caPath, caPath == null ? null : caFiles.read(caPath), null, null, null);
       try {
         if (text == null) {
           throw new ConfigException(displayName(path), null, "cannot read file");
@@ -149,7 +147,18 @@ public final class ZoneCatalog {
       ZoneConfig previous = accepted.put(name, zone);
       changed |= !zone.equals(previous);
     }
+    caFiles.retain(files.values().stream().map(FileState::caPath).filter(Objects::nonNull).toList());
     return new ScanResult(rejected, recovered, changed);
+  }
+
+  /** How many times a CA file's content was read, for tests. */
+  long caFilesRead() {
+    return caFiles.filesRead();
+  }
+
+  /** Whether the CA file a zone file names holds other text than when the zone was judged. */
+  private boolean caFileChanged(FileState seen) {
+    return seen.caPath() != null && !Objects.equals(seen.caText(), caFiles.read(seen.caPath()));
   }
 
   /**
