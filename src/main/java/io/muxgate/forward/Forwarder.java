@@ -98,6 +98,12 @@ public final class Forwarder {
         reject(client, resolveZone(authority), 431, "request_headers_too_large", start);
         return;
       }
+      // Only Vert.x's streams can carry both: the front end's own take a host beside :authority only when it
+      // names the same entity, and drop it then (frontend.HostBesideAuthority).
+      if (list == null && AuthorityMatch.hostMismatch(client)) {
+        reject(client, null, 400, AuthorityMatch.HOST_MISMATCH, start);
+        return;
+      }
     } else {
       // RFC 9112, section 3.2: an HTTP/1.1 request without Host, or any with two, is malformed, not
       // one for an unknown host.

@@ -36,8 +36,9 @@ import java.util.List;
  * Vert.x's server accepted — the client-side twin of {@code origin.FrameStreams}. Vert.x keeps the
  * connection's life (TLS, ALPN, SETTINGS, PING, GOAWAY and drain, idle close) and every stream it
  * should keep: CONNECT (except RFC 8441's WebSocket, which Vert.x's server does not carry),
- * {@code expect: 100-continue}, and requests whose head it must judge (missing pseudo-headers,
- * {@code :authority} beside {@code host}). A {@link FrontStream} skips Vert.x's server
+ * {@code expect: 100-continue}, and requests whose head it must judge (missing pseudo-headers, a
+ * {@code host} that names another entity than {@code :authority}, see {@link HostBesideAuthority}).
+ * A {@link FrontStream} skips Vert.x's server
  * stream, request and response objects, its message queues and one copy of each header list.
  *
  * <p>Everything here runs on the connection's event loop, which is also the loop of the requests' own
@@ -114,10 +115,11 @@ public final class FrontStreams {
   /**
    * Takes over plain client streams of a Vert.x server connection if it speaks HTTP/2; HTTP/1.x is left
    * alone. Called from the server's connection handler, on the connection's loop, once Vert.x has read
-   * the client's SETTINGS and set its frame listener. Returns whether it did.
+   * the client's SETTINGS and set its frame listener. Returns whether it did; where it does not (switched
+   * off), an HTTP/2 connection still gets {@link HostBesideAuthority}'s step in front of Vert.x.
    */
   public static boolean install(HttpConnection connection, Forwarder forwarder) {
-    if (!ENABLED || !(connection instanceof ConnectionBase base)) {
+    if (!(connection instanceof ConnectionBase base)) {
       return false;
     }
     Channel channel = base.channel();
@@ -126,13 +128,18 @@ public final class FrontStreams {
     if (vertx == null || vertx == handler || !channel.eventLoop().inEventLoop()) {
       return false;
     }
-    try {
-      new FrontStreams(channel, handler, base.context(), forwarder, base.isSsl(), base.remoteAddress().hostAddress());
-      return true;
-    } catch (RuntimeException e) {
-      log.warn("HTTP/2 codec of a client connection out of reach (" + e + "): its streams go through Vert.x");
-      return false;
+    if (ENABLED) {
+      try {
+        new FrontStreams(channel, handler, base.context(), forwarder, base.isSsl(), base.remoteAddress().hostAddress());
+        return true;
+      } catch (RuntimeException e) {
+        log.warn("HTTP/2 codec of a client connection out of reach (" + e + "): its streams go through Vert.x");
+      }
     }
+    // Vert.x reads every stream's head then; a host beside :authority is still settled before it does.
+    handler.decoder().frameListener(HostBesideAuthority.before(handler.decoder().frameListener(),
+      handler.connection().remote().lastStreamCreated()));
+    return false;
   }
 
   void block(FrontStream s) {
@@ -158,10 +165,11 @@ public final class FrontStreams {
   }
 
   /**
-   * Whether a request head is one the front end carries itself. The rest go to Vert.x, which keeps
-   * its own checks and answers for them (a malformed head is reset with PROTOCOL_ERROR there).
+   * Whether a request head is one the front end carries itself; {@code host}: whether it still has a Host
+   * header. The rest go to Vert.x, which keeps its own checks and answers for them (a malformed head is
+   * reset with PROTOCOL_ERROR there).
    */
-  private static boolean plain(Http2Headers headers) {
+  private static boolean plain(Http2Headers headers, boolean host) {
     CharSequence method = headers.method();
     CharSequence path = headers.path();
     if (method == null || headers.scheme() == null || path == null || path.length() == 0
@@ -172,9 +180,9 @@ public final class FrontStreams {
       // Only RFC 8441's extended CONNECT (a WebSocket), which names its :authority and carries no Host.
       CharSequence protocol = headers.get(Http2Headers.PseudoHeaderName.PROTOCOL.value());
       return protocol != null && AsciiString.contentEqualsIgnoreCase(protocol, WEBSOCKET)
-        && headers.authority() != null && !headers.contains(HttpHeaders.HOST);
+        && headers.authority() != null && !host;
     }
-    return headers.authority() == null ? headers.contains(HttpHeaders.HOST) : !headers.contains(HttpHeaders.HOST);
+    return headers.authority() == null ? host : !host;
   }
 
   /** Whether {@code method} is present and not an HTTP token (RFC 9110, section 9.1), such as {@code "G T"}. */
@@ -250,7 +258,11 @@ public final class FrontStreams {
           ctx.flush();
           return true;
         }
-        return plain(headers) && open(streamId, headers, end);
+        boolean host = headers.contains(HttpHeaders.HOST);
+        if (host && headers.authority() != null) {
+          host = !HostBesideAuthority.settle(headers);
+        }
+        return plain(headers, host) && open(streamId, headers, end);
       }
       FrontStream s = ours(streamId);
       if (s == null) {

@@ -1,5 +1,8 @@
 package io.muxgate.support;
 
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.json.JsonObject;
@@ -13,6 +16,7 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The Vert.x instance a test runs on and everything the test starts on it, closed in order when the test
@@ -104,6 +108,13 @@ public final class TestScope implements BeforeAllCallback, BeforeEachCallback, A
    */
   public ProxyHarness startProxy(String zone, String originUrl, JsonObject settings) {
     return startProxy(Map.of(zone + ".json", ProxyHarness.zone(zone, zone + ".test", List.of(originUrl), settings)));
+  }
+
+  /** A one-thread Netty event loop group for a test's own frame-level clients or origins, shut down when this scope ends. */
+  public EventLoopGroup nettyGroup() {
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    track(() -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+    return group;
   }
 
   /** A client of {@code kind} to the proxy, closed when this scope ends. */

@@ -1,0 +1,92 @@
+package io.muxgate.frontend;
+
+import io.muxgate.forward.AuthorityMatch;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameListener;
+import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.net.HostAndPort;
+
+import java.util.List;
+
+/**
+ * An HTTP/2 request head with a {@code host} header beside its {@code :authority}, settled before any
+ * stream reads it. Vert.x 5.0.10's server compares the two as written (case and port included) and
+ * resets the stream with PROTOCOL_ERROR when they differ, which no log line or metric sees. Here a
+ * {@code host} that names the same entity once normalized ({@link AuthorityMatch}) is dropped: the proxy
+ * routes and forwards by {@code :authority}, so the request is served. One that names another entity is
+ * put behind a {@code host} that repeats the {@code :authority}'s text, so that Vert.x takes the stream and
+ * the forwarder answers it with its own 400 {@code host_mismatch}, logged and counted.
+ */
+final class HostBesideAuthority {
+
+  private HostBesideAuthority() {
+  }
+
+  /**
+   * Settles {@code head}, which carries both; returns whether it is left without {@code host}. An unreadable
+   * {@code :authority} is left alone, for Vert.x to refuse.
+   */
+  static boolean settle(Http2Headers head) {
+    CharSequence authority = head.authority();
+    HostAndPort parsed = HostAndPort.parseAuthority(authority.toString(), -1);
+    if (parsed == null) {
+      return false;
+    }
+    List<CharSequence> hosts = head.getAll(HttpHeaders.HOST);
+    boolean same = true;
+    for (CharSequence host : hosts) {
+      same &= AuthorityMatch.sameEntity(host, parsed, head.scheme());
+    }
+    head.remove(HttpHeaders.HOST);
+    if (!same) {
+      head.add(HttpHeaders.HOST, authority);
+      head.add(HttpHeaders.HOST, hosts);
+    }
+    return same;
+  }
+
+  /**
+   * The step in front of Vert.x's frame listener, for connections whose streams are all Vert.x's
+   * ({@code -Dmuxgate.front_streams=false}); {@link FrontStreams} takes it itself.
+   */
+  static Http2FrameListener before(Http2FrameListener vertx, int lastStreamCreated) {
+    return new Step(vertx, lastStreamCreated);
+  }
+
+  private static final class Step extends Http2FrameListenerDecorator {
+
+    /** The highest client stream id whose first HEADERS were seen: later ones on it are trailers. */
+    private int lastOpened;
+
+    Step(Http2FrameListener vertx, int lastStreamCreated) {
+      super(vertx);
+      this.lastOpened = lastStreamCreated;
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding, boolean end)
+      throws Http2Exception {
+      opening(streamId, headers);
+      super.onHeadersRead(ctx, streamId, headers, padding, end);
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int dependency,
+                              short weight, boolean exclusive, int padding, boolean end) throws Http2Exception {
+      opening(streamId, headers);
+      super.onHeadersRead(ctx, streamId, headers, dependency, weight, exclusive, padding, end);
+    }
+
+    private void opening(int streamId, Http2Headers headers) {
+      if (streamId > lastOpened) {
+        lastOpened = streamId;
+        if (headers.authority() != null && headers.contains(HttpHeaders.HOST)) {
+          settle(headers);
+        }
+      }
+    }
+  }
+}
