@@ -1,5 +1,6 @@
 package io.muxgate.forward;
 
+import io.muxgate.config.OriginAddress;
 import io.muxgate.origin.FailureKind;
 import io.muxgate.origin.FrameStreams;
 import io.muxgate.origin.Lease;
@@ -19,6 +20,9 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.StreamResetException;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One request carried from a client to an origin and its response carried back, with back-pressure
@@ -70,6 +74,8 @@ final class Exchange implements ResponseRelay.Owner {
   /** The origin stream's head waits for the body's first chunk or end, to go out with it. */
   private boolean headHeld;
   private int attempts;
+  /** The origin of each attempt before the current one, for the access log; null until a second attempt. */
+  private List<OriginAddress> originsTried;
   private int replays;
   /** Attempts moved to another origin after a connect or certificate failure: at most one per other origin. */
   private int failovers;
@@ -141,6 +147,12 @@ final class Exchange implements ResponseRelay.Owner {
     leasedProtocol = null;
     leasedLocalPort = -1;
     OriginPool previous = pool;
+    if (previous != null) {
+      if (originsTried == null) {
+        originsTried = new ArrayList<>(MAX_ATTEMPTS - 1);
+      }
+      originsTried.add(previous.peer().address());
+    }
     pool = selection.origins().pick(previous);
     Future<Lease> acquired = pool.acquire(context, unprocessedOn);
     unprocessedOn = null;
@@ -468,6 +480,6 @@ final class Exchange implements ResponseRelay.Owner {
       client.method().name(), client.path(), status, Forwarder.protocolName(client.version()),
       client.remoteHost(), client.authority(), pool != null ? pool.peer().address() : null,
       leasedProtocol, leasedLocalPort,
-      response.status(), request.bytesIn(), response.bytesOut(), error, attempts));
+      response.status(), request.bytesIn(), response.bytesOut(), error, attempts, originsTried));
   }
 }

@@ -178,7 +178,7 @@ public final class Forwarder {
                                              int originStatus, long bytesIn, long bytesOut, String error) {
     return new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start, zone.name(),
       client.method().name(), client.path(), status, protocolName(client.version()), client.remoteHost(),
-      client.authority(), peer.address(), "http/1.1", -1, originStatus, bytesIn, bytesOut, error, 1);
+      client.authority(), peer.address(), "http/1.1", -1, originStatus, bytesIn, bytesOut, error, 1, null);
   }
 
   /**
@@ -288,7 +288,7 @@ public final class Forwarder {
     completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start,
       zone == null ? null : zone.name(), client.method().name(), client.path(), status,
       protocolName(client.version()), client.remoteHost(), client.authority(), null, null, -1, -1, 0, bytesOut,
-      reason, 0));
+      reason, 0, null));
   }
 
   /**

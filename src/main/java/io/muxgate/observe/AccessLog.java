@@ -1,5 +1,6 @@
 package io.muxgate.observe;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.io.BufferedOutputStream;
@@ -64,6 +65,11 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
       .put("error", r.error());
     if (r.attempts() > 1) {
       line.put("attempts", r.attempts());
+    }
+    if (r.originsTried() != null) {
+      JsonArray tried = new JsonArray();
+      r.originsTried().forEach(origin -> tried.add(origin.toString()));
+      line.put("origins_tried", tried);
     }
     if (!queue.offer(line.encode())) {
       dropped.incrementAndGet();

@@ -17,7 +17,9 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -25,6 +27,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -111,6 +114,40 @@ class AccessLogLinesTest {
     assertEquals("error code: 521".length(), refused.getLong("bytes_out"));
   }
 
+  /**
+   * A request that met a down origin and went on to another: its line names the one that answered in
+   * {@code origin} and the one tried first in {@code origins_tried}; a line with one attempt has neither
+   * that nor {@code attempts}. Each of 16 zones has a down origin and the same up one, and balancing picks at
+   * random: that no request of the 16 meets its zone's down origin first has odds of 1 in 65536.
+   */
+  @Test
+  void aFailedOverRequestsLineNamesTheOriginTriedFirst() throws IOException, InterruptedException {
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C);
+    Map<String, String> downOrigins = new HashMap<>();
+    Map<String, JsonObject> zones = new HashMap<>();
+    for (int i = 0; i < 16; i++) {
+      String down = "h2c://127.0.0.1:" + RefusedPort.pick();
+      downOrigins.put("fo" + i, down);
+      zones.put("fo" + i + ".json", zone("fo" + i, down, origin.url()));
+    }
+    int httpPort = start(zones);
+
+    int failedOver = 0;
+    for (int i = 0; i < 16; i++) {
+      assertEquals(200, get(httpPort, "fo" + i + ".test", "/"));
+      JsonObject line = nextLine();
+      assertEquals(origin.url(), line.getString("origin"), "the origin that answered");
+      if (line.containsKey("origins_tried")) {
+        failedOver++;
+        assertEquals(new JsonArray().add(downOrigins.get(line.getString("zone"))), line.getJsonArray("origins_tried"));
+        assertEquals(2, line.getInteger("attempts"));
+      } else {
+        assertFalse(line.containsKey("attempts"), line.encode());
+      }
+    }
+    assertTrue(failedOver > 0, "no request met a down origin first");
+  }
+
   /** SIGTERM with a request that outlives drain_timeout_s: its line says the drain cut it, and stderr says so. */
   @Test
   void aRequestCutByTheDrainIsLoggedAsSuch() throws IOException, InterruptedException {
@@ -161,9 +198,15 @@ class AccessLogLinesTest {
 
   /** Starts Muxgate on free ports with zones "ok" and "down"; returns its HTTP port. */
   private int start(String okOrigin, String downOrigin) throws IOException, InterruptedException {
+    return start(Map.of("ok.json", zone("ok", okOrigin), "down.json", zone("down", downOrigin)));
+  }
+
+  /** Starts Muxgate on free ports with the given zone files (file name to zone JSON); returns its HTTP port. */
+  private int start(Map<String, JsonObject> zones) throws IOException, InterruptedException {
     Path tenants = Files.createDirectories(dir.resolve("tenants"));
-    Files.writeString(tenants.resolve("ok.json"), zone("ok", okOrigin).encode());
-    Files.writeString(tenants.resolve("down.json"), zone("down", downOrigin).encode());
+    for (Map.Entry<String, JsonObject> zone : zones.entrySet()) {
+      Files.writeString(tenants.resolve(zone.getKey()), zone.getValue().encode());
+    }
     Files.writeString(dir.resolve("muxgate.json"), new JsonObject().put("http_port", 0).put("https_port", 0)
       .put("admin_port", 0).put("bind", "127.0.0.1").put("event_loops", 1).put("drain_timeout_s", 1).encode());
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -183,8 +226,8 @@ class AccessLogLinesTest {
     throw new AssertionError("muxgate did not start: " + stderr);
   }
 
-  private static JsonObject zone(String name, String origin) {
+  private static JsonObject zone(String name, String... origins) {
     return new JsonObject().put("zone", name).put("hosts", new JsonArray().add(name + ".test"))
-      .put("origins", new JsonArray().add(origin));
+      .put("origins", new JsonArray(List.of((Object[]) origins)));
   }
 }

@@ -1,6 +1,7 @@
 package io.muxgate.observe;
 
 import io.muxgate.config.OriginAddress;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.HostAndPort;
 import org.junit.jupiter.api.Test;
@@ -10,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 class AccessLogTest {
@@ -30,6 +32,26 @@ class AccessLogTest {
     assertEquals(404, lines.get(1).getInteger("status"));
   }
 
+  /** Each origin tried before the last, in order, only on the line of a request that took more than one try. */
+  @Test
+  void originsTriedNamesEachEarlierAttemptsOriginAndOnlyWhenThereWasOne() {
+    OriginAddress first = OriginAddress.parse("h2c://10.0.0.1:8080");
+    OriginAddress second = OriginAddress.parse("h2c://10.0.0.2:8080");
+    OriginAddress last = OriginAddress.parse("https://origin.test:443");
+    ByteArrayOutputStream sink = new ByteArrayOutputStream();
+    try (AccessLog log = new AccessLog(sink)) {
+      log.completed(record(last, 200));
+      log.completed(record(last, 200, 3, List.of(first, second)));
+    }
+
+    List<JsonObject> lines = sink.toString(StandardCharsets.UTF_8).lines().map(JsonObject::new).toList();
+    assertFalse(lines.get(0).containsKey("origins_tried"), lines.get(0).encode());
+    assertEquals(new JsonArray().add("h2c://10.0.0.1:8080").add("h2c://10.0.0.2:8080"),
+      lines.get(1).getJsonArray("origins_tried"));
+    assertEquals("https://origin.test:443", lines.get(1).getString("origin"));
+    assertEquals(3, lines.get(1).getInteger("attempts"));
+  }
+
   /** Netty reads the path's bytes one to a char: the log shows the UTF-8 they were, or %XX where they were not. */
   @Test
   void aPathIsShownAsTheBytesTheClientSent() {
@@ -42,8 +64,12 @@ class AccessLogTest {
   }
 
   private static ExchangeRecord record(OriginAddress origin, int status) {
+    return record(origin, status, 1, null);
+  }
+
+  private static ExchangeRecord record(OriginAddress origin, int status, int attempts, List<OriginAddress> tried) {
     return new ExchangeRecord(0, 1_000_000, "shop", "GET", "/", status, "h2", "192.0.2.7",
       HostAndPort.create("shop.test", -1), origin,
-      origin != null ? "h2" : null, -1, origin != null ? status : -1, 0, 12, null, 1);
+      origin != null ? "h2" : null, -1, origin != null ? status : -1, 0, 12, null, attempts, tried);
   }
 }
