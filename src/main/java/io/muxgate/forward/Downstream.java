@@ -69,7 +69,12 @@ public interface Downstream {
 
   /**
    * The trailers that ended the request body, once its end is delivered: only where they can be carried
-   * on (HTTP/2 client streams the front end runs); else null.
+   * on (HTTP/2 client streams the front end runs); else null. Vert.x 5.0.10 gives none for the requests its
+   * server reads: HTTP/1.x's last chunk reaches {@code Http1xServerConnection.onContent} as a
+   * {@code LastHttpContent} whose trailer fields it never reads ("TODO chunk trailers"), its HTTP/2 server
+   * ignores a trailing HEADERS frame, and {@code HttpServerRequest} has no accessor for either. Nor could an
+   * HTTP/1.1 origin get them: {@code HttpClientRequest} has no API for them and its connection ends every
+   * request with a {@code LastHttpContent} without trailer fields.
    */
   default Http2Headers requestTrailers() {
     return null;
