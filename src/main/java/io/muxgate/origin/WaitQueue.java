@@ -18,9 +18,6 @@ final class WaitQueue {
   private final ArrayDeque<PromiseInternal<Lease>> waiters = new ArrayDeque<>();
   /** Shared by every pool of the peer (the {@code muxgate_origin_requests_queued} gauge). */
   private final AtomicInteger gauge;
-  /** Requests ever queued and ever taken off (granted, failed or abandoned). */
-  private long added;
-  private long removed;
 
   WaitQueue(AtomicInteger gauge) {
     this.gauge = gauge;
@@ -32,7 +29,6 @@ final class WaitQueue {
       return false;
     }
     waiters.add(waiter);
-    added++;
     gauge.incrementAndGet();
     return true;
   }
@@ -41,7 +37,7 @@ final class WaitQueue {
   PromiseInternal<Lease> poll() {
     PromiseInternal<Lease> waiter = waiters.poll();
     if (waiter != null) {
-      taken();
+      gauge.decrementAndGet();
     }
     return waiter;
   }
@@ -49,13 +45,8 @@ final class WaitQueue {
   /** Takes off the waiter whose future is {@code future}, if it still waits. */
   void remove(Future<Lease> future) {
     if (waiters.removeIf(w -> w.future() == future)) {
-      taken();
+      gauge.decrementAndGet();
     }
-  }
-
-  private void taken() {
-    removed++;
-    gauge.decrementAndGet();
   }
 
   int size() {
@@ -64,15 +55,5 @@ final class WaitQueue {
 
   boolean isEmpty() {
     return waiters.isEmpty();
-  }
-
-  /** How many requests were ever queued: a mark for {@link #waitingSince}. */
-  long added() {
-    return added;
-  }
-
-  /** How many of the requests queued before {@code mark} (from {@link #added}) still wait. */
-  long waitingSince(long mark) {
-    return mark - removed;
   }
 }
