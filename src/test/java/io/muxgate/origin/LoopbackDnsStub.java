@@ -4,6 +4,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.dns.AddressResolverOptions;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.DatagramPacket;
@@ -15,22 +16,33 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A DNS server on 127.0.0.1 that answers every query NXDOMAIN and records the names asked, so a test
- * can make an origin name unresolvable without any query leaving the machine. {@link #vertx()} makes a
- * Vert.x instance whose resolver knows only this server and a hosts file with localhost.
+ * A DNS server on 127.0.0.1 that answers the A records it was given and every other query NXDOMAIN (an
+ * AAAA query for a name it has A records of gets no records), and records the names asked, so a test can
+ * give an origin name several addresses, or none, without any query leaving the machine. {@link #vertx()}
+ * makes a Vert.x instance whose resolver knows only this server and a hosts file with localhost.
  */
 final class LoopbackDnsStub implements AutoCloseable {
 
   private static final int NXDOMAIN = 3;
+  private static final int TYPE_A = 1;
+  private static final int TTL_SECONDS = 60;
 
   private final DatagramSocket socket;
   private final List<String> queriedNames = new CopyOnWriteArrayList<>();
+  private final Map<String, List<String>> aRecords;
   private final Thread thread;
 
   LoopbackDnsStub() {
+    this(Map.of());
+  }
+
+  /** With these IPv4 addresses (in this order) for each name. */
+  LoopbackDnsStub(Map<String, List<String>> aRecords) {
+    this.aRecords = Map.copyOf(aRecords);
     try {
       socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     } catch (SocketException e) {
@@ -85,7 +97,7 @@ final class LoopbackDnsStub implements AutoCloseable {
       DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
       try {
         socket.receive(packet);
-        byte[] answer = nxdomain(packet.getData(), packet.getLength());
+        byte[] answer = answer(packet.getData(), packet.getLength());
         if (answer != null) {
           socket.send(new DatagramPacket(answer, answer.length, packet.getSocketAddress()));
         }
@@ -95,8 +107,11 @@ final class LoopbackDnsStub implements AutoCloseable {
     }
   }
 
-  /** The query's header and question with QR, RA and RCODE=NXDOMAIN set and every other section dropped. */
-  private byte[] nxdomain(byte[] query, int length) {
+  /**
+   * The query's header and question with QR and RA set, then the name's A records if it has some and A
+   * was asked, nothing more if it has some and another type was asked, else RCODE=NXDOMAIN.
+   */
+  private byte[] answer(byte[] query, int length) {
     if (length < 12) {
       return null;
     }
@@ -115,15 +130,33 @@ final class LoopbackDnsStub implements AutoCloseable {
       return null;
     }
     queriedNames.add(name.toString());
-    byte[] answer = java.util.Arrays.copyOf(query, end);
+    List<String> addresses = aRecords.get(name.toString().toLowerCase(java.util.Locale.ROOT));
+    int type = ((query[end - 4] & 0xff) << 8) | (query[end - 3] & 0xff);
+    List<String> answers = addresses != null && type == TYPE_A ? addresses : List.of();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(query, 0, end);
+    byte[] answer = out.toByteArray();
     answer[2] = (byte) (0x80 | (query[2] & 0x79)); // QR, opcode and RD kept
-    answer[3] = (byte) (0x80 | NXDOMAIN);           // RA, RCODE
+    answer[3] = (byte) (0x80 | (addresses == null ? NXDOMAIN : 0)); // RA, RCODE
     answer[4] = 0;
     answer[5] = 1;                                  // one question
-    for (int i = 6; i < 12; i++) {
-      answer[i] = 0;                                // no answer, authority or additional records
+    answer[6] = 0;
+    answer[7] = (byte) answers.size();
+    for (int i = 8; i < 12; i++) {
+      answer[i] = 0;                                // no authority or additional records
     }
-    return answer;
+    out.reset();
+    out.writeBytes(answer);
+    for (String address : answers) {
+      out.writeBytes(new byte[] {(byte) 0xc0, 12, 0, TYPE_A, 0, 1,   // the question's name, A, IN
+        0, 0, 0, TTL_SECONDS, 0, 4});                                // TTL, 4 bytes of data
+      try {
+        out.writeBytes(InetAddress.getByName(address).getAddress());
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return out.toByteArray();
   }
 
   @Override

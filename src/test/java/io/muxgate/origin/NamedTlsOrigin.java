@@ -21,7 +21,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * An h2 origin over TLS on 127.0.0.1:0 whose self-signed certificate names only {@code name} (no IP
- * address), answering 200 "secure" and recording the SNI each connection indicated. The certificate
+ * address), answering 200 "secure" and recording the SNI each connection indicated and the authority
+ * of each request. The certificate
  * is written to a PEM file a zone can name as its {@code origin_ca_file}.
  */
 final class NamedTlsOrigin implements AutoCloseable {
@@ -29,6 +30,7 @@ final class NamedTlsOrigin implements AutoCloseable {
   private final HttpServer server;
   private final Path certificateFile;
   private final List<String> indicatedNames = new CopyOnWriteArrayList<>();
+  private final List<String> authorities = new CopyOnWriteArrayList<>();
 
   NamedTlsOrigin(Vertx vertx, String name) {
     X509Bundle bundle;
@@ -59,7 +61,10 @@ final class NamedTlsOrigin implements AutoCloseable {
         .setCertValue(Buffer.buffer(bundle.getCertificatePEM())));
     server = vertx.createHttpServer(options)
       .connectionHandler(connection -> indicatedNames.add(String.valueOf(connection.indicatedServerName())))
-      .requestHandler(request -> request.response().end("secure"));
+      .requestHandler(request -> {
+        authorities.add(String.valueOf(request.authority()));
+        request.response().end("secure");
+      });
     server.listen().await();
   }
 
@@ -74,6 +79,15 @@ final class NamedTlsOrigin implements AutoCloseable {
   /** The SNI of every connection whose TLS handshake succeeded. */
   List<String> indicatedNames() {
     return indicatedNames;
+  }
+
+  /** The authority (Host or :authority) of every request. */
+  List<String> authorities() {
+    return authorities;
+  }
+
+  int port() {
+    return server.actualPort();
   }
 
   @Override
