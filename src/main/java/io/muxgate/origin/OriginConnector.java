@@ -7,16 +7,19 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.http.HttpConnectOptions;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.internal.logging.Logger;
 import io.vertx.core.internal.logging.LoggerFactory;
+import io.vertx.core.net.SocketAddress;
 
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * How an {@link OriginPool} gets a connection to its peer: Vert.x's client connects (TCP, TLS, ALPN,
- * h2c), this bounds the whole setup, closes the sockets of setups it gave up on ({@link AbandonedSetups})
- * and classifies what went wrong. For an {@code http://} origin offered
+ * h2c) to the origin's addresses ({@link OriginAddresses}) in turn; {@link AddressAttempts} bounds the
+ * whole setup, closes the sockets of setups it gave up on ({@link AbandonedSetups}) and classifies what
+ * went wrong. For an {@code http://} origin offered
  * h2c by Upgrade it also notices the origin refusing the Upgrade and connects with HTTP/1.1 alone: for
  * good when the origin answered the Upgrade in HTTP/1.1, for a while when it closed the connection on it.
  */
@@ -29,6 +32,7 @@ final class OriginConnector {
   private final HttpClientAgent client;
   private final HttpConnectOptions options;
   private final AbandonedSetups abandoned;
+  private final OriginAddresses addresses;
   /**
    * After the origin closed the connection on the Upgrade, HTTP/1.1 alone for this long, doubled at each
    * such close in a row: an HTTP/1.x server that drops every Upgrade costs one probe now and then, while
@@ -55,6 +59,8 @@ final class OriginConnector {
     this.options = options;
     this.h2cUpgrade = peer.address().scheme() == Scheme.HTTP && peer.h2Allowed();
     this.abandoned = new AbandonedSetups(peer, events);
+    this.addresses = new OriginAddresses(vertx, options.getServer() instanceof SocketAddress server ? server
+      : SocketAddress.inetSocketAddress(peer.address().port(), peer.address().host()));
     abandoned.watch(client);
   }
 
@@ -63,62 +69,34 @@ final class OriginConnector {
    * {@link OriginFailure}. It completes on the context that called, which owns the connection's channel.
    */
   Future<HttpClientConnection> connect() {
-    boolean tls = peer.address().scheme().tls();
     HttpClientAgent via;
     synchronized (this) {
       via = upgradeWithheld() ? http1Only : client;
     }
     boolean probing = h2cUpgrade && via == client;
-    long attempt = abandoned.begin();
-    Future<HttpClientConnection> future;
-    try {
-      future = via.connect(options);
-    } catch (RuntimeException e) {
-      abandoned.ended(attempt, false);
-      return Future.failedFuture(OriginFailure.ofPoolConnect(e, tls));
+    ContextInternal context = ((VertxInternal) vertx).getOrCreateContext();
+    Future<HttpClientConnection> setup = new AddressAttempts(peer, context, via, options, addresses, abandoned).run();
+    if (!probing) {
+      return setup;
     }
     Promise<HttpClientConnection> ready = Promise.promise();
-    // Vert.x bounds TCP connect and the TLS handshake, but waits for an h2 origin's SETTINGS (or the
-    // answer to the h2c Upgrade) for as long as the socket is open: giving up closes the socket too.
-    AtomicBoolean settled = new AtomicBoolean();
-    long deadline = vertx.setTimer(peer.setupDeadlineMillis(), id -> {
-      if (settled.compareAndSet(false, true)) {
-        // Before the failure, whose handling may begin another attempt and make this socket look like its.
-        abandoned.ended(attempt, true);
-        ready.fail(new OriginFailure(FailureKind.CONNECT_TIMEOUT, "connection not ready within "
-          + peer.setupDeadlineMillis() + " ms"));
-      }
-    });
-    future.onComplete(ar -> {
-      vertx.cancelTimer(deadline);
-      if (!settled.compareAndSet(false, true)) {
-        if (ar.succeeded()) {
-          abandoned.cameLate(ar.result());
-          ar.result().close();
-        }
-      } else if (ar.succeeded()) {
-        abandoned.took(attempt, ar.result());
-        if (probing && !isH2(ar.result())) {
+    setup.onComplete(ar -> {
+      if (ar.succeeded()) {
+        if (!isH2(ar.result())) {
           // Upgrade refused. Many HTTP/1.x servers refuse by closing the connection (HTTP/1.0 ones
           // close after every response): this one may be dead already, the next will not need it.
           ar.result().close();
           refusedUpgrade();
           connect().onComplete(ready);
         } else {
-          if (probing) {
-            tookUpgrade();
-          }
+          tookUpgrade();
           ready.complete(ar.result());
         }
+      } else if (((OriginFailure) ar.cause()).kind() == FailureKind.UNPROCESSED) {
+        closedOnUpgrade();
+        connect().onComplete(ready);
       } else {
-        abandoned.ended(attempt, false);
-        OriginFailure failure = OriginFailure.ofPoolConnect(ar.cause(), tls);
-        if (probing && failure.kind() == FailureKind.UNPROCESSED) {
-          closedOnUpgrade();
-          connect().onComplete(ready);
-        } else {
-          ready.fail(failure);
-        }
+        ready.fail(ar.cause());
       }
     });
     return ready.future();

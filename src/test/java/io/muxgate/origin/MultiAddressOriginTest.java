@@ -1,0 +1,177 @@
+package io.muxgate.origin;
+
+import io.muxgate.support.Await;
+import io.muxgate.support.Exchange;
+import io.muxgate.support.ProxyHarness;
+import io.muxgate.testing.FullAcceptQueuePort;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+import static io.muxgate.support.ProxyHarness.zone;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * An origin named by a DNS name with several A records (served by a loopback DNS stub): connections try
+ * the addresses in turn, spread over them, and keep the name for TLS. Every 127.x.y.z is loopback, so an
+ * origin on 127.0.0.1 leaves the same port on 127.0.0.2 refusing, and a second origin can take it on
+ * 127.0.0.3.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class MultiAddressOriginTest {
+
+  private LoopbackDnsStub dns;
+  private Vertx vertx;
+  private HttpServer live1;
+  private HttpServer live3;
+  private HttpServer behindBlackhole;
+  private FullAcceptQueuePort blackhole;
+  private NamedTlsOrigin namedTls;
+  private ProxyHarness proxy;
+  private HttpClientAgent client;
+  /** Per request to the h2c origins: its Host, and the origin address its connection came to. */
+  private final List<String[]> served = new CopyOnWriteArrayList<>();
+  private final List<HttpServerRequest> parked = new CopyOnWriteArrayList<>();
+
+  @BeforeAll
+  void start() throws IOException {
+    dns = new LoopbackDnsStub(Map.of(
+      "dead-first.test", List.of("127.0.0.2", "127.0.0.1"),
+      "two-live.test", List.of("127.0.0.1", "127.0.0.3"),
+      "all-dead.test", List.of("127.0.0.2", "127.0.0.4"),
+      "origin.test", List.of("127.0.0.2", "127.0.0.1"),
+      "blackhole.test", List.of("127.0.0.1", "127.0.0.3")));
+    vertx = dns.vertx();
+    live1 = h2cOrigin("127.0.0.1", 0);
+    int port = live1.actualPort();
+    live3 = h2cOrigin("127.0.0.3", port);
+    blackhole = FullAcceptQueuePort.open();
+    behindBlackhole = h2cOrigin("127.0.0.3", blackhole.port());
+    namedTls = new NamedTlsOrigin(vertx, "origin.test");
+    Map<String, JsonObject> zones = new HashMap<>();
+    zones.put("dead-first.json", zone("dead-first", "dead-first.example",
+      List.of("h2c://dead-first.test:" + port), null));
+    zones.put("spread.json", zone("spread", "spread.example", List.of("h2c://two-live.test:" + port),
+      new JsonObject().put("origin_h2_max_streams", 1)));
+    zones.put("all-dead.json", zone("all-dead", "all-dead.example", List.of("h2c://all-dead.test:" + port), null));
+    zones.put("tls.json", zone("tls", "tls.example", List.of("https://origin.test:" + namedTls.port()), null)
+      .put("origin_ca_file", namedTls.certificateFile().toString()));
+    zones.put("blackhole.json", zone("blackhole", "blackhole.example",
+      List.of("h2c://blackhole.test:" + blackhole.port()), new JsonObject().put("proxy_connect_timeout", 1)));
+    proxy = ProxyHarness.start(vertx, zones);
+    client = proxy.h2cClient();
+  }
+
+  /** An h2c origin on {@code ip}, recording each request's Host and the address it came to. */
+  private HttpServer h2cOrigin(String ip, int port) {
+    return vertx.createHttpServer(new HttpServerOptions().setHost(ip).setPort(port))
+      .requestHandler(request -> {
+        served.add(new String[] {String.valueOf(request.authority()), request.connection().localAddress().host()});
+        if (request.path().equals("/park")) {
+          parked.add(request);
+        } else {
+          request.response().end("ok");
+        }
+      })
+      .listen().await();
+  }
+
+  @AfterAll
+  void stop() throws IOException {
+    if (client != null) {
+      Await.result(client.close(), 5);
+    }
+    if (proxy != null) {
+      proxy.close();
+    }
+    if (namedTls != null) {
+      namedTls.close();
+    }
+    if (blackhole != null) {
+      blackhole.close();
+    }
+    Await.result(vertx.close(), 10);
+    if (dns != null) {
+      dns.close();
+    }
+  }
+
+  @Test
+  void aDeadFirstAddressFallsThroughToTheLiveOne() {
+    Exchange exchange = get("dead-first.example", "/");
+    assertEquals(200, exchange.status(), exchange.body() + " / " + exchange.header("muxgate-error"));
+    assertEquals("ok", exchange.body());
+  }
+
+  @Test
+  void connectionsSpreadOverTheAddresses() {
+    List<Future<Exchange>> answers = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      answers.add(Exchange.get(client, "spread.example", "/park"));
+    }
+    Await.until(() -> parked.size() == 4, "4 requests parked at the origins");
+    // One stream per connection: four connections, opened from a start that moves one on each time.
+    Map<String, Long> byAddress = served.stream().filter(r -> r[0].startsWith("spread.example"))
+      .collect(Collectors.groupingBy(r -> r[1], Collectors.counting()));
+    assertEquals(Map.of("127.0.0.1", 2L, "127.0.0.3", 2L), byAddress);
+    parked.forEach(request -> request.response().end("ok"));
+    for (Future<Exchange> answer : answers) {
+      assertEquals(200, Await.result(answer, 10).status());
+    }
+  }
+
+  @Test
+  void allAddressesRefusingGives521() {
+    Exchange exchange = get("all-dead.example", "/");
+    assertEquals(521, exchange.status(), exchange.body());
+    assertEquals("connection_refused", exchange.header("muxgate-error"));
+  }
+
+  @Test
+  void tlsKeepsTheNameForSniAndVerificationWhateverTheAddress() {
+    Exchange exchange = get("tls.example", "/");
+    assertEquals(200, exchange.status(), exchange.body() + " / " + exchange.header("muxgate-error"));
+    assertEquals("secure", exchange.body());
+    assertFalse(namedTls.indicatedNames().isEmpty());
+    assertTrue(namedTls.indicatedNames().stream().allMatch("origin.test"::equals),
+      "SNI seen: " + namedTls.indicatedNames());
+    assertTrue(namedTls.authorities().stream().allMatch(a -> a.startsWith("tls.example")),
+      "authorities seen: " + namedTls.authorities());
+  }
+
+  /** The blackholed address gets the attempt delay (half the 1 s connect timeout here), not the whole timeout. */
+  @Test
+  void aBlackholedAddressDelaysTheNextOneOnlyByTheAttemptDelay() {
+    long start = System.nanoTime();
+    Exchange exchange = get("blackhole.example", "/");
+    long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertEquals(200, exchange.status(), exchange.body() + " / " + exchange.header("muxgate-error"));
+    assertTrue(ms < 1_000, "answered after " + ms + " ms, not before the 1 s connect timeout");
+    Map<String, Long> byAddress = served.stream().filter(r -> r[0].startsWith("blackhole.example"))
+      .collect(Collectors.groupingBy(r -> r[1], Collectors.counting()));
+    assertEquals(Map.of("127.0.0.3", 1L), byAddress);
+  }
+
+  private Exchange get(String host, String path) {
+    return Await.result(Exchange.get(client, host, path), 15);
+  }
+}
