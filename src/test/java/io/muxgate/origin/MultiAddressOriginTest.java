@@ -1,5 +1,6 @@
 package io.muxgate.origin;
 
+import io.muxgate.admin.AdminApi;
 import io.muxgate.support.Await;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
@@ -11,6 +12,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 
 import static io.muxgate.support.ProxyHarness.zone;
@@ -45,6 +48,11 @@ class MultiAddressOriginTest {
   private HttpServer live3;
   private HttpServer behindBlackhole;
   private FullAcceptQueuePort blackhole;
+  private NetServer silent1;
+  private NetServer silent3;
+  /** Sockets accepted by the silent origins, and those of them the proxy closed. */
+  private final AtomicInteger silentAccepted = new AtomicInteger();
+  private final AtomicInteger silentClosed = new AtomicInteger();
   private NamedTlsOrigin namedTls;
   private ProxyHarness proxy;
   private HttpClientAgent client;
@@ -59,13 +67,16 @@ class MultiAddressOriginTest {
       "two-live.test", List.of("127.0.0.1", "127.0.0.3"),
       "all-dead.test", List.of("127.0.0.2", "127.0.0.4"),
       "origin.test", List.of("127.0.0.2", "127.0.0.1"),
-      "blackhole.test", List.of("127.0.0.1", "127.0.0.3")));
+      "blackhole.test", List.of("127.0.0.1", "127.0.0.3"),
+      "silent.test", List.of("127.0.0.1", "127.0.0.3")));
     vertx = dns.vertx();
     live1 = h2cOrigin("127.0.0.1", 0);
     int port = live1.actualPort();
     live3 = h2cOrigin("127.0.0.3", port);
     blackhole = FullAcceptQueuePort.open();
     behindBlackhole = h2cOrigin("127.0.0.3", blackhole.port());
+    silent1 = silentOrigin("127.0.0.1", 0);
+    silent3 = silentOrigin("127.0.0.3", silent1.actualPort());
     namedTls = new NamedTlsOrigin(vertx, "origin.test");
     Map<String, JsonObject> zones = new HashMap<>();
     zones.put("dead-first.json", zone("dead-first", "dead-first.example",
@@ -76,7 +87,9 @@ class MultiAddressOriginTest {
     zones.put("tls.json", zone("tls", "tls.example", List.of("https://origin.test:" + namedTls.port()), null)
       .put("origin_ca_file", namedTls.certificateFile().toString()));
     zones.put("blackhole.json", zone("blackhole", "blackhole.example",
-      List.of("h2c://blackhole.test:" + blackhole.port()), new JsonObject().put("proxy_connect_timeout", 1)));
+      List.of("h2c://blackhole.test:" + blackhole.port()), new JsonObject().put("proxy_connect_timeout", 2)));
+    zones.put("silent.json", zone("silent", "silent.example", List.of(silentUrl()),
+      new JsonObject().put("proxy_connect_timeout", 1)));
     proxy = ProxyHarness.start(vertx, zones);
     client = proxy.h2cClient();
   }
@@ -93,6 +106,19 @@ class MultiAddressOriginTest {
         }
       })
       .listen().await();
+  }
+
+  /** Accepts connections and never writes a byte: no SETTINGS, the connection is never ready. */
+  private NetServer silentOrigin(String ip, int port) {
+    return vertx.createNetServer().connectHandler(socket -> {
+      silentAccepted.incrementAndGet();
+      socket.handler(bytes -> { });
+      socket.closeHandler(v -> silentClosed.incrementAndGet());
+    }).listen(port, ip).await();
+  }
+
+  private String silentUrl() {
+    return "h2c://silent.test:" + silent1.actualPort();
   }
 
   @AfterAll
@@ -158,17 +184,32 @@ class MultiAddressOriginTest {
       "authorities seen: " + namedTls.authorities());
   }
 
-  /** The blackholed address gets the attempt delay (half the 1 s connect timeout here), not the whole timeout. */
+  /** The blackholed address costs the attempt delay (half the 2 s connect timeout here), not the whole timeout. */
   @Test
   void aBlackholedAddressDelaysTheNextOneOnlyByTheAttemptDelay() {
     long start = System.nanoTime();
     Exchange exchange = get("blackhole.example", "/");
     long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     assertEquals(200, exchange.status(), exchange.body() + " / " + exchange.header("muxgate-error"));
-    assertTrue(ms < 1_000, "answered after " + ms + " ms, not before the 1 s connect timeout");
+    assertTrue(ms < 2_000, "answered after " + ms + " ms, not before the 2 s connect timeout");
     Map<String, Long> byAddress = served.stream().filter(r -> r[0].startsWith("blackhole.example"))
       .collect(Collectors.groupingBy(r -> r[1], Collectors.counting()));
     assertEquals(Map.of("127.0.0.3", 1L), byAddress);
+  }
+
+  /**
+   * Both addresses accept and say nothing: the second starts beside the first after the attempt delay, and
+   * at the setup deadline (twice the 1 s connect timeout) both sockets are closed and counted as abandoned.
+   */
+  @Test
+  void socketsToEveryAddressOfASilentOriginAreClosedAtTheDeadline() {
+    Exchange exchange = get("silent.example", "/");
+    assertEquals(522, exchange.status(), exchange.body());
+    assertEquals("connect_timeout", exchange.header("muxgate-error"));
+    assertEquals(2, silentAccepted.get(), "a socket to each address");
+    Await.until(() -> silentClosed.get() == 2, 3_000, "both sockets closed by the proxy");
+    assertEquals(2.0, new AdminApi(vertx, proxy.adminPort()).metric("muxgate_origin_connections_abandoned_total",
+      "origin=\"" + silentUrl() + "\",zone=\"silent\""));
   }
 
   private Exchange get(String host, String path) {
