@@ -68,7 +68,8 @@ class MultiAddressOriginTest {
       "all-dead.test", List.of("127.0.0.2", "127.0.0.4"),
       "origin.test", List.of("127.0.0.2", "127.0.0.1"),
       "blackhole.test", List.of("127.0.0.1", "127.0.0.3"),
-      "silent.test", List.of("127.0.0.1", "127.0.0.3")));
+      "silent.test", List.of("127.0.0.1", "127.0.0.3"),
+      "blackhole-or-refused.test", List.of("127.0.0.1", "127.0.0.2")));
     vertx = dns.vertx();
     live1 = h2cOrigin("127.0.0.1", 0);
     int port = live1.actualPort();
@@ -88,6 +89,8 @@ class MultiAddressOriginTest {
       .put("origin_ca_file", namedTls.certificateFile().toString()));
     zones.put("blackhole.json", zone("blackhole", "blackhole.example",
       List.of("h2c://blackhole.test:" + blackhole.port()), new JsonObject().put("proxy_connect_timeout", 2)));
+    zones.put("blackhole-or-refused.json", zone("blackhole-or-refused", "blackhole-or-refused.example",
+      List.of("h2c://blackhole-or-refused.test:" + blackhole.port()), new JsonObject().put("proxy_connect_timeout", 1)));
     zones.put("silent.json", zone("silent", "silent.example", List.of(silentUrl()),
       new JsonObject().put("proxy_connect_timeout", 1)));
     proxy = ProxyHarness.start(vertx, zones);
@@ -195,6 +198,14 @@ class MultiAddressOriginTest {
     Map<String, Long> byAddress = served.stream().filter(r -> r[0].startsWith("blackhole.example"))
       .collect(Collectors.groupingBy(r -> r[1], Collectors.counting()));
     assertEquals(Map.of("127.0.0.3", 1L), byAddress);
+  }
+
+  /** One address times out, the other refuses: the refusal, which says more, is the answer. */
+  @Test
+  void whenEveryAddressFailsTheMostTellingFailureIsTheStatus() {
+    Exchange exchange = get("blackhole-or-refused.example", "/");
+    assertEquals(521, exchange.status(), exchange.body());
+    assertEquals("connection_refused", exchange.header("muxgate-error"));
   }
 
   /**
