@@ -236,9 +236,14 @@ final class ResponseRelay {
     }
 
     @Override
-    public void onResponseHead(int status, MultiMap headers, HttpVersion version) {
-      if (!owner.stale(attempt)) {
-        relayHead(status, headers, version);
+    public void onResponseHead(int status, MultiMap headers, HttpVersion version, boolean end) {
+      if (owner.stale(attempt)) {
+        return;
+      }
+      relayHead(status, headers, version);
+      if (end) {
+        endResponse(null, null);
+      } else {
         client.writeHead();
       }
     }

@@ -203,8 +203,8 @@ public final class FrameStreams {
     }
 
     @Override
-    public void onResponseHead(int status, MultiMap headers, HttpVersion version) {
-      caller.execute(() -> target.onResponseHead(status, headers, version));
+    public void onResponseHead(int status, MultiMap headers, HttpVersion version, boolean end) {
+      caller.execute(() -> target.onResponseHead(status, headers, version, end));
     }
 
     @Override

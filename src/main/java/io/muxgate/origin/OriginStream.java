@@ -43,8 +43,8 @@ public interface OriginStream {
     /** The response head as an HTTP/2 origin sent it; the list is the sink's to keep and change. */
     void onResponseHead(int status, Http2Headers headers, boolean end);
 
-    /** The response head as Vert.x's client decoded it; the body or the end follows. */
-    void onResponseHead(int status, MultiMap headers, HttpVersion version);
+    /** The response head as Vert.x's client decoded it; with {@code end} the response is over, else more follows. */
+    void onResponseHead(int status, MultiMap headers, HttpVersion version, boolean end);
 
     /**
      * Response bytes; the origin sends on once they are handed back by {@link #consume}. The chunk is the

@@ -4,11 +4,13 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.HostAndPort;
 
@@ -26,13 +28,15 @@ public final class VertxOriginStream implements OriginStream {
   /** Response bytes handed to the sink and not yet given back by {@link #consume}. */
   private long owed;
   private boolean paused;
+  /** The response head is in, not yet handed to the sink. */
+  private boolean headPending;
 
   private VertxOriginStream(HttpClientRequest request, HostAndPort authority, Sink sink) {
     this.request = request;
     this.sink = sink;
     this.lengthKnown = request.headers().contains(HttpHeaders.CONTENT_LENGTH);
     request.authority(authority);
-    request.exceptionHandler(sink::onFailure);
+    request.exceptionHandler(this::fail);
     request.drainHandler(v -> sink.onWritable());
     request.continueHandler(v -> sink.onInformational(100, HttpHeaders.headers()));
     request.earlyHintsHandler(hints -> sink.onInformational(103, hints));
@@ -40,7 +44,7 @@ public final class VertxOriginStream implements OriginStream {
       if (ar.succeeded()) {
         relay(ar.result());
       } else {
-        sink.onFailure(ar.cause());
+        fail(ar.cause());
       }
     });
   }
@@ -63,9 +67,15 @@ public final class VertxOriginStream implements OriginStream {
       sink.onFailure(new OriginFailure(FailureKind.INVALID_RESPONSE, "response status " + status));
       return;
     }
-    sink.onResponseHead(status, response.headers(), response.version());
-    response.exceptionHandler(sink::onFailure);
+    headPending = true;
+    if (response.version() == HttpVersion.HTTP_2) {
+      Vertx.currentContext().runOnContext(v -> passHeadOn(false));
+    } else {
+      passHeadOn(false);
+    }
+    response.exceptionHandler(this::fail);
     response.handler(chunk -> {
+      passHeadOn(false);
       owed += chunk.length();
       sink.onResponseData(chunk, false);
       if (owed > 0 && !paused) {
@@ -73,7 +83,35 @@ public final class VertxOriginStream implements OriginStream {
         response.pause();
       }
     });
-    response.endHandler(v -> sink.onResponseTrailers(response.trailers()));
+    response.endHandler(v -> {
+      MultiMap trailers = response.trailers();
+      if (headPending && trailers.isEmpty()) {
+        passHeadOn(true);
+      } else {
+        passHeadOn(false);
+        sink.onResponseTrailers(trailers);
+      }
+    });
+  }
+
+  /** Nothing more reaches the sink after a failure, a head still waiting for its turn's end included. */
+  private void fail(Throwable cause) {
+    headPending = false;
+    sink.onFailure(cause);
+  }
+
+  /**
+   * Hands the head to the sink once. Vert.x's client reports an HTTP/2 response that ends with its only
+   * HEADERS frame (a gRPC trailers-only status: grpc-status in a HEADERS with END_STREAM) as a head and an
+   * end in the same event-loop turn, so the head waits for the end of that turn: relayed as a head with
+   * the end, it reaches the client the same way, where a head and then an empty DATA frame with
+   * END_STREAM would be what gRPC clients reject ("unexpected EOS on empty DATA frame").
+   */
+  private void passHeadOn(boolean end) {
+    if (headPending) {
+      headPending = false;
+      sink.onResponseHead(response.statusCode(), response.headers(), response.version(), end);
+    }
   }
 
   @Override
