@@ -10,8 +10,9 @@ import java.util.concurrent.TimeUnit;
  * HTTP/2 PING on idle origin connections. Vert.x sends none by itself, so a connection whose origin
  * vanished (host gone, NAT entry expired, process wedged) would sit in the pool until a request
  * failed on it. Each idle HTTP/2 connection is PINGed after {@link OriginPeer#pingIntervalNanos()}
- * without a sign of life; if the ACK has not come {@link OriginPeer#pingTimeoutNanos()} later the
- * connection takes no more streams and is closed, and the next request gets a fresh connection.
+ * without a sign of life, at most {@link #MAX_IDLE_PINGS} times until it carries a stream again; if the
+ * ACK has not come {@link OriginPeer#pingTimeoutNanos()} later the connection takes no more streams and
+ * is closed, and the next request gets a fresh connection.
  *
  * <p>The decisions run under the pool's lock from its sweep; sending and dropping run outside it.
  */
@@ -19,6 +20,14 @@ final class ConnectionLiveness {
 
   private static final Logger log = LoggerFactory.getLogger(ConnectionLiveness.class);
   private static final long PING_DATA = 0x6d7578676174654cL; // "muxgateL"
+  /**
+   * PINGs per idle spell. gRPC servers take a PING on a connection without calls as abuse unless two
+   * hours have passed since the last one; they forgive two and answer the third with
+   * GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") and a close (grpc-java and grpc-go both, until they next
+   * send a frame of a response). So a connection is checked twice once idle and then left to its idle
+   * timeout; a stream on it starts the count again.
+   */
+  static final int MAX_IDLE_PINGS = 2;
 
   private final OriginPool pool;
   private final OriginPeer peer;
@@ -36,7 +45,7 @@ final class ConnectionLiveness {
   /** Whether {@code c} is an idle HTTP/2 connection due for a PING. Caller holds the pool's lock. */
   boolean pingDue(OriginConnection c, long nowNanos) {
     return c.isH2() && c.active == 0 && c.pingSentNanos == 0 && !c.draining && !c.closing
-      && nowNanos - c.lastAliveNanos >= peer.pingIntervalNanos();
+      && c.idlePings < MAX_IDLE_PINGS && nowNanos - c.lastAliveNanos >= peer.pingIntervalNanos();
   }
 
   /**

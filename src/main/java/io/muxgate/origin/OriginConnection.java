@@ -55,6 +55,8 @@ final class OriginConnection {
   long pingSentNanos;
   /** Last sign of life: connected, a stream ended, or a PING was acknowledged. */
   long lastAliveNanos;
+  /** PINGs sent since the connection last carried a stream (see {@link ConnectionLiveness#MAX_IDLE_PINGS}). */
+  int idlePings;
   /** From Vert.x's goAwayHandler, which reports only an origin's first GOAWAY. */
   volatile int firstGoAwayLastStreamId = NO_GOAWAY;
   /** Start of the current window of resets sent, and how many it holds; guarded by this object's lock. */

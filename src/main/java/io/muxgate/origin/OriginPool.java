@@ -363,6 +363,7 @@ public final class OriginPool {
       origin.finished++;
       long now = System.nanoTime();
       origin.lastAliveNanos = now;
+      origin.idlePings = 0;
       granted = grant(origin);
       if (origin.active == 0) {
         origin.idleSinceNanos = now;
@@ -470,6 +471,7 @@ public final class OriginPool {
           }
         } else if (liveness.pingDue(c, nowNanos)) {
           c.pingSentNanos = nowNanos;
+          c.idlePings++;
           toPing.add(c);
         }
       }
