@@ -1,7 +1,9 @@
 package io.muxgate.origin;
 
+import io.netty.channel.Channel;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -14,6 +16,8 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.HostAndPort;
 
+import java.util.concurrent.Executor;
+
 /**
  * An origin request on Vert.x's HTTP client, its events turned into a {@link OriginStream.Sink}'s. Vert.x
  * runs it on the caller's event loop. Request trailers are not carried (the client has no API for them).
@@ -21,6 +25,8 @@ import io.vertx.core.net.HostAndPort;
 public final class VertxOriginStream implements OriginStream {
 
   private final HttpClientRequest request;
+  /** The event loop of the connection's channel (or, out of reach, a direct call). */
+  private final Executor connectionLoop;
   private final Sink sink;
   private final boolean lengthKnown;
   private boolean chunked;
@@ -31,8 +37,9 @@ public final class VertxOriginStream implements OriginStream {
   /** The response head is in, not yet handed to the sink. */
   private boolean headPending;
 
-  private VertxOriginStream(HttpClientRequest request, HostAndPort authority, Sink sink) {
+  private VertxOriginStream(HttpClientRequest request, Executor connectionLoop, HostAndPort authority, Sink sink) {
     this.request = request;
+    this.connectionLoop = connectionLoop;
     this.sink = sink;
     this.lengthKnown = request.headers().contains(HttpHeaders.CONTENT_LENGTH);
     request.authority(authority);
@@ -52,7 +59,9 @@ public final class VertxOriginStream implements OriginStream {
   /** Opens a request on {@code connection}; the future fails as Vert.x fails it. */
   public static Future<OriginStream> open(HttpClientConnection connection, RequestOptions options,
                                           HostAndPort authority, Sink sink) {
-    return connection.request(options).map(request -> new VertxOriginStream(request, authority, sink));
+    Channel channel = ConnectionInternals.channelOf(connection);
+    Executor connectionLoop = channel != null ? channel.eventLoop() : Runnable::run;
+    return connection.request(options).map(request -> new VertxOriginStream(request, connectionLoop, authority, sink));
   }
 
   private void relay(HttpClientResponse response) {
@@ -68,10 +77,13 @@ public final class VertxOriginStream implements OriginStream {
       return;
     }
     headPending = true;
-    if (response.version() == HttpVersion.HTTP_2) {
-      Vertx.currentContext().runOnContext(v -> passHeadOn(false));
-    } else {
+    if (response.version() != HttpVersion.HTTP_2) {
       passHeadOn(false);
+    } else {
+      // Back on this stream's context once the connection's loop is done with the read that brought the
+      // head: an end read with it has been handed here by then, and has taken the head along.
+      Context context = Vertx.currentContext();
+      connectionLoop.execute(() -> context.runOnContext(v -> passHeadOn(false)));
     }
     response.exceptionHandler(this::fail);
     response.handler(chunk -> {
@@ -102,10 +114,12 @@ public final class VertxOriginStream implements OriginStream {
 
   /**
    * Hands the head to the sink once. Vert.x's client reports an HTTP/2 response that ends with its only
-   * HEADERS frame (a gRPC trailers-only status: grpc-status in a HEADERS with END_STREAM) as a head and an
-   * end in the same event-loop turn, so the head waits for the end of that turn: relayed as a head with
-   * the end, it reaches the client the same way, where a head and then an empty DATA frame with
-   * END_STREAM would be what gRPC clients reject ("unexpected EOS on empty DATA frame").
+   * HEADERS frame (a gRPC trailers-only status: grpc-status in a HEADERS with END_STREAM) as a head and
+   * then an end, each handed from the connection's loop to the stream's context (another loop's, maybe).
+   * So an HTTP/2 head waits until that loop is done with the read that brought it: a head that comes with
+   * the end is relayed as the whole response and reaches the client as one HEADERS frame with END_STREAM,
+   * where a head and then an empty DATA frame with END_STREAM would be what gRPC clients reject
+   * ("unexpected EOS on empty DATA frame").
    */
   private void passHeadOn(boolean end) {
     if (headPending) {
