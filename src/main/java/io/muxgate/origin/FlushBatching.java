@@ -21,6 +21,14 @@ import io.netty.handler.ssl.SslHandler;
  * the handshake completes) with no {@code channelReadComplete} after them; every later flush on that
  * connection then waited for the peer's next bytes. A streamed response whose client sent nothing more
  * stalled after its head (seen about once in 500 fresh TLS connections under load).
+ *
+ * <p>Nor does a full outbound buffer flush at once: Netty reports the channel unwritable from inside the
+ * write that filled it, and a flush there, on a cleartext connection, drains the socket and makes the
+ * channel writable again within that same write. Writers waiting for that (Vert.x's streams and
+ * Muxgate's) then wrote more DATA while Netty's HTTP/2 flow controller was still writing a frame, which
+ * it does not survive: large gRPC uploads to h2c origins closed their connection (520 origin_closed;
+ * with -ea an assertion in its byte distributor) or wedged it. The flush waits for the loop's turn like
+ * any other.
  */
 final class FlushBatching extends ChannelDuplexHandler {
 
@@ -80,14 +88,6 @@ final class FlushBatching extends ChannelDuplexHandler {
   private void flushNow() {
     pendingFlushes = 0;
     ctx.flush();
-  }
-
-  @Override
-  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (!ctx.channel().isWritable()) {
-      flushIfPending();   // the outbound buffer is full: hand it to the socket rather than hold more
-    }
-    ctx.fireChannelWritabilityChanged();
   }
 
   @Override

@@ -21,7 +21,6 @@ import io.netty.pkitesting.CertificateBuilder;
 import io.netty.pkitesting.X509Bundle;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -193,13 +192,9 @@ class GrpcEndToEndTest {
   }
 
   /**
-   * Several MiB each way: more than every flow-control window on the path, so all of them must reopen.
-   * Not yet passing: about one run in three, in each of the three surefire runs, one route's call either
-   * gets a 520 origin_closed (the origin connection closed under it; with -ea, Netty's remote flow
-   * controller asserts "hasFrame: false newStreamableBytes: N" as it closes) or hangs until its
-   * deadline, and then every later call on that origin connection hangs too.
+   * Several MiB each way: more than every flow-control window on the path, so all of them must reopen
+   * (it once closed or wedged h2c origin connections, see FlushBatching).
    */
-  @Disabled("defect: a large upload through an h2c origin connection sometimes closes or wedges it")
   @ParameterizedTest
   @EnumSource(Route.class)
   void largeMessagesCrossBothWays(Route route) {
