@@ -7,6 +7,8 @@ import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.observe.ProxyMetrics;
 import io.muxgate.origin.OriginPeer;
+import io.muxgate.origin.OriginPool;
+import io.muxgate.origin.UpgradeConnector;
 import io.netty.handler.codec.http.ContentLengthNotAllowedException;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
@@ -16,7 +18,6 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -62,15 +63,15 @@ public final class Forwarder {
   private final Supplier<ZoneTable> zones;
   private final ExchangeObserver observer;
   private final ProxyMetrics metrics;
-  private final Function<OriginPeer, HttpClientAgent> upgradeClients;
+  private final Function<OriginPool, UpgradeConnector> upgrades;
   private final Deadlines deadlines = new Deadlines();
   /** When a graceful stop cuts what is still in flight ({@link System#nanoTime()}); 0 while serving. */
   private volatile long drainDeadlineNanos;
 
   public Forwarder(Supplier<ZoneTable> zones, ExchangeObserver observer, ProxyMetrics metrics,
-                   Function<OriginPeer, HttpClientAgent> upgradeClients) {
+                   Function<OriginPool, UpgradeConnector> upgrades) {
     this.zones = zones;
-    this.upgradeClients = upgradeClients;
+    this.upgrades = upgrades;
     this.observer = observer;
     this.metrics = metrics;
   }
@@ -151,9 +152,10 @@ public final class Forwarder {
 
   private void tunnel(Downstream client, ContextInternal context, Zone zone, Zone.Selection selection,
                       MultiMap headers, String uri, long start) {
-    OriginPeer peer = selection.origins().pick(null).peer();
+    OriginPool pool = selection.origins().pick(null);
+    OriginPeer peer = pool.peer();
     long readTimeoutMs = zone.config().settings().proxyReadTimeoutSeconds() * 1000L;
-    WebSocketTunnel tunnel = new WebSocketTunnel(client, peer, upgradeClients.apply(peer), headers, uri, context,
+    WebSocketTunnel tunnel = new WebSocketTunnel(client, peer, upgrades.apply(pool), headers, uri, context,
       readTimeoutMs);
     tunnel.start().onComplete(ar -> {
       zone.inFlight().decrementAndGet();

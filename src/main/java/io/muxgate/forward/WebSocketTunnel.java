@@ -5,6 +5,7 @@ import io.muxgate.origin.OriginClients;
 import io.muxgate.origin.OriginFailure;
 import io.muxgate.origin.OriginPeer;
 import io.muxgate.origin.SocketTuning;
+import io.muxgate.origin.UpgradeConnector;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.Future;
@@ -12,9 +13,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientResponse;
-import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -23,7 +22,6 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.NetSocket;
-import io.vertx.core.net.impl.ConnectionBase;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -58,7 +56,7 @@ final class WebSocketTunnel {
 
   private final Downstream client;
   private final OriginPeer peer;
-  private final HttpClientAgent originClient;
+  private final UpgradeConnector upgrades;
   private final MultiMap originHeaders;
   private final String uri;
   private final ContextInternal context;
@@ -77,13 +75,13 @@ final class WebSocketTunnel {
   /** Completed once the open tunnel is over, both sides closed or closing. */
   private final Promise<Void> closed = Promise.promise();
 
-  WebSocketTunnel(Downstream client, OriginPeer peer, HttpClientAgent originClient, MultiMap originHeaders,
+  WebSocketTunnel(Downstream client, OriginPeer peer, UpgradeConnector upgrades, MultiMap originHeaders,
                   String uri, ContextInternal context, long readTimeoutMs) {
     this.client = client;
     this.context = context;
     this.readTimeoutMs = readTimeoutMs;
     this.peer = peer;
-    this.originClient = originClient;
+    this.upgrades = upgrades;
     this.originHeaders = originHeaders;
     this.uri = uri;
   }
@@ -116,7 +114,7 @@ final class WebSocketTunnel {
       .setMethod(HttpMethod.GET)
       .setURI(uri)
       .setHeaders(originHeaders);
-    return originClient.request(options)
+    return upgrades.request(context, options)
       .compose(req -> {
         req.authority(client.authority());
         // A tunnel ends by closing the origin connection under this request; without a handler Vert.x
@@ -169,7 +167,7 @@ final class WebSocketTunnel {
       return originResponse.statusCode();
     }
     NetSocket origin = originResponse.netSocket();
-    closeWhenQuiet(originResponse.request().connection());
+    closeWhenQuiet(UpgradeConnector.channelOf(originResponse.request().connection()));
     if (key == null) {
       return openUpgrade(client.vertxRequest(), originResponse, origin);
     }
@@ -305,11 +303,10 @@ final class WebSocketTunnel {
    * origin's socket, which closes the client's side. The close does not wait for bytes the origin has not
    * read (it may be the side that went quiet by no longer reading).
    */
-  private void closeWhenQuiet(HttpConnection origin) {
-    if (origin instanceof ConnectionBase connection) { // as every HTTP/1.1 client connection of Vert.x 5.0 is
+  private void closeWhenQuiet(Channel origin) {
+    if (origin != null) {
       lastByteNanos = System.nanoTime();
-      Channel channel = connection.channel();
-      context.setTimer(readTimeoutMs, id -> checkQuiet(channel));
+      context.setTimer(readTimeoutMs, id -> checkQuiet(origin));
     }
   }
 

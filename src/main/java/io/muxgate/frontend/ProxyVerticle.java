@@ -69,7 +69,7 @@ public final class ProxyVerticle extends VerticleBase {
     });
     // Tells the config verticle this instance listens: it publishes no snapshot before all instances do.
     vertx.eventBus().send(APPLIED_ADDRESS, zones.version());
-    forwarder = new Forwarder(() -> zones, observer, metrics, pools::upgradeClient);
+    forwarder = new Forwarder(() -> zones, observer, metrics, pools::upgrades);
     Handler<HttpConnection> connections = connection -> {
       this.connections.add(connection);
       connection.closeHandler(v -> closed(connection));

@@ -50,9 +50,14 @@ final class OriginAddresses {
     this.configured = configured;
   }
 
+  /** Whether the origin is given by name, with addresses to look up, rather than as an IP address. */
+  boolean named() {
+    return configured.hostAddress() == null;
+  }
+
   /** The addresses to try for a new connection, in order; completes on {@code context}. */
   Future<List<SocketAddress>> next(ContextInternal context) {
-    if (configured.hostAddress() != null) {
+    if (!named()) {
       return context.succeededFuture(List.of(configured));
     }
     PromiseInternal<List<InetSocketAddress>> resolved = context.promise();

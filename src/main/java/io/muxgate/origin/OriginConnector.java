@@ -64,6 +64,11 @@ final class OriginConnector {
     abandoned.watch(client);
   }
 
+  /** Where this peer's connections go: shared with its WebSocket upgrades ({@link UpgradeConnector}). */
+  OriginAddresses addresses() {
+    return addresses;
+  }
+
   /**
    * A connection ready for streams (for HTTP/2, once the origin's first SETTINGS arrived), or an
    * {@link OriginFailure}. It completes on the context that called, which owns the connection's channel.

@@ -72,6 +72,11 @@ public final class OriginPool {
     return peer;
   }
 
+  /** The addresses this pool's connections go to, in its rotation and with its memory of failed ones. */
+  OriginAddresses addresses() {
+    return connector.addresses();
+  }
+
   /** Passive health, read by the balancer to skip an origin that is down. */
   public OriginHealth health() {
     return health;

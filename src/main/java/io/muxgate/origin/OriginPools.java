@@ -2,8 +2,6 @@ package io.muxgate.origin;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClientAgent;
-import io.vertx.core.http.PoolOptions;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +22,7 @@ public final class OriginPools {
   private final Vertx vertx;
   private final PoolEvents events;
   private final Map<OriginPeer, OriginPool> pools = new ConcurrentHashMap<>();
-  private final Map<OriginPeer, HttpClientAgent> upgradeClients = new ConcurrentHashMap<>();
+  private final Map<OriginPeer, UpgradeConnector> upgrades = new ConcurrentHashMap<>();
   private final long sweepTimer;
 
   public OriginPools(Vertx vertx, PoolEvents events) {
@@ -39,17 +37,17 @@ public final class OriginPools {
   }
 
   /**
-   * The HTTP/1.1 client for WebSocket upgrades to {@code peer}, one per peer. Upgraded connections leave
-   * its pool, so a config change that drops the peer leaves running tunnels alone.
+   * Where WebSocket upgrades to {@code pool}'s peer get their connections, one per peer, going to the
+   * pool's addresses. Its client is never closed: upgraded connections leave every pool, so a config
+   * change that drops the peer leaves running tunnels alone.
    */
-  public HttpClientAgent upgradeClient(OriginPeer peer) {
-    return upgradeClients.computeIfAbsent(peer, p -> vertx.createHttpClient(OriginClients.upgradeOptions(p),
-      new PoolOptions().setHttp1MaxSize(p.maxConnections())));
+  public UpgradeConnector upgrades(OriginPool pool) {
+    return upgrades.computeIfAbsent(pool.peer(), p -> new UpgradeConnector(p, vertx, pool.addresses(), events));
   }
 
   /** Retires every pool whose peer is not in {@code inUse}; completes once their connections closed. */
   public Future<Void> retainOnly(Set<OriginPeer> inUse) {
-    upgradeClients.keySet().retainAll(inUse);
+    upgrades.keySet().retainAll(inUse);
     List<Future<Void>> closing = new ArrayList<>();
     pools.entrySet().removeIf(e -> {
       if (inUse.contains(e.getKey())) {

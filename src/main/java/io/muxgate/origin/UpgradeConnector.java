@@ -1,0 +1,90 @@
+package io.muxgate.origin;
+
+import io.netty.channel.Channel;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientConnection;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpConnectOptions;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.net.impl.ConnectionBase;
+
+/**
+ * How a WebSocket upgrade to a peer gets the HTTP/1.1 connection it rides, one of its own that no pool
+ * keeps once upgraded.
+ *
+ * <p>An origin given by name has that connection set up as its pool's are ({@link AddressAttempts}): over
+ * every address of the name, in the rotation of the pool's own {@link OriginAddresses} and with its memory
+ * of addresses that failed, so that tunnels spread over the addresses with the pool's connections, a dead
+ * address is tried last by both, and one that does not answer costs the next only its attempt delay. SNI
+ * and certificate verification stay those of the name. Such a connection is closed once an answer other
+ * than 101 has been read: no pool would ever hand it out again.
+ *
+ * <p>An origin given as an IP address has one address and nothing to try in turn: its upgrades go through
+ * Vert.x's pool of HTTP/1.1 connections as they always did, where a connection answered without a 101
+ * carries the next upgrade.
+ */
+public final class UpgradeConnector {
+
+  private final OriginPeer peer;
+  /** HTTP/1.1 only: pooled for an IP origin; for a name, {@code connect()} alone, without a pool to clean. */
+  private final HttpClientAgent client;
+  private final HttpConnectOptions options;
+  /** The peer pool's; null for an IP origin. */
+  private final OriginAddresses addresses;
+  private final AbandonedSetups abandoned;
+
+  UpgradeConnector(OriginPeer peer, Vertx vertx, OriginAddresses addresses, PoolEvents events) {
+    this.peer = peer;
+    this.addresses = addresses.named() ? addresses : null;
+    this.client = vertx.createHttpClient(OriginClients.upgradeOptions(peer), this.addresses == null
+      ? new PoolOptions().setHttp1MaxSize(peer.maxConnections()) : OriginClients.unpooled());
+    this.options = OriginClients.connectOptions(peer);
+    if (this.addresses == null) {
+      this.abandoned = null;
+    } else {
+      this.abandoned = new AbandonedSetups(peer, events);
+      abandoned.watch(client);
+    }
+  }
+
+  /**
+   * The upgrade request, not yet sent, on its own HTTP/1.1 connection to the peer; {@code options} are
+   * {@link OriginClients#upgradeRequestOptions}' with the method, URI and headers. Fails with an
+   * {@link OriginFailure} when no address could be connected to.
+   */
+  public Future<HttpClientRequest> request(ContextInternal context, RequestOptions options) {
+    if (addresses == null) {
+      return client.request(options);
+    }
+    return new AddressAttempts(peer, context, client, this.options, addresses, abandoned).run()
+      .compose(connection -> connection.request(options)
+        .onFailure(e -> connection.close())
+        .onSuccess(request -> closeUnlessUpgraded(request, connection)));
+  }
+
+  /**
+   * The socket under an upgrade's connection, whichever way it was opened (Vert.x's pool hands out its
+   * own connection, {@code connect()} a wrapper of it); null if out of reach.
+   */
+  public static Channel channelOf(HttpConnection connection) {
+    if (connection instanceof ConnectionBase base) {
+      return base.channel();
+    }
+    return connection instanceof HttpClientConnection client ? ConnectionInternals.channelOf(client) : null;
+  }
+
+  private static void closeUnlessUpgraded(HttpClientRequest request, HttpClientConnection connection) {
+    request.response().onComplete(ar -> {
+      if (ar.failed()) {
+        connection.close();
+      } else if (ar.result().statusCode() != 101) {
+        ar.result().end().onComplete(end -> connection.close());
+      }
+    });
+  }
+}
