@@ -19,20 +19,25 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /**
  * An h2 origin over TLS on 127.0.0.1:0 whose self-signed certificate names only {@code name} (no IP
- * address), answering 200 "secure" and recording the SNI each connection indicated and the authority
- * of each request. The certificate
+ * address), answering 200 "secure" (a WebSocket's messages with "secure " before them) and recording the
+ * SNI each connection indicated and the authority of each request and WebSocket. The certificate
  * is written to a PEM file a zone can name as its {@code origin_ca_file}.
  */
 final class NamedTlsOrigin implements AutoCloseable {
 
   private final HttpServer server;
+  private final String name;
   private final Path certificateFile;
   private final List<String> indicatedNames = new CopyOnWriteArrayList<>();
   private final List<String> authorities = new CopyOnWriteArrayList<>();
 
   NamedTlsOrigin(Vertx vertx, String name) {
+    this.name = name;
     X509Bundle bundle;
     try {
       Instant now = Instant.now();
@@ -64,6 +69,10 @@ final class NamedTlsOrigin implements AutoCloseable {
       .requestHandler(request -> {
         authorities.add(String.valueOf(request.authority()));
         request.response().end("secure");
+      })
+      .webSocketHandler(ws -> {
+        authorities.add(String.valueOf(ws.authority()));
+        ws.textMessageHandler(text -> ws.writeTextMessage("secure " + text));
       });
     server.listen().await();
   }
@@ -81,9 +90,19 @@ final class NamedTlsOrigin implements AutoCloseable {
     return indicatedNames;
   }
 
-  /** The authority (Host or :authority) of every request. */
+  /** The authority (Host or :authority) of every request and WebSocket handshake. */
   List<String> authorities() {
     return authorities;
+  }
+
+  /**
+   * Asserts that every TLS handshake so far indicated this origin's name (and at least one took place),
+   * and that every request came with the client's {@code authority}: no IP in either.
+   */
+  void assertOnlyNameSeen(String authority) {
+    assertFalse(indicatedNames.isEmpty(), "no TLS handshake");
+    assertTrue(indicatedNames.stream().allMatch(name::equals), "SNI seen: " + indicatedNames);
+    assertTrue(authorities.stream().allMatch(a -> a.startsWith(authority)), "authorities seen: " + authorities);
   }
 
   int port() {
