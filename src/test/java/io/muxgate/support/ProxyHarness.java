@@ -21,6 +21,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -42,12 +43,16 @@ public final class ProxyHarness implements AutoCloseable {
   private final Muxgate app;
   /** The latest access-log record per request path. */
   private final Map<String, ExchangeRecord> records;
+  /** Every record, in order. */
+  private final List<ExchangeRecord> all;
 
-  private ProxyHarness(Vertx vertx, Path confDir, Muxgate app, Map<String, ExchangeRecord> records) {
+  private ProxyHarness(Vertx vertx, Path confDir, Muxgate app, Map<String, ExchangeRecord> records,
+                       List<ExchangeRecord> all) {
     this.vertx = vertx;
     this.confDir = confDir;
     this.app = app;
     this.records = records;
+    this.all = all;
   }
 
   /** Starts with the given zone files (file name → JSON) and process settings over the test defaults. */
@@ -72,13 +77,15 @@ public final class ProxyHarness implements AutoCloseable {
       Files.writeString(conf, process.encodePrettily());
       ProcessConfig config = ProcessConfig.load(conf, Map.of());
       Map<String, ExchangeRecord> records = new ConcurrentHashMap<>();
+      List<ExchangeRecord> all = new CopyOnWriteArrayList<>();
       Muxgate app = Muxgate.start(vertx, config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
         record -> {
+          all.add(record);
           if (record.path() != null) { // an HTTP/2 CONNECT without :path has none
             records.put(record.path(), record);
           }
         }).await(30, TimeUnit.SECONDS);
-      return new ProxyHarness(vertx, dir, app, records);
+      return new ProxyHarness(vertx, dir, app, records, all);
     } catch (IOException e) {
       deleteTree(dir);
       throw new UncheckedIOException(e);
@@ -104,6 +111,11 @@ public final class ProxyHarness implements AutoCloseable {
   /** What the proxy logged of the latest finished request for {@code path}, or null: a test's own evidence. */
   public ExchangeRecord lastRecord(String path) {
     return records.get(path);
+  }
+
+  /** Everything the proxy logged so far, in the order the requests finished (also those without a path). */
+  public List<ExchangeRecord> records() {
+    return all;
   }
 
   public Muxgate app() {
