@@ -9,7 +9,10 @@ import io.muxgate.observe.ProxyMetrics;
 import io.muxgate.origin.OriginPeer;
 import io.muxgate.origin.OriginPool;
 import io.muxgate.origin.UpgradeConnector;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.ContentLengthNotAllowedException;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http.TransferEncodingNotAllowedException;
@@ -26,6 +29,7 @@ import io.vertx.core.http.impl.headers.Http2HeadersAdaptor;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
 
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -291,6 +295,33 @@ public final class Forwarder {
       zone == null ? null : zone.name(), client.method().name(), client.path(), status,
       protocolName(client.version()), client.remoteHost(), client.authority(), null, null, -1, -1, 0, bytesOut,
       reason, 0, null));
+  }
+
+  /**
+   * The proxy's own answer to an HTTP/2 request head no stream takes ({@link MalformedHead#fault} gave
+   * {@code reason}), which the front end writes as frames: the head returned, then {@link #errorBody} (but to
+   * a HEAD). Logged and counted under zone="" as the proxy's other refusals.
+   */
+  public Http2Headers refuseHead(Http2Headers head, String reason, String remoteHost) {
+    int status = MalformedHead.status(reason);
+    Http2Headers answer = new DefaultHttp2Headers(false).status(HttpResponseStatus.valueOf(status).codeAsText())
+      .set(MUXGATE_ERROR, reason).set(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+      .set(HttpHeaders.DATE, ResponseDate.now()).setInt(HttpHeaders.CONTENT_LENGTH, ERROR_BODY_BYTES);
+    CharSequence method = head.method();
+    CharSequence target = head.path();
+    String path = target == null ? null : target.toString();
+    int query = path == null ? -1 : path.indexOf('?');
+    CharSequence authority = head.authority() != null ? head.authority() : head.get(HttpHeaders.HOST);
+    completed(new ExchangeRecord(System.currentTimeMillis(), 0, null, method == null ? null : method.toString(),
+      query < 0 ? path : path.substring(0, query), status, protocolName(HttpVersion.HTTP_2), remoteHost,
+      authority == null ? null : HostAndPort.parseAuthority(authority.toString(), -1), null, null, -1, -1, 0,
+      ERROR_BODY_BYTES, reason, 0, null));
+    return answer;
+  }
+
+  /** The body of the proxy's own answer with {@code status}: {@code error code: NNN}. */
+  public static ByteBuf errorBody(int status) {
+    return Unpooled.copiedBuffer(ERROR_BODY_PREFIX + status, StandardCharsets.US_ASCII);
   }
 
   /**

@@ -13,7 +13,6 @@ import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
-import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameListener;
 import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
@@ -36,10 +35,11 @@ import java.util.List;
  * Vert.x's server accepted — the client-side twin of {@code origin.FrameStreams}. Vert.x keeps the
  * connection's life (TLS, ALPN, SETTINGS, PING, GOAWAY and drain, idle close) and every stream it
  * should keep: CONNECT (except RFC 8441's WebSocket, which Vert.x's server does not carry),
- * {@code expect: 100-continue}, and requests whose head it must judge (missing pseudo-headers, a
- * {@code host} that names another entity than {@code :authority}, see {@link HostBesideAuthority}).
- * A {@link FrontStream} skips Vert.x's server
- * stream, request and response objects, its message queues and one copy of each header list.
+ * {@code expect: 100-continue}, and requests whose head it must judge (a {@code host} that names another
+ * entity than {@code :authority}, see {@link HostBesideAuthority}). Heads no stream can carry (a missing
+ * pseudo-header, a method that is no token) are answered by {@link RefusedHeads}. A {@link FrontStream}
+ * skips Vert.x's server stream, request and response objects, its message queues and one copy of each
+ * header list.
  *
  * <p>Everything here runs on the connection's event loop, which is also the loop of the requests' own
  * {@link io.muxgate.forward.Exchange exchanges}.
@@ -62,6 +62,7 @@ public final class FrontStreams {
   final ChannelPromise quiet;
   final ChannelHandlerContext ctx;
   final ResetFence fence;
+  private final RefusedHeads refused;
   private final Http2Connection.PropertyKey key;
   /** Streams whose response waits for flow-control window or socket room. */
   private final List<FrontStream> blocked = new ArrayList<>();
@@ -83,6 +84,7 @@ public final class FrontStreams {
     this.quiet = new VoidChannelPromise(channel, false);
     this.key = connection.newKey();
     this.fence = new ResetFence(handler, ctx, quiet);
+    this.refused = new RefusedHeads(handler, ctx, quiet, fence, forwarder, remoteHost, true);
     // Streams Vert.x already holds (stream 1 of an h2c upgrade) stay Vert.x's.
     this.lastOpened = connection.remote().lastStreamCreated();
     connection.addListener(new Http2ConnectionAdapter() {
@@ -136,9 +138,14 @@ public final class FrontStreams {
         log.warn("HTTP/2 codec of a client connection out of reach (" + e + "): its streams go through Vert.x");
       }
     }
-    // Vert.x reads every stream's head then; a host beside :authority is still settled before it does.
+    // Vert.x reads every stream's head then; a host beside :authority is still settled before it does, and
+    // a head it would reset unseen is answered.
+    ChannelHandlerContext ctx = channel.pipeline().context(handler);
+    ChannelPromise quiet = new VoidChannelPromise(channel, false);
+    ResetFence fence = new ResetFence(handler, ctx, quiet);
     handler.decoder().frameListener(HostBesideAuthority.before(handler.decoder().frameListener(),
-      handler.connection().remote().lastStreamCreated()));
+      handler.connection().remote().lastStreamCreated(), fence,
+      new RefusedHeads(handler, ctx, quiet, fence, forwarder, base.remoteAddress().hostAddress(), false)));
     return false;
   }
 
@@ -166,8 +173,7 @@ public final class FrontStreams {
 
   /**
    * Whether a request head is one the front end carries itself; {@code host}: whether it still has a Host
-   * header. The rest go to Vert.x, which keeps its own checks and answers for them (a malformed head is
-   * reset with PROTOCOL_ERROR there).
+   * header. The rest are answered by {@link RefusedHeads} if no stream can carry them, or go to Vert.x.
    */
   private static boolean plain(Http2Headers headers, boolean host) {
     CharSequence method = headers.method();
@@ -247,26 +253,29 @@ public final class FrontStreams {
       }
     }
 
-    /** Handles the HEADERS frame if it opens a plain stream or belongs to one of ours (trailers). */
+    /**
+     * Handles the HEADERS frame if it opens a plain stream or one no stream can carry, or belongs to one of
+     * those (trailers).
+     */
     private boolean take(int streamId, Http2Headers headers, boolean end) {
       if (streamId > lastOpened) {
         lastOpened = streamId;
-        if (badMethod(headers.method())) {
-          // Malformed (RFC 9113, section 8.1.1): a stream error. Vert.x's server would throw on it and
-          // take the whole connection, every other stream of it included, down with a GOAWAY.
-          handler.resetStream(ctx, streamId, Http2Error.PROTOCOL_ERROR.code(), ctx.newPromise());
-          ctx.flush();
-          return true;
+        // A method that is no token is malformed (RFC 9113, section 8.1.1); Vert.x's server would throw on it
+        // and take the whole connection down with a GOAWAY.
+        if (!badMethod(headers.method())) {
+          boolean host = headers.contains(HttpHeaders.HOST);
+          if (host && headers.authority() != null) {
+            host = !HostBesideAuthority.settle(headers);
+          }
+          if (plain(headers, host) && open(streamId, headers, end)) {
+            return true;
+          }
         }
-        boolean host = headers.contains(HttpHeaders.HOST);
-        if (host && headers.authority() != null) {
-          host = !HostBesideAuthority.settle(headers);
-        }
-        return plain(headers, host) && open(streamId, headers, end);
+        return refused.refuse(streamId, headers, end);
       }
       FrontStream s = ours(streamId);
       if (s == null) {
-        return false;
+        return refused.answered(streamId);
       }
       s.onTrailers(headers, end);
       return true;

@@ -50,43 +50,61 @@ final class HostBesideAuthority {
 
   /**
    * The step in front of Vert.x's frame listener, for connections whose streams are all Vert.x's
-   * ({@code -Dmuxgate.front_streams=false}); {@link FrontStreams} takes it itself.
+   * ({@code -Dmuxgate.front_streams=false}); {@link FrontStreams} takes it itself. It also lets
+   * {@code refused} answer the heads Vert.x would reset unseen, and {@code fence} see its PING acknowledgements.
    */
-  static Http2FrameListener before(Http2FrameListener vertx, int lastStreamCreated) {
-    return new Step(vertx, lastStreamCreated);
+  static Http2FrameListener before(Http2FrameListener vertx, int lastStreamCreated, ResetFence fence,
+                                   RefusedHeads refused) {
+    return new Step(vertx, lastStreamCreated, fence, refused);
   }
 
   private static final class Step extends Http2FrameListenerDecorator {
 
+    private final ResetFence fence;
+    private final RefusedHeads refused;
     /** The highest client stream id whose first HEADERS were seen: later ones on it are trailers. */
     private int lastOpened;
 
-    Step(Http2FrameListener vertx, int lastStreamCreated) {
+    Step(Http2FrameListener vertx, int lastStreamCreated, ResetFence fence, RefusedHeads refused) {
       super(vertx);
       this.lastOpened = lastStreamCreated;
+      this.fence = fence;
+      this.refused = refused;
     }
 
     @Override
     public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding, boolean end)
       throws Http2Exception {
-      opening(streamId, headers);
-      super.onHeadersRead(ctx, streamId, headers, padding, end);
+      if (!answered(streamId, headers, end)) {
+        super.onHeadersRead(ctx, streamId, headers, padding, end);
+      }
     }
 
     @Override
     public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int dependency,
                               short weight, boolean exclusive, int padding, boolean end) throws Http2Exception {
-      opening(streamId, headers);
-      super.onHeadersRead(ctx, streamId, headers, dependency, weight, exclusive, padding, end);
+      if (!answered(streamId, headers, end)) {
+        super.onHeadersRead(ctx, streamId, headers, dependency, weight, exclusive, padding, end);
+      }
     }
 
-    private void opening(int streamId, Http2Headers headers) {
-      if (streamId > lastOpened) {
-        lastOpened = streamId;
-        if (headers.authority() != null && headers.contains(HttpHeaders.HOST)) {
-          settle(headers);
-        }
+    @Override
+    public void onPingAckRead(ChannelHandlerContext ctx, long data) throws Http2Exception {
+      if (!fence.onPingAck(data)) {
+        super.onPingAckRead(ctx, data);
       }
+    }
+
+    /** Settles a new stream's head; returns whether the frame was answered here instead of going to Vert.x. */
+    private boolean answered(int streamId, Http2Headers headers, boolean end) {
+      if (streamId <= lastOpened) {
+        return refused.answered(streamId);
+      }
+      lastOpened = streamId;
+      if (headers.authority() != null && headers.contains(HttpHeaders.HOST)) {
+        settle(headers);
+      }
+      return refused.refuse(streamId, headers, end);
     }
   }
 }

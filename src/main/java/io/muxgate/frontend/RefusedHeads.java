@@ -1,0 +1,84 @@
+package io.muxgate.frontend;
+
+import io.muxgate.forward.Forwarder;
+import io.muxgate.forward.MalformedHead;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.util.AsciiString;
+
+/**
+ * Client HTTP/2 streams whose first HEADERS no stream can carry ({@link MalformedHead}), answered here on the
+ * connection's codec with the proxy's own 400 (or 501), logged and counted by the forwarder: Vert.x's server
+ * would reset them with PROTOCOL_ERROR, unseen by any log line or metric. Used in both modes, by
+ * {@link FrontStreams} and, when Vert.x takes every stream, by {@link HostBesideAuthority}'s step in front of it.
+ *
+ * <p>A request whose body is still coming is told to stop with RST_STREAM(NO_ERROR) once the answer is out
+ * (RFC 9113, section 8.1), through the connection's {@link ResetFence}; meanwhile its DATA goes to Vert.x's
+ * listener, which knows no such stream and drops it, and its trailers are dropped here (Vert.x would read
+ * them as a new request head). Runs on the connection's event loop.
+ */
+final class RefusedHeads {
+
+  private static final AsciiString HEAD = AsciiString.cached("HEAD");
+
+  private final Http2ConnectionHandler handler;
+  private final ChannelHandlerContext ctx;
+  private final ChannelPromise quiet;
+  private final ResetFence fence;
+  private final Forwarder forwarder;
+  private final String remoteHost;
+  private final boolean extendedConnect;
+  private final Http2Connection.PropertyKey key;
+
+  /** {@code extendedConnect}: whether the connection offered RFC 8441 and the front end carries its WebSocket. */
+  RefusedHeads(Http2ConnectionHandler handler, ChannelHandlerContext ctx, ChannelPromise quiet, ResetFence fence,
+               Forwarder forwarder, String remoteHost, boolean extendedConnect) {
+    this.handler = handler;
+    this.ctx = ctx;
+    this.quiet = quiet;
+    this.fence = fence;
+    this.forwarder = forwarder;
+    this.remoteHost = remoteHost;
+    this.extendedConnect = extendedConnect;
+    this.key = handler.connection().newKey();
+  }
+
+  /** Answers the stream {@code head} opens if no stream can carry it; returns whether it did. */
+  boolean refuse(int streamId, Http2Headers head, boolean end) {
+    String reason = MalformedHead.fault(head, extendedConnect);
+    Http2Stream stream = reason == null ? null : handler.connection().stream(streamId);
+    if (stream == null) {
+      return false;
+    }
+    stream.setProperty(key, reason);
+    Http2Headers answer = forwarder.refuseHead(head, reason, remoteHost);
+    boolean body = head.method() == null || !HEAD.contentEquals(head.method());
+    ChannelPromise sent = end ? quiet : ctx.newPromise();
+    handler.encoder().writeHeaders(ctx, streamId, answer, 0, !body, body ? quiet : sent);
+    if (body) {
+      handler.encoder().writeData(ctx, streamId, Forwarder.errorBody(MalformedHead.status(reason)), 0, true, sent);
+    }
+    if (!end) {
+      // Once the answer's last frame is written nothing of it waits in flow control, and the codec half-closes
+      // the stream just after (over TLS, after this listener has run): then the fence may reset it.
+      sent.addListener(written -> ctx.executor().execute(() -> {
+        if (written.isSuccess() && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+          fence.reset(stream, Http2Error.NO_ERROR.code());
+        }
+      }));
+    }
+    ctx.channel().flush();
+    return true;
+  }
+
+  /** Whether {@code streamId} is a stream answered here: its later HEADERS (trailers) are dropped. */
+  boolean answered(int streamId) {
+    Http2Stream stream = handler.connection().stream(streamId);
+    return stream != null && stream.getProperty(key) != null;
+  }
+}
