@@ -58,6 +58,7 @@ public final class Forwarder {
   /** The length of {@link #writeError}'s body: every status the proxy makes has three digits. */
   static final int ERROR_BODY_BYTES = (ERROR_BODY_PREFIX + "000").length();
   private static final String BAD_TRANSFER_ENCODING = "bad_transfer_encoding";
+  private static final String MISSING_HOST = "missing_host";
   private static final String UNSUPPORTED_TRANSFER_CODING = "unsupported_transfer_coding";
   private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
   private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
@@ -109,10 +110,16 @@ public final class Forwarder {
         reject(client, null, 400, AuthorityMatch.HOST_MISMATCH, start);
         return;
       }
+      // RFC 9113, section 8.3.1: an http or https request names its target by :authority or host; without
+      // either it is malformed, as an HTTP/1.1 request without Host is, not one for an unknown host.
+      if (authority == null) {
+        reject(client, null, 400, MISSING_HOST, start);
+        return;
+      }
     } else {
       // RFC 9112, section 3.2: an HTTP/1.1 request without Host, or any with two, is malformed, not
       // one for an unknown host.
-      String malformed = authority == null && client.version() == HttpVersion.HTTP_1_1 ? "missing_host"
+      String malformed = authority == null && client.version() == HttpVersion.HTTP_1_1 ? MISSING_HOST
         : client.headers().getAll(HttpHeaders.HOST).size() > 1 ? "multiple_host"
         : client.header(HttpHeaders.TRANSFER_ENCODING) != null ? transferEncodingFault(client) : null;
       if (malformed != null) {

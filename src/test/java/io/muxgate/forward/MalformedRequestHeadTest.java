@@ -137,6 +137,17 @@ class MalformedRequestHeadTest {
     assertRefused(client, 400, MalformedHead.MALFORMED, malformed.method, malformed.path, tls);
   }
 
+  /** RFC 9113, section 8.3.1: an https or http request without :authority or host is malformed, not misdirected. */
+  @ParameterizedTest(name = "tls {0}")
+  @ValueSource(booleans = {false, true})
+  void aRequestNamingNoHostGets400MissingHost(boolean tls) throws Exception {
+    FrameClient client = connect(tls);
+
+    client.open(new DefaultHttp2Headers().method("GET").scheme(scheme(tls)).path("/no-host"), true);
+
+    assertRefused(client, 400, "missing_host", "GET", "/no-host", tls);
+  }
+
   /**
    * An extended CONNECT (RFC 8441) for another protocol than websocket: not carried (501), or, where the front
    * end never offered extended CONNECT (Vert.x's streams only), malformed (RFC 8441, section 3).
