@@ -1,9 +1,8 @@
 package io.muxgate.forward;
 
+import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.net.HostAndPort;
-
-import java.util.List;
 
 /**
  * Whether an HTTP/2 request's {@code host} header names the entity its {@code :authority} names. RFC 9113,
@@ -27,20 +26,20 @@ public final class AuthorityMatch {
   }
 
   /**
-   * Whether an HTTP/2 request carries a {@code host} beside its {@code :authority} that names another entity.
-   * Vert.x's server keeps {@code host} among the headers only beside an {@code :authority}.
+   * Whether every {@code host} of an HTTP/2 request head names the entity its {@code :authority} names; false
+   * when the {@code :authority} is no authority at all.
    */
-  static boolean hostMismatch(Downstream client) {
-    if (client.header(HttpHeaders.HOST) == null) {
+  public static boolean hostsNameAuthority(Http2Headers head) {
+    HostAndPort authority = HostAndPort.parseAuthority(head.authority().toString(), -1);
+    if (authority == null) {
       return false;
     }
-    List<String> hosts = client.headers().getAll(HttpHeaders.HOST);
-    for (String host : hosts) {
-      if (!sameEntity(host, client.authority(), client.scheme())) {
-        return true;
+    for (CharSequence host : head.getAll(HttpHeaders.HOST)) {
+      if (!sameEntity(host, authority, head.scheme())) {
+        return false;
       }
     }
-    return false;
+    return true;
   }
 
   private static int port(HostAndPort authority, CharSequence scheme) {

@@ -104,12 +104,6 @@ public final class Forwarder {
         reject(client, resolveZone(authority), 431, "request_headers_too_large", start);
         return;
       }
-      // Only Vert.x's streams can carry both: the front end's own take a host beside :authority only when it
-      // names the same entity, and drop it then (frontend.HostBesideAuthority).
-      if (list == null && AuthorityMatch.hostMismatch(client)) {
-        reject(client, null, 400, AuthorityMatch.HOST_MISMATCH, start);
-        return;
-      }
       // RFC 9113, section 8.3.1: an http or https request names its target by :authority or host; without
       // either it is malformed, as an HTTP/1.1 request without Host is, not one for an unknown host.
       if (authority == null) {

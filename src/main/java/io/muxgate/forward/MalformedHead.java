@@ -52,8 +52,7 @@ public final class MalformedHead {
       if (!AsciiString.contentEqualsIgnoreCase(protocol, WEBSOCKET)) {
         return UNSUPPORTED_PROTOCOL;
       }
-      // The front end takes a WebSocket CONNECT unless a host beside :authority names another entity.
-      return head.contains(HttpHeaders.HOST) ? AuthorityMatch.HOST_MISMATCH : null;
+      return hostMismatch(head) ? AuthorityMatch.HOST_MISMATCH : null;
     }
     if (head.scheme() == null || head.path() == null) {
       return MALFORMED;
@@ -61,7 +60,7 @@ public final class MalformedHead {
     // RFC 9113, section 8.3.1: :authority names the target; one that is no authority (a space, userinfo) is
     // not replaced by a host beside it, as Vert.x would.
     if (authority != null) {
-      return valid(authority) ? null : MALFORMED;
+      return !valid(authority) ? MALFORMED : hostMismatch(head) ? AuthorityMatch.HOST_MISMATCH : null;
     }
     CharSequence host = head.get(HttpHeaders.HOST);
     return host == null || valid(host) ? null : MALFORMED;
@@ -70,6 +69,14 @@ public final class MalformedHead {
   /** The status that answers {@code reason}, one of {@link #fault}'s. */
   public static int status(String reason) {
     return reason.equals(UNSUPPORTED_PROTOCOL) ? 501 : 400;
+  }
+
+  /**
+   * Whether a {@code host} beside the (valid) {@code :authority} names another entity (RFC 9113, section
+   * 8.3.1). One that names the same entity has been dropped already, wherever the front end took the head.
+   */
+  private static boolean hostMismatch(Http2Headers head) {
+    return head.contains(HttpHeaders.HOST) && !AuthorityMatch.hostsNameAuthority(head);
   }
 
   private static boolean valid(CharSequence authority) {

@@ -7,18 +7,14 @@ import io.netty.handler.codec.http2.Http2FrameListener;
 import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.http.HttpHeaders;
-import io.vertx.core.net.HostAndPort;
-
-import java.util.List;
 
 /**
  * An HTTP/2 request head with a {@code host} header beside its {@code :authority}, settled before any
  * stream reads it. Vert.x 5.0.10's server compares the two as written (case and port included) and
  * resets the stream with PROTOCOL_ERROR when they differ, which no log line or metric sees. Here a
  * {@code host} that names the same entity once normalized ({@link AuthorityMatch}) is dropped: the proxy
- * routes and forwards by {@code :authority}, so the request is served. One that names another entity is
- * put behind a {@code host} that repeats the {@code :authority}'s text, so that Vert.x takes the stream and
- * the forwarder answers it with its own 400 {@code host_mismatch}, logged and counted.
+ * routes and forwards by {@code :authority}, so the request is served. One that names another entity stays,
+ * and {@link RefusedHeads} answers the head with the proxy's own 400 {@code host_mismatch}, logged and counted.
  */
 final class HostBesideAuthority {
 
@@ -26,26 +22,16 @@ final class HostBesideAuthority {
   }
 
   /**
-   * Settles {@code head}, which carries both; returns whether it is left without {@code host}. An unreadable
-   * {@code :authority} is left alone, for Vert.x to refuse.
+   * Settles {@code head}, which carries both; returns whether it is left without {@code host}. A head whose
+   * {@code host} names another entity, or whose {@code :authority} is unreadable, is left as it is, for
+   * {@link RefusedHeads} to answer.
    */
   static boolean settle(Http2Headers head) {
-    CharSequence authority = head.authority();
-    HostAndPort parsed = HostAndPort.parseAuthority(authority.toString(), -1);
-    if (parsed == null) {
+    if (!AuthorityMatch.hostsNameAuthority(head)) {
       return false;
     }
-    List<CharSequence> hosts = head.getAll(HttpHeaders.HOST);
-    boolean same = true;
-    for (CharSequence host : hosts) {
-      same &= AuthorityMatch.sameEntity(host, parsed, head.scheme());
-    }
     head.remove(HttpHeaders.HOST);
-    if (!same) {
-      head.add(HttpHeaders.HOST, authority);
-      head.add(HttpHeaders.HOST, hosts);
-    }
-    return same;
+    return true;
   }
 
   /**
