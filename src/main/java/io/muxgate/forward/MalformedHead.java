@@ -5,6 +5,7 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.net.impl.HostAndPortImpl;
+import java.util.List;
 
 /**
  * Judges an HTTP/2 request head that Netty's codec let through but that no stream can carry: Vert.x 5.0.10's
@@ -21,6 +22,8 @@ public final class MalformedHead {
   public static final String MALFORMED = "malformed_request";
   /** An extended CONNECT (RFC 8441) for a protocol the front end does not carry: 501. */
   public static final String UNSUPPORTED_PROTOCOL = "unsupported_protocol";
+  /** Two {@code host} fields and no {@code :authority}: which one names the target is anyone's guess. 400. */
+  public static final String MULTIPLE_HOST = "multiple_host";
   private static final AsciiString CONNECT = AsciiString.cached("CONNECT");
   private static final AsciiString WEBSOCKET = AsciiString.cached("websocket");
 
@@ -62,8 +65,13 @@ public final class MalformedHead {
     if (authority != null) {
       return !valid(authority) ? MALFORMED : hostMismatch(head) ? AuthorityMatch.HOST_MISMATCH : null;
     }
-    CharSequence host = head.get(HttpHeaders.HOST);
-    return host == null || valid(host) ? null : MALFORMED;
+    // RFC 9113, section 8.3.1 leaves host to play :authority's part; like HTTP/1.1's Host (RFC 9112,
+    // section 3.2), two of them are malformed: a proxy and its origin could each pick another.
+    List<CharSequence> hosts = head.getAll(HttpHeaders.HOST);
+    if (hosts.size() > 1) {
+      return MULTIPLE_HOST;
+    }
+    return hosts.isEmpty() || valid(hosts.get(0)) ? null : MALFORMED;
   }
 
   /** The status that answers {@code reason}, one of {@link #fault}'s. */

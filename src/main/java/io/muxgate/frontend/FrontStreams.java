@@ -188,7 +188,8 @@ public final class FrontStreams {
       return protocol != null && AsciiString.contentEqualsIgnoreCase(protocol, WEBSOCKET)
         && headers.authority() != null && !host;
     }
-    return headers.authority() == null ? host : !host;
+    // Without :authority, exactly one host names the target; two are refused (MalformedHead.MULTIPLE_HOST).
+    return headers.authority() == null ? host && headers.getAll(HttpHeaders.HOST).size() == 1 : !host;
   }
 
   /** Whether {@code method} is present and not an HTTP token (RFC 9110, section 9.1), such as {@code "G T"}. */

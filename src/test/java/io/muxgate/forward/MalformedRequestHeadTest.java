@@ -148,6 +148,18 @@ class MalformedRequestHeadTest {
     assertRefused(client, 400, "missing_host", "GET", "/no-host", tls);
   }
 
+  /** Two hosts and no :authority: which names the target is ambiguous, as two Host lines are in HTTP/1.1. */
+  @ParameterizedTest(name = "tls {0}")
+  @ValueSource(booleans = {false, true})
+  void twoHostsWithoutAuthorityGet400MultipleHost(boolean tls) throws Exception {
+    FrameClient client = connect(tls);
+
+    client.open(new DefaultHttp2Headers(false).method("GET").scheme(scheme(tls)).path("/two-hosts")
+      .add("host", "z.test").add("host", "elsewhere.test"), true);
+
+    assertRefused(client, 400, MalformedHead.MULTIPLE_HOST, "GET", "/two-hosts", tls);
+  }
+
   /**
    * An extended CONNECT (RFC 8441) for another protocol than websocket: not carried (501), or, where the front
    * end never offered extended CONNECT (Vert.x's streams only), malformed (RFC 8441, section 3).
