@@ -23,6 +23,7 @@ final class OriginConnection {
    */
   static final int RESET_BUDGET = 100;
   static final long RESET_WINDOW_NANOS = 30_000_000_000L;
+  private static final long MAX_STREAMS_UNSET = 0xFFFFFFFFL;
 
   final HttpClientConnection connection;
   /** The socket under {@link #connection}, null if out of reach. */
@@ -75,6 +76,18 @@ final class OriginConnection {
     this.localPort = connection.localAddress() != null ? connection.localAddress().port() : -1;
     this.idleSinceNanos = System.nanoTime();
     this.lastAliveNanos = idleSinceNanos;
+  }
+
+  /**
+   * Streams a connection may carry at once: one for HTTP/1.1; for HTTP/2 the zone's cap, lowered by the
+   * origin's SETTINGS_MAX_CONCURRENT_STREAMS when it sent one.
+   */
+  static int capacity(String protocol, long originLimit, int zoneCap) {
+    if (!protocol.equals("h2")) {
+      return 1;
+    }
+    long limit = originLimit <= 0 || originLimit >= MAX_STREAMS_UNSET ? Long.MAX_VALUE : originLimit;
+    return (int) Math.min(zoneCap, limit);
   }
 
   boolean hasRoom() {

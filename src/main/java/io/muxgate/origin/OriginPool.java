@@ -34,7 +34,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class OriginPool {
 
-  private static final long MAX_STREAMS_UNSET = 0xFFFFFFFFL;
   static final int MAX_REFUSED_IN_A_ROW = 3;
   private static final Logger log = LoggerFactory.getLogger(OriginPool.class);
 
@@ -45,11 +44,9 @@ public final class OriginPool {
   private final OriginHealth health;
   private final ConnectionLiveness liveness;
 
-  private final List<OriginConnection> connections = new ArrayList<>();
+  private final ConnectionSet connections;
   private final WaitQueue waiters;
   private final Promise<Void> closedPromise = Promise.promise();
-  private int opening;
-  private int expectedCapacity;
   private boolean retired;
   private boolean clientClosed;
   /** Some HTTP/1.1 connection's origin announced its idle timeout: {@link #acquire} checks for expired ones. */
@@ -62,7 +59,7 @@ public final class OriginPool {
     this.events = events;
     this.activeStreams = events.activeStreams(peer);
     this.waiters = new WaitQueue(events.queuedRequests(peer));
-    this.expectedCapacity = peer.expectedCapacity();
+    this.connections = new ConnectionSet(peer);
     this.liveness = new ConnectionLiveness(this, peer);
     this.health = new OriginHealth("origin " + peer.address() + " of zone " + peer.zone(),
       () -> events.originEjected(peer));
@@ -103,24 +100,7 @@ public final class OriginPool {
     PromiseInternal<Lease> waiter;
     boolean openOne;
     synchronized (this) {
-      // A connection of the requester's own event loop first: its streams run as frames, without a hop.
-      OriginConnection chosen = null;
-      for (int i = 0, n = connections.size(); i < n; i++) {
-        OriginConnection c = connections.get(i);
-        if (c.hasRoom() && c != avoid) {
-          if (c.context.nettyEventLoop() == ctx.nettyEventLoop()) {
-            chosen = c;
-            break;
-          }
-          if (chosen == null) {
-            chosen = c;
-          }
-        }
-      }
-      boolean mayOpen = connections.size() + opening < peer.maxConnections();
-      if (chosen == null && avoid != null && avoid.hasRoom() && !mayOpen && opening == 0) {
-        chosen = avoid;
-      }
+      OriginConnection chosen = connections.choose(ctx.nettyEventLoop(), avoid);
       if (chosen != null) {
         chosen.active++;
         activeStreams.incrementAndGet();
@@ -130,9 +110,10 @@ public final class OriginPool {
       if (!waiters.offer(waiter)) {
         return ctx.failedFuture(new OriginFailure(FailureKind.QUEUE_FULL, "origin queue full"));
       }
-      openOne = needsAnotherConnection() || avoid != null && mayOpen && opening == 0;
+      openOne = connections.needsAnother(waiters.size())
+        || avoid != null && connections.mayOpen() && connections.opening() == 0;
       if (openOne) {
-        opening++;
+        connections.openingStarted();
       }
     }
     if (openOne) {
@@ -157,7 +138,7 @@ public final class OriginPool {
   private void closeIdlePastOriginsTimeout(long nowNanos) {
     List<OriginConnection> expired = null;
     synchronized (this) {
-      for (OriginConnection c : connections) {
+      for (OriginConnection c : connections.open()) {
         if (c.idlePastOriginsTimeout(nowNanos)) {
           c.draining = true;
           if (startClosing(c)) {
@@ -182,12 +163,6 @@ public final class OriginPool {
     }
   }
 
-  /** Whether the queued requests exceed what the connections being opened are expected to carry. */
-  private boolean needsAnotherConnection() {
-    return waiters.size() > (long) opening * expectedCapacity
-      && connections.size() + opening < peer.maxConnections();
-  }
-
   private void connect() {
     connector.connect().onComplete(ar -> {
       if (ar.succeeded()) {
@@ -209,7 +184,7 @@ public final class OriginPool {
     RelayPipeline.install(channel);
     OriginConnection origin = new OriginConnection(connection, channel,
       h2 ? ConnectionInternals.http2Of(channel) : null, h2 ? ConnectionInternals.frameStreamsOf(channel) : null,
-      context, protocol, capacity(protocol, originLimit));
+      context, protocol, OriginConnection.capacity(protocol, originLimit, peer.maxStreams()));
     if (!h2) {
       HeapBodies.install(channel, "handler");
       ClosingResponses.watch(channel, () -> drain(origin), seconds -> originIdleTimeout(origin, seconds));
@@ -232,9 +207,7 @@ public final class OriginPool {
     List<PromiseInternal<Lease>> granted;
     boolean closeNow;
     synchronized (this) {
-      opening--;
-      expectedCapacity = Math.max(1, origin.capacity);
-      connections.add(origin);
+      connections.opened(origin);
       closeNow = retired && waiters.isEmpty();
       granted = grant(origin);
     }
@@ -245,19 +218,10 @@ public final class OriginPool {
     openMoreIfNeeded();
   }
 
-  private int capacity(String protocol, long originLimit) {
-    if (!protocol.equals("h2")) {
-      return 1;
-    }
-    long limit = originLimit <= 0 || originLimit >= MAX_STREAMS_UNSET ? Long.MAX_VALUE : originLimit;
-    return (int) Math.min(peer.maxStreams(), limit);
-  }
-
   private void settingsChanged(OriginConnection origin, Http2Settings settings) {
     List<PromiseInternal<Lease>> granted;
     synchronized (this) {
-      origin.capacity = capacity(origin.protocol, settings.getMaxConcurrentStreams());
-      expectedCapacity = Math.max(1, origin.capacity);
+      connections.capacityChanged(origin, settings.getMaxConcurrentStreams());
       granted = grant(origin);
     }
     complete(origin, granted);
@@ -282,10 +246,9 @@ public final class OriginPool {
     }
     List<PromiseInternal<Lease>> failed = new ArrayList<>();
     synchronized (this) {
-      opening--;
-      boolean anyUsable = connections.stream().anyMatch(c -> !c.draining && !c.closing && !c.closed);
-      if (!anyUsable) {
-        long excess = waiters.size() - (long) opening * expectedCapacity;
+      connections.openingFailed();
+      if (!connections.anyUsable()) {
+        long excess = connections.beyondOpening(waiters.size());
         for (long i = 0; i < excess; i++) {
           failed.add(waiters.poll());
         }
@@ -334,8 +297,8 @@ public final class OriginPool {
   private void openMoreIfNeeded() {
     int toOpen = 0;
     synchronized (this) {
-      while (needsAnotherConnection()) {
-        opening++;
+      while (connections.needsAnother(waiters.size())) {
+        connections.openingStarted();
         toOpen++;
       }
     }
@@ -426,7 +389,7 @@ public final class OriginPool {
   private void closed(OriginConnection origin) {
     synchronized (this) {
       origin.closed = true;
-      connections.remove(origin);
+      connections.closed(origin);
     }
     events.connectionClosed(peer, origin.protocol);
     if (!closeClientIfRetiredAndEmpty()) {
@@ -436,7 +399,7 @@ public final class OriginPool {
 
   private boolean closeClientIfRetiredAndEmpty() {
     synchronized (this) {
-      if (!retired || clientClosed || !connections.isEmpty() || opening > 0 || !waiters.isEmpty()) {
+      if (!retired || clientClosed || !connections.isEmpty() || connections.opening() > 0 || !waiters.isEmpty()) {
         return false;
       }
       clientClosed = true;
@@ -460,7 +423,7 @@ public final class OriginPool {
     List<OriginConnection> toPing = new ArrayList<>(0);
     long idleLimit = TimeUnit.SECONDS.toNanos(peer.idleTimeoutSeconds());
     synchronized (this) {
-      for (OriginConnection c : connections) {
+      for (OriginConnection c : connections.open()) {
         if (c.closed) {
           continue;
         }
@@ -504,7 +467,7 @@ public final class OriginPool {
     List<OriginConnection> idle = new ArrayList<>();
     synchronized (this) {
       retired = true;
-      for (OriginConnection c : connections) {
+      for (OriginConnection c : connections.open()) {
         if (c.active == 0 && startClosing(c)) {
           c.draining = true;
           idle.add(c);
@@ -526,15 +489,11 @@ public final class OriginPool {
   }
 
   public synchronized int activeStreams() {
-    int sum = 0;
-    for (OriginConnection c : connections) {
-      sum += c.active;
-    }
-    return sum;
+    return connections.activeStreams();
   }
 
   /** The open connections' Vert.x objects, for tests that inspect sockets. */
   synchronized List<HttpClientConnection> connectionsForTest() {
-    return connections.stream().map(c -> c.connection).toList();
+    return connections.open().stream().map(c -> c.connection).toList();
   }
 }
