@@ -5,6 +5,8 @@ import io.netty.handler.codec.http2.Http2Connection;
 import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.internal.ContextInternal;
 
+import java.util.concurrent.TimeUnit;
+
 /**
  * One connection to an origin with the bookkeeping the pool needs. Every mutable field is guarded by
  * the owning {@link OriginPool}'s lock, except {@link #firstGoAwayLastStreamId}, which the connection's
@@ -115,6 +117,20 @@ final class OriginConnection {
       resetsInWindow = 0;
     }
     return ++resetsInWindow == RESET_BUDGET;
+  }
+
+  /** Marks a close as started; false if one already was. Caller holds the pool's lock. */
+  boolean startClosing() {
+    if (closing || closed) {
+      return false;
+    }
+    closing = true;
+    return true;
+  }
+
+  /** GOAWAY, then close: the origin sees a clean goodbye rather than a reset socket. */
+  void closeGracefully() {
+    connection.shutdown(0, TimeUnit.SECONDS);
   }
 
   /**

@@ -141,14 +141,14 @@ public final class OriginPool {
       for (OriginConnection c : connections.open()) {
         if (c.idlePastOriginsTimeout(nowNanos)) {
           c.draining = true;
-          if (startClosing(c)) {
+          if (c.startClosing()) {
             (expired == null ? expired = new ArrayList<>() : expired).add(c);
           }
         }
       }
     }
     if (expired != null) {
-      expired.forEach(OriginPool::closeGracefully);
+      expired.forEach(OriginConnection::closeGracefully);
     }
   }
 
@@ -336,11 +336,11 @@ public final class OriginPool {
       if (origin.active == 0) {
         origin.idleSinceNanos = now;
       }
-      closeNow = origin.active == 0 && (origin.draining || retired) && startClosing(origin);
+      closeNow = origin.active == 0 && (origin.draining || retired) && origin.startClosing();
     }
     complete(origin, granted);
     if (closeNow) {
-      closeGracefully(origin);
+      origin.closeGracefully();
     }
     if (drainedNow) {
       openMoreIfNeeded();
@@ -352,10 +352,10 @@ public final class OriginPool {
     boolean closeNow;
     synchronized (this) {
       origin.draining = true;
-      closeNow = origin.active == 0 && startClosing(origin);
+      closeNow = origin.active == 0 && origin.startClosing();
     }
     if (closeNow) {
-      closeGracefully(origin);
+      origin.closeGracefully();
     }
     openMoreIfNeeded();
   }
@@ -370,20 +370,6 @@ public final class OriginPool {
       origin.closing = true;
     }
     origin.abort();
-  }
-
-  /** Marks a close as started; false if one already was. Caller holds the lock. */
-  private boolean startClosing(OriginConnection origin) {
-    if (origin.closing || origin.closed) {
-      return false;
-    }
-    origin.closing = true;
-    return true;
-  }
-
-  /** GOAWAY, then close: the origin sees a clean goodbye rather than a reset socket. */
-  private static void closeGracefully(OriginConnection origin) {
-    origin.connection.shutdown(0, TimeUnit.SECONDS);
   }
 
   private void closed(OriginConnection origin) {
@@ -434,7 +420,7 @@ public final class OriginPool {
         } else if (c.active == 0
           && (nowNanos - c.idleSinceNanos >= idleLimit || c.idlePastOriginsTimeout(nowNanos))) {
           c.draining = true;
-          if (startClosing(c)) {
+          if (c.startClosing()) {
             idle.add(c);
           }
         } else if (liveness.pingDue(c, nowNanos)) {
@@ -444,7 +430,7 @@ public final class OriginPool {
         }
       }
     }
-    idle.forEach(OriginPool::closeGracefully);
+    idle.forEach(OriginConnection::closeGracefully);
     dead.forEach(liveness::drop);
     toPing.forEach(liveness::ping);
     if (!dead.isEmpty()) {
@@ -468,13 +454,13 @@ public final class OriginPool {
     synchronized (this) {
       retired = true;
       for (OriginConnection c : connections.open()) {
-        if (c.active == 0 && startClosing(c)) {
+        if (c.active == 0 && c.startClosing()) {
           c.draining = true;
           idle.add(c);
         }
       }
     }
-    idle.forEach(OriginPool::closeGracefully);
+    idle.forEach(OriginConnection::closeGracefully);
     closeClientIfRetiredAndEmpty();
     return closedPromise.future();
   }
