@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
  * ACK has not come {@link OriginPeer#pingTimeoutNanos()} later the connection takes no more streams and
  * is closed, and the next request gets a fresh connection.
  *
- * <p>The decisions run under the pool's lock from its sweep; sending and dropping run outside it.
+ * <p>The decisions run under the pool's lock from {@link IdleConnections#sweep}; sending and dropping run
+ * outside it.
  */
 final class ConnectionLiveness {
 
@@ -29,6 +30,7 @@ final class ConnectionLiveness {
    */
   static final int MAX_IDLE_PINGS = 2;
 
+  /** Its lock guards the connections' PING state. */
   private final OriginPool pool;
   private final OriginPeer peer;
 
@@ -56,10 +58,18 @@ final class ConnectionLiveness {
   void ping(OriginConnection c) {
     c.context.runOnContext(v -> c.connection.ping(Buffer.buffer(8).appendLong(PING_DATA)).onComplete(ar -> {
       if (ar.succeeded()) {
-        pool.pingAnswered(c);
+        pingAnswered(c);
       }
       // A failed write means the connection is closing; its close handler does the rest.
     }));
+  }
+
+  /** A PING came back: the connection is alive. */
+  private void pingAnswered(OriginConnection c) {
+    synchronized (pool) {
+      c.pingSentNanos = 0;
+      c.lastAliveNanos = System.nanoTime();
+    }
   }
 
   /**

@@ -34,7 +34,7 @@ final class OriginConnection {
   private final Http2Connection http2;
   /** Muxgate's own streams on the HTTP/2 codec, null for HTTP/1.1 or if out of reach. */
   final FrameStreams frames;
-  /** The connection's own event loop: PINGs must be sent from it (see {@link OriginPool#sweep}). */
+  /** The connection's own event loop: PINGs must be sent from it (see {@link ConnectionLiveness#ping}). */
   final ContextInternal context;
   final String protocol;
   final int localPort;

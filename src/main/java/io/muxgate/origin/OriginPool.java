@@ -15,7 +15,6 @@ import io.vertx.core.internal.logging.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -42,15 +41,13 @@ public final class OriginPool {
   private final PoolEvents events;
   private final AtomicInteger activeStreams;
   private final OriginHealth health;
-  private final ConnectionLiveness liveness;
+  private final IdleConnections idle;
 
   private final ConnectionSet connections;
   private final WaitQueue waiters;
   private final Promise<Void> closedPromise = Promise.promise();
   private boolean retired;
   private boolean clientClosed;
-  /** Some HTTP/1.1 connection's origin announced its idle timeout: {@link #acquire} checks for expired ones. */
-  private volatile boolean idleTimeoutsAnnounced;
 
   OriginPool(OriginPeer peer, Vertx vertx, HttpClientAgent client, HttpConnectOptions connectOptions,
              PoolEvents events) {
@@ -60,7 +57,7 @@ public final class OriginPool {
     this.activeStreams = events.activeStreams(peer);
     this.waiters = new WaitQueue(events.queuedRequests(peer));
     this.connections = new ConnectionSet(peer);
-    this.liveness = new ConnectionLiveness(this, peer);
+    this.idle = new IdleConnections(this, connections, peer);
     this.health = new OriginHealth("origin " + peer.address() + " of zone " + peer.zone(),
       () -> events.originEjected(peer));
   }
@@ -94,9 +91,7 @@ public final class OriginPool {
    */
   public Future<Lease> acquire(ContextInternal ctx, Lease refused) {
     OriginConnection avoid = refused == null || refused.pool() != this ? null : refused.origin;
-    if (idleTimeoutsAnnounced) {
-      closeIdlePastOriginsTimeout(System.nanoTime());
-    }
+    idle.closePastOriginsTimeout();
     PromiseInternal<Lease> waiter;
     boolean openOne;
     synchronized (this) {
@@ -120,36 +115,6 @@ public final class OriginPool {
       connect();
     }
     return waiter.future();
-  }
-
-  /**
-   * An HTTP/1.1 origin announced how long it keeps an idle connection ({@code Keep-Alive: timeout=N}):
-   * the pool stops using it a margin before, up to a second, so that no request is sent into the close.
-   */
-  private void originIdleTimeout(OriginConnection origin, int seconds) {
-    long timeout = TimeUnit.SECONDS.toNanos(seconds);
-    synchronized (this) {
-      origin.reusableIdleNanos = timeout - Math.min(TimeUnit.SECONDS.toNanos(1), timeout / 2);
-      idleTimeoutsAnnounced = true;
-    }
-  }
-
-  /** Closes the idle connections whose origin may be closing them by now ({@link #originIdleTimeout}). */
-  private void closeIdlePastOriginsTimeout(long nowNanos) {
-    List<OriginConnection> expired = null;
-    synchronized (this) {
-      for (OriginConnection c : connections.open()) {
-        if (c.idlePastOriginsTimeout(nowNanos)) {
-          c.draining = true;
-          if (c.startClosing()) {
-            (expired == null ? expired = new ArrayList<>() : expired).add(c);
-          }
-        }
-      }
-    }
-    if (expired != null) {
-      expired.forEach(OriginConnection::closeGracefully);
-    }
   }
 
   /**
@@ -187,7 +152,7 @@ public final class OriginPool {
       context, protocol, OriginConnection.capacity(protocol, originLimit, peer.maxStreams()));
     if (!h2) {
       HeapBodies.install(channel, "handler");
-      ClosingResponses.watch(channel, () -> drain(origin), seconds -> originIdleTimeout(origin, seconds));
+      ClosingResponses.watch(channel, () -> drain(origin), seconds -> idle.originAnnounced(origin, seconds));
       SurplusBytes.watch(channel, peer, () -> drain(origin));
     }
     connection.closeHandler(v -> closed(origin));
@@ -294,7 +259,7 @@ public final class OriginPool {
     }
   }
 
-  private void openMoreIfNeeded() {
+  void openMoreIfNeeded() {
     int toOpen = 0;
     synchronized (this) {
       while (connections.needsAnother(waiters.size())) {
@@ -394,54 +359,9 @@ public final class OriginPool {
     return true;
   }
 
-  /**
-   * Periodic upkeep, from {@link OriginPools}' timer: closes connections idle for the zone's idle
-   * timeout, PINGs idle HTTP/2 connections and drops those whose PING went unanswered.
-   */
+  /** Periodic upkeep, from {@link OriginPools}' timer: see {@link IdleConnections#sweep}. */
   void sweep(long nowNanos) {
-    synchronized (this) {
-      if (connections.isEmpty()) {
-        return; // most pools of a process with thousands of zones, four times a second
-      }
-    }
-    List<OriginConnection> idle = new ArrayList<>(0);
-    List<OriginConnection> dead = new ArrayList<>(0);
-    List<OriginConnection> toPing = new ArrayList<>(0);
-    long idleLimit = TimeUnit.SECONDS.toNanos(peer.idleTimeoutSeconds());
-    synchronized (this) {
-      for (OriginConnection c : connections.open()) {
-        if (c.closed) {
-          continue;
-        }
-        if (liveness.pingUnanswered(c, nowNanos)) {
-          c.draining = true;
-          c.closing = true;
-          dead.add(c);
-        } else if (c.active == 0
-          && (nowNanos - c.idleSinceNanos >= idleLimit || c.idlePastOriginsTimeout(nowNanos))) {
-          c.draining = true;
-          if (c.startClosing()) {
-            idle.add(c);
-          }
-        } else if (liveness.pingDue(c, nowNanos)) {
-          c.pingSentNanos = nowNanos;
-          c.idlePings++;
-          toPing.add(c);
-        }
-      }
-    }
-    idle.forEach(OriginConnection::closeGracefully);
-    dead.forEach(liveness::drop);
-    toPing.forEach(liveness::ping);
-    if (!dead.isEmpty()) {
-      openMoreIfNeeded();
-    }
-  }
-
-  /** A PING came back: the connection is alive. */
-  synchronized void pingAnswered(OriginConnection origin) {
-    origin.pingSentNanos = 0;
-    origin.lastAliveNanos = System.nanoTime();
+    idle.sweep(nowNanos);
   }
 
   /**
@@ -450,17 +370,17 @@ public final class OriginPool {
    * idle, and the client closes with the last connection. The future completes then.
    */
   Future<Void> retire() {
-    List<OriginConnection> idle = new ArrayList<>();
+    List<OriginConnection> idleNow = new ArrayList<>();
     synchronized (this) {
       retired = true;
       for (OriginConnection c : connections.open()) {
         if (c.active == 0 && c.startClosing()) {
           c.draining = true;
-          idle.add(c);
+          idleNow.add(c);
         }
       }
     }
-    idle.forEach(OriginConnection::closeGracefully);
+    idleNow.forEach(OriginConnection::closeGracefully);
     closeClientIfRetiredAndEmpty();
     return closedPromise.future();
   }
