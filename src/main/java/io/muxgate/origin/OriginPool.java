@@ -1,6 +1,5 @@
 package io.muxgate.origin;
 
-import io.netty.channel.Channel;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -10,8 +9,6 @@ import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.http.Http2Settings;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.PromiseInternal;
-import io.vertx.core.internal.logging.Logger;
-import io.vertx.core.internal.logging.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -34,7 +31,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class OriginPool {
 
   static final int MAX_REFUSED_IN_A_ROW = 3;
-  private static final Logger log = LoggerFactory.getLogger(OriginPool.class);
 
   private final OriginPeer peer;
   private final OriginConnector connector;
@@ -42,6 +38,7 @@ public final class OriginPool {
   private final AtomicInteger activeStreams;
   private final OriginHealth health;
   private final IdleConnections idle;
+  private final ConnectionAdoption adoption;
 
   private final ConnectionSet connections;
   private final WaitQueue waiters;
@@ -58,6 +55,7 @@ public final class OriginPool {
     this.waiters = new WaitQueue(events.queuedRequests(peer));
     this.connections = new ConnectionSet(peer);
     this.idle = new IdleConnections(this, connections, peer);
+    this.adoption = new ConnectionAdoption(this, peer, idle);
     this.health = new OriginHealth("origin " + peer.address() + " of zone " + peer.zone(),
       () -> events.originEjected(peer));
   }
@@ -139,36 +137,9 @@ public final class OriginPool {
   }
 
   private void connected(HttpClientConnection connection) {
-    boolean h2 = OriginConnector.isH2(connection);
-    String protocol = h2 ? "h2" : "http/1.1";
-    long originLimit = h2 ? connection.remoteSettings().getMaxConcurrentStreams() : 1;
-    // Completion callbacks run on the context connect() was called from, which owns the channel.
-    ContextInternal context = ContextInternal.current();
-    Channel channel = ConnectionInternals.channelOf(connection);
-    SocketTuning.applyKeepAlive(channel);
-    RelayPipeline.install(channel);
-    OriginConnection origin = new OriginConnection(connection, channel,
-      h2 ? ConnectionInternals.http2Of(channel) : null, h2 ? ConnectionInternals.frameStreamsOf(channel) : null,
-      context, protocol, OriginConnection.capacity(protocol, originLimit, peer.maxStreams()));
-    if (!h2) {
-      HeapBodies.install(channel, "handler");
-      ClosingResponses.watch(channel, () -> drain(origin), seconds -> idle.originAnnounced(origin, seconds));
-      SurplusBytes.watch(channel, peer, () -> drain(origin));
-    }
-    connection.closeHandler(v -> closed(origin));
-    // Each stream gets the failure too and classifies it; unhandled, Vert.x logs every one as SEVERE.
-    connection.exceptionHandler(e -> log.debug("origin " + peer.address() + " connection error: " + e));
-    connection.shutdownHandler(v -> drain(origin));
-    if (origin.isH2()) {
-      // Runs on the connection's loop before Vert.x fails the streams above last-stream-id.
-      connection.goAwayHandler(goAway -> {
-        origin.firstGoAwayLastStreamId = goAway.getLastStreamId();
-        drain(origin);
-      });
-      connection.remoteSettingsHandler(settings -> settingsChanged(origin, settings));
-    }
+    OriginConnection origin = adoption.adopt(connection);
     health.succeeded();
-    events.connectionOpened(peer, protocol);
+    events.connectionOpened(peer, origin.protocol);
     List<PromiseInternal<Lease>> granted;
     boolean closeNow;
     synchronized (this) {
@@ -183,7 +154,7 @@ public final class OriginPool {
     openMoreIfNeeded();
   }
 
-  private void settingsChanged(OriginConnection origin, Http2Settings settings) {
+  void settingsChanged(OriginConnection origin, Http2Settings settings) {
     List<PromiseInternal<Lease>> granted;
     synchronized (this) {
       connections.capacityChanged(origin, settings.getMaxConcurrentStreams());
@@ -337,7 +308,7 @@ public final class OriginPool {
     origin.abort();
   }
 
-  private void closed(OriginConnection origin) {
+  void closed(OriginConnection origin) {
     synchronized (this) {
       origin.closed = true;
       connections.closed(origin);
