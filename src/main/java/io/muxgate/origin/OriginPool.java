@@ -35,13 +35,13 @@ public final class OriginPool {
   private final OriginPeer peer;
   private final OriginConnector connector;
   private final PoolEvents events;
-  private final AtomicInteger activeStreams;
   private final OriginHealth health;
   private final IdleConnections idle;
   private final ConnectionAdoption adoption;
 
   private final ConnectionSet connections;
   private final WaitQueue waiters;
+  private final StreamGrants grants;
   private final Promise<Void> closedPromise = Promise.promise();
   private boolean retired;
   private boolean clientClosed;
@@ -51,8 +51,9 @@ public final class OriginPool {
     this.peer = peer;
     this.connector = new OriginConnector(peer, vertx, client, connectOptions, events);
     this.events = events;
-    this.activeStreams = events.activeStreams(peer);
+    AtomicInteger activeStreams = events.activeStreams(peer);
     this.waiters = new WaitQueue(events.queuedRequests(peer));
+    this.grants = new StreamGrants(this, waiters, activeStreams);
     this.connections = new ConnectionSet(peer);
     this.idle = new IdleConnections(this, connections, peer);
     this.adoption = new ConnectionAdoption(this, peer, idle);
@@ -95,9 +96,7 @@ public final class OriginPool {
     synchronized (this) {
       OriginConnection chosen = connections.choose(ctx.nettyEventLoop(), avoid);
       if (chosen != null) {
-        chosen.active++;
-        activeStreams.incrementAndGet();
-        return ctx.succeededFuture(new Lease(this, chosen, chosen.finished > 0));
+        return ctx.succeededFuture(grants.leaseNow(chosen));
       }
       waiter = ctx.promise();
       if (!waiters.offer(waiter)) {
@@ -145,9 +144,9 @@ public final class OriginPool {
     synchronized (this) {
       connections.opened(origin);
       closeNow = retired && waiters.isEmpty();
-      granted = grant(origin);
+      granted = grants.grant(origin);
     }
-    complete(origin, granted);
+    grants.complete(origin, granted);
     if (closeNow) {
       drain(origin);
     }
@@ -158,9 +157,9 @@ public final class OriginPool {
     List<PromiseInternal<Lease>> granted;
     synchronized (this) {
       connections.capacityChanged(origin, settings.getMaxConcurrentStreams());
-      granted = grant(origin);
+      granted = grants.grant(origin);
     }
-    complete(origin, granted);
+    grants.complete(origin, granted);
     openMoreIfNeeded();
   }
 
@@ -198,38 +197,6 @@ public final class OriginPool {
     }
   }
 
-  /** Hands queued requests to {@code origin} up to its capacity. Caller holds the lock. */
-  private List<PromiseInternal<Lease>> grant(OriginConnection origin) {
-    List<PromiseInternal<Lease>> granted = null;
-    while (origin.hasRoom() && !waiters.isEmpty()) {
-      if (granted == null) {
-        granted = new ArrayList<>();
-      }
-      granted.add(waiters.poll());
-      origin.active++;
-    }
-    return granted == null ? List.of() : granted;
-  }
-
-  /**
-   * Completes granted waiters, each on a later turn of its own loop: completed here, a waiter whose
-   * request is already over (its client went away while it queued) would release its stream at once,
-   * granting the next waiter from inside this call — a recursion as deep as the queue (thousands of
-   * requests whose clients left, then a StackOverflowError in the middle of the pool's bookkeeping).
-   */
-  private void complete(OriginConnection origin, List<PromiseInternal<Lease>> granted) {
-    boolean reused = origin.finished > 0;
-    for (PromiseInternal<Lease> waiter : granted) {
-      activeStreams.incrementAndGet();
-      Lease lease = new Lease(this, origin, reused);
-      waiter.context().runOnContext(v -> {
-        if (!waiter.tryComplete(lease)) {
-          lease.release();
-        }
-      });
-    }
-  }
-
   void openMoreIfNeeded() {
     int toOpen = 0;
     synchronized (this) {
@@ -250,7 +217,7 @@ public final class OriginPool {
    * refusal there before its retry elsewhere.
    */
   void release(OriginConnection origin, boolean refused) {
-    activeStreams.decrementAndGet();
+    grants.ended();
     List<PromiseInternal<Lease>> granted;
     boolean closeNow;
     boolean drainedNow = false;
@@ -268,13 +235,13 @@ public final class OriginPool {
       long now = System.nanoTime();
       origin.lastAliveNanos = now;
       origin.idlePings = 0;
-      granted = grant(origin);
+      granted = grants.grant(origin);
       if (origin.active == 0) {
         origin.idleSinceNanos = now;
       }
       closeNow = origin.active == 0 && (origin.draining || retired) && origin.startClosing();
     }
-    complete(origin, granted);
+    grants.complete(origin, granted);
     if (closeNow) {
       origin.closeGracefully();
     }
