@@ -1,7 +1,6 @@
 package io.muxgate.origin;
 
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientConnection;
@@ -26,7 +25,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * found dead by {@link ConnectionLiveness}, takes no new streams and closes after its last one.
  *
  * <p>All state sits behind this object's monitor; the critical sections only count. Futures are
- * completed outside the lock, on the requester's own context.
+ * completed outside the lock, on the requester's own context. This class orders the steps of each
+ * event; what they decide lives with them: which connection a stream goes to and when another opens
+ * ({@link ConnectionSet}), how streams become leases ({@link StreamGrants}), how a new connection is
+ * wired ({@link ConnectionAdoption}), when idle ones close ({@link IdleConnections}), and how the pool
+ * leaves service ({@link PoolRetirement}).
  */
 public final class OriginPool {
 
@@ -42,9 +45,7 @@ public final class OriginPool {
   private final ConnectionSet connections;
   private final WaitQueue waiters;
   private final StreamGrants grants;
-  private final Promise<Void> closedPromise = Promise.promise();
-  private boolean retired;
-  private boolean clientClosed;
+  private final PoolRetirement retirement;
 
   OriginPool(OriginPeer peer, Vertx vertx, HttpClientAgent client, HttpConnectOptions connectOptions,
              PoolEvents events) {
@@ -57,6 +58,7 @@ public final class OriginPool {
     this.connections = new ConnectionSet(peer);
     this.idle = new IdleConnections(this, connections, peer);
     this.adoption = new ConnectionAdoption(this, peer, idle);
+    this.retirement = new PoolRetirement(this, connections, waiters, connector);
     this.health = new OriginHealth("origin " + peer.address() + " of zone " + peer.zone(),
       () -> events.originEjected(peer));
   }
@@ -143,7 +145,7 @@ public final class OriginPool {
     boolean closeNow;
     synchronized (this) {
       connections.opened(origin);
-      closeNow = retired && waiters.isEmpty();
+      closeNow = retirement.retired() && waiters.isEmpty();
       granted = grants.grant(origin);
     }
     grants.complete(origin, granted);
@@ -192,7 +194,7 @@ public final class OriginPool {
     for (PromiseInternal<Lease> waiter : failed) {
       waiter.tryFail(failure);
     }
-    if (!closeClientIfRetiredAndEmpty()) {
+    if (!retirement.closeClientIfEmpty()) {
       openMoreIfNeeded();
     }
   }
@@ -239,7 +241,7 @@ public final class OriginPool {
       if (origin.active == 0) {
         origin.idleSinceNanos = now;
       }
-      closeNow = origin.active == 0 && (origin.draining || retired) && origin.startClosing();
+      closeNow = origin.active == 0 && (origin.draining || retirement.retired()) && origin.startClosing();
     }
     grants.complete(origin, granted);
     if (closeNow) {
@@ -281,20 +283,9 @@ public final class OriginPool {
       connections.closed(origin);
     }
     events.connectionClosed(peer, origin.protocol);
-    if (!closeClientIfRetiredAndEmpty()) {
+    if (!retirement.closeClientIfEmpty()) {
       openMoreIfNeeded();
     }
-  }
-
-  private boolean closeClientIfRetiredAndEmpty() {
-    synchronized (this) {
-      if (!retired || clientClosed || !connections.isEmpty() || connections.opening() > 0 || !waiters.isEmpty()) {
-        return false;
-      }
-      clientClosed = true;
-    }
-    connector.close().onComplete(ar -> closedPromise.tryComplete());
-    return true;
   }
 
   /** Periodic upkeep, from {@link OriginPools}' timer: see {@link IdleConnections#sweep}. */
@@ -303,24 +294,11 @@ public final class OriginPool {
   }
 
   /**
-   * Takes the pool out of service after a config change or at shutdown: requests still arriving from
-   * an event loop that has not swapped yet are served, every connection says GOAWAY and closes once
-   * idle, and the client closes with the last connection. The future completes then.
+   * Takes the pool out of service after a config change or at shutdown ({@link PoolRetirement}); the
+   * future completes once its last connection and its client closed.
    */
   Future<Void> retire() {
-    List<OriginConnection> idleNow = new ArrayList<>();
-    synchronized (this) {
-      retired = true;
-      for (OriginConnection c : connections.open()) {
-        if (c.active == 0 && c.startClosing()) {
-          c.draining = true;
-          idleNow.add(c);
-        }
-      }
-    }
-    idleNow.forEach(OriginConnection::closeGracefully);
-    closeClientIfRetiredAndEmpty();
-    return closedPromise.future();
+    return retirement.retire();
   }
 
   public synchronized int openConnections() {
