@@ -1,7 +1,6 @@
 package io.muxgate.forward;
 
 import io.muxgate.config.Route;
-import io.muxgate.origin.HeaderLists;
 import io.muxgate.origin.OriginFailure;
 import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ExchangeRecord;
@@ -11,11 +10,7 @@ import io.muxgate.origin.OriginPool;
 import io.muxgate.origin.UpgradeConnector;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http.ContentLengthNotAllowedException;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
-import io.netty.handler.codec.http.TransferEncodingNotAllowedException;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
@@ -57,9 +52,6 @@ public final class Forwarder {
   private static final String ERROR_BODY_PREFIX = "error code: ";
   /** The length of {@link #writeError}'s body: every status the proxy makes has three digits. */
   static final int ERROR_BODY_BYTES = (ERROR_BODY_PREFIX + "000").length();
-  private static final String BAD_TRANSFER_ENCODING = "bad_transfer_encoding";
-  private static final String MISSING_HOST = "missing_host";
-  private static final String UNSUPPORTED_TRANSFER_CODING = "unsupported_transfer_coding";
   private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
   private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
   private static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
@@ -89,38 +81,13 @@ public final class Forwarder {
   public void handle(Downstream client, ContextInternal context) {
     long start = System.nanoTime();
     HostAndPort authority = client.authority();
-    String badTarget = RequestTarget.fault(client.target(), client.method(),
-      client.version() == HttpVersion.HTTP_2 ? client.scheme() : null);
-    if (badTarget != null) {
-      closeAfterResponse(client);
-      reject(client, null, badTarget.equals(RequestTarget.TOO_LONG) ? 414 : 400, badTarget, start);
+    String fault = RequestChecks.fault(client, authority);
+    if (fault != null) {
+      closeAfterResponse(client);   // an HTTP/1.x connection's framing after a refused head is in doubt
+      // A header block over the limit still names its host: its zone counts the refusal.
+      reject(client, fault.equals(RequestChecks.HEADERS_TOO_LARGE) ? resolveZone(authority) : null,
+        RequestChecks.status(fault), fault, start);
       return;
-    }
-    if (client.version() == HttpVersion.HTTP_2) {
-      // HTTP/1.x blocks over the limit never get here (handleInvalid); HTTP/2 ones are decoded up to a
-      // larger bound so that the answer can be the proxy's own 431 instead of the codec's bare one.
-      Http2Headers list = client.http2Headers();
-      if (HeaderLists.size(list != null ? list : client.headers()) > MAX_REQUEST_HEADER_BYTES) {
-        reject(client, resolveZone(authority), 431, "request_headers_too_large", start);
-        return;
-      }
-      // RFC 9113, section 8.3.1: an http or https request names its target by :authority or host; without
-      // either it is malformed, as an HTTP/1.1 request without Host is, not one for an unknown host.
-      if (authority == null) {
-        reject(client, null, 400, MISSING_HOST, start);
-        return;
-      }
-    } else {
-      // RFC 9112, section 3.2: an HTTP/1.1 request without Host, or any with two, is malformed, not
-      // one for an unknown host.
-      String malformed = authority == null && client.version() == HttpVersion.HTTP_1_1 ? MISSING_HOST
-        : client.headers().getAll(HttpHeaders.HOST).size() > 1 ? "multiple_host"
-        : client.header(HttpHeaders.TRANSFER_ENCODING) != null ? transferEncodingFault(client) : null;
-      if (malformed != null) {
-        closeAfterResponse(client);
-        reject(client, null, malformed.equals(UNSUPPORTED_TRANSFER_CODING) ? 501 : 400, malformed, start);
-        return;
-      }
     }
     Zone zone = resolveZone(authority);
     if (zone == null) {
@@ -134,7 +101,7 @@ public final class Forwarder {
       return;
     }
     String contentLength = client.header(HttpHeaders.CONTENT_LENGTH);
-    if (contentLength != null && exceeds(contentLength, zone.config().settings().maxRequestBodyBytes())) {
+    if (contentLength != null && RequestChecks.bodyOver(contentLength, zone.config().settings().maxRequestBodyBytes())) {
       zone.inFlight().decrementAndGet();
       closeAfterResponse(client);
       reject(client, zone, 413, "request_body_too_large", start);
@@ -195,66 +162,16 @@ public final class Forwarder {
    */
   public void handleInvalid(HttpServerRequest request) {
     long start = System.nanoTime();
-    Throwable cause = request.decoderResult().cause();
-    int status;
-    String reason;
-    if (cause instanceof TooLongHttpLineException) {
-      status = 414;
-      reason = "request_uri_too_long";
-    } else if (cause instanceof TooLongHttpHeaderException) {
-      status = 431;
-      reason = "request_headers_too_large";
-    } else if (cause instanceof UnsupportedHttpVersion) {
-      status = 505;
-      reason = "http_version_not_supported";
-    } else if (cause instanceof TransferEncodingNotAllowedException || cause instanceof ContentLengthNotAllowedException
-      || cause != null && cause.getMessage() != null
-      && (cause.getMessage().contains("transfer coding") || cause.getMessage().contains("Transfer-Encoding"))) {
-      // RFC 9112, section 6.1, as the codec applies it: Transfer-Encoding on HTTP/1.0, beside Content-Length,
-      // or without chunked as the final coding.
-      status = 400;
-      reason = BAD_TRANSFER_ENCODING;
-    } else {
-      status = 400;
-      reason = "bad_request";
-    }
+    String reason = RequestChecks.decoderFault(request.decoderResult().cause());
+    int status = RequestChecks.status(reason);
     Downstream client = new VertxDownstream(request);
     closeAfterResponse(client);
     // A header block cut at the limit still has the headers before it: its zone counts the refusal.
     reject(client, status == 431 ? resolveZone(client.authority()) : null, status, reason, start);
   }
 
-  /**
-   * What is left wrong with an HTTP/1.x request's Transfer-Encoding once the codec has read it, or null.
-   * Netty's decoder already refuses, as RFC 9112 section 6.1 asks, Transfer-Encoding on HTTP/1.0, beside
-   * Content-Length, or without chunked as its final coding ({@link #handleInvalid}: 400). Left: chunked
-   * applied twice, or not at all, should that rule be switched off (400: the body's end is ambiguous),
-   * and codings beside chunked (501: the origin would get their bytes without the header naming them).
-   */
-  private static String transferEncodingFault(Downstream client) {
-    int codings = 0;
-    int chunked = 0;
-    for (String value : client.headers().getAll(HttpHeaders.TRANSFER_ENCODING)) {
-      for (String coding : value.split(",")) {
-        codings++;
-        if (coding.trim().equalsIgnoreCase("chunked")) {
-          chunked++;
-        }
-      }
-    }
-    return chunked != 1 ? BAD_TRANSFER_ENCODING : codings > 1 ? UNSUPPORTED_TRANSFER_CODING : null;
-  }
-
   private Zone resolveZone(HostAndPort authority) {
     return authority == null ? null : zones.get().lookup(authority.host());
-  }
-
-  private static boolean exceeds(String contentLength, long max) {
-    try {
-      return Long.parseLong(contentLength.trim()) > max;
-    } catch (NumberFormatException e) {
-      return false;
-    }
   }
 
   /**
