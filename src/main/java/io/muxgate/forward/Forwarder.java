@@ -13,14 +13,12 @@ import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
-import io.vertx.core.http.impl.headers.Http2HeadersAdaptor;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
 
@@ -52,10 +50,6 @@ public final class Forwarder {
   private static final String ERROR_BODY_PREFIX = "error code: ";
   /** The length of {@link #writeError}'s body: every status the proxy makes has three digits. */
   static final int ERROR_BODY_BYTES = (ERROR_BODY_PREFIX + "000").length();
-  private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
-  private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
-  private static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
-  static final AsciiString VIA = AsciiString.cached("via");
 
   private final Supplier<ZoneTable> zones;
   private final ExchangeObserver observer;
@@ -113,12 +107,12 @@ public final class Forwarder {
     String uri = originUri(target, selection.route());
     String authorityText = authority.toString();
     if (WebSocketTunnel.isWebSocket(client)) {
-      tunnel(client, context, zone, selection, originHeaders(client, authorityText, null), uri, start);
+      tunnel(client, context, zone, selection, ForwardingHeaders.originHeaders(client, authorityText, null), uri, start);
       return;
     }
     Http2Headers http2 = client.http2Headers() == null ? null
       : new DefaultHttp2Headers(false).method(client.method().name()).path(uri).authority(authorityText);
-    MultiMap headers = originHeaders(client, authorityText, http2);
+    MultiMap headers = ForwardingHeaders.originHeaders(client, authorityText, http2);
     new Exchange(this, client, context, zone, selection, headers, http2, uri, authority).start();
   }
 
@@ -172,30 +166,6 @@ public final class Forwarder {
 
   private Zone resolveZone(HostAndPort authority) {
     return authority == null ? null : zones.get().lookup(authority.host());
-  }
-
-  /**
-   * The request headers for the origin. When the client sent an HTTP/2 header list, they are built into
-   * {@code http2}, which already holds the origin request's :method, :path and :authority (each attempt sets
-   * :scheme), so that an HTTP/2 origin stream takes the list as it is; the map returned is a view of it.
-   */
-  private MultiMap originHeaders(Downstream client, String authority, Http2Headers http2) {
-    String proto = client.tls() ? "https" : "http";
-    if (http2 != null) {
-      Headers.copy(client.http2Headers(), http2);
-      Headers.append(http2, X_FORWARDED_FOR, client.remoteHost());
-      http2.set(X_FORWARDED_PROTO, proto);
-      http2.set(X_FORWARDED_HOST, authority);
-      Headers.append(http2, VIA, via(client.version()));
-      return new Http2HeadersAdaptor(http2);
-    }
-    MultiMap headers = HttpHeaders.headers();
-    Headers.copyRequest(client.headers(), headers);
-    Headers.append(headers, "x-forwarded-for", client.remoteHost());
-    headers.set("x-forwarded-proto", proto);
-    headers.set("x-forwarded-host", authority);
-    Headers.append(headers, "via", via(client.version()));
-    return headers;
   }
 
   private static String originUri(String uri, Route route) {
@@ -282,14 +252,6 @@ public final class Forwarder {
     Buffer body = Buffer.buffer(ERROR_BODY_PREFIX + status);
     client.end(body);
     return body.length();
-  }
-
-  static String via(HttpVersion version) {
-    return switch (version) {
-      case HTTP_2 -> "2 muxgate";
-      case HTTP_1_0 -> "1.0 muxgate";
-      default -> "1.1 muxgate";
-    };
   }
 
   static String protocolName(HttpVersion version) {

@@ -136,7 +136,7 @@ final class ResponseRelay {
     statusReceived(status);
     MultiMap headers = client.responseHeaders();
     Headers.copy(originHeaders, headers);
-    Headers.append(headers, "via", Forwarder.via(originVersion));
+    Headers.append(headers, "via", ForwardingHeaders.via(originVersion));
     if (!headers.contains(HttpHeaders.DATE)) {
       headers.set(HttpHeaders.DATE, ResponseDate.now());
     }
@@ -168,9 +168,9 @@ final class ResponseRelay {
       Headers.dropHopByHop(headers);
     }
     if ((found & Headers.VIA) != 0) {
-      Headers.append(headers, Forwarder.VIA, Forwarder.via(HttpVersion.HTTP_2));
+      Headers.append(headers, ForwardingHeaders.VIA, ForwardingHeaders.via(HttpVersion.HTTP_2));
     } else {
-      headers.add(Forwarder.VIA, Forwarder.via(HttpVersion.HTTP_2));
+      headers.add(ForwardingHeaders.VIA, ForwardingHeaders.via(HttpVersion.HTTP_2));
     }
     if ((found & Headers.LOCATION) != 0) {
       LocationRewrite.rewriteHeaders(client.responseHeaders(), zone, selection, client, authority);

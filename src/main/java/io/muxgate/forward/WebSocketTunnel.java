@@ -197,7 +197,7 @@ final class WebSocketTunnel {
   /** The origin's response headers, hop-by-hop ones aside, and this proxy's {@code via}, as for any response. */
   private static void copyHead(HttpClientResponse originResponse, MultiMap to) {
     Headers.copy(originResponse.headers(), to);
-    Headers.append(to, "via", Forwarder.via(originResponse.version()));
+    Headers.append(to, "via", ForwardingHeaders.via(originResponse.version()));
   }
 
   /** HTTP/1.1: the 101 goes to the client and its connection becomes the pipe. */
