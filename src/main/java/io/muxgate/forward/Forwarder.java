@@ -9,12 +9,9 @@ import io.muxgate.origin.OriginPeer;
 import io.muxgate.origin.OriginPool;
 import io.muxgate.origin.UpgradeConnector;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.MultiMap;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -22,7 +19,6 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
 
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -43,13 +39,9 @@ public final class Forwarder {
   public static final int MAX_REQUEST_HEADER_BYTES = 32 * 1024;
   /** The longest request target served (HTTP/1.x: the codec's request-line limit is the same). Above it, 414. */
   public static final int MAX_REQUEST_TARGET_CHARS = 16 * 1024;
-  static final CharSequence MUXGATE_ERROR = HttpHeaders.createOptimized("muxgate-error");
   private static final long DRAIN_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   /** How long a connection closing after a response keeps reading what the client still sends. */
   private static final long LINGER_MS = 2000;
-  private static final String ERROR_BODY_PREFIX = "error code: ";
-  /** The length of {@link #writeError}'s body: every status the proxy makes has three digits. */
-  static final int ERROR_BODY_BYTES = (ERROR_BODY_PREFIX + "000").length();
 
   private final Supplier<ZoneTable> zones;
   private final ExchangeObserver observer;
@@ -178,7 +170,7 @@ public final class Forwarder {
 
   private void reject(Downstream client, Zone zone, int status, String reason, long start) {
     closeAfterResponseIfDraining(client);
-    long bytesOut = writeError(client, status, reason);
+    long bytesOut = ErrorAnswer.write(client, status, reason);
     completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start,
       zone == null ? null : zone.name(), client.method().name(), client.path(), status,
       protocolName(client.version()), client.remoteHost(), client.authority(), null, null, -1, -1, 0, bytesOut,
@@ -192,9 +184,7 @@ public final class Forwarder {
    */
   public Http2Headers refuseHead(Http2Headers head, String reason, String remoteHost) {
     int status = MalformedHead.status(reason);
-    Http2Headers answer = new DefaultHttp2Headers(false).status(HttpResponseStatus.valueOf(status).codeAsText())
-      .set(MUXGATE_ERROR, reason).set(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
-      .set(HttpHeaders.DATE, ResponseDate.now()).setInt(HttpHeaders.CONTENT_LENGTH, ERROR_BODY_BYTES);
+    Http2Headers answer = ErrorAnswer.http2Head(status, reason);
     CharSequence method = head.method();
     CharSequence target = head.path();
     String path = target == null ? null : target.toString();
@@ -203,13 +193,13 @@ public final class Forwarder {
     completed(new ExchangeRecord(System.currentTimeMillis(), 0, null, method == null ? null : method.toString(),
       query < 0 ? path : path.substring(0, query), status, protocolName(HttpVersion.HTTP_2), remoteHost,
       authority == null ? null : HostAndPort.parseAuthority(authority.toString(), -1), null, null, -1, -1, 0,
-      ERROR_BODY_BYTES, reason, 0, null));
+      ErrorAnswer.BODY_BYTES, reason, 0, null));
     return answer;
   }
 
   /** The body of the proxy's own answer with {@code status}: {@code error code: NNN}. */
   public static ByteBuf errorBody(int status) {
-    return Unpooled.copiedBuffer(ERROR_BODY_PREFIX + status, StandardCharsets.US_ASCII);
+    return ErrorAnswer.body(status);
   }
 
   /**
@@ -234,24 +224,6 @@ public final class Forwarder {
         request.connection().shutdown(LINGER_MS, TimeUnit.MILLISECONDS);
       }
     }
-  }
-
-  /**
-   * The proxy's own answer: {@code error code: NNN}, the cause in muxgate-error, and retry-after on a 503.
-   * Returns the body's length.
-   */
-  static int writeError(Downstream client, int status, String reason) {
-    client.status(status);
-    MultiMap headers = client.responseHeaders();
-    headers.set(MUXGATE_ERROR, reason).set(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
-      .set(HttpHeaders.DATE, ResponseDate.now());
-    if (status == 503) {
-      // Every 503 of the proxy's (zone limit, full origin queue) says the load may pass soon.
-      headers.set(HttpHeaders.RETRY_AFTER, "1");
-    }
-    Buffer body = Buffer.buffer(ERROR_BODY_PREFIX + status);
-    client.end(body);
-    return body.length();
   }
 
   static String protocolName(HttpVersion version) {

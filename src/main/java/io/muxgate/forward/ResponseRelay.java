@@ -108,7 +108,7 @@ final class ResponseRelay {
   }
 
   /**
-   * Answers with the proxy's own error ({@link Forwarder#writeError}), or, once the response head is out,
+   * Answers with the proxy's own error ({@link ErrorAnswer#write}), or, once the response head is out,
    * cuts the response instead. Either way the exchange is over.
    */
   void respondError(int status, String reason) {
@@ -120,9 +120,9 @@ final class ResponseRelay {
       client.resume();
     }
     // Logged first: ending the client's stream can report its close at once, which must find the exchange done.
-    bytesOut += Forwarder.ERROR_BODY_BYTES;
+    bytesOut += ErrorAnswer.BODY_BYTES;
     owner.finish(status, reason);
-    Forwarder.writeError(client, status, reason);
+    ErrorAnswer.write(client, status, reason);
   }
 
   /** Cuts the response with a reset of the client's stream, logged with the origin's status, else 502. */

@@ -134,7 +134,7 @@ final class WebSocketTunnel {
         }
         notUpgraded();
         client.resume();
-        Forwarder.writeError(client, failure.kind().status(), failure.kind().reason());
+        ErrorAnswer.write(client, failure.kind().status(), failure.kind().reason());
         return Future.succeededFuture(failure.kind().status());
       });
   }
