@@ -279,9 +279,9 @@ final class Exchange implements ResponseRelay.Owner {
     if (!request.isBodyEnded() && RequestRelay.expectsContinue(client)) {
       // The client waits for a 100 (Continue) that will not come, and may send its body or not (curl
       // sends its next request): what follows on its connection cannot be read safely.
-      Forwarder.closeAfterResponse(client);
+      LingeringClose.afterResponse(client);
     } else {
-      forwarder.closeAfterResponseIfDraining(client);
+      forwarder.drain().closeAfterResponse(client);
     }
     activity++;
   }
@@ -367,7 +367,7 @@ final class Exchange implements ResponseRelay.Owner {
       cancelOrigin(CANCEL);
     }
     forwarder.originFailed(zone, failure);
-    forwarder.closeAfterResponseIfDraining(client);
+    forwarder.drain().closeAfterResponse(client);
     response.respondError(failure.kind().status(), failure.kind().reason());
   }
 
@@ -430,7 +430,7 @@ final class Exchange implements ResponseRelay.Owner {
       return;
     }
     cancelOrigin(CANCEL);
-    if (forwarder.cutByDrain()) {
+    if (forwarder.drain().cutByDrain()) {
       finish(503, "drain_timeout");
     } else {
       finish(499, "client_closed");
@@ -443,7 +443,7 @@ final class Exchange implements ResponseRelay.Owner {
     if (client.headWritten()) {
       response.reset(CANCEL, reason);
     } else {
-      Forwarder.closeAfterResponse(client);
+      LingeringClose.afterResponse(client);
       response.respondError(status, reason);
     }
   }

@@ -14,12 +14,10 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
 
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -39,17 +37,13 @@ public final class Forwarder {
   public static final int MAX_REQUEST_HEADER_BYTES = 32 * 1024;
   /** The longest request target served (HTTP/1.x: the codec's request-line limit is the same). Above it, 414. */
   public static final int MAX_REQUEST_TARGET_CHARS = 16 * 1024;
-  private static final long DRAIN_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-  /** How long a connection closing after a response keeps reading what the client still sends. */
-  private static final long LINGER_MS = 2000;
 
   private final Supplier<ZoneTable> zones;
   private final ExchangeObserver observer;
   private final ProxyMetrics metrics;
   private final Function<OriginPool, UpgradeConnector> upgrades;
   private final Deadlines deadlines = new Deadlines();
-  /** When a graceful stop cuts what is still in flight ({@link System#nanoTime()}); 0 while serving. */
-  private volatile long drainDeadlineNanos;
+  private final Drain drain = new Drain();
 
   public Forwarder(Supplier<ZoneTable> zones, ExchangeObserver observer, ProxyMetrics metrics,
                    Function<OriginPool, UpgradeConnector> upgrades) {
@@ -69,7 +63,7 @@ public final class Forwarder {
     HostAndPort authority = client.authority();
     String fault = RequestChecks.fault(client, authority);
     if (fault != null) {
-      closeAfterResponse(client);   // an HTTP/1.x connection's framing after a refused head is in doubt
+      LingeringClose.afterResponse(client);   // an HTTP/1.x connection's framing after a refused head is in doubt
       // A header block over the limit still names its host: its zone counts the refusal.
       reject(client, fault.equals(RequestChecks.HEADERS_TOO_LARGE) ? resolveZone(authority) : null,
         RequestChecks.status(fault), fault, start);
@@ -89,7 +83,7 @@ public final class Forwarder {
     String contentLength = client.header(HttpHeaders.CONTENT_LENGTH);
     if (contentLength != null && RequestChecks.bodyOver(contentLength, zone.config().settings().maxRequestBodyBytes())) {
       zone.inFlight().decrementAndGet();
-      closeAfterResponse(client);
+      LingeringClose.afterResponse(client);
       reject(client, zone, 413, "request_body_too_large", start);
       return;
     }
@@ -151,7 +145,7 @@ public final class Forwarder {
     String reason = RequestChecks.decoderFault(request.decoderResult().cause());
     int status = RequestChecks.status(reason);
     Downstream client = new VertxDownstream(request);
-    closeAfterResponse(client);
+    LingeringClose.afterResponse(client);
     // A header block cut at the limit still has the headers before it: its zone counts the refusal.
     reject(client, status == 431 ? resolveZone(client.authority()) : null, status, reason, start);
   }
@@ -169,7 +163,7 @@ public final class Forwarder {
   }
 
   private void reject(Downstream client, Zone zone, int status, String reason, long start) {
-    closeAfterResponseIfDraining(client);
+    drain.closeAfterResponse(client);
     long bytesOut = ErrorAnswer.write(client, status, reason);
     completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start,
       zone == null ? null : zone.name(), client.method().name(), client.path(), status,
@@ -202,30 +196,6 @@ public final class Forwarder {
     return ErrorAnswer.body(status);
   }
 
-  /**
-   * Closes an HTTP/1.x connection once the response is sent, so an unread body is not read as a next
-   * request (HTTP/2 resets just the stream, and a Connection header there would make the response malformed).
-   */
-  static void closeAfterResponse(Downstream client) {
-    if (client.version() != HttpVersion.HTTP_2) {
-      if (!client.headWritten()) {
-        client.responseHeaders().set(HttpHeaders.CONNECTION, "close");
-      }
-      HttpServerRequest request = client.vertxRequest();
-      if (request != null) {
-        HttpServerResponse response = request.response();
-        if (!response.headWritten()) {
-          // Vert.x sets keep-alive over it, as the head goes out, for an HTTP/1.0 client that asked for it
-          response.headersEndHandler(v -> response.headers().set(HttpHeaders.CONNECTION, "close"));
-        }
-        // Vert.x's server then closes once both the response and the request are over, reading and dropping
-        // the body's rest meanwhile, and after LINGER_MS at the latest. Closed at once, a socket with unread
-        // bytes is reset by the kernel, and the client may lose the response still in its buffers.
-        request.connection().shutdown(LINGER_MS, TimeUnit.MILLISECONDS);
-      }
-    }
-  }
-
   static String protocolName(HttpVersion version) {
     return switch (version) {
       case HTTP_2 -> "HTTP/2";
@@ -248,31 +218,11 @@ public final class Forwarder {
 
   /** A graceful stop began: connections still open at {@code deadlineNanos} are closed. */
   public void draining(long deadlineNanos) {
-    drainDeadlineNanos = deadlineNanos == 0 ? 1 : deadlineNanos;
+    drain.begin(deadlineNanos);
   }
 
-  /**
-   * During a stop the connection ends with the response under way: an HTTP/1.x client is told so (HTTP/2
-   * ones get GOAWAY), rather than finding it closed when it sends its next request on it.
-   */
-  void closeAfterResponseIfDraining(Downstream client) {
-    if (isDraining()) {
-      closeAfterResponse(client);
-    }
-  }
-
-  /** Whether a graceful stop has begun. */
-  boolean isDraining() {
-    return drainDeadlineNanos != 0;
-  }
-
-  /**
-   * Whether a client connection that goes away now was closed by the drain's end rather than by the
-   * client. A little early, as the listener's own timer and this check race.
-   */
-  boolean cutByDrain() {
-    long deadline = drainDeadlineNanos;
-    return deadline != 0 && System.nanoTime() - deadline > -DRAIN_MARGIN_NANOS;
+  Drain drain() {
+    return drain;
   }
 
   Deadlines deadlines() {

@@ -147,7 +147,7 @@ final class ResponseRelay {
         client.chunked();
       } else {
         // HTTP/1.0 has no chunks: the body ends with the connection.
-        Forwarder.closeAfterResponse(client);
+        LingeringClose.afterResponse(client);
       }
     }
   }

@@ -190,7 +190,7 @@ final class WebSocketTunnel {
   private void notUpgraded() {
     if (early != null) {
       early.discard();
-      Forwarder.closeAfterResponse(client);
+      LingeringClose.afterResponse(client);
     }
   }
 
