@@ -22,8 +22,10 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * The per-request pipeline of one event loop: {@code resolveZone} → admit → the route's origins →
- * hand over to an {@link Exchange} ({@code selectOrigin} → {@code forwardRequest} → relay the response).
+ * The per-request pipeline of one event loop: check the head ({@link RequestChecks}) → {@code resolveZone}
+ * → {@code admit} → the route's origins → a {@link WebSocketTunnel}, or an {@link Exchange}
+ * ({@code selectOrigin} → {@code forwardRequest} → relay the response). What it refuses gets the proxy's
+ * own {@link ErrorAnswer}.
  * Requests for unknown hosts end here with 421 and reach no origin.
  */
 public final class Forwarder {
@@ -74,17 +76,7 @@ public final class Forwarder {
       reject(client, null, 421, "unknown_zone", start);
       return;
     }
-    int limit = zone.config().settings().maxConcurrentRequests();
-    if (zone.inFlight().incrementAndGet() > limit) {
-      zone.inFlight().decrementAndGet();
-      reject(client, zone, 503, "zone_overloaded", start);
-      return;
-    }
-    String contentLength = client.header(HttpHeaders.CONTENT_LENGTH);
-    if (contentLength != null && RequestChecks.bodyOver(contentLength, zone.config().settings().maxRequestBodyBytes())) {
-      zone.inFlight().decrementAndGet();
-      LingeringClose.afterResponse(client);
-      reject(client, zone, 413, "request_body_too_large", start);
+    if (!admit(client, zone, start)) {
       return;
     }
     String target = RequestTarget.withoutDotSegments(client.uri());
@@ -100,6 +92,27 @@ public final class Forwarder {
       : new DefaultHttp2Headers(false).method(client.method().name()).path(uri).authority(authorityText);
     MultiMap headers = ForwardingHeaders.originHeaders(client, authorityText, http2);
     new Exchange(this, client, context, zone, selection, headers, http2, uri, authority).start();
+  }
+
+  /**
+   * The zone's limits: a request over its concurrency or with a declared body over its size is refused.
+   * One admitted counts in the zone's requests in flight until it is logged.
+   */
+  private boolean admit(Downstream client, Zone zone, long start) {
+    int limit = zone.config().settings().maxConcurrentRequests();
+    if (zone.inFlight().incrementAndGet() > limit) {
+      zone.inFlight().decrementAndGet();
+      reject(client, zone, 503, "zone_overloaded", start);
+      return false;
+    }
+    String contentLength = client.header(HttpHeaders.CONTENT_LENGTH);
+    if (contentLength != null && RequestChecks.bodyOver(contentLength, zone.config().settings().maxRequestBodyBytes())) {
+      zone.inFlight().decrementAndGet();
+      LingeringClose.afterResponse(client);
+      reject(client, zone, 413, "request_body_too_large", start);
+      return false;
+    }
+    return true;
   }
 
   private void tunnel(Downstream client, ContextInternal context, Zone zone, Zone.Selection selection,
