@@ -14,7 +14,6 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.StreamResetException;
@@ -71,8 +70,6 @@ final class Exchange implements ResponseRelay.Owner {
   private Future<Lease> waitingForStream;
   /** The current attempt's origin stream, once opened. */
   private OriginStream origin;
-  /** The origin stream's head waits for the body's first chunk or end, to go out with it. */
-  private boolean headHeld;
   private int attempts;
   /** The origin of each attempt before the current one, for the access log; null until a second attempt. */
   private List<OriginAddress> originsTried;
@@ -102,7 +99,7 @@ final class Exchange implements ResponseRelay.Owner {
     this.context = context;
     this.zone = zone;
     this.selection = selection;
-    this.request = new RequestRelay(client, originHeaders, originHttp2, originUri, authority,
+    this.request = new RequestRelay(this, client, originHeaders, originHttp2, originUri, authority,
       zone.config().settings().maxRequestBodyBytes());
     this.response = new ResponseRelay(client, zone, selection, authority, this);
     this.readTimeoutNanos = zone.config().settings().proxyReadTimeoutSeconds() * 1_000_000_000L;
@@ -111,29 +108,7 @@ final class Exchange implements ResponseRelay.Owner {
 
   void start() {
     client.pause();
-    client.bind(new Downstream.Events() {
-      @Override
-      public void onData(Buffer chunk) {
-        onClientData(chunk);
-      }
-
-      @Override
-      public void onEnd() {
-        onClientEnd();
-      }
-
-      @Override
-      public void onFailure(Throwable cause) {
-        onClientFailure(cause);
-      }
-
-      @Override
-      public void onMalformedBody(Throwable cause) {
-        if (!done) {
-          failClient(400, "bad_request");
-        }
-      }
-    });
+    client.bind(request);
     forwarder.deadlines().track(this);
     selectOrigin();
   }
@@ -206,49 +181,21 @@ final class Exchange implements ResponseRelay.Owner {
     origin = stream;
     // The read timeout counts from here: getting a connection is bounded by the connect timeout (522).
     activity++;
-    headHeld = true; // before sendTo: the chunks its resume() may deliver at once send the head too
-    if (!request.sendTo(origin)) {
-      headHeld = false;
-    }
-    if (headHeld) {
-      // A body that comes later must not hold the head back: a gRPC client may wait for the origin's
-      // answer before it sends. The head goes alone once this turn's reads are done, unless a chunk or
-      // the end read with it took it along.
-      context.runOnContext(v -> {
-        if (headHeld && origin == stream && !done && !originCancelled) {
-          headHeld = false;
-          stream.sendHead();
-        }
-      });
-    }
+    request.forwardTo(stream);
   }
 
-  private void onClientData(Buffer chunk) {
-    if (done || chunk.length() == 0) {
-      return;
-    }
+  /** Whether {@code stream} is still where the request goes: the current attempt's, not given up. */
+  boolean sendsTo(OriginStream stream) {
+    return origin == stream && !done && !originCancelled;
+  }
+
+  boolean isDone() {
+    return done;
+  }
+
+  /** Request or response progress: the read timeout counts from now. */
+  void progressed() {
     activity++;
-    if (!request.take(chunk)) {
-      failClient(413, "request_body_too_large");
-      return;
-    }
-    if (origin == null) {
-      client.pause();
-      return;
-    }
-    headHeld = false;
-    origin.write(chunk);
-  }
-
-  private void onClientEnd() {
-    request.bodyEnded();
-    if (done) {
-      return;
-    }
-    if (origin != null) {
-      headHeld = false;
-      origin.end(client.requestTrailers());
-    }
   }
 
   // ---- phase: relay the response (ResponseRelay reports here) -------------------------------------
@@ -425,7 +372,7 @@ final class Exchange implements ResponseRelay.Owner {
   }
 
   /** The client went away or reset its stream: cancel the origin stream too. */
-  private void onClientFailure(Throwable cause) {
+  void onClientFailure() {
     if (done) {
       return;
     }
@@ -438,7 +385,7 @@ final class Exchange implements ResponseRelay.Owner {
   }
 
   /** A client-side problem (body too large) before or during forwarding. */
-  private void failClient(int status, String reason) {
+  void failClient(int status, String reason) {
     cancelOrigin(CANCEL);
     if (client.headWritten()) {
       response.reset(CANCEL, reason);

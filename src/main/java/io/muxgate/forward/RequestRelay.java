@@ -19,14 +19,16 @@ import java.util.Map;
  * The request side of one {@link Exchange}, as each attempt sends it. It owns the origin request's head,
  * built once and sent again as is on another attempt (only :scheme follows the origin), and the client's
  * body: counted against the zone's limit and kept, up to {@link Forwarder#REPLAY_BODY_LIMIT}, so that an
- * attempt after the first can send it again. Which origin stream gets the live body is the exchange's.
+ * attempt after the first can send it again. It takes the client's events and carries the live body to the
+ * current attempt's origin stream; which stream that is, and what a client failure means, are the exchange's.
  */
-final class RequestRelay {
+final class RequestRelay implements Downstream.Events {
 
   private static final AsciiString HTTPS = AsciiString.cached("https");
   private static final AsciiString HTTP = AsciiString.cached("http");
   private static final String TE = "te";
 
+  private final Exchange exchange;
   private final Downstream client;
   private final MultiMap originHeaders;
   /**
@@ -43,9 +45,12 @@ final class RequestRelay {
   private boolean replayOverflow;
   private long bytesIn;
   private boolean bodyEnded;
+  /** The origin stream's head waits for the body's first chunk or end, to go out with it. */
+  private boolean headHeld;
 
-  RequestRelay(Downstream client, MultiMap originHeaders, Http2Headers originHttp2, String originUri,
-               HostAndPort authority, long maxBodyBytes) {
+  RequestRelay(Exchange exchange, Downstream client, MultiMap originHeaders, Http2Headers originHttp2,
+               String originUri, HostAndPort authority, long maxBodyBytes) {
+    this.exchange = exchange;
     this.client = client;
     this.originHeaders = originHeaders;
     this.originHttp2 = originHttp2;
@@ -107,13 +112,35 @@ final class RequestRelay {
   }
 
   /**
+   * Starts an attempt's request on {@code stream}, already the exchange's current one: what the client has
+   * sent so far, then the rest as it comes ({@link #onData}, {@link #onEnd}).
+   */
+  void forwardTo(OriginStream stream) {
+    headHeld = true; // before sendTo: the chunks its resume() may deliver at once send the head too
+    if (!sendTo(stream)) {
+      headHeld = false;
+    }
+    if (headHeld) {
+      // A body that comes later must not hold the head back: a gRPC client may wait for the origin's
+      // answer before it sends. The head goes alone once this turn's reads are done, unless a chunk or
+      // the end read with it took it along.
+      exchange.context().runOnContext(v -> {
+        if (headHeld && exchange.sendsTo(stream)) {
+          headHeld = false;
+          stream.sendHead();
+        }
+      });
+    }
+  }
+
+  /**
    * Sends what the client has sent so far on an attempt's origin stream, the head already open: the body
    * kept for a replay, then the end, or, while the body goes on, the head alone if the client waits for a
    * 100 (Continue); then reads on.
    *
    * @return whether the head is still unsent, held for the body's first chunk or end to go with it
    */
-  boolean sendTo(OriginStream origin) {
+  private boolean sendTo(OriginStream origin) {
     boolean sent = false;
     if (replayBody != null) {
       for (Buffer chunk : replayBody) {
@@ -133,11 +160,55 @@ final class RequestRelay {
     return !sent;
   }
 
+  @Override
+  public void onData(Buffer chunk) {
+    if (exchange.isDone() || chunk.length() == 0) {
+      return;
+    }
+    exchange.progressed();
+    if (!take(chunk)) {
+      exchange.failClient(413, "request_body_too_large");
+      return;
+    }
+    OriginStream origin = exchange.origin();
+    if (origin == null) {
+      client.pause();
+      return;
+    }
+    headHeld = false;
+    origin.write(chunk);
+  }
+
+  @Override
+  public void onEnd() {
+    bodyEnded = true;
+    if (exchange.isDone()) {
+      return;
+    }
+    OriginStream origin = exchange.origin();
+    if (origin != null) {
+      headHeld = false;
+      origin.end(client.requestTrailers());
+    }
+  }
+
+  @Override
+  public void onFailure(Throwable cause) {
+    exchange.onClientFailure();
+  }
+
+  @Override
+  public void onMalformedBody(Throwable cause) {
+    if (!exchange.isDone()) {
+      exchange.failClient(400, "bad_request");
+    }
+  }
+
   /**
    * Counts a body chunk from the client and keeps it for a replay while the kept body fits. False when the
    * body has gone over the zone's limit: the chunk is then not kept.
    */
-  boolean take(Buffer chunk) {
+  private boolean take(Buffer chunk) {
     bytesIn += chunk.length();
     if (bytesIn > maxBodyBytes) {
       return false;
@@ -152,11 +223,6 @@ final class RequestRelay {
       }
     }
     return true;
-  }
-
-  /** The client's body has ended. */
-  void bodyEnded() {
-    bodyEnded = true;
   }
 
   boolean isBodyEnded() {
