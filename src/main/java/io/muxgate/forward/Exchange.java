@@ -1,6 +1,5 @@
 package io.muxgate.forward;
 
-import io.muxgate.config.OriginAddress;
 import io.muxgate.origin.FailureKind;
 import io.muxgate.origin.FrameStreams;
 import io.muxgate.origin.Lease;
@@ -20,8 +19,6 @@ import io.vertx.core.http.StreamResetException;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
 
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * One request carried from a client to an origin and its response carried back, with back-pressure
@@ -42,12 +39,6 @@ final class Exchange implements ResponseRelay.Owner {
 
   private static final long CANCEL = Http2Error.CANCEL.code();
   private static final long INTERNAL_ERROR = Http2Error.INTERNAL_ERROR.code();
-  private static final int MAX_REPLAYS = 1;
-  /**
-   * Bounds tries after failures that prove the origin never processed the request and retire the
-   * connection they met (above a GOAWAY's last-stream-id, never sent).
-   */
-  private static final int MAX_ATTEMPTS = 4;
 
   private final Forwarder forwarder;
   private final Downstream client;
@@ -71,11 +62,8 @@ final class Exchange implements ResponseRelay.Owner {
   /** The current attempt's origin stream, once opened. */
   private OriginStream origin;
   private int attempts;
-  /** The origin of each attempt before the current one, for the access log; null until a second attempt. */
-  private List<OriginAddress> originsTried;
-  private int replays;
-  /** Attempts moved to another origin after a connect or certificate failure: at most one per other origin. */
-  private int failovers;
+  /** The budget and the record of attempts after the first; null until an attempt fails retryably. */
+  private Retries retries;
   private boolean originCancelled;
   private boolean done;
   /**
@@ -123,10 +111,7 @@ final class Exchange implements ResponseRelay.Owner {
     leasedLocalPort = -1;
     OriginPool previous = pool;
     if (previous != null) {
-      if (originsTried == null) {
-        originsTried = new ArrayList<>(MAX_ATTEMPTS - 1);
-      }
-      originsTried.add(previous.peer().address());
+      retries.leaving(previous.peer().address());
     }
     pool = selection.origins().pick(previous);
     Future<Lease> acquired = pool.acquire(context, unprocessedOn);
@@ -276,22 +261,7 @@ final class Exchange implements ResponseRelay.Owner {
     if (failure.kind().replaySafe() || failover) {
       if (request.replayOverflow()) {
         failure = new OriginFailure(FailureKind.REPLAY_BODY_TOO_LARGE, null, cause);
-      } else if (failover ? failovers < selection.origins().pools().size() - 1
-        : failure.unprocessedOnGoneConnection() ? attempts < MAX_ATTEMPTS : replays < MAX_REPLAYS) {
-        // A refused stream or an unanswered idempotent request is tried once more: an origin that dies on
-        // a request must not get it on every pooled connection in turn. Where the connection went away
-        // with the request provably unprocessed (it is retired, so the next try lands elsewhere) up to
-        // MAX_ATTEMPTS: during an origin restart a GOAWAY can race on each connection in turn. A stream
-        // that never reached the wire is not a replay. A failover goes on to each other origin in balancing
-        // in turn (the failed ones are ejected, so the next pick avoids them): with two of three origins
-        // down, a request that meets both still reaches the third.
-        if (failover) {
-          failovers++;
-          forwarder.replayed(zone, failure);
-        } else if (!failure.neverSent()) {
-          replays++;
-          forwarder.replayed(zone, failure);
-        }
+      } else if (retries().allow(failure, failover, attempts, selection.origins().pools().size())) {
         releaseLease();
         origin = null;
         if (!client.isEnded()) {
@@ -316,6 +286,13 @@ final class Exchange implements ResponseRelay.Owner {
     forwarder.originFailed(zone, failure);
     forwarder.drain().closeAfterResponse(client);
     response.respondError(failure.kind().status(), failure.kind().reason());
+  }
+
+  private Retries retries() {
+    if (retries == null) {
+      retries = new Retries(forwarder, zone);
+    }
+    return retries;
   }
 
   /** Gives back the failed attempt's stream; a retry is sent elsewhere if it can be. */
@@ -427,6 +404,7 @@ final class Exchange implements ResponseRelay.Owner {
       client.method().name(), client.path(), status, Forwarder.protocolName(client.version()),
       client.remoteHost(), client.authority(), pool != null ? pool.peer().address() : null,
       leasedProtocol, leasedLocalPort,
-      response.status(), request.bytesIn(), response.bytesOut(), error, attempts, originsTried));
+      response.status(), request.bytesIn(), response.bytesOut(), error, attempts,
+      retries == null ? null : retries.originsTried()));
   }
 }
