@@ -19,37 +19,77 @@ final class Deadlines {
 
   static final long TICK_MS = 100;
 
-  private Exchange head;
+  private Entry head;
   private ContextInternal context;
   private long timerId = -1;
 
-  /** Starts watching {@code exchange} until {@link #untrack} (which is harmless to repeat). */
-  void track(Exchange exchange) {
-    exchange.deadlineNext = head;
-    exchange.deadlinePrev = null;
-    if (head != null) {
-      head.deadlinePrev = exchange;
+  /**
+   * What the list holds: its links, and the progress of the exchange, counted as it happens and given a
+   * time by the tick that sees it change (a clock read per event cost 1 % of the CPU per request at 1 KiB).
+   */
+  abstract static class Entry {
+
+    private Entry prev;
+    private Entry next;
+    private int activity;
+    /** Unlike any count: the first tick that sees an entry times it. */
+    private int activityTimed = -1;
+    private long lastActivityNanos;
+
+    /** Request or response progress: the timeout counts from now. */
+    final void progressed() {
+      activity++;
     }
-    head = exchange;
+
+    /** How long the entry may now go without progress; {@link Long#MAX_VALUE} once it is over. */
+    abstract long idleLimitNanos();
+
+    /** The tick at {@code nowNanos} found the entry {@link #expired}. */
+    abstract void onDeadline(long nowNanos);
+
+    abstract ContextInternal context();
+
+    /**
+     * Whether the entry has gone without progress for longer than its limit. Progress since the last call
+     * counts as made at {@code nowNanos}.
+     */
+    final boolean expired(long nowNanos) {
+      if (activity != activityTimed) {
+        activityTimed = activity;
+        lastActivityNanos = nowNanos;
+        return false;
+      }
+      return nowNanos - lastActivityNanos >= idleLimitNanos();
+    }
+  }
+
+  /** Starts watching {@code entry} until {@link #untrack} (which is harmless to repeat). */
+  void track(Entry entry) {
+    entry.next = head;
+    entry.prev = null;
+    if (head != null) {
+      head.prev = entry;
+    }
+    head = entry;
     if (timerId < 0) {
-      context = exchange.context();
+      context = entry.context();
       timerId = context.setPeriodic(TICK_MS, this::tick);
     }
   }
 
-  void untrack(Exchange exchange) {
-    Exchange prev = exchange.deadlinePrev;
-    Exchange next = exchange.deadlineNext;
+  void untrack(Entry entry) {
+    Entry prev = entry.prev;
+    Entry next = entry.next;
     if (prev != null) {
-      prev.deadlineNext = next;
-    } else if (head == exchange) {
+      prev.next = next;
+    } else if (head == entry) {
       head = next;
     }
     if (next != null) {
-      next.deadlinePrev = prev;
+      next.prev = prev;
     }
-    exchange.deadlinePrev = null;
-    exchange.deadlineNext = null;
+    entry.prev = null;
+    entry.next = null;
   }
 
   private void tick(long id) {
@@ -60,8 +100,8 @@ final class Deadlines {
     }
     long now = System.nanoTime();
     // Expired exchanges are collected first: expiring one can finish others (a reset closing a connection).
-    List<Exchange> expired = null;
-    for (Exchange e = head; e != null; e = e.deadlineNext) {
+    List<Entry> expired = null;
+    for (Entry e = head; e != null; e = e.next) {
       if (e.expired(now)) {
         if (expired == null) {
           expired = new ArrayList<>();
@@ -70,7 +110,7 @@ final class Deadlines {
       }
     }
     if (expired != null) {
-      for (Exchange e : expired) {
+      for (Entry e : expired) {
         e.onDeadline(now);
       }
     }

@@ -29,13 +29,13 @@ import io.vertx.core.net.HostAndPort;
  * Netty's codec of an HTTP/2 connection ({@link FrameStreams}), or for HTTP/1.1 origins and CONNECT a
  * Vert.x client request. A request the origin provably never processed, or an
  * idempotent one left unanswered by a connection that closed, is attempted once more on
- * another connection, replaying the body kept so far ({@link RequestRelay}).
+ * another connection, replaying the body kept so far ({@link RequestRelay}); how often is {@link Retries}'.
  *
- * <p>The exchange owns the attempts (pool, lease, origin stream, retries), the timeouts, the mapping of
- * failures to a status and the access-log record; what goes to the origin is {@link RequestRelay}'s, what
- * comes back {@link ResponseRelay}'s.
+ * <p>The exchange owns the attempts (pool, lease, origin stream), what a timeout means (the event loop's
+ * {@link Deadlines} times its progress), the mapping of failures to a status and the access-log record;
+ * what goes to the origin is {@link RequestRelay}'s, what comes back {@link ResponseRelay}'s.
  */
-final class Exchange implements ResponseRelay.Owner {
+final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
 
   private static final long CANCEL = Http2Error.CANCEL.code();
   private static final long INTERNAL_ERROR = Http2Error.INTERNAL_ERROR.code();
@@ -66,19 +66,9 @@ final class Exchange implements ResponseRelay.Owner {
   private Retries retries;
   private boolean originCancelled;
   private boolean done;
-  /**
-   * Counts request and response progress; the deadline tick that sees it change takes its own time as
-   * the last activity's (a clock read per event cost 1 % of the CPU per request at 1 KiB).
-   */
-  private int activity;
-  private int activityTimed;
-  private long lastActivityNanos = startNanos;
   /** The latest attempt's connection, if it got one, for the access log: failures included. */
   private String leasedProtocol;
   private int leasedLocalPort = -1;
-  /** Links in the event loop's {@link Deadlines} list. */
-  Exchange deadlinePrev;
-  Exchange deadlineNext;
 
   Exchange(Forwarder forwarder, Downstream client, ContextInternal context, Zone zone, Zone.Selection selection,
            MultiMap originHeaders, Http2Headers originHttp2, String originUri, HostAndPort authority) {
@@ -106,7 +96,7 @@ final class Exchange implements ResponseRelay.Owner {
   /** Starts an attempt: picks a pool (another one after a failover) and asks it for a stream. */
   private void selectOrigin() {
     int attempt = ++attempts;
-    activity++;
+    progressed();
     leasedProtocol = null;
     leasedLocalPort = -1;
     OriginPool previous = pool;
@@ -165,7 +155,7 @@ final class Exchange implements ResponseRelay.Owner {
   private void forwardRequest(OriginStream stream) {
     origin = stream;
     // The read timeout counts from here: getting a connection is bounded by the connect timeout (522).
-    activity++;
+    progressed();
     request.forwardTo(stream);
   }
 
@@ -176,11 +166,6 @@ final class Exchange implements ResponseRelay.Owner {
 
   boolean isDone() {
     return done;
-  }
-
-  /** Request or response progress: the read timeout counts from now. */
-  void progressed() {
-    activity++;
   }
 
   // ---- phase: relay the response (ResponseRelay reports here) -------------------------------------
@@ -197,7 +182,7 @@ final class Exchange implements ResponseRelay.Owner {
 
   @Override
   public void originActive() {
-    activity++;
+    progressed();
   }
 
   @Override
@@ -215,7 +200,7 @@ final class Exchange implements ResponseRelay.Owner {
     } else {
       forwarder.drain().closeAfterResponse(client);
     }
-    activity++;
+    progressed();
   }
 
   @Override
@@ -304,26 +289,22 @@ final class Exchange implements ResponseRelay.Owner {
     }
   }
 
+  @Override
   ContextInternal context() {
     return context;
   }
 
   /**
-   * Whether the exchange has been idle too long: no response within the read timeout of the request
-   * (or of the last body byte either way). Before the request is on a connection the wait is bounded by
-   * connect + read timeout, so that a connect stays a 522 while a request queued behind full
-   * connections still ends. Progress since the last call counts as made at {@code nowNanos}.
+   * No response within the read timeout of the request (or of the last body byte either way). Before the
+   * request is on a connection the wait is bounded by connect + read timeout, so that a connect stays a
+   * 522 while a request queued behind full connections still ends.
    */
-  boolean expired(long nowNanos) {
-    if (activity != activityTimed) {
-      activityTimed = activity;
-      lastActivityNanos = nowNanos;
-      return false;
-    }
-    long limit = origin == null ? streamWaitNanos : readTimeoutNanos;
-    return !done && nowNanos - lastActivityNanos >= limit;
+  @Override
+  long idleLimitNanos() {
+    return done ? Long.MAX_VALUE : origin == null ? streamWaitNanos : readTimeoutNanos;
   }
 
+  @Override
   void onDeadline(long nowNanos) {
     if (!expired(nowNanos)) {
       return;
