@@ -61,7 +61,7 @@ final class RequestChecks {
     // RFC 9112, section 3.2: an HTTP/1.1 request without Host, or any with two, is malformed, not
     // one for an unknown host.
     return authority == null && client.version() == HttpVersion.HTTP_1_1 ? MISSING_HOST
-      : client.headers().getAll(HttpHeaders.HOST).size() > 1 ? "multiple_host"
+      : client.headers().getAll(HttpHeaders.HOST).size() > 1 ? MalformedHead.MULTIPLE_HOST
       : client.header(HttpHeaders.TRANSFER_ENCODING) != null ? transferEncodingFault(client) : null;
   }
 
