@@ -412,7 +412,7 @@ final class FrontStream implements Downstream {
     drainHandler = handler;
     if (handler != null && writeQueueFull() && !blocked) {
       blocked = true;
-      owner.block(this);
+      owner.blocked.add(this);
     }
   }
 

@@ -27,9 +27,6 @@ import io.vertx.core.internal.logging.Logger;
 import io.vertx.core.internal.logging.LoggerFactory;
 import io.vertx.core.net.impl.ConnectionBase;
 
-import java.util.ArrayList;
-import java.util.List;
-
 /**
  * Client HTTP/2 streams the front end runs itself, frame by frame, on Netty's codec of a connection
  * Vert.x's server accepted — the client-side twin of {@code origin.FrameStreams}. Vert.x keeps the
@@ -64,8 +61,7 @@ public final class FrontStreams {
   final ResetFence fence;
   private final RefusedHeads refused;
   private final Http2Connection.PropertyKey key;
-  /** Streams whose response waits for flow-control window or socket room. */
-  private final List<FrontStream> blocked = new ArrayList<>();
+  final BlockedResponses blocked = new BlockedResponses();
   /** The highest client stream id whose first HEADERS were seen: a higher one opens a new stream. */
   private int lastOpened;
   /** The client's address as Vert.x reports it, for x-forwarded-for. */
@@ -149,23 +145,6 @@ public final class FrontStreams {
     return false;
   }
 
-  void block(FrontStream s) {
-    if (!blocked.contains(s)) {
-      blocked.add(s);
-    }
-  }
-
-  /** Gives responses blocked on {@code streamId} (0: all) the chance to go on. */
-  private void unblock(int streamId) {
-    for (int i = blocked.size() - 1; i >= 0 && i < blocked.size(); i--) {
-      FrontStream s = blocked.get(i);
-      if ((streamId == 0 || s.id() == streamId) && s.writable()) {
-        blocked.remove(i);
-        s.drained();
-      }
-    }
-  }
-
   private FrontStream ours(int streamId) {
     Http2Stream stream = connection.stream(streamId);
     return stream == null ? null : stream.getProperty(key);
@@ -218,7 +197,7 @@ public final class FrontStreams {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
       ctx.fireChannelWritabilityChanged();
-      unblock(0);
+      blocked.wake(0);
     }
   }
 
@@ -295,7 +274,7 @@ public final class FrontStreams {
     @Override
     public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int increment) throws Http2Exception {
       super.onWindowUpdateRead(ctx, streamId, increment);
-      unblock(streamId);
+      blocked.wake(streamId);
     }
 
     @Override
@@ -308,7 +287,7 @@ public final class FrontStreams {
     @Override
     public void onSettingsRead(ChannelHandlerContext ctx, Http2Settings settings) throws Http2Exception {
       super.onSettingsRead(ctx, settings);
-      unblock(0); // a new initial window size changes every stream's window
+      blocked.wake(0); // a new initial window size changes every stream's window
     }
   }
 }
