@@ -30,8 +30,8 @@ import java.util.ArrayDeque;
  * One client request/response on a {@link FrontStreams} connection, as HTTP/2 frames. It behaves as
  * Vert.x's server stream does for the same frames: request body bytes go back to the client's window
  * only once delivered (a paused request holds them), the response waits on the stream's window and the
- * socket ({@link #writeQueueFull}), a response ended with its head unwritten gets a Content-Length, and
- * a response to HEAD, 1xx, 204 or 304 loses the headers that cannot go with it.
+ * socket ({@link #writeQueueFull}), and the headers that frame the response body are fitted to it
+ * ({@link ResponseFramingHeaders}).
  */
 final class FrontStream implements Downstream {
 
@@ -368,15 +368,7 @@ final class FrontStream implements Downstream {
     headWritten = true;
     http2ResponseHeaders();
     responseHead.status(HttpResponseStatus.valueOf(status).codeAsText());
-    if (method == HttpMethod.HEAD || status == 304) {
-      responseHead.remove(HttpHeaders.TRANSFER_ENCODING);
-    } else if (status == 205) {
-      responseHead.remove(HttpHeaders.TRANSFER_ENCODING);
-      responseHead.set(HttpHeaders.CONTENT_LENGTH, "0");
-    } else if (status < 200 || status == 204) {
-      responseHead.remove(HttpHeaders.TRANSFER_ENCODING);
-      responseHead.remove(HttpHeaders.CONTENT_LENGTH);
-    }
+    ResponseFramingHeaders.fit(responseHead, method, status);
     owner.handler.encoder().writeHeaders(owner.ctx, stream.id(), responseHead, 0, end, owner.quiet);
     return true;
   }
@@ -435,9 +427,8 @@ final class FrontStream implements Downstream {
       Chunks.release(last);
     }
     boolean withTrailers = trailers != null && !trailers.isEmpty();
-    if (!headWritten && method != HttpMethod.HEAD && status != 304
-      && !http2ResponseHeaders().contains(HttpHeaders.CONTENT_LENGTH)) {
-      responseHead.set(HttpHeaders.CONTENT_LENGTH, String.valueOf(body ? last.length() : 0));
+    if (!headWritten) {
+      ResponseFramingHeaders.declareLength(http2ResponseHeaders(), method, status, body ? last.length() : 0);
     }
     responseEnded = true;
     boolean headEnds = !body && !withTrailers;
