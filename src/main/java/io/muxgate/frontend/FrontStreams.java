@@ -9,7 +9,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.VoidChannelPromise;
-import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
@@ -19,9 +18,7 @@ import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
-import io.netty.util.AsciiString;
 import io.vertx.core.http.HttpConnection;
-import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.logging.Logger;
 import io.vertx.core.internal.logging.LoggerFactory;
@@ -33,10 +30,10 @@ import io.vertx.core.net.impl.ConnectionBase;
  * connection's life (TLS, ALPN, SETTINGS, PING, GOAWAY and drain, idle close) and every stream it
  * should keep: CONNECT (except RFC 8441's WebSocket, which Vert.x's server does not carry),
  * {@code expect: 100-continue}, and requests whose head it must judge (a {@code host} that names another
- * entity than {@code :authority}, see {@link HostBesideAuthority}). Heads no stream can carry (a missing
- * pseudo-header, a method that is no token) are answered by {@link RefusedHeads}. A {@link FrontStream}
- * skips Vert.x's server stream, request and response objects, its message queues and one copy of each
- * header list.
+ * entity than {@code :authority}, see {@link HostBesideAuthority}); {@link PlainHeads} tells them apart.
+ * Heads no stream can carry (a missing pseudo-header, a method that is no token) are answered by
+ * {@link RefusedHeads}. A {@link FrontStream} skips Vert.x's server stream, request and response objects,
+ * its message queues and one copy of each header list.
  *
  * <p>Everything here runs on the connection's event loop, which is also the loop of the requests' own
  * {@link io.muxgate.forward.Exchange exchanges}.
@@ -46,8 +43,6 @@ public final class FrontStreams {
   /** {@code -Dmuxgate.front_streams=false} leaves every client stream to Vert.x's HTTP/2 server. */
   static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("muxgate.front_streams"));
   private static final Logger log = LoggerFactory.getLogger(FrontStreams.class);
-  private static final AsciiString CONNECT = AsciiString.cached("CONNECT");
-  private static final AsciiString WEBSOCKET = AsciiString.cached("websocket");
 
   final Channel channel;
   final Http2ConnectionHandler handler;
@@ -150,32 +145,6 @@ public final class FrontStreams {
     return stream == null ? null : stream.getProperty(key);
   }
 
-  /**
-   * Whether a request head is one the front end carries itself; {@code host}: whether it still has a Host
-   * header. The rest are answered by {@link RefusedHeads} if no stream can carry them, or go to Vert.x.
-   */
-  private static boolean plain(Http2Headers headers, boolean host) {
-    CharSequence method = headers.method();
-    CharSequence path = headers.path();
-    if (method == null || headers.scheme() == null || path == null || path.length() == 0
-      || headers.contains(HttpHeaders.EXPECT)) {
-      return false;
-    }
-    if (CONNECT.contentEquals(method)) {
-      // Only RFC 8441's extended CONNECT (a WebSocket), which names its :authority and carries no Host.
-      CharSequence protocol = headers.get(Http2Headers.PseudoHeaderName.PROTOCOL.value());
-      return protocol != null && AsciiString.contentEqualsIgnoreCase(protocol, WEBSOCKET)
-        && headers.authority() != null && !host;
-    }
-    // Without :authority, exactly one host names the target; two are refused (MalformedHead.MULTIPLE_HOST).
-    return headers.authority() == null ? host && headers.getAll(HttpHeaders.HOST).size() == 1 : !host;
-  }
-
-  /** Whether {@code method} is present and not an HTTP token (RFC 9110, section 9.1), such as {@code "G T"}. */
-  private static boolean badMethod(CharSequence method) {
-    return method != null && (method.length() == 0 || HttpHeaderValidationUtil.validateToken(method) >= 0);
-  }
-
   /** Opens a stream of ours and hands it to the forwarder; false (Vert.x's then) if its authority is unreadable. */
   private boolean open(int streamId, Http2Headers headers, boolean end) {
     Http2Stream stream = connection.stream(streamId);
@@ -240,16 +209,8 @@ public final class FrontStreams {
     private boolean take(int streamId, Http2Headers headers, boolean end) {
       if (streamId > lastOpened) {
         lastOpened = streamId;
-        // A method that is no token is malformed (RFC 9113, section 8.1.1); Vert.x's server would throw on it
-        // and take the whole connection down with a GOAWAY.
-        if (!badMethod(headers.method())) {
-          boolean host = headers.contains(HttpHeaders.HOST);
-          if (host && headers.authority() != null) {
-            host = !HostBesideAuthority.settle(headers);
-          }
-          if (plain(headers, host) && open(streamId, headers, end)) {
-            return true;
-          }
+        if (PlainHeads.isPlain(headers) && open(streamId, headers, end)) {
+          return true;
         }
         return refused.refuse(streamId, headers, end);
       }
