@@ -40,6 +40,9 @@ final class ConnectionAdoption {
     OriginConnection origin = new OriginConnection(connection, channel,
       h2 ? ConnectionInternals.http2Of(channel) : null, h2 ? ConnectionInternals.frameStreamsOf(channel) : null,
       context, protocol, OriginConnection.capacity(protocol, originLimit, peer.maxStreams()));
+    if (h2 && origin.frames == null) {
+      ReadPastWriteErrors.install(channel, () -> pool.drain(origin));
+    }
     if (!h2) {
       HeapBodies.install(channel, "handler");
       ClosingResponses.watch(channel, () -> pool.drain(origin), seconds -> idle.originAnnounced(origin, seconds));

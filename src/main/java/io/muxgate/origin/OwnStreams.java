@@ -2,9 +2,7 @@ package io.muxgate.origin;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
@@ -128,7 +126,14 @@ public final class OwnStreams {
   }
 
   /** The codec's lifecycle manager for its encoder, closing our streams before a connection error. */
-  private record WriteErrors(Http2LifecycleManager codec, Runnable closeOurs) implements Http2LifecycleManager {
+  private static final class WriteErrors extends ForwardingLifecycleManager {
+
+    private final Runnable closeOurs;
+
+    WriteErrors(Http2LifecycleManager codec, Runnable closeOurs) {
+      super(codec);
+      this.closeOurs = closeOurs;
+    }
 
     @Override
     public void onError(ChannelHandlerContext ctx, boolean outbound, Throwable cause) {
@@ -136,32 +141,6 @@ public final class OwnStreams {
         closeOurs.run();
       }
       codec.onError(ctx, outbound, cause);
-    }
-
-    @Override
-    public void closeStreamLocal(Http2Stream stream, ChannelFuture future) {
-      codec.closeStreamLocal(stream, future);
-    }
-
-    @Override
-    public void closeStreamRemote(Http2Stream stream, ChannelFuture future) {
-      codec.closeStreamRemote(stream, future);
-    }
-
-    @Override
-    public void closeStream(Http2Stream stream, ChannelFuture future) {
-      codec.closeStream(stream, future);
-    }
-
-    @Override
-    public ChannelFuture resetStream(ChannelHandlerContext ctx, int streamId, long errorCode, ChannelPromise promise) {
-      return codec.resetStream(ctx, streamId, errorCode, promise);
-    }
-
-    @Override
-    public ChannelFuture goAway(ChannelHandlerContext ctx, int lastStreamId, long errorCode, ByteBuf debugData,
-                                ChannelPromise promise) {
-      return codec.goAway(ctx, lastStreamId, errorCode, debugData, promise);
     }
   }
 
