@@ -87,8 +87,13 @@ final class ConnectionInternals {
 
   /** Netty's HTTP/2 connection state under {@code channel}, or null for HTTP/1.1 or when unreachable. */
   static Http2Connection http2Of(Channel channel) {
-    Http2ConnectionHandler handler = channel == null ? null : channel.pipeline().get(Http2ConnectionHandler.class);
+    Http2ConnectionHandler handler = http2CodecOf(channel);
     return handler == null ? null : handler.connection();
+  }
+
+  /** The HTTP/2 codec in {@code channel}'s pipeline, where Vert.x 5.0 puts it; null for HTTP/1.1 or none. */
+  static Http2ConnectionHandler http2CodecOf(Channel channel) {
+    return channel == null ? null : channel.pipeline().get(Http2ConnectionHandler.class);
   }
 
   /**

@@ -97,7 +97,7 @@ public final class FrameStreams {
    * has read the origin's first SETTINGS: Vert.x sets its frame listener then and not again.
    */
   static FrameStreams install(Channel channel) {
-    Http2ConnectionHandler handler = channel == null ? null : channel.pipeline().get(Http2ConnectionHandler.class);
+    Http2ConnectionHandler handler = ConnectionInternals.http2CodecOf(channel);
     Http2FrameListener vertx = handler == null ? null : handler.decoder().frameListener();
     if (vertx == null || vertx == handler) {
       return null;

@@ -39,7 +39,7 @@ final class ReadPastWriteErrors extends ForwardingLifecycleManager {
    * fails, so that no stream is given to the connection while it is read to its end.
    */
   static void install(Channel channel, Runnable stopUsing) {
-    Http2ConnectionHandler handler = channel == null ? null : channel.pipeline().get(Http2ConnectionHandler.class);
+    Http2ConnectionHandler handler = ConnectionInternals.http2CodecOf(channel);
     if (handler == null) {
       return;
     }
