@@ -196,7 +196,7 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
     if (!request.isBodyEnded() && RequestRelay.expectsContinue(client)) {
       // The client waits for a 100 (Continue) that will not come, and may send its body or not (curl
       // sends its next request): what follows on its connection cannot be read safely.
-      LingeringClose.afterResponse(client);
+      LingeringClose.afterStreamedResponse(client);
     } else {
       forwarder.drain().closeAfterResponse(client);
     }

@@ -19,7 +19,23 @@ final class LingeringClose {
   private LingeringClose() {
   }
 
+  /**
+   * From now on the connection reads no further request, as after a refused head, whose framing is in
+   * doubt; it closes once the response is sent.
+   */
   static void afterResponse(Downstream client) {
+    close(client, false);
+  }
+
+  /**
+   * The connection closes once a response that may stream on for long is sent: the linger starts from the
+   * response's end, as from now it would cut a body still streaming.
+   */
+  static void afterStreamedResponse(Downstream client) {
+    close(client, true);
+  }
+
+  private static void close(Downstream client, boolean onceEnded) {
     if (client.version() != HttpVersion.HTTP_2) {
       if (!client.headWritten()) {
         client.responseHeaders().set(HttpHeaders.CONNECTION, "close");
@@ -31,11 +47,21 @@ final class LingeringClose {
           // Vert.x sets keep-alive over it, as the head goes out, for an HTTP/1.0 client that asked for it
           response.headersEndHandler(v -> response.headers().set(HttpHeaders.CONNECTION, "close"));
         }
-        // Vert.x's server then closes once both the response and the request are over, reading and dropping
-        // the body's rest meanwhile, and after LINGER_MS at the latest. Closed at once, a socket with unread
-        // bytes is reset by the kernel, and the client may lose the response still in its buffers.
-        request.connection().shutdown(LINGER_MS, TimeUnit.MILLISECONDS);
+        if (onceEnded && !response.ended()) {
+          response.endHandler(v -> linger(request));
+        } else {
+          linger(request);
+        }
       }
     }
+  }
+
+  /**
+   * Vert.x's server then closes once both the response and the request are over, reading and dropping the
+   * body's rest meanwhile, and after LINGER_MS at the latest. Closed at once, a socket with unread bytes is
+   * reset by the kernel, and the client may lose the response still in its buffers.
+   */
+  private static void linger(HttpServerRequest request) {
+    request.connection().shutdown(LINGER_MS, TimeUnit.MILLISECONDS);
   }
 }

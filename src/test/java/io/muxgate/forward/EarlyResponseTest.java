@@ -20,6 +20,7 @@ import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -102,6 +103,40 @@ class EarlyResponseTest {
       assertTrue(answer.startsWith("HTTP/1.1 417"), answer);
       assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\nconnection: close\r\n"), answer);
       assertTrue(answer.endsWith("\r\n\r\nno"), answer);
+    }
+  }
+
+  /**
+   * Such an answer may stream for long (a download served whatever the upload): the connection closes after
+   * it, not while its body is still coming, however long it takes.
+   */
+  @Test
+  void anAnswerBeforeContinueStreamingPastTheLingerIsSentWhole() throws IOException {
+    int pieces = 50;
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(req -> {
+      HttpServerResponse response = req.response().setChunked(true);
+      int[] sent = {0};
+      // 3 s of body: longer than a closing connection lingers for the client's unsent upload
+      scope.vertx().setPeriodic(60, timer -> {
+        if (++sent[0] < pieces) {
+          response.write("piece");
+        } else {
+          scope.vertx().cancelTimer(timer);
+          response.end("piece");
+        }
+      });
+    });
+    ProxyHarness proxy = scope.startProxy("z", origin.url(), null);
+    try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("POST /download HTTP/1.1\r\nHost: z.test\r\nExpect: 100-continue\r\n"
+        + "Content-Length: 200000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+
+      assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+      assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\nconnection: close\r\n"), answer);
+      assertEquals(pieces, answer.split("piece", -1).length - 1, answer);
+      assertTrue(answer.endsWith("\r\n0\r\n\r\n"), "the chunked body's end: " + answer);
     }
   }
 
