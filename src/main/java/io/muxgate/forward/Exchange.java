@@ -198,7 +198,7 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
       // sends its next request): what follows on its connection cannot be read safely.
       LingeringClose.afterStreamedResponse(client);
     } else {
-      forwarder.drain().closeAfterResponse(client);
+      forwarder.closeAfterResponse(client);
     }
     progressed();
   }
@@ -269,7 +269,7 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
       cancelOrigin(CANCEL);
     }
     forwarder.originFailed(zone, failure);
-    forwarder.drain().closeAfterResponse(client);
+    forwarder.closeAfterResponse(client);
     response.respondError(failure.kind().status(), failure.kind().reason());
   }
 

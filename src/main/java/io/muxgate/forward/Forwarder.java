@@ -176,7 +176,7 @@ public final class Forwarder {
   }
 
   private void reject(Downstream client, Zone zone, int status, String reason, long start) {
-    drain.closeAfterResponse(client);
+    closeAfterResponse(client);
     long bytesOut = ErrorAnswer.write(client, status, reason);
     completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start,
       zone == null ? null : zone.name(), client.method().name(), client.path(), status,
@@ -236,6 +236,20 @@ public final class Forwarder {
 
   Drain drain() {
     return drain;
+  }
+
+  /**
+   * Ends an HTTP/1.x client's connection with the response under way during a stop, or when the client
+   * asked for it with "close" among other Connection options ({@code close, te}; RFC 9112, section 9.6),
+   * which Vert.x's server, matching the whole value only, would keep open.
+   */
+  void closeAfterResponse(Downstream client) {
+    if (client.version() != HttpVersion.HTTP_2 && client.header(HttpHeaders.CONNECTION) != null
+        && Headers.asksToClose(client.headers())) {
+      LingeringClose.afterStreamedResponse(client);
+    } else {
+      drain.closeAfterResponse(client);
+    }
   }
 
   Deadlines deadlines() {

@@ -164,6 +164,15 @@ final class Headers {
     return AsciiString.contentEqualsIgnoreCase(text, expected);
   }
 
+  /**
+   * Whether the request's Connection header lists "close", also beside other options ({@code close, te}):
+   * Vert.x's server ends the connection only for a header that is exactly "close".
+   */
+  static boolean asksToClose(MultiMap headers) {
+    List<String> named = connectionNamed(headers);
+    return named != null && named.contains("close");
+  }
+
   /** Header names listed in Connection, lower-cased, or null when there are none. */
   private static List<String> connectionNamed(MultiMap headers) {
     List<String> values = headers.getAll("connection");
