@@ -8,6 +8,7 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 
 import java.nio.charset.StandardCharsets;
 
@@ -27,6 +28,7 @@ final class ErrorAnswer {
 
   /** Answers {@code client} with {@code status}; returns the body's length. */
   static int write(Downstream client, int status, String reason) {
+    int bodyBytes = bodyBytes(client);
     client.status(status);
     MultiMap headers = client.responseHeaders();
     headers.set(MUXGATE_ERROR, reason).set(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
@@ -35,9 +37,23 @@ final class ErrorAnswer {
       // Every 503 of the proxy's (zone limit, full origin queue) says the load may pass soon.
       headers.set(HttpHeaders.RETRY_AFTER, "1");
     }
-    Buffer body = Buffer.buffer(BODY_PREFIX + status);
-    client.end(body);
-    return body.length();
+    if (bodyBytes == 0) {
+      // The length a GET would get, as for a HEAD the origin answers; the body itself goes to no HEAD.
+      headers.set(HttpHeaders.CONTENT_LENGTH, String.valueOf(BODY_BYTES));
+      client.end(null);
+      return 0;
+    }
+    client.end(Buffer.buffer(BODY_PREFIX + status));
+    return bodyBytes;
+  }
+
+  /**
+   * The bytes of body {@link #write} sends {@code client}: none to a HEAD (RFC 9110, section 9.3.2). Over
+   * HTTP/2 neither Vert.x's server stream nor the proxy's own frames drop them, and a client takes DATA on the
+   * answer to a HEAD for a protocol error: curl, nghttp and h2load reset the stream and never show the status.
+   */
+  static int bodyBytes(Downstream client) {
+    return client.method() == HttpMethod.HEAD ? 0 : BODY_BYTES;
   }
 
   /** The head of the answer with {@code status} for a front end that writes HTTP/2 frames itself. */

@@ -120,7 +120,7 @@ final class ResponseRelay {
       client.resume();
     }
     // Logged first: ending the client's stream can report its close at once, which must find the exchange done.
-    bytesOut += ErrorAnswer.BODY_BYTES;
+    bytesOut += ErrorAnswer.bodyBytes(client);
     owner.finish(status, reason);
     ErrorAnswer.write(client, status, reason);
   }
