@@ -51,7 +51,8 @@ class HeadErrorAnswerTest {
     FrameClient client = FrameClient.connect(scope, scope.nettyGroup(), tls ? proxy.httpsPort() : proxy.httpPort(),
       tls);
 
-    Http2FrameStream head = client.open(request("HEAD", tls, host, "/head"), true);
+    String path = "/head-" + status + (tls ? "-tls" : "");
+    Http2FrameStream head = client.open(request("HEAD", tls, host, path), true);
 
     Http2Headers answer = client.head();
     assertEquals(Integer.toString(status), answer.status().toString());
@@ -59,8 +60,8 @@ class HeadErrorAnswerTest {
     assertTrue(client.awaitEnd());
     assertEquals(List.of("HEADERS end"), client.framesOf(head));
     assertEquals(Integer.toString(ErrorAnswer.BODY_BYTES), String.valueOf(answer.get("content-length")));
-    Await.until(() -> proxy.lastRecord("/head") != null, "the access record");
-    assertEquals(0, proxy.lastRecord("/head").bytesOut());
+    Await.until(() -> proxy.lastRecord(path) != null, "the access record");
+    assertEquals(0, proxy.lastRecord(path).bytesOut());
 
     // The connection serves on: the same request as a GET gets the whole answer.
     client.open(request("GET", tls, host, "/get"), true);
