@@ -73,6 +73,9 @@ public final class ProxyVerticle extends VerticleBase {
     Handler<HttpConnection> connections = connection -> {
       this.connections.add(connection);
       connection.closeHandler(v -> closed(connection));
+      if (connection instanceof ConnectionBase base) {
+        UnclaimedAtStop.claimed(base.channel());
+      }
       RelayPipeline.install(connection);
       UnreadRequestLines.install(connection);
       IdleClients.install(connection, config.clientIdleTimeoutSeconds());
@@ -80,8 +83,10 @@ public final class ProxyVerticle extends VerticleBase {
         frontStreamConnections.incrementAndGet();
       }
     };
-    HttpServer cleartext = AcceptHook.createHttpServer(vertx, FrontendOptions.cleartext(config),
-        H2cUpgradesWithBodies::install)
+    HttpServer cleartext = AcceptHook.createHttpServer(vertx, FrontendOptions.cleartext(config), channel -> {
+      H2cUpgradesWithBodies.install(channel);
+      UnclaimedAtStop.install(channel);
+    })
       .connectionHandler(connections)
       .requestHandler(forwarder::handle)
       .invalidRequestHandler(forwarder::handleInvalid);

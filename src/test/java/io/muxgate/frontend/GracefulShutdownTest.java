@@ -4,6 +4,7 @@ import io.muxgate.admin.AdminApi;
 import io.muxgate.support.Await;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TcpTable;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import io.vertx.core.Future;
@@ -15,6 +16,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -121,6 +125,32 @@ class GracefulShutdownTest {
       "the cut request counted as 503 drain_timeout");
     assertEquals(0.0, admin.metric("muxgate_requests_total", "code=\"499\",zone=\"z\""));
     quick.close(); // the parked origin request stays parked: its client is gone
+  }
+
+  /**
+   * A cleartext connection that sent nothing, or only part of its first request head, has nothing in
+   * flight: the stop closes it at once instead of waiting the whole drain_timeout_s for it.
+   */
+  @Test
+  void connectionsWithoutAWholeRequestDoNotHoldTheStop() throws IOException {
+    Vertx own = Vertx.vertx();
+    scope.track(() -> own.close().await(10, TimeUnit.SECONDS));
+    ProxyHarness patient = ProxyHarness.start(own, Map.of("z.json", zone("z", "z.test", List.of(origin.url()),
+      null)), new JsonObject().put("drain_timeout_s", 60));
+    scope.track(() -> ProxyHarness.deleteTree(patient.confDir()));
+    int port = patient.httpPort();
+    try (Socket silent = new Socket("127.0.0.1", port); Socket partial = new Socket("127.0.0.1", port)) {
+      partial.getOutputStream().write("GET /a HTTP/1.1\r\nhost: z.te".getBytes(StandardCharsets.US_ASCII));
+      Await.until(() -> TcpTable.acceptedAndRead(port, silent.getLocalPort())
+        && TcpTable.acceptedAndRead(port, partial.getLocalPort()), "both connections accepted and read");
+
+      Await.result(patient.app().shutdown(), 15);
+
+      for (Socket s : List.of(silent, partial)) {
+        s.setSoTimeout(5_000);
+        assertEquals(-1, s.getInputStream().read(), "closed by the stop");
+      }
+    }
   }
 
   private int readyzStatus() {

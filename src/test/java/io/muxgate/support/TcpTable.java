@@ -20,19 +20,33 @@ public final class TcpTable {
 
   /** Whether a socket on local port {@code localPort} is connected to remote port {@code remotePort}. */
   public static boolean established(int localPort, int remotePort) {
+    return row(localPort, remotePort) != null;
+  }
+
+  /**
+   * Whether the server on {@code serverPort} has accepted the connection from {@code clientPort} (until
+   * then its socket has no inode: no process holds it) and read everything sent on it so far.
+   */
+  public static boolean acceptedAndRead(int serverPort, int clientPort) {
+    String[] f = row(serverPort, clientPort);
+    return f != null && f.length > 9 && !f[9].equals("0") && f[4].endsWith(":00000000");
+  }
+
+  /** The fields of the established socket from {@code localPort} to {@code remotePort}, or null. */
+  private static String[] row(int localPort, int remotePort) {
     for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
       try {
         for (String line : Files.readAllLines(Path.of(table))) {
           String[] f = line.trim().split("\\s+");
           if (f.length > 3 && f[3].equals(ESTABLISHED) && port(f[1]) == localPort && port(f[2]) == remotePort) {
-            return true;
+            return f;
           }
         }
       } catch (IOException e) {
         throw new UncheckedIOException("cannot read " + table, e);
       }
     }
-    return false;
+    return null;
   }
 
   private static int port(String address) {
