@@ -131,6 +131,7 @@ public final class ConfigVerticle extends VerticleBase {
     }
     if (result.changed()) {
       metrics.configReload(true);
+      catalog.zones().forEach(zone -> metrics.zoneConfigured(zone.zone()));
     }
   }
 

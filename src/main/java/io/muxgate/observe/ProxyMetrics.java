@@ -54,8 +54,29 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
   private final Map<String, GaugeSeries> gauges = new ConcurrentHashMap<>();
   private final Map<String, Counter> counters = new ConcurrentHashMap<>();
 
+  /** The statuses of {@code muxgate_origin_errors_total}. */
+  private static final int FIRST_ORIGIN_ERROR = 520;
+  private static final int LAST_ORIGIN_ERROR = 526;
+
+  /**
+   * Both reload results are exported at 0 from the start: a series that appears only with its first
+   * event gives {@code increase()} nothing to compare with, so the first rejected zone file would not
+   * show in an alert on it, and /metrics would lack a family the contract lists.
+   */
   public ProxyMetrics(MeterRegistry registry) {
     this.registry = registry;
+    counter("muxgate.config.reloads", "result", "applied");
+    counter("muxgate.config.reloads", "result", "rejected");
+  }
+
+  /**
+   * A zone is served: its origin error counters are exported at 0, one per status, for the same reason as
+   * the reload counters. Its series leave with the zone ({@link #retainOnly}).
+   */
+  public void zoneConfigured(String zone) {
+    for (int status = FIRST_ORIGIN_ERROR; status <= LAST_ORIGIN_ERROR; status++) {
+      counter("muxgate.origin.errors", "zone", zone, "code", Integer.toString(status));
+    }
   }
 
   public MeterRegistry registry() {

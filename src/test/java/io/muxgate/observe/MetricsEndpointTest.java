@@ -88,6 +88,20 @@ class MetricsEndpointTest {
     assertHasLine(metrics, "muxgate_requests_total{code=\"521\",zone=\"shop\"} 1.0");
   }
 
+  /** Counters a dashboard or an alert compares over time are there at 0 before their first event. */
+  @Test
+  void reloadAndOriginErrorCountersStartAtZero() {
+    String metrics = scrape();
+    assertHasLine(metrics, "muxgate_config_reloads_total{result=\"rejected\"} 0.0");
+    for (int code = 520; code <= 526; code++) {
+      assertHasLine(metrics, "muxgate_origin_errors_total{code=\"" + code + "\",zone=\"shop\"} 0.0");
+    }
+
+    proxy.writeZone("blog.json", ProxyHarness.zone("blog", "blog.test", List.of(origin.url()), null));
+    Await.until(() -> scrape().contains("muxgate_origin_errors_total{code=\"520\",zone=\"blog\"} 0.0"),
+      "a zone added later to have its counters too");
+  }
+
   private String scrape() {
     HttpClientAgent admin = scope.vertx().createHttpClient();
     return Await.result(admin.request(HttpMethod.GET, proxy.adminPort(), "127.0.0.1", "/metrics")
