@@ -4,6 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.muxgate.config.ConfigVerticle;
 import io.muxgate.config.ProcessConfig;
 import io.muxgate.config.Setting;
+import io.muxgate.config.SettingsPatch;
 import io.muxgate.forward.Zone;
 import io.muxgate.forward.ZoneTable;
 import io.muxgate.frontend.ProxyVerticle;
@@ -163,20 +164,17 @@ public final class AdminVerticle extends VerticleBase {
   }
 
   private void patchSetting(RoutingContext ctx) {
-    JsonObject body;
+    Object value;
     try {
-      body = ctx.body().asJsonObject();
-    } catch (RuntimeException e) {
-      body = null;
-    }
-    if (body == null || !body.containsKey("value")) {
-      error(ctx, 400, 1003, "body must be a JSON object {\"value\": V}");
+      value = SettingsPatch.value(ctx.body().asString());
+    } catch (IllegalArgumentException e) {
+      error(ctx, 400, 1003, e.getMessage());
       return;
     }
     JsonObject patch = new JsonObject()
       .put("zone", ctx.pathParam("zone"))
       .put("id", ctx.pathParam("id"))
-      .put("value", body.getValue("value"));
+      .put("value", value);
     vertx.eventBus().<JsonObject>request(ConfigVerticle.PATCH_ADDRESS, patch).onComplete(ar -> {
       if (ar.failed()) {
         error(ctx, 500, 1005, "settings update failed: " + ar.cause().getMessage());

@@ -27,7 +27,37 @@ public final class SettingsPatch {
     }
   }
 
+  private static final String BODY = "body must be a JSON object {\"value\": V}";
+
   private SettingsPatch() {
+  }
+
+  /**
+   * The V of a PATCH body {@code {"value": V}}, read as strictly as a zone file: a key given twice, or a
+   * field beside {@code value} (a typo of the setting's name, a value meant for another API), is refused
+   * rather than settled silently.
+   *
+   * @throws IllegalArgumentException whose message is the reason, for a 400
+   */
+  public static Object value(String body) {
+    if (body == null) {
+      body = "";
+    }
+    JsonObject json;
+    try {
+      json = JsonText.object(body);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(body.strip().startsWith("{") ? BODY + ": " + e.getMessage() : BODY);
+    }
+    if (!json.containsKey("value")) {
+      throw new IllegalArgumentException(BODY);
+    }
+    for (String field : json.fieldNames()) {
+      if (!field.equals("value")) {
+        throw new IllegalArgumentException("unknown field \"" + field + "\" in the body: " + BODY + " alone");
+      }
+    }
+    return json.getValue("value");
   }
 
   public static Result apply(ZoneCatalog catalog, String zone, String id, Object value) {

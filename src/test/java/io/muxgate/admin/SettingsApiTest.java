@@ -184,6 +184,26 @@ class SettingsApiTest {
     assertEquals("body must be a JSON object {\"value\": V}", firstError(answer).getString("message"));
   }
 
+  /** The body is read as strictly as a zone file: nothing beside "value", no key twice. */
+  @Test
+  void aBodyWithAnotherFieldOrADuplicateKeyIs400AndChangesNothing() throws IOException {
+    String before = Files.readString(proxy.tenantsDir().resolve("shop.json"));
+    AdminApi.Answer extra = Await.result(admin.send(HttpMethod.PATCH, "/zones/shop/settings/origin_h2_max_streams",
+      TOKEN, Buffer.buffer("{\"value\": 7, \"origin_max_connections\": 3}")));
+    assertEquals(400, extra.status());
+    assertEquals("unknown field \"origin_max_connections\" in the body: body must be a JSON object {\"value\": V}"
+      + " alone", firstError(extra).getString("message"));
+    AdminApi.Answer twice = Await.result(admin.send(HttpMethod.PATCH, "/zones/shop/settings/origin_h2_max_streams",
+      TOKEN, Buffer.buffer("{\"value\": 7, \"value\": 8}")));
+    assertEquals(400, twice.status());
+    assertTrue(firstError(twice).getString("message").contains("Duplicate field 'value'"),
+      firstError(twice).getString("message"));
+    AdminApi.Answer empty = Await.result(admin.send(HttpMethod.PATCH, "/zones/shop/settings/origin_h2_max_streams",
+      TOKEN, Buffer.buffer()));
+    assertEquals(400, empty.status());
+    assertEquals(before, Files.readString(proxy.tenantsDir().resolve("shop.json")), "the file is untouched");
+  }
+
   @Test
   void unknownZoneOrSettingIs404ForReadsAndWrites() {
     assertEquals(404, admin.patch("/zones/nope/settings/origin_h2_max_streams", TOKEN, 7).status());
