@@ -25,6 +25,7 @@ public final class OriginClients {
   /** The least per-connection receive window, as before it grew with the streams a connection may carry. */
   static final int CONNECTION_WINDOW = 16 * 1024 * 1024;
   static final int MAX_HEADER_BYTES = 64 * 1024;
+  private static final int CLEANER_PERIOD_MS = 3_600_000;
 
   private OriginClients() {
   }
@@ -35,11 +36,14 @@ public final class OriginClients {
 
   /**
    * For a client whose connections are all opened with {@code connect()} and kept by an {@link OriginPool}:
-   * Vert.x's own pool stays empty, and its cleaner, a timer a second per client, has nothing to do (with
-   * thousands of zones, thousands of timers a second on the event loops).
+   * Vert.x's own pool stays empty, and its cleaner has nothing to do, so it runs once an hour instead of
+   * every second (with thousands of zones, thousands of timers a second on the event loops). It is not
+   * turned off: Vert.x 5.0's client cancels the timer whose id it holds when it closes, and one without a
+   * cleaner holds id 0, the process's first timer, whosever it is. The pools' sweep once was that timer,
+   * and the first pool retired by a reload ended every idle close and PING for the life of the process.
    */
   static PoolOptions unpooled() {
-    return new PoolOptions().setCleanerPeriod(0);
+    return new PoolOptions().setCleanerPeriod(CLEANER_PERIOD_MS);
   }
 
   static HttpClientOptions options(OriginPeer peer) {

@@ -28,19 +28,7 @@ public final class OriginPools {
   public OriginPools(Vertx vertx, PoolEvents events) {
     this.vertx = vertx;
     this.events = events;
-    reserveTimerZero(vertx);
     this.sweepTimer = vertx.setPeriodic(SWEEP_MS, id -> sweep());
-  }
-
-  /**
-   * Vert.x 5.0's HttpClient cancels timer 0 when it closes, unless it had a pool cleaner timer of its own
-   * (its timer id field starts at 0, not -1), and the pools' clients have none. The sweep was the first
-   * timer of the proxy's Vert.x: the first pool retired by a zone change or a PATCH stopped it, and with it
-   * every idle close and PING of every origin connection for the life of the process. Timer 0 now goes to
-   * a timer that has nothing to do by then.
-   */
-  private static void reserveTimerZero(Vertx vertx) {
-    vertx.setTimer(1, id -> { });
   }
 
   public OriginPool pool(OriginPeer peer) {
