@@ -6,9 +6,11 @@ import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http2.DecoratingHttp2ConnectionDecoder;
+import io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2FrameReader;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.http.impl.CleanableHttpClient;
@@ -20,6 +22,7 @@ import io.vertx.core.internal.logging.LoggerFactory;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
+import java.util.function.UnaryOperator;
 
 /**
  * The one place Muxgate reaches under Vert.x 5.0's public API, for three things it does not expose: the
@@ -32,8 +35,8 @@ import java.lang.reflect.Method;
  *
  * <p>Under Netty's public API too, for two things: how many bytes an HTTP/1.x codec holds undecoded
  * ({@link SurplusBytes} must know whether an origin sent more than its response), and the HTTP/2 codec's
- * own decoder under the decorators that count floods ({@link OwnStreams} must see a flood's error before
- * Vert.x does). If the first is out of reach, HTTP/1.1 origin connections are each used for one request
+ * frame reader under the decoders that count floods ({@link OwnStreams} must see a connection error, a
+ * flood's or a malformed frame's, before Vert.x does). If the first is out of reach, HTTP/1.1 origin connections are each used for one request
  * only; if the second, a flood's GOAWAY says PROTOCOL_ERROR rather than its own code; either way one line
  * is logged.
  */
@@ -48,8 +51,11 @@ final class ConnectionInternals {
   /** Public, in a class that is not: the client's open sockets, which Vert.x closes with the client. */
   private static final Field CHANNEL_GROUP = field("io.vertx.core.net.impl.NetClientImpl", "channelGroup",
     "sockets to an origin that is not ready within the setup deadline stay open until the pool closes");
-  private static final Field DECORATED = field(DecoratingHttp2ConnectionDecoder.class, "delegate",
-    "a connection error while Muxgate's streams are open ends with GOAWAY(PROTOCOL_ERROR) instead of its own code");
+  private static final String READER_OUT_OF_REACH =
+    "a connection error while Muxgate's streams are open ends with GOAWAY(PROTOCOL_ERROR) instead of its own code";
+  private static final Field DECORATED = field(DecoratingHttp2ConnectionDecoder.class, "delegate", READER_OUT_OF_REACH);
+  /** Final, set once more here: the codec offers no other way in ahead of its own checks of a frame. */
+  private static final Field FRAME_READER = field(DefaultHttp2ConnectionDecoder.class, "frameReader", READER_OUT_OF_REACH);
 
   private ConnectionInternals() {
   }
@@ -144,6 +150,17 @@ final class ConnectionInternals {
     } catch (ReflectiveOperationException | RuntimeException e) {
       log.warn("Netty codec internals unavailable (" + e + "): HTTP/1.1 origin connections are not reused");
       return null;
+    }
+  }
+
+  /** Puts {@code wrap} of the frame reader of {@code decoder}, the codec's own, in its place, if in reach. */
+  static void wrapFrameReader(Http2ConnectionDecoder decoder, UnaryOperator<Http2FrameReader> wrap) {
+    if (FRAME_READER != null && decoder instanceof DefaultHttp2ConnectionDecoder codecDecoder) {
+      try {
+        FRAME_READER.set(codecDecoder, wrap.apply((Http2FrameReader) FRAME_READER.get(codecDecoder)));
+      } catch (IllegalAccessException | RuntimeException e) {
+        log.warn("HTTP/2 frame reader out of reach (" + e + "): " + READER_OUT_OF_REACH);
+      }
     }
   }
 

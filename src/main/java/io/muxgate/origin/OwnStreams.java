@@ -10,6 +10,7 @@ import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameListener;
 import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.netty.handler.codec.http2.Http2FrameReader;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2LifecycleManager;
 import io.netty.handler.codec.http2.Http2Stream;
@@ -41,12 +42,12 @@ public final class OwnStreams {
   /**
    * Closes the streams carrying {@code key} as soon as the codec meets a connection error, before it
    * reports the error to Vert.x, so that Vert.x's handling goes through and the codec's GOAWAY leaves
-   * with the error's own code: ENHANCE_YOUR_CALM for a flood of resets or of empty DATA frames, where
-   * Vert.x's NullPointerException would otherwise leave only {@link GoAwayOnClose}'s PROTOCOL_ERROR, and a
-   * stack trace in the log. Errors met reading are caught around the frame listener, outside Netty's flood
-   * counters; errors met writing (a flood of resets the peer provokes) in the encoder's lifecycle manager.
-   * Errors Netty's frame reader finds itself, before any listener (a malformed frame), still take the
-   * {@link GoAwayOnClose} path.
+   * with the error's own code: ENHANCE_YOUR_CALM for a flood of resets or of empty DATA frames,
+   * FRAME_SIZE_ERROR for a frame over the size we allow, COMPRESSION_ERROR for an undecodable header
+   * block, FLOW_CONTROL_ERROR, where Vert.x's NullPointerException would otherwise leave only
+   * {@link GoAwayOnClose}'s PROTOCOL_ERROR. Errors met reading are caught around the frame listener,
+   * outside Netty's flood counters, and around the codec's frame reader; errors met writing (a flood of
+   * resets the peer provokes) in the encoder's lifecycle manager.
    */
   public static void closeBeforeConnectionErrors(Http2ConnectionHandler handler, Http2Connection.PropertyKey key) {
     Http2Connection connection = handler.connection();
@@ -54,6 +55,7 @@ public final class OwnStreams {
     Http2ConnectionDecoder codecDecoder = ConnectionInternals.innermost(handler.decoder());
     if (codecDecoder != null) {
       codecDecoder.frameListener(new ReadErrors(codecDecoder.frameListener(), closeOurs));
+      ConnectionInternals.wrapFrameReader(codecDecoder, reader -> new ReaderErrors(reader, closeOurs));
     }
     handler.encoder().lifecycleManager(new WriteErrors(handler, closeOurs));
   }
@@ -122,6 +124,44 @@ public final class OwnStreams {
       if (connectionError(t)) {
         closeOurs.run();
       }
+    }
+  }
+
+  /**
+   * Around the codec's frame reader, for errors Netty's own checks of a frame find before any listener
+   * hears of it. Installed while the reader reads the SETTINGS that made us take the connection over, it
+   * sees the frames from the next read on; {@link ReadErrors} covers the listeners from the first.
+   */
+  private static final class ReaderErrors implements Http2FrameReader {
+
+    private final Http2FrameReader reader;
+    private final Runnable closeOurs;
+
+    ReaderErrors(Http2FrameReader reader, Runnable closeOurs) {
+      this.reader = reader;
+      this.closeOurs = closeOurs;
+    }
+
+    @Override
+    public void readFrame(ChannelHandlerContext ctx, ByteBuf input, Http2FrameListener listener) throws Http2Exception {
+      try {
+        reader.readFrame(ctx, input, listener);
+      } catch (Throwable t) {
+        if (connectionError(t)) {
+          closeOurs.run();
+        }
+        throw t;
+      }
+    }
+
+    @Override
+    public Configuration configuration() {
+      return reader.configuration();
+    }
+
+    @Override
+    public void close() {
+      reader.close();
     }
   }
 

@@ -46,6 +46,8 @@ class ClientProtocolErrorTest {
   private static final int RST_STREAM = 0x3;
   private static final int GOAWAY = 0x7;
   private static final long PROTOCOL_ERROR = 0x1;
+  private static final long FRAME_SIZE_ERROR = 0x6;
+  private static final long COMPRESSION_ERROR = 0x9;
   private static final long ENHANCE_YOUR_CALM = 0xb;
   private static final int END_STREAM = 0x1;
   private static final int END_HEADERS = 0x4;
@@ -128,6 +130,49 @@ class ClientProtocolErrorTest {
   @Test
   void aFloodOfProvokedResetsIsCalledSo() throws Exception {
     assertEquals(ENHANCE_YOUR_CALM, goAwayAfterStreamsEachFollowedBy(DATA, new byte[1]));
+  }
+
+  /**
+   * A frame the codec's frame reader refuses itself ends the connection with that error's own code too,
+   * with a stream of Muxgate's open beside it (before, Vert.x threw on that stream and the close said
+   * PROTOCOL_ERROR, which h2spec-style checks fail): here a DATA frame one byte over the 16,384 that
+   * SETTINGS_MAX_FRAME_SIZE allows (RFC 9113, section 4.2).
+   */
+  @Test
+  void aFrameOverTheMaximumSizeIsAFrameSizeErrorBesideAnOpenStream() throws Exception {
+    assertEquals(FRAME_SIZE_ERROR, goAwayAfterAnOpenUploadAnd(DATA, 0, 1, new byte[16_385]));
+  }
+
+  /** And a header block HPACK cannot decode (an index past both tables) is COMPRESSION_ERROR (section 4.3). */
+  @Test
+  void anUndecodableHeaderBlockIsACompressionErrorBesideAnOpenStream() throws Exception {
+    byte[] indexPastBothTables = {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f};
+
+    assertEquals(COMPRESSION_ERROR, goAwayAfterAnOpenUploadAnd(HEADERS, END_STREAM_AND_HEADERS, 3, indexPastBothTables));
+  }
+
+  /**
+   * Opens stream 1, a POST of /parked whose body is still to come, waits until it reached the origin,
+   * sends a frame of {@code type} and reads to the close; returns the GOAWAY's error code.
+   */
+  private long goAwayAfterAnOpenUploadAnd(int type, int flags, int streamId, byte[] payload) throws Exception {
+    Promise<Void> received = Promise.promise();
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(request -> {
+      request.exceptionHandler(expected -> { });
+      request.response().exceptionHandler(expected -> { });
+      received.tryComplete();
+    });
+    ProxyHarness proxy = scope.startProxy("site", origin.url(), null);
+    try (Socket socket = openH2c(proxy)) {
+      Http2Headers head = new DefaultHttp2Headers().method("POST").scheme("http").path("/parked").authority("site.test");
+      frame(socket.getOutputStream(), HEADERS, END_HEADERS, 1, hpack(head));
+      Await.result(received.future());
+
+      ByteArrayOutputStream bad = new ByteArrayOutputStream();
+      frame(bad, type, flags, streamId, payload);
+      sendAll(socket, bad.toByteArray());
+      return goAwayError(readUntilClosed(socket.getInputStream()));
+    }
   }
 
   /**
