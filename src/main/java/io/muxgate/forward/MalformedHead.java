@@ -11,7 +11,8 @@ import java.util.List;
  * Judges an HTTP/2 request head that Netty's codec let through but that no stream can carry: Vert.x 5.0.10's
  * server resets it with PROTOCOL_ERROR (or, for a method that is no token, throws and ends the connection)
  * before any of Muxgate's code sees it, so nothing would log or count it. The front end answers these
- * itself instead ({@link Forwarder#refuseHead}). What the codec refuses on its own (upper-case or
+ * itself instead ({@link Forwarder#refuseHead}), as it does a {@code :protocol} outside a CONNECT, which
+ * Vert.x would forward without it. What the codec refuses on its own (upper-case or
  * connection-specific header names, {@code te} other than {@code trailers}, unknown, repeated, misplaced or
  * empty pseudo-headers, control characters in values, a {@code content-length} that is no number) never
  * reaches here.
@@ -41,8 +42,8 @@ public final class MalformedHead {
       return MALFORMED;
     }
     CharSequence authority = head.authority();
+    CharSequence protocol = head.get(Http2Headers.PseudoHeaderName.PROTOCOL.value());
     if (CONNECT.contentEquals(method)) {
-      CharSequence protocol = head.get(Http2Headers.PseudoHeaderName.PROTOCOL.value());
       if (protocol == null) {
         // RFC 9113, section 8.5: a tunnel's CONNECT names its :authority and has no :scheme or :path.
         return authority == null || head.scheme() != null || head.path() != null || !valid(authority)
@@ -57,7 +58,9 @@ public final class MalformedHead {
       }
       return hostMismatch(head) ? AuthorityMatch.HOST_MISMATCH : null;
     }
-    if (head.scheme() == null || head.path() == null) {
+    // RFC 8441, section 4 defines :protocol for CONNECT only; RFC 9113, section 8.3 calls a pseudo-header
+    // that does not belong malformed. Netty's codec knows it as a request's and lets it by.
+    if (head.scheme() == null || head.path() == null || protocol != null) {
       return MALFORMED;
     }
     // RFC 9113, section 8.3.1: :authority names the target; one that is no authority (a space, userinfo) is

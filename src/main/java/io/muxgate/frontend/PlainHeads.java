@@ -50,6 +50,9 @@ final class PlainHeads {
       return protocol != null && AsciiString.contentEqualsIgnoreCase(protocol, WEBSOCKET)
         && headers.authority() != null && !host;
     }
+    if (headers.contains(Http2Headers.PseudoHeaderName.PROTOCOL.value())) {
+      return false; // MalformedHead refuses it outside a CONNECT
+    }
     // Without :authority, exactly one host names the target; two are refused (MalformedHead.MULTIPLE_HOST).
     return headers.authority() == null ? host && headers.getAll(HttpHeaders.HOST).size() == 1 : !host;
   }

@@ -104,6 +104,13 @@ class MalformedRequestHeadTest {
         return new DefaultHttp2Headers(false).method("CONNECT");
       }
     },
+    /** RFC 8441's :protocol belongs to a CONNECT; on a GET it was dropped and the request forwarded. */
+    PROTOCOL_WITHOUT_CONNECT("GET", "/not-a-tunnel") {
+      @Override
+      Http2Headers head(String scheme) {
+        return request("GET", scheme, "z.test", "/not-a-tunnel").add(Http2Headers.PseudoHeaderName.PROTOCOL.value(), "websocket");
+      }
+    },
     WEBSOCKET_CONNECT_WITHOUT_AUTHORITY("CONNECT", "/chat") {
       @Override
       Http2Headers head(String scheme) {
