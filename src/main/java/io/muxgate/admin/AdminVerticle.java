@@ -166,7 +166,7 @@ public final class AdminVerticle extends VerticleBase {
   private void patchSetting(RoutingContext ctx) {
     Object value;
     try {
-      value = SettingsPatch.value(ctx.body().asString());
+      value = SettingsPatch.value(ctx.body().asString(), ctx.pathParam("id"));
     } catch (IllegalArgumentException e) {
       error(ctx, 400, 1003, e.getMessage());
       return;

@@ -33,13 +33,15 @@ public final class SettingsPatch {
   }
 
   /**
-   * The V of a PATCH body {@code {"value": V}}, read as strictly as a zone file: a key given twice, or a
-   * field beside {@code value} (a typo of the setting's name, a value meant for another API), is refused
-   * rather than settled silently.
+   * The V of a PATCH body {@code {"value": V}} for setting {@code id}, read as strictly as a zone file: a
+   * key given twice, or a field beside {@code value} (a typo of the setting's name, a value meant for
+   * another API), is refused rather than settled silently. The other fields of the setting's GET answer
+   * are let by, {@code id} when it names this setting, so that a client may send back what it read with
+   * a new value.
    *
    * @throws IllegalArgumentException whose message is the reason, for a 400
    */
-  public static Object value(String body) {
+  public static Object value(String body, String id) {
     if (body == null) {
       body = "";
     }
@@ -53,7 +55,11 @@ public final class SettingsPatch {
       throw new IllegalArgumentException(BODY);
     }
     for (String field : json.fieldNames()) {
-      if (!field.equals("value")) {
+      if (field.equals("id") && !id.equals(json.getValue("id"))) {
+        throw new IllegalArgumentException("\"id\" in the body is " + json.getValue("id") + ", not the path's \""
+          + id + "\"");
+      }
+      if (!field.equals("value") && !field.equals("id") && !field.equals("editable")) {
         throw new IllegalArgumentException("unknown field \"" + field + "\" in the body: " + BODY + " alone");
       }
     }

@@ -201,7 +201,21 @@ class SettingsApiTest {
     AdminApi.Answer empty = Await.result(admin.send(HttpMethod.PATCH, "/zones/shop/settings/origin_h2_max_streams",
       TOKEN, Buffer.buffer()));
     assertEquals(400, empty.status());
+    AdminApi.Answer otherId = Await.result(admin.send(HttpMethod.PATCH, "/zones/shop/settings/origin_h2_max_streams",
+      TOKEN, Buffer.buffer("{\"id\": \"origin_max_connections\", \"value\": 7}")));
+    assertEquals(400, otherId.status());
     assertEquals(before, Files.readString(proxy.tenantsDir().resolve("shop.json")), "the file is untouched");
+  }
+
+  @Test
+  void theSettingsOwnGetAnswerWithANewValueIsAccepted() {
+    JsonObject read = admin.get("/zones/shop/settings/origin_h2_max_streams").json().getJsonObject("result");
+    read.put("value", 9);
+    AdminApi.Answer written = Await.result(admin.send(HttpMethod.PATCH, "/zones/shop/settings/origin_h2_max_streams",
+      TOKEN, read.toBuffer()));
+    assertEquals(200, written.status(), written.body());
+    assertEquals(9, admin.get("/zones/shop/settings/origin_h2_max_streams").json().getJsonObject("result")
+      .getInteger("value"));
   }
 
   @Test
