@@ -200,7 +200,7 @@ public final class Forwarder {
     completed(new ExchangeRecord(System.currentTimeMillis(), 0, null, method == null ? null : method.toString(),
       query < 0 ? path : path.substring(0, query), status, protocolName(HttpVersion.HTTP_2), remoteHost,
       authority == null ? null : HostAndPort.parseAuthority(authority.toString(), -1), null, null, -1, -1, 0,
-      ErrorAnswer.BODY_BYTES, reason, 0, null));
+      method != null && "HEAD".contentEquals(method) ? 0 : ErrorAnswer.BODY_BYTES, reason, 0, null));
     return answer;
   }
 

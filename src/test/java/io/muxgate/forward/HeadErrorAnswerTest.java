@@ -14,6 +14,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.List;
 import java.util.Map;
@@ -67,6 +68,24 @@ class HeadErrorAnswerTest {
     client.open(request("GET", tls, host, "/get"), true);
     assertEquals(Integer.toString(status), client.head().status().toString());
     assertEquals("error code: " + status, client.body());
+  }
+
+  /** A head the front end refuses before any zone sees it (:protocol outside a CONNECT) is answered alike. */
+  @ParameterizedTest(name = "tls {0}")
+  @ValueSource(booleans = {false, true})
+  void aRefusedHeadOfAHeadIsAHeadWithoutData(boolean tls) throws Exception {
+    FrameClient client = FrameClient.connect(scope, scope.nettyGroup(), tls ? proxy.httpsPort() : proxy.httpPort(),
+      tls);
+
+    String path = "/refused-head" + (tls ? "-tls" : "");
+    Http2FrameStream head = client.open(request("HEAD", tls, "up.test", path)
+      .set(Http2Headers.PseudoHeaderName.PROTOCOL.value(), "websocket"), true);
+
+    assertEquals("400", client.head().status().toString());
+    assertTrue(client.awaitEnd());
+    assertEquals(List.of("HEADERS end"), client.framesOf(head));
+    Await.until(() -> proxy.lastRecord(path) != null, "the access record");
+    assertEquals(0, proxy.lastRecord(path).bytesOut());
   }
 
   private static Http2Headers request(String method, boolean tls, String authority, String path) {
