@@ -5,6 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -17,6 +18,8 @@ import java.nio.charset.StandardCharsets;
  * {@code error code: NNN}, the cause in {@code muxgate-error}, and {@code retry-after} on a 503.
  */
 final class ErrorAnswer {
+
+  private static final AsciiString HEAD = AsciiString.cached("HEAD");
 
   static final CharSequence MUXGATE_ERROR = HttpHeaders.createOptimized("muxgate-error");
   private static final String BODY_PREFIX = "error code: ";
@@ -54,6 +57,11 @@ final class ErrorAnswer {
    */
   static int bodyBytes(Downstream client) {
     return client.method() == HttpMethod.HEAD ? 0 : BODY_BYTES;
+  }
+
+  /** {@link #bodyBytes(Downstream)} for an HTTP/2 head's {@code :method} (null when it has none). */
+  static int bodyBytes(CharSequence method) {
+    return method != null && HEAD.contentEquals(method) ? 0 : BODY_BYTES;
   }
 
   /** The head of the answer with {@code status} for a front end that writes HTTP/2 frames itself. */

@@ -200,8 +200,13 @@ public final class Forwarder {
     completed(new ExchangeRecord(System.currentTimeMillis(), 0, null, method == null ? null : method.toString(),
       query < 0 ? path : path.substring(0, query), status, protocolName(HttpVersion.HTTP_2), remoteHost,
       authority == null ? null : HostAndPort.parseAuthority(authority.toString(), -1), null, null, -1, -1, 0,
-      method != null && "HEAD".contentEquals(method) ? 0 : ErrorAnswer.BODY_BYTES, reason, 0, null));
+      errorBodyBytes(method), reason, 0, null));
     return answer;
+  }
+
+  /** How many bytes of {@link #errorBody} go with the answer to a head with {@code method}: none to a HEAD. */
+  public static int errorBodyBytes(CharSequence method) {
+    return ErrorAnswer.bodyBytes(method);
   }
 
   /** The body of the proxy's own answer with {@code status}: {@code error code: NNN}. */

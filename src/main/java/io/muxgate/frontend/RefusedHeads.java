@@ -9,7 +9,6 @@ import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Stream;
-import io.netty.util.AsciiString;
 
 /**
  * Client HTTP/2 streams whose first HEADERS no stream can carry ({@link MalformedHead}), answered here on the
@@ -24,7 +23,6 @@ import io.netty.util.AsciiString;
  */
 final class RefusedHeads {
 
-  private static final AsciiString HEAD = AsciiString.cached("HEAD");
 
   private final Http2ConnectionHandler handler;
   private final ChannelHandlerContext ctx;
@@ -57,7 +55,7 @@ final class RefusedHeads {
     }
     stream.setProperty(key, reason);
     Http2Headers answer = forwarder.refuseHead(head, reason, remoteHost);
-    boolean body = head.method() == null || !HEAD.contentEquals(head.method());
+    boolean body = Forwarder.errorBodyBytes(head.method()) > 0;
     ChannelPromise sent = end ? quiet : ctx.newPromise();
     handler.encoder().writeHeaders(ctx, streamId, answer, 0, !body, body ? quiet : sent);
     if (body) {
