@@ -6,6 +6,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AttributeKey;
 
 import java.util.function.IntConsumer;
 
@@ -19,11 +21,20 @@ import java.util.function.IntConsumer;
  * <p>It also reads how long the origin keeps the connection open idle, where a response says it
  * ({@code Keep-Alive: timeout=5}, as Node and Apache send): a request sent as that time runs out meets
  * the origin's close, and one that is not idempotent cannot be sent again.
+ *
+ * <p>And it marks a connection whose origin answers in HTTP/1.0, for the response's {@code via} entry.
  */
 final class ClosingResponses extends ChannelInboundHandlerAdapter {
 
   /** The name of Vert.x's HTTP/1.x client codec in an origin connection's pipeline. */
   private static final String CODEC = "codec";
+  /**
+   * Set once the origin answered in HTTP/1.0, and kept: a server's version is its own, not a response's.
+   * Set before Vert.x hands the response on, it is there for the stream that reads it, on any loop; a flag
+   * that followed each response could already hold the next one's, as the connection serves the next
+   * request as soon as a response ends.
+   */
+  private static final AttributeKey<Boolean> HTTP_1_0 = AttributeKey.valueOf("muxgate.answersInHttp10");
 
   private final Runnable closing;
   private final IntConsumer keepAliveSeconds;
@@ -48,6 +59,9 @@ final class ClosingResponses extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof HttpResponse response) {
+      if (response.protocolVersion() == HttpVersion.HTTP_1_0 && !ctx.channel().hasAttr(HTTP_1_0)) {
+        ctx.channel().attr(HTTP_1_0).set(Boolean.TRUE);
+      }
       if (!HttpUtil.isKeepAlive(response)) {
         closing.run();
       } else {
@@ -60,6 +74,11 @@ final class ClosingResponses extends ChannelInboundHandlerAdapter {
       }
     }
     ctx.fireChannelRead(msg);
+  }
+
+  /** Whether the origin of this HTTP/1.x connection answers in HTTP/1.0 (Vert.x reports it as HTTP/1.1). */
+  static boolean answersInHttp10(Channel channel) {
+    return channel != null && channel.hasAttr(HTTP_1_0);
   }
 
   /** The {@code timeout} parameter of a Keep-Alive header ("timeout=5, max=100"), or -1. */

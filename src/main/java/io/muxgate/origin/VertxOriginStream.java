@@ -25,6 +25,8 @@ import java.util.concurrent.Executor;
 public final class VertxOriginStream implements OriginStream {
 
   private final HttpClientRequest request;
+  /** The connection's channel, or null when out of reach. */
+  private final Channel channel;
   /** The event loop of the connection's channel (or, out of reach, a direct call). */
   private final Executor connectionLoop;
   private final Sink sink;
@@ -37,9 +39,10 @@ public final class VertxOriginStream implements OriginStream {
   /** The response head is in, not yet handed to the sink. */
   private boolean headPending;
 
-  private VertxOriginStream(HttpClientRequest request, Executor connectionLoop, HostAndPort authority, Sink sink) {
+  private VertxOriginStream(HttpClientRequest request, Channel channel, HostAndPort authority, Sink sink) {
     this.request = request;
-    this.connectionLoop = connectionLoop;
+    this.channel = channel;
+    this.connectionLoop = channel != null ? channel.eventLoop() : Runnable::run;
     this.sink = sink;
     this.lengthKnown = request.headers().contains(HttpHeaders.CONTENT_LENGTH);
     request.authority(authority);
@@ -60,8 +63,7 @@ public final class VertxOriginStream implements OriginStream {
   public static Future<OriginStream> open(HttpClientConnection connection, RequestOptions options,
                                           HostAndPort authority, Sink sink) {
     Channel channel = ConnectionInternals.channelOf(connection);
-    Executor connectionLoop = channel != null ? channel.eventLoop() : Runnable::run;
-    return connection.request(options).map(request -> new VertxOriginStream(request, connectionLoop, authority, sink));
+    return connection.request(options).map(request -> new VertxOriginStream(request, channel, authority, sink));
   }
 
   private void relay(HttpClientResponse response) {
@@ -124,8 +126,14 @@ public final class VertxOriginStream implements OriginStream {
   private void passHeadOn(boolean end) {
     if (headPending) {
       headPending = false;
-      sink.onResponseHead(response.statusCode(), response.headers(), response.version(), end);
+      sink.onResponseHead(response.statusCode(), response.headers(), version(), end);
     }
+  }
+
+  /** The version the response came in: Vert.x gives the connection's, HTTP/1.1 for an HTTP/1.0 answer too. */
+  private HttpVersion version() {
+    HttpVersion version = response.version();
+    return version == HttpVersion.HTTP_1_1 && ClosingResponses.answersInHttp10(channel) ? HttpVersion.HTTP_1_0 : version;
   }
 
   @Override

@@ -15,6 +15,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -52,9 +53,19 @@ class HopByHopHeadersTest {
   void start() {
     TestOrigin h1Origin = scope.startOrigin(TestOrigin.Mode.H1).handler(this::answerWithHopHeaders);
     TestOrigin h2cOrigin = scope.startOrigin(TestOrigin.Mode.H2C).handler(this::answerPlainly);
+    // An HTTP/1.0 server, as Python's http.server is: it answers in HTTP/1.0 and closes after each response.
+    NetServer h10Origin = Await.result(scope.vertx().createNetServer()
+      .connectHandler(socket -> socket.handler(bytes -> {
+        if (bytes.toString().contains("\r\n\r\n")) {
+          socket.end(Buffer.buffer("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        }
+      }))
+      .listen(0, "127.0.0.1"));
     proxy = scope.startProxy(Map.of(
       "h1.json", zone("h1", "h1.test", List.of(h1Origin.url()), new JsonObject().put("origin_max_http_version", "1")),
-      "h2c.json", zone("h2c", "h2c.test", List.of(h2cOrigin.url()), null)));
+      "h2c.json", zone("h2c", "h2c.test", List.of(h2cOrigin.url()), null),
+      "h10.json", zone("h10", "h10.test", List.of("http://127.0.0.1:" + h10Origin.actualPort()),
+        new JsonObject().put("origin_max_http_version", "1"))));
   }
 
   @ParameterizedTest(name = "origin {0}")
@@ -112,6 +123,22 @@ class HopByHopHeadersTest {
     }
     assertEquals("kept", exchange.header("x-end-to-end"));
     assertEquals("1.0 origin-cache, 1.1 muxgate", exchange.header("via"), "via names the origin's protocol");
+  }
+
+  /**
+   * RFC 9110, section 7.6.3: a via entry names the protocol its message was received in, and the origin's
+   * response came in HTTP/1.0 (Vert.x reports every HTTP/1.x response as HTTP/1.1).
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ClientKind.class)
+  void viaNamesHttp10ForAnHttp10OriginsResponse(ClientKind kind) {
+    HttpClientAgent client = scope.client(kind, proxy);
+    for (int i = 0; i < 2; i++) {
+      Exchange exchange = Await.result(Exchange.get(client, "h10.test", "/"));
+      assertEquals(200, exchange.status(), exchange.body());
+      assertEquals("ok", exchange.body());
+      assertEquals("1.0 muxgate", exchange.header("via"));
+    }
   }
 
   @ParameterizedTest(name = "{0}")
