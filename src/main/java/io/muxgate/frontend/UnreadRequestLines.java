@@ -18,7 +18,8 @@ import io.vertx.core.net.impl.ConnectionBase;
  * an HTTP/1.1 answer. Netty hands such a request up as a stand-in, a full {@code GET /bad-request HTTP/1.0},
  * and Vert.x answers in the request's version. A request whose line was read and that failed later (its
  * header block, its Transfer-Encoding) is the request itself, cut short: it keeps its version. A request
- * line naming a version Vert.x does not know is sorted out here too ({@link #checkVersion}).
+ * line naming a version Vert.x does not know is sorted out here too ({@link #checkVersion}), and an HTTP/1.0
+ * request's answer gets an HTTP/1.1 status line ({@link Http11StatusLines}).
  */
 @ChannelHandler.Sharable
 final class UnreadRequestLines extends ChannelInboundHandlerAdapter {
@@ -53,8 +54,13 @@ final class UnreadRequestLines extends ChannelInboundHandlerAdapter {
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof FullHttpRequest request && request.decoderResult().isFailure()) {
       request.setProtocolVersion(HttpVersion.HTTP_1_1);
-    } else if (msg instanceof HttpRequest request && request.decoderResult().isSuccess()) {
-      checkVersion(request);
+    } else if (msg instanceof HttpRequest request) {
+      if (request.decoderResult().isSuccess()) {
+        checkVersion(request);
+      }
+      if (request.protocolVersion() == HttpVersion.HTTP_1_0) {
+        Http11StatusLines.installAfter(ctx);
+      }
     }
     ctx.fireChannelRead(msg);
   }

@@ -45,7 +45,7 @@ class EarlyHintsTest {
   void anHttp10ClientGetsTheResponseAlone() throws IOException {
     String answer = RawHttp.exchange(proxy.httpPort(), "GET / HTTP/1.0\r\nHost: z.test\r\n\r\n");
 
-    assertTrue(answer.startsWith("HTTP/1.0 200 "), answer);
+    assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
     assertTrue(answer.endsWith("page"), answer);
   }
 }

@@ -99,13 +99,31 @@ class ResponseFramingTest {
         + (keepAlive ? "Connection: keep-alive\r\n" : "") + "\r\n").getBytes(StandardCharsets.US_ASCII));
       String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
 
-      assertTrue(answer.startsWith("HTTP/1.0 200"), answer);
+      assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
       assertFalse(answer.toLowerCase(Locale.ROOT).contains("transfer-encoding"), answer);
       // the close ends the body: a client told keep-alive would wait for more (or take the rest as cut)
       assertFalse(answer.toLowerCase(Locale.ROOT).contains("\r\nconnection: keep-alive\r\n"), answer);
       assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\nconnection: close\r\n"), answer);
       assertTrue(answer.endsWith("\r\n\r\nhello world"), answer);
     }
+  }
+
+  /**
+   * RFC 9110, section 6.2: a server answers in the highest version it conforms to under the request's major
+   * version, and an intermediary sends its own version in what it forwards: HTTP/1.1, as HAProxy, nginx and
+   * Apache answer an HTTP/1.0 client. The proxy's own answers too.
+   */
+  @Test
+  void anHttp10ClientIsAnsweredInHttp11() throws IOException {
+    String forwarded = RawHttp.exchange(proxy.httpPort(), "GET / HTTP/1.0\r\nHost: z.test\r\n\r\n");
+    assertTrue(forwarded.startsWith("HTTP/1.1 200 "), forwarded);
+    // without it, an HTTP/1.1 status line tells the client the connection persists (RFC 9112, section 9.3)
+    assertTrue(forwarded.toLowerCase(Locale.ROOT).contains("\r\nconnection: close\r\n"), forwarded);
+    assertTrue(forwarded.endsWith("\r\n\r\nhello"), forwarded);
+
+    String refused = RawHttp.exchange(proxy.httpPort(), "GET / HTTP/1.0\r\nHost: nobody.test\r\n\r\n");
+    assertTrue(refused.startsWith("HTTP/1.1 421 "), refused);
+    assertTrue(refused.toLowerCase(Locale.ROOT).contains("\r\nconnection: close\r\n"), refused);
   }
 
   /** An HTTP/1.0 client that asks for keep-alive keeps its connection when the response's length is known. */
@@ -119,7 +137,7 @@ class ResponseFramingTest {
         String head = RawHttp.readHead(socket.getInputStream());
         String body = new String(socket.getInputStream().readNBytes(5), StandardCharsets.ISO_8859_1);
 
-        assertTrue(head.startsWith("HTTP/1.0 200"), head);
+        assertTrue(head.startsWith("HTTP/1.1 200"), head);
         assertTrue(head.toLowerCase(Locale.ROOT).contains("\r\nconnection: keep-alive\r\n"), head);
         assertEquals("hello", body);
       }
