@@ -62,6 +62,12 @@ final class ResponseRelay {
   private final HostAndPort authority;
   private final Owner owner;
   private boolean headReceived;
+  /**
+   * The response has no content (RFC 9110, section 6.4.1: the answer to HEAD, a 204, a 304), so DATA an
+   * HTTP/2 origin sends anyway is dropped: after a HEAD's head an HTTP/1.1 client would read it as the
+   * start of the next response, and an HTTP/2 client resets the stream.
+   */
+  private boolean bodiless;
   private int originStatus = -1;
   private long bytesOut;
   /** Response bytes relayed while the client was backed up, returned to the origin's window on drain. */
@@ -183,6 +189,7 @@ final class ResponseRelay {
   private void statusReceived(int status) {
     owner.originAnswered(status);
     headReceived = true;
+    bodiless = status == 204 || status == 304 || client.method() == HttpMethod.HEAD;
     originStatus = status;
     client.status(status);
   }
@@ -256,13 +263,22 @@ final class ResponseRelay {
       }
       owner.originActive();
       int length = chunk.length();
+      OriginStream origin = owner.origin();
+      if (bodiless) {
+        Chunks.release(chunk);
+        if (end) {
+          endResponse(null, null);
+        } else {
+          origin.consume(length);
+        }
+        return;
+      }
       bytesOut += length;
       if (end) {
         endResponse(null, chunk);
         return;
       }
       client.write(chunk);
-      OriginStream origin = owner.origin();
       if (!client.writeQueueFull()) {
         origin.consume(length);
       } else {
