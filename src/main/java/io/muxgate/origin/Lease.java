@@ -63,7 +63,9 @@ public final class Lease {
    * stream (a reused connection that closes before any response byte never processed the request);
    * and, from the request, whether its method is idempotent.
    * A failure that shows the connection is gone also stops the pool giving it new streams at once,
-   * before its close is even processed, so that a replay cannot land on it.
+   * before its close is even processed, so that a replay cannot land on it; so does an invalid response
+   * on HTTP/1.1, which leaves the connection's framing lost (a 101 nobody asked for is followed by
+   * another protocol's bytes) until the close Vert.x makes of it.
    *
    * @param stream the attempt's origin stream, or null if none was opened
    * @param responseStarted whether any response byte arrived
@@ -73,7 +75,7 @@ public final class Lease {
     OriginFailure failure = OriginFailure.classifyStream(cause, streamId, origin.goAwayLastStreamId(),
       reused, responseStarted, stream != null && IDEMPOTENT.contains(method));
     refused |= failure.refusedStream();
-    if (failure.connectionGone()) {
+    if (failure.connectionGone() || failure.kind() == FailureKind.INVALID_RESPONSE && !origin.isH2()) {
       pool.drain(origin);
     }
     return failure;

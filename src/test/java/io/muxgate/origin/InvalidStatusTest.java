@@ -4,6 +4,7 @@ import io.muxgate.support.Await;
 import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.RawHttp;
 import io.muxgate.support.TestScope;
 import io.muxgate.testing.CannedResponse;
 import io.muxgate.testing.FaultActions;
@@ -12,15 +13,22 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServer;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 
 import static io.muxgate.support.ProxyHarness.zone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A response status outside RFC 9110's 100..599, or a 101 nobody asked for, is an invalid response: 520,
@@ -67,6 +75,44 @@ class InvalidStatusTest {
       Exchange exchange = Await.result(Exchange.get(client, "z.test", "/"));
       assertEquals(200, exchange.status(), exchange.body());
       assertEquals("ok", exchange.body());
+    }
+  }
+
+  /**
+   * The HTTP/1.1 connection that brought a 101 nobody asked for (and the origin's bytes of another protocol
+   * behind it) carries no further request: the one right behind it on the client's connection is answered
+   * on a new one, not failed on what the first left there.
+   */
+  @Test
+  void anHttp11ConnectionThatBroughtAnUnaskedSwitchIsNotReused() throws IOException {
+    NetServer origin = Await.result(scope.vertx().createNetServer()
+      .connectHandler(socket -> socket.handler(bytes -> {
+        String request = bytes.toString();
+        if (request.startsWith("GET /switch ")) {
+          socket.write(Buffer.buffer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n"
+            + "bytes of foo"));
+        } else if (request.contains("\r\n\r\n")) {
+          socket.write(Buffer.buffer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        }
+      }))
+      .listen(0, "127.0.0.1"));
+    ProxyHarness proxy = scope.startProxy("z", "http://127.0.0.1:" + origin.actualPort(),
+      new JsonObject().put("origin_max_http_version", "1"));
+
+    try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
+      socket.setSoTimeout(10_000);
+      OutputStream out = socket.getOutputStream();
+      out.write("GET /switch HTTP/1.1\r\nHost: z.test\r\n\r\nGET /after HTTP/1.1\r\nHost: z.test\r\n\r\n"
+        .getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      InputStream in = socket.getInputStream();
+
+      String first = RawHttp.readHead(in);
+      assertTrue(first.startsWith("HTTP/1.1 520 "), first);
+      in.readNBytes("error code: 520".length());
+      String second = RawHttp.readHead(in);
+      assertTrue(second.startsWith("HTTP/1.1 200 "), second);
+      assertEquals("ok", new String(in.readNBytes(2), StandardCharsets.ISO_8859_1));
     }
   }
 
