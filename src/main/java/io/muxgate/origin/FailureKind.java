@@ -16,6 +16,8 @@ public enum FailureKind {
   RESET(520, "origin_reset", false),
   CLOSED(520, "origin_closed", false),
   INVALID_RESPONSE(520, "invalid_response", false),
+  /** An HTTP/1.1 response in a transfer coding other than chunked, which the proxy does not decode. */
+  UNSUPPORTED_TRANSFER_CODING(520, "unsupported_transfer_coding", false),
   /** A stream above a GOAWAY's last-stream-id, REFUSED_STREAM, or a stream never sent. */
   UNPROCESSED(520, "origin_unprocessed", true),
   /**
@@ -59,7 +61,12 @@ public enum FailureKind {
    * failures are. Not those a replay covers (a GOAWAY during a restart) nor the origin's own 5xx answers.
    */
   public boolean countsAgainstOrigin() {
-    return this == RESET || this == CLOSED || this == INVALID_RESPONSE || this == READ_TIMEOUT;
+    return this == RESET || this == CLOSED || invalidResponse() || this == READ_TIMEOUT;
+  }
+
+  /** The origin's response is not one the proxy can relay. */
+  public boolean invalidResponse() {
+    return this == INVALID_RESPONSE || this == UNSUPPORTED_TRANSFER_CODING;
   }
 
   /**

@@ -75,7 +75,7 @@ public final class Lease {
     OriginFailure failure = OriginFailure.classifyStream(cause, streamId, origin.goAwayLastStreamId(),
       reused, responseStarted, stream != null && IDEMPOTENT.contains(method));
     refused |= failure.refusedStream();
-    if (failure.connectionGone() || failure.kind() == FailureKind.INVALID_RESPONSE && !origin.isH2()) {
+    if (failure.connectionGone() || failure.kind().invalidResponse() && !origin.isH2()) {
       pool.drain(origin);
     }
     return failure;

@@ -16,6 +16,7 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.HostAndPort;
 
+import java.util.List;
 import java.util.concurrent.Executor;
 
 /**
@@ -71,11 +72,17 @@ public final class VertxOriginStream implements OriginStream {
     int status = response.statusCode();
     if (status < 200 || status > 599) {
       // Out of RFC 9110's range, or a 101 to a request that asked for no upgrade (Vert.x hands 100 and 103
-      // to their own handlers): nothing a client could be given. The reset comes back as the response's
-      // exception, which unhandled Vert.x would log as SEVERE.
-      response.exceptionHandler(ignored -> { });
-      request.reset(Http2Error.PROTOCOL_ERROR.code());
-      sink.onFailure(new OriginFailure(FailureKind.INVALID_RESPONSE, "response status " + status));
+      // to their own handlers): nothing a client could be given.
+      refuse(new OriginFailure(FailureKind.INVALID_RESPONSE, "response status " + status));
+      return;
+    }
+    String codings = response.headers().get(HttpHeaders.TRANSFER_ENCODING);
+    if (codings != null && !codings.equalsIgnoreCase("chunked")
+      && !onlyChunked(response.headers().getAll(HttpHeaders.TRANSFER_ENCODING))) {
+      // RFC 9112, section 6.1: gzip and the like, which the proxy does not decode and, as Transfer-Encoding
+      // is hop-by-hop, could not name to the client (Content-Encoding means another thing); Netty has
+      // taken the chunks off already, or reads the body to the close.
+      refuse(new OriginFailure(FailureKind.UNSUPPORTED_TRANSFER_CODING, "transfer coding " + codings));
       return;
     }
     headPending = true;
@@ -106,6 +113,28 @@ public final class VertxOriginStream implements OriginStream {
         sink.onResponseTrailers(trailers);
       }
     });
+  }
+
+  /**
+   * Resets a response that cannot be relayed. The reset comes back as the response's exception, which
+   * unhandled Vert.x would log as SEVERE.
+   */
+  private void refuse(OriginFailure failure) {
+    response.exceptionHandler(ignored -> { });
+    request.reset(Http2Error.PROTOCOL_ERROR.code());
+    sink.onFailure(failure);
+  }
+
+  /** Whether the Transfer-Encoding values name no coding but chunked. */
+  private static boolean onlyChunked(List<String> values) {
+    for (String value : values) {
+      for (String coding : value.split(",")) {
+        if (!coding.trim().equalsIgnoreCase("chunked")) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   /** Nothing more reaches the sink after a failure, a head still waiting for its turn's end included. */
