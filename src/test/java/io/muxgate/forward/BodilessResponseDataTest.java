@@ -10,10 +10,10 @@ import io.muxgate.testing.FaultOrigin;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -39,6 +39,14 @@ class BodilessResponseDataTest {
   @BeforeEach
   void setUp() {
     FaultOrigin origin = scope.track(FaultOrigin.start(request -> {
+      if (request.path().equals("/split")) {
+        // No length declared, the bytes in a DATA frame of their own and the end in another.
+        return exchange -> exchange.whenRequestComplete(() -> {
+          exchange.sendHeaders(200, false);
+          exchange.sendData("hello".getBytes(StandardCharsets.US_ASCII), false);
+          exchange.sendData(new byte[0], true);
+        });
+      }
       if (request.path().equals("/next")) {
         return FaultActions.respond(CannedResponse.ok("next").withHeader("content-length", "4"));
       }
@@ -48,19 +56,19 @@ class BodilessResponseDataTest {
     proxy = scope.startProxy("z", "h2c://" + origin.authority(), null);
   }
 
-  @Test
-  void anHttp11ClientsNextResponseFollowsTheHeadOfAHead() throws IOException {
+  @ParameterizedTest(name = "HEAD {0}")
+  @ValueSource(strings = {"/", "/split"})
+  void anHttp11ClientsNextResponseFollowsTheHeadOfAHead(String path) throws IOException {
     try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
       socket.setSoTimeout(10_000);
       OutputStream out = socket.getOutputStream();
-      out.write(("HEAD / HTTP/1.1\r\nHost: z.test\r\n\r\nGET /next HTTP/1.1\r\nHost: z.test\r\n\r\n")
+      out.write(("HEAD " + path + " HTTP/1.1\r\nHost: z.test\r\n\r\nGET /next HTTP/1.1\r\nHost: z.test\r\n\r\n")
         .getBytes(StandardCharsets.ISO_8859_1));
       out.flush();
       InputStream in = socket.getInputStream();
 
       String head = RawHttp.readHead(in);
       assertTrue(head.startsWith("HTTP/1.1 200 "), head);
-      assertTrue(head.toLowerCase().contains("content-length: 5\r\n"), head);
       String next = RawHttp.readHead(in);
       assertTrue(next.startsWith("HTTP/1.1 200 "), "the next response right after the HEAD's head: " + next);
       assertEquals("next", new String(in.readNBytes(4), StandardCharsets.ISO_8859_1));
