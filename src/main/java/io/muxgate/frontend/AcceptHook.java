@@ -18,8 +18,9 @@ import java.util.function.Consumer;
 
 /**
  * An HTTP server that shows each accepted channel to a hook once Vert.x has built its pipeline, before
- * a byte is read. The server's connection handler comes too late for some things: on a cleartext port
- * Vert.x calls it only after it has judged the first request, an h2c Upgrade it answered 101 included.
+ * a byte is read (over TLS: after the handshake, before a byte behind it). The server's connection
+ * handler comes too late for some things: on a cleartext port Vert.x calls it only after it has judged
+ * the first request, an h2c Upgrade it answered 101 included.
  * Vert.x offers no such hook, so the server is given a Vert.x whose TCP server runs it after its own.
  */
 final class AcceptHook extends VertxWrapper {

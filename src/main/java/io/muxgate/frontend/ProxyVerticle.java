@@ -85,12 +85,13 @@ public final class ProxyVerticle extends VerticleBase {
     };
     HttpServer cleartext = AcceptHook.createHttpServer(vertx, FrontendOptions.cleartext(config), channel -> {
       H2cUpgradesWithBodies.install(channel);
+      FirstBurstErrors.install(channel);
       UnclaimedAtStop.install(channel);
     })
       .connectionHandler(connections)
       .requestHandler(forwarder::handle)
       .invalidRequestHandler(forwarder::handleInvalid);
-    HttpServer tls = vertx.createHttpServer(FrontendOptions.tls(config, keyCert))
+    HttpServer tls = AcceptHook.createHttpServer(vertx, FrontendOptions.tls(config, keyCert), FirstBurstErrors::install)
       .connectionHandler(connections)
       .requestHandler(forwarder::handle)
       .invalidRequestHandler(forwarder::handleInvalid);

@@ -15,8 +15,9 @@ import java.util.function.BooleanSupplier;
  * Vert.x 5.0.10 sends that GOAWAY itself after a connection error, but first fails each of its streams
  * and stops at the first stream that is not its own, so the codec's GOAWAY never goes out. Most errors
  * find our streams closed already ({@link OwnStreams#closeBeforeConnectionErrors}); a malformed frame
- * Netty's frame reader finds in the very read that brought the SETTINGS we took the connection over on
- * ends here, as do all of them if the reader is out of reach. The error is out of sight here;
+ * Netty's frame reader finds in the very read that brought the SETTINGS we took an origin connection over
+ * on ends here (a client connection's reader is guarded from its first byte: frontend.FirstBurstErrors),
+ * as do all of them if the reader is out of reach. The error is out of sight here;
  * PROTOCOL_ERROR is HTTP/2's code for an unspecified one. A close through the codec (a drain, an idle
  * close) has sent its own GOAWAY by the time it gets here.
  *

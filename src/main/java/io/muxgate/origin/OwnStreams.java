@@ -55,9 +55,23 @@ public final class OwnStreams {
     Http2ConnectionDecoder codecDecoder = ConnectionInternals.innermost(handler.decoder());
     if (codecDecoder != null) {
       codecDecoder.frameListener(new ReadErrors(codecDecoder.frameListener(), closeOurs));
-      ConnectionInternals.wrapFrameReader(codecDecoder, reader -> new ReaderErrors(reader, closeOurs));
+      ConnectionInternals.wrapFrameReader(codecDecoder, reader -> reader instanceof ReaderErrors early
+        ? early.closing(closeOurs) : new ReaderErrors(reader, closeOurs));
     }
     handler.encoder().lifecycleManager(new WriteErrors(handler, closeOurs));
+  }
+
+  /**
+   * Puts {@link ReaderErrors} around {@code handler}'s frame reader before the codec reads a byte, for a
+   * connection whose streams {@link #closeBeforeConnectionErrors} is yet to be called for: that call comes
+   * while the reader reads the peer's SETTINGS, and a reader swapped then sees only the next read's frames,
+   * not the frames behind the SETTINGS in the same read (a client's first burst).
+   */
+  public static void closeBeforeFirstReadErrors(Http2ConnectionHandler handler) {
+    Http2ConnectionDecoder codecDecoder = ConnectionInternals.innermost(handler.decoder());
+    if (codecDecoder != null) {
+      ConnectionInternals.wrapFrameReader(codecDecoder, reader -> new ReaderErrors(reader, () -> { }));
+    }
   }
 
   /** Whether the codec takes {@code cause} for an error of the whole connection. */
@@ -130,16 +144,23 @@ public final class OwnStreams {
   /**
    * Around the codec's frame reader, for errors Netty's own checks of a frame find before any listener
    * hears of it. Installed while the reader reads the SETTINGS that made us take the connection over, it
-   * sees the frames from the next read on; {@link ReadErrors} covers the listeners from the first.
+   * sees the frames from the next read on, unless {@link #closeBeforeFirstReadErrors} put it there
+   * before; {@link ReadErrors} covers the listeners from the first.
    */
   private static final class ReaderErrors implements Http2FrameReader {
 
     private final Http2FrameReader reader;
-    private final Runnable closeOurs;
+    private Runnable closeOurs;
 
     ReaderErrors(Http2FrameReader reader, Runnable closeOurs) {
       this.reader = reader;
       this.closeOurs = closeOurs;
+    }
+
+    /** From now on closes {@code closeOurs}'s streams; itself, to stay the codec's reader. */
+    ReaderErrors closing(Runnable closeOurs) {
+      this.closeOurs = closeOurs;
+      return this;
     }
 
     @Override

@@ -12,10 +12,17 @@ import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersEncoder;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.vertx.core.Promise;
 import io.vertx.core.http.StreamResetException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -52,6 +59,7 @@ class ClientProtocolErrorTest {
   private static final int END_STREAM = 0x1;
   private static final int END_HEADERS = 0x4;
   private static final int END_STREAM_AND_HEADERS = END_STREAM | END_HEADERS;
+  private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
   @RegisterExtension
   final TestScope scope = new TestScope();
@@ -152,6 +160,57 @@ class ClientProtocolErrorTest {
   }
 
   /**
+   * The same malformed frames in a client's first write, behind the preface, its SETTINGS and a HEADERS
+   * that opens a stream, before the proxy's SETTINGS can have arrived: the front end takes the connection
+   * over while the codec reads that SETTINGS, and the frames behind it in the same read used to end in a
+   * bare close, with no GOAWAY at all.
+   */
+  @ParameterizedTest(name = "tls={0}")
+  @ValueSource(booleans = {false, true})
+  void aMalformedFrameInTheFirstBurstGetsGoawayWithItsOwnCode(boolean tls) throws Exception {
+    ProxyHarness proxy = proxyToParkedOrigin();
+    byte[] indexPastBothTables = {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f};
+
+    assertEquals(FRAME_SIZE_ERROR, goAwayAfterFirstBurstWith(proxy, tls, DATA, 0, 1, new byte[16_385]));
+    assertEquals(PROTOCOL_ERROR, goAwayAfterFirstBurstWith(proxy, tls, DATA, 0, 0, new byte[3]));
+    assertEquals(COMPRESSION_ERROR,
+      goAwayAfterFirstBurstWith(proxy, tls, HEADERS, END_STREAM_AND_HEADERS, 3, indexPastBothTables));
+  }
+
+  /**
+   * Sends the preface, an empty SETTINGS, the HEADERS of a POST of /parked on stream 1 and a frame of
+   * {@code type} in one write, over h2c or h2 over TLS, and reads to the close; returns the GOAWAY's error code.
+   */
+  private static long goAwayAfterFirstBurstWith(ProxyHarness proxy, boolean tls, int type, int flags, int streamId,
+                                                byte[] payload) throws Exception {
+    ByteArrayOutputStream burst = new ByteArrayOutputStream();
+    burst.write(PREFACE);
+    frame(burst, SETTINGS, 0, 0, new byte[0]);
+    Http2Headers head = new DefaultHttp2Headers().method("POST").scheme(tls ? "https" : "http").path("/parked")
+      .authority("site.test");
+    frame(burst, HEADERS, END_HEADERS, 1, hpack(head));
+    frame(burst, type, flags, streamId, payload);
+    try (Socket socket = tls ? h2OverTls(proxy) : new Socket("127.0.0.1", proxy.httpPort())) {
+      socket.setSoTimeout(5_000);
+      sendAll(socket, burst.toByteArray());
+      return goAwayError(readUntilClosed(socket.getInputStream()));
+    }
+  }
+
+  /** A TLS socket to the proxy's https port that has agreed on h2 by ALPN and sent nothing yet. */
+  private static Socket h2OverTls(ProxyHarness proxy) throws Exception {
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(null, InsecureTrustManagerFactory.INSTANCE.getTrustManagers(), null);
+    SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", proxy.httpsPort());
+    SSLParameters parameters = socket.getSSLParameters();
+    parameters.setApplicationProtocols(new String[] {"h2"});
+    socket.setSSLParameters(parameters);
+    socket.startHandshake();
+    assertEquals("h2", socket.getApplicationProtocol());
+    return socket;
+  }
+
+  /**
    * Opens stream 1, a POST of /parked whose body is still to come, waits until it reached the origin,
    * sends a frame of {@code type} and reads to the close; returns the GOAWAY's error code.
    */
@@ -246,7 +305,7 @@ class ClientProtocolErrorTest {
     Socket socket = new Socket("127.0.0.1", proxy.httpPort());
     socket.setSoTimeout(5_000);
     OutputStream out = socket.getOutputStream();
-    out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    out.write(PREFACE);
     frame(out, SETTINGS, 0, 0, new byte[0]);
     return socket;
   }
