@@ -1,5 +1,6 @@
 package io.muxgate.forward;
 
+import io.muxgate.config.OriginAddress;
 import io.muxgate.origin.FailureKind;
 import io.muxgate.origin.OriginClients;
 import io.muxgate.origin.OriginFailure;
@@ -130,13 +131,29 @@ final class WebSocketTunnel {
       })
       .recover(t -> {
         if (failure == null) {
-          failure = t instanceof OriginFailure f ? f : OriginFailure.ofConnect(t, peer.address().scheme().tls());
+          failure = onlyHttp2(t instanceof OriginFailure f ? f
+            : OriginFailure.ofConnect(t, peer.address().scheme().tls()));
         }
         notUpgraded();
         client.resume();
         ErrorAnswer.write(client, failure.kind().status(), failure.kind().reason());
         return Future.succeededFuture(failure.kind().status());
       });
+  }
+
+  /**
+   * An {@code h2c://} origin that took the connection and then closed it, reset it or answered with bytes
+   * that are no HTTP/1.1 response speaks HTTP/2 alone (one that also speaks HTTP/1.1 on its port, as Go's
+   * and Jetty's h2c servers do, gets its WebSockets): said so, rather than as an origin failing.
+   */
+  private OriginFailure onlyHttp2(OriginFailure failure) {
+    FailureKind kind = failure.kind();
+    if (peer.address().scheme() == OriginAddress.Scheme.H2C
+      && (kind == FailureKind.INVALID_RESPONSE || kind == FailureKind.CLOSED || kind == FailureKind.RESET)) {
+      return new OriginFailure(FailureKind.WEBSOCKET_UNSUPPORTED,
+        "an h2c origin that does not take HTTP/1.1 has no WebSocket through Muxgate", failure);
+    }
+    return failure;
   }
 
   /** Completes once a tunnel {@link #start} opened is over; then {@link #bytesIn} and {@link #bytesOut} are final. */
@@ -152,7 +169,7 @@ final class WebSocketTunnel {
     return bytesOut;
   }
 
-  /** Why the tunnel could not be opened, once {@link #start} has completed with a 52x of the proxy's own; else null. */
+  /** Why the tunnel could not be opened, once {@link #start} has completed with a 5xx of the proxy's own; else null. */
   OriginFailure failure() {
     return failure;
   }

@@ -30,6 +30,12 @@ public enum FailureKind {
   QUEUE_FULL(503, "origin_queue_full", false),
   /** Queued behind full connections for connect + read timeout: the origin is busy, not failing. */
   QUEUE_TIMEOUT(503, "origin_queue_timeout", false),
+  /**
+   * A WebSocket to an {@code h2c://} origin that did not take its HTTP/1.1 Upgrade as HTTP/1.1 (closed, or
+   * answered in HTTP/2): an origin that speaks only HTTP/2, to which Muxgate carries no WebSocket. What
+   * HAProxy answers when the server side cannot upgrade; a mismatch of capability, not an origin failing.
+   */
+  WEBSOCKET_UNSUPPORTED(502, "websocket_unsupported", false),
   /** The request's header list is over the origin's SETTINGS_MAX_HEADER_LIST_SIZE: it would refuse it. */
   HEADERS_TOO_LARGE_FOR_ORIGIN(431, "request_headers_too_large_for_origin", false);
 

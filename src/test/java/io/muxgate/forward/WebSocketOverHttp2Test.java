@@ -4,6 +4,7 @@ import io.muxgate.support.Await;
 import io.muxgate.support.FrameClient;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestScope;
+import io.muxgate.testing.FaultOrigin;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -77,7 +78,10 @@ class WebSocketOverHttp2Test {
       .listen(0, "127.0.0.1"));
     NetServer silent = Await.result(scope.vertx().createNetServer().connectHandler(socket -> { })
       .listen(0, "127.0.0.1"));
+    FaultOrigin http2Only = FaultOrigin.builder().start();
+    scope.track(http2Only::close);
     proxy = scope.startProxy(Map.of(
+      "h2only.json", ProxyHarness.zone("h2only", "h2only.test", List.of("h2c://" + http2Only.authority()), null),
       "silent.json", ProxyHarness.zone("silent", "silent.test", List.of("http://127.0.0.1:" + silent.actualPort()),
         new JsonObject().put("origin_max_http_version", "1").put("proxy_read_timeout", 1)),
       "ws.json", ProxyHarness.zone("ws", "ws.test", List.of("http://127.0.0.1:" + origin.actualPort()), null),
@@ -162,6 +166,18 @@ class WebSocketOverHttp2Test {
 
     assertEquals("520", head.status().toString());
     assertEquals("invalid_response", String.valueOf(head.get("muxgate-error")));
+  }
+
+  /** An {@code h2c://} origin that speaks only HTTP/2 takes no HTTP/1.1 Upgrade: 502, said so. */
+  @Test
+  void anOriginThatSpeaksOnlyHttp2Gets502() throws Exception {
+    assumeTrue(FRONT_STREAMS, "extended CONNECT is carried by the front end's own streams only");
+    FrameClient client = connect(false);
+    connectWebSocket(client, "h2only.test", "/chat", false);
+    Http2Headers head = client.head();
+
+    assertEquals("502", head.status().toString());
+    assertEquals("websocket_unsupported", String.valueOf(head.get("muxgate-error")));
   }
 
   @Test

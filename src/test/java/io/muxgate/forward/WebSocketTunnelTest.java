@@ -5,6 +5,7 @@ import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.support.Await;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestScope;
+import io.muxgate.testing.FaultOrigin;
 import io.vertx.core.Promise;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -58,7 +59,10 @@ class WebSocketTunnelTest {
     plainOriginPort = plain.actualPort();
     NetServer silent = Await.result(scope.vertx().createNetServer().connectHandler(socket -> { })
       .listen(0, "127.0.0.1"));
+    FaultOrigin http2Only = FaultOrigin.builder().start();
+    scope.track(http2Only::close);
     proxy = scope.startProxy(Map.of(
+      "h2only.json", ProxyHarness.zone("h2only", "h2only.test", List.of("h2c://" + http2Only.authority()), null),
       "silent.json", ProxyHarness.zone("silent", "silent.test", List.of("http://127.0.0.1:" + silent.actualPort()),
         new JsonObject().put("origin_max_http_version", "1").put("proxy_read_timeout", 1)),
       "ws.json", ProxyHarness.zone("ws", "ws.test", List.of("http://127.0.0.1:" + originPort), null),
@@ -170,6 +174,21 @@ class WebSocketTunnelTest {
     assertEquals("muxgate-error: read_timeout", headerLine(proxied, "muxgate-error"));
     assertEquals(1.0, new AdminApi(scope.vertx(), proxy.adminPort())
       .metric("muxgate_origin_errors_total", "code=\"524\",zone=\"silent\""));
+  }
+
+  /**
+   * An {@code h2c://} origin that speaks only HTTP/2 (it answers the HTTP/1.1 Upgrade with its SETTINGS and
+   * a close) gets 502 {@code websocket_unsupported}, as HAProxy answers when the server side cannot
+   * upgrade: a WebSocket it cannot carry, not an origin failing, so no 520 is counted against it.
+   */
+  @Test
+  void anUpgradeToAnOriginThatSpeaksOnlyHttp2Gets502() throws IOException {
+    String proxied = upgradeResponse(proxy.httpPort(), "h2only.test");
+
+    assertTrue(proxied.startsWith("http/1.1 502"), proxied);
+    assertEquals("muxgate-error: websocket_unsupported", headerLine(proxied, "muxgate-error"));
+    assertEquals(0.0, new AdminApi(scope.vertx(), proxy.adminPort())
+      .metric("muxgate_origin_errors_total", "code=\"520\",zone=\"h2only\""));
   }
 
   private static String headerLine(String head, String name) {
