@@ -99,7 +99,7 @@ public final class FrontStreams {
     });
     Guard guard = new Guard();
     channel.pipeline().addFirst(guard);
-    GoAwayOnClose.install(ctx, guard::reading);
+    GoAwayOnClose.install(ctx, guard::reading, true);
     OwnStreams.closeWithChannel(channel, connection, key);
     handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
     OwnStreams.closeBeforeConnectionErrors(handler, key);

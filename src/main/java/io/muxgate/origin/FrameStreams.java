@@ -85,7 +85,7 @@ public final class FrameStreams {
     });
     Guard guard = new Guard();
     channel.pipeline().addFirst(GUARD, guard);
-    GoAwayOnClose.install(ctx, guard::reading);
+    GoAwayOnClose.install(ctx, guard::reading, false);
     OwnStreams.closeWithChannel(channel, connection, key);
     handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
     OwnStreams.closeBeforeConnectionErrors(handler, key);
