@@ -329,7 +329,11 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
     }
   }
 
-  /** The client went away or reset its stream: cancel the origin stream too. */
+  /**
+   * The client went away or reset its stream: cancel the origin stream too. One that had the response's
+   * head is logged with the status it was sent, as nginx and HAProxy log it, and the cut in the error: a
+   * client that read a whole body and left before the origin's END_STREAM came was served, not a 499.
+   */
   void onClientFailure() {
     if (done) {
       return;
@@ -338,7 +342,7 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
     if (forwarder.drain().cutByDrain()) {
       finish(503, "drain_timeout");
     } else {
-      finish(499, "client_closed");
+      finish(client.headWritten() ? response.status() : 499, "client_closed");
     }
   }
 

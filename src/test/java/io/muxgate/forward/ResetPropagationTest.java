@@ -1,5 +1,7 @@
 package io.muxgate.forward;
 
+import io.muxgate.admin.AdminApi;
+import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.support.Await;
 import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
@@ -98,6 +100,9 @@ class ResetPropagationTest {
 
     assertAborted(Await.result(originOutcome.future(), OUTCOME_SECONDS), host);
     assertOriginConnectionKept(client, host, connections);
+    ExchangeRecord logged = proxy.lastRecord("/upload");
+    assertEquals(499, logged.status(), "nothing of the response reached the client");
+    assertEquals("client_closed", logged.error());
   }
 
   @ParameterizedTest(name = "{0} client, origin {1}")
@@ -110,10 +115,19 @@ class ResetPropagationTest {
     download.send().onSuccess(resp -> resp.handler(chunk -> firstBytes.tryComplete()));
     Await.result(firstBytes.future(), OUTCOME_SECONDS);
     int connections = originFor(host).connectionsAccepted();
+    AdminApi admin = new AdminApi(scope.vertx(), proxy.adminPort());
+    String served = "code=\"200\",zone=\"" + host.substring(0, host.indexOf('.')) + "\"";
+    double servedBefore = admin.metric("muxgate_requests_total", served);
 
     download.reset(Http2Error.CANCEL.code());
 
     assertAborted(Await.result(originOutcome.future(), OUTCOME_SECONDS), host);
+    // As nginx and HAProxy log it: the status the client was sent, the cut in the error. A 499 there
+    // would also count every response a client read to its end just before the origin's END_STREAM.
+    ExchangeRecord logged = proxy.lastRecord("/download");
+    assertEquals(200, logged.status(), "the client was sent the origin's 200 before it left");
+    assertEquals("client_closed", logged.error());
+    assertEquals(servedBefore + 1, admin.metric("muxgate_requests_total", served), "counted as the 200 it was");
     assertOriginConnectionKept(client, host, connections);
   }
 
