@@ -133,19 +133,21 @@ public final class Forwarder {
       if (open) {
         // Logged once it closes, as nginx, HAProxy and Envoy do: its duration and bytes are the tunnel's.
         tunnel.closed().onComplete(v -> completed(tunnelRecord(client, zone, peer, start, status, 101,
-          tunnel.bytesIn(), tunnel.bytesOut(), null)));
+          tunnel.originLocalPort(), tunnel.bytesIn(), tunnel.bytesOut(), null)));
       } else {
-        completed(tunnelRecord(client, zone, peer, start, status, failure != null ? -1 : status, 0, 0,
-          failure != null ? failure.kind().reason() : "upgrade_failed"));
+        completed(tunnelRecord(client, zone, peer, start, status, failure != null ? -1 : status,
+          tunnel.originLocalPort(), 0, 0, failure != null ? failure.kind().reason() : "upgrade_failed"));
       }
     });
   }
 
   private static ExchangeRecord tunnelRecord(Downstream client, Zone zone, OriginPeer peer, long start, int status,
-                                             int originStatus, long bytesIn, long bytesOut, String error) {
+                                             int originStatus, int originLocalPort, long bytesIn, long bytesOut,
+                                             String error) {
     return new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start, zone.name(),
       client.method().name(), client.path(), status, protocolName(client.version()), client.remoteHost(),
-      client.authority(), peer.address(), "http/1.1", -1, originStatus, bytesIn, bytesOut, error, 1, null);
+      client.authority(), peer.address(), "http/1.1", originLocalPort, originStatus, bytesIn, bytesOut, error, 1,
+      null);
   }
 
   /**

@@ -73,6 +73,8 @@ final class WebSocketTunnel {
   /** Bytes through the open tunnel, client to origin and back; each written by one side's loop only. */
   private volatile long bytesIn;
   private volatile long bytesOut;
+  /** The local port of the origin connection that answered the upgrade, for the access log; -1 before. */
+  private int originLocalPort = -1;
   /** Completed once the open tunnel is over, both sides closed or closing. */
   private final Promise<Void> closed = Promise.promise();
 
@@ -169,12 +171,18 @@ final class WebSocketTunnel {
     return bytesOut;
   }
 
+  /** Which origin connection answered the upgrade (its local port), once it has; else -1. */
+  int originLocalPort() {
+    return originLocalPort;
+  }
+
   /** Why the tunnel could not be opened, once {@link #start} has completed with a 5xx of the proxy's own; else null. */
   OriginFailure failure() {
     return failure;
   }
 
   private int open(HttpClientResponse originResponse) {
+    originLocalPort = originResponse.request().connection().localAddress().port();
     if (originResponse.statusCode() != 101) {
       client.status(originResponse.statusCode());
       copyHead(originResponse, client.responseHeaders());

@@ -16,6 +16,8 @@ final class ConnectionAdoption {
 
   /** Under the pool's name, which operators' log settings already know. */
   private static final Logger log = LoggerFactory.getLogger(OriginPool.class);
+  /** The {@code protocol} label of an HTTP/1.1 origin connection. */
+  static final String HTTP_1_1 = "http/1.1";
 
   private final OriginPool pool;
   private final OriginPeer peer;
@@ -30,7 +32,7 @@ final class ConnectionAdoption {
   /** Wraps {@code connection} for the pool, its handlers installed; called from its connect's completion. */
   OriginConnection adopt(HttpClientConnection connection) {
     boolean h2 = OriginConnector.isH2(connection);
-    String protocol = h2 ? "h2" : "http/1.1";
+    String protocol = h2 ? "h2" : HTTP_1_1;
     long originLimit = h2 ? connection.remoteSettings().getMaxConcurrentStreams() : 1;
     // Completion callbacks run on the context connect() was called from, which owns the channel.
     ContextInternal context = ContextInternal.current();

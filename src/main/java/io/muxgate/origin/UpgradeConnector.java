@@ -37,9 +37,12 @@ public final class UpgradeConnector {
   /** The peer pool's; null for an IP origin. */
   private final OriginAddresses addresses;
   private final AbandonedSetups abandoned;
+  /** Where a tunnel's connection is counted, as the pool's connections are. */
+  private final PoolEvents events;
 
   UpgradeConnector(OriginPeer peer, Vertx vertx, OriginAddresses addresses, PoolEvents events) {
     this.peer = peer;
+    this.events = events;
     this.addresses = addresses.named() ? addresses : null;
     this.client = vertx.createHttpClient(OriginClients.upgradeOptions(peer), this.addresses == null
       ? new PoolOptions().setHttp1MaxSize(peer.maxConnections()) : OriginClients.unpooled());
@@ -59,12 +62,28 @@ public final class UpgradeConnector {
    */
   public Future<HttpClientRequest> request(ContextInternal context, RequestOptions options) {
     if (addresses == null) {
-      return client.request(options);
+      return client.request(options).onSuccess(this::countIfUpgraded);
     }
     return new AddressAttempts(peer, context, client, this.options, addresses, abandoned).run()
       .compose(connection -> connection.request(options)
         .onFailure(e -> connection.close())
-        .onSuccess(request -> closeUnlessUpgraded(request, connection)));
+        .onSuccess(request -> closeUnlessUpgraded(request, connection))
+        .onSuccess(this::countIfUpgraded));
+  }
+
+  /**
+   * A connection that took the upgrade leaves Vert.x's pool for the tunnel's life: counted open until its
+   * socket closes, whichever side closes it, so that {@code muxgate_origin_connections} matches the sockets
+   * the process holds to the origin.
+   */
+  private void countIfUpgraded(HttpClientRequest request) {
+    request.response().onSuccess(response -> {
+      Channel channel = response.statusCode() == 101 ? channelOf(request.connection()) : null;
+      if (channel != null) {
+        events.connectionOpened(peer, ConnectionAdoption.HTTP_1_1);
+        channel.closeFuture().addListener(closed -> events.connectionClosed(peer, ConnectionAdoption.HTTP_1_1));
+      }
+    });
   }
 
   /**

@@ -43,12 +43,17 @@ class WebSocketTunnelTest {
   private ProxyHarness proxy;
   private int originPort;
   private int plainOriginPort;
+  /** The proxy's local port of each WebSocket connection the origin took. */
+  private final BlockingQueue<Integer> tunnelPorts = new LinkedBlockingQueue<>();
 
   @BeforeEach
   void setUp() {
     HttpServerOptions options = new HttpServerOptions().setHost("127.0.0.1").setPort(0);
     HttpServer origin = Await.result(scope.vertx().createHttpServer(options)
-      .webSocketHandler(ws -> ws.textMessageHandler(text -> ws.writeTextMessage("echo " + text + " " + ws.path())))
+      .webSocketHandler(ws -> {
+        tunnelPorts.add(ws.remoteAddress().port());
+        ws.textMessageHandler(text -> ws.writeTextMessage("echo " + text + " " + ws.path()));
+      })
       .requestHandler(req -> req.response().setStatusCode(404).end("no websocket here"))
       .listen());
     originPort = origin.actualPort();
@@ -92,6 +97,31 @@ class WebSocketTunnelTest {
     assertEquals(101, record.status());
     assertTrue(record.bytesIn() >= 8 + 6, "bytes in: " + record.bytesIn());
     assertTrue(record.bytesOut() >= 15 + 2, "bytes out: " + record.bytesOut());
+  }
+
+  /**
+   * A tunnel's origin connection is an origin connection like a pool's: counted open while the tunnel lives
+   * (an operator compares the gauge with the sockets the process holds), opened once, and named in the log
+   * line by its local port.
+   */
+  @Test
+  void anOpenTunnelIsCountedAsAnOriginConnectionAndLoggedWithItsPort() throws InterruptedException {
+    AdminApi admin = new AdminApi(scope.vertx(), proxy.adminPort());
+    WebSocket ws = connect("ws.test");
+    Promise<String> reply = Promise.promise();
+    ws.textMessageHandler(reply::tryComplete);
+    ws.writeTextMessage("hi");
+    assertEquals("echo hi /chat", Await.result(reply.future(), 10));
+    Integer port = tunnelPorts.poll(10, TimeUnit.SECONDS);
+
+    assertEquals(1.0, admin.sumForZone("muxgate_origin_connections", "ws"), "open now");
+    assertEquals(1.0, admin.sumForZone("muxgate_origin_connections_opened_total", "ws"), "opened");
+    Await.result(ws.close(), 10);
+
+    Await.until(() -> admin.sumForZone("muxgate_origin_connections", "ws") == 0.0, "the tunnel's connection closed");
+    Await.until(() -> proxy.lastRecord("/chat") != null, "the tunnel's log line");
+    assertEquals(port, proxy.lastRecord("/chat").originLocalPort(), "the connection that carried it");
+    assertEquals(1.0, admin.sumForZone("muxgate_origin_connections_opened_total", "ws"));
   }
 
   /** A tunnel quiet both ways for proxy_read_timeout is closed: its client may have vanished without a word. */
