@@ -162,7 +162,8 @@ public final class Forwarder {
     Downstream client = new VertxDownstream(request);
     LingeringClose.afterResponse(client);
     // A header block cut at the limit still has the headers before it: its zone counts the refusal.
-    reject(client, status == 431 ? resolveZone(client.authority()) : null, status, reason, start);
+    reject(client, status == 431 ? resolveZone(client.authority()) : null, status, reason, start,
+      !(request.decoderResult().cause() instanceof UnreadRequestLine));
   }
 
   private Zone resolveZone(HostAndPort authority) {
@@ -178,10 +179,16 @@ public final class Forwarder {
   }
 
   private void reject(Downstream client, Zone zone, int status, String reason, long start) {
+    reject(client, zone, status, reason, start, true);
+  }
+
+  /** {@code lineRead} is false for Netty's stand-in of a request line it could not read: nothing to log of it. */
+  private void reject(Downstream client, Zone zone, int status, String reason, long start, boolean lineRead) {
     closeAfterResponse(client);
     long bytesOut = ErrorAnswer.write(client, status, reason);
     completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start,
-      zone == null ? null : zone.name(), client.method().name(), client.path(), status,
+      zone == null ? null : zone.name(), lineRead ? client.method().name() : null, lineRead ? client.path() : null,
+      status,
       protocolName(client.version()), client.remoteHost(), client.authority(), null, null, -1, -1, 0, bytesOut,
       reason, 0, null));
   }

@@ -70,6 +70,9 @@ final class RequestChecks {
    * the limits, a version it does not speak, framing it refuses, or something that is not HTTP at all.
    */
   static String decoderFault(Throwable cause) {
+    if (cause instanceof UnreadRequestLine unread) {
+      cause = unread.getCause();
+    }
     if (cause instanceof TooLongHttpLineException) {
       return RequestTarget.TOO_LONG;
     }

@@ -1,5 +1,6 @@
 package io.muxgate.frontend;
 
+import io.muxgate.forward.UnreadRequestLine;
 import io.muxgate.forward.UnsupportedHttpVersion;
 import io.muxgate.origin.HeapBodies;
 import io.netty.channel.Channel;
@@ -16,8 +17,10 @@ import io.vertx.core.net.impl.ConnectionBase;
 /**
  * Makes the proxy's refusal of an HTTP/1.x request whose line Netty could not read (too long, not HTTP)
  * an HTTP/1.1 answer. Netty hands such a request up as a stand-in, a full {@code GET /bad-request HTTP/1.0},
- * and Vert.x answers in the request's version. A request whose line was read and that failed later (its
- * header block, its Transfer-Encoding) is the request itself, cut short: it keeps its version. A request
+ * and Vert.x answers in the request's version; its cause is wrapped in an {@link UnreadRequestLine}, so
+ * that the stand-in's method and path are not logged as the client's. A request whose line was read and
+ * that failed later (its header block, its Transfer-Encoding) is the request itself, cut short: it keeps
+ * its version. A request
  * line naming a version Vert.x does not know is sorted out here too ({@link #checkVersion}), and an HTTP/1.0
  * request's answer gets an HTTP/1.1 status line ({@link Http11StatusLines}).
  */
@@ -54,6 +57,7 @@ final class UnreadRequestLines extends ChannelInboundHandlerAdapter {
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof FullHttpRequest request && request.decoderResult().isFailure()) {
       request.setProtocolVersion(HttpVersion.HTTP_1_1);
+      request.setDecoderResult(DecoderResult.failure(new UnreadRequestLine(request.decoderResult().cause())));
     } else if (msg instanceof HttpRequest request) {
       if (request.decoderResult().isSuccess()) {
         checkVersion(request);

@@ -1,5 +1,7 @@
 package io.muxgate.forward;
 
+import io.muxgate.observe.ExchangeRecord;
+import io.muxgate.support.Await;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.RawHttp;
 import io.muxgate.support.TestOrigin;
@@ -14,6 +16,7 @@ import java.io.IOException;
 import java.util.Locale;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -50,6 +53,7 @@ class UndecodableRequestTest {
     String answer = RawHttp.exchange(proxy.httpPort(), "GET /" + "a".repeat(20_000) + " HTTP/1.1\r\nHost: z.test\r\n\r\n");
 
     assertRefused(answer, 414, "request_uri_too_long");
+    assertLoggedWithoutMethodOrPath();
   }
 
   /** Another major version in an HTTP/1.x request line: 505, in HTTP/1.1 (Vert.x alone said "HTTP/2.0 501"). */
@@ -77,6 +81,18 @@ class UndecodableRequestTest {
     String answer = RawHttp.exchange(proxy.httpPort(), "hello there\r\n\r\n");
 
     assertRefused(answer, 400, "bad_request");
+    assertLoggedWithoutMethodOrPath();
+  }
+
+  /**
+   * A request line Netty could not read reaches the proxy as its stand-in, {@code GET /bad-request}: the
+   * log names no method or path rather than that one, which no client sent.
+   */
+  private void assertLoggedWithoutMethodOrPath() {
+    Await.until(() -> !proxy.records().isEmpty(), "the refusal's log line");
+    ExchangeRecord logged = proxy.records().get(proxy.records().size() - 1);
+    assertNull(logged.method(), "method");
+    assertNull(logged.path(), "path");
   }
 
   @Test
