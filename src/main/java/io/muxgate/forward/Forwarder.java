@@ -18,6 +18,7 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
 
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -117,6 +118,8 @@ public final class Forwarder {
 
   private void tunnel(Downstream client, ContextInternal context, Zone zone, Zone.Selection selection,
                       MultiMap headers, String uri, long start) {
+    // The log line's time is the request's arrival, as for every other line, though it is written at the close.
+    long startMillis = System.currentTimeMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     OriginPool pool = selection.origins().pick(null);
     OriginPeer peer = pool.peer();
     long readTimeoutMs = zone.config().settings().proxyReadTimeoutSeconds() * 1000L;
@@ -132,19 +135,19 @@ public final class Forwarder {
       }
       if (open) {
         // Logged once it closes, as nginx, HAProxy and Envoy do: its duration and bytes are the tunnel's.
-        tunnel.closed().onComplete(v -> completed(tunnelRecord(client, zone, peer, start, status, 101,
+        tunnel.closed().onComplete(v -> completed(tunnelRecord(client, zone, peer, startMillis, start, status, 101,
           tunnel.originLocalPort(), tunnel.bytesIn(), tunnel.bytesOut(), null)));
       } else {
-        completed(tunnelRecord(client, zone, peer, start, status, failure != null ? -1 : status,
+        completed(tunnelRecord(client, zone, peer, startMillis, start, status, failure != null ? -1 : status,
           tunnel.originLocalPort(), 0, 0, failure != null ? failure.kind().reason() : "upgrade_failed"));
       }
     });
   }
 
-  private static ExchangeRecord tunnelRecord(Downstream client, Zone zone, OriginPeer peer, long start, int status,
-                                             int originStatus, int originLocalPort, long bytesIn, long bytesOut,
-                                             String error) {
-    return new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start, zone.name(),
+  private static ExchangeRecord tunnelRecord(Downstream client, Zone zone, OriginPeer peer, long startMillis,
+                                             long start, int status, int originStatus, int originLocalPort,
+                                             long bytesIn, long bytesOut, String error) {
+    return new ExchangeRecord(startMillis, System.nanoTime() - start, zone.name(),
       client.method().name(), client.path(), status, protocolName(client.version()), client.remoteHost(),
       client.authority(), peer.address(), "http/1.1", originLocalPort, originStatus, bytesIn, bytesOut, error, 1,
       null);

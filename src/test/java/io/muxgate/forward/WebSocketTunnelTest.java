@@ -112,6 +112,7 @@ class WebSocketTunnelTest {
     ws.textMessageHandler(reply::tryComplete);
     ws.writeTextMessage("hi");
     assertEquals("echo hi /chat", Await.result(reply.future(), 10));
+    long openedMillis = System.currentTimeMillis();
     Integer port = tunnelPorts.poll(10, TimeUnit.SECONDS);
 
     assertEquals(1.0, admin.sumForZone("muxgate_origin_connections", "ws"), "open now");
@@ -121,6 +122,8 @@ class WebSocketTunnelTest {
     Await.until(() -> admin.sumForZone("muxgate_origin_connections", "ws") == 0.0, "the tunnel's connection closed");
     Await.until(() -> proxy.lastRecord("/chat") != null, "the tunnel's log line");
     assertEquals(port, proxy.lastRecord("/chat").originLocalPort(), "the connection that carried it");
+    assertTrue(proxy.lastRecord("/chat").startMillis() <= openedMillis,
+      "the line's time is when the upgrade arrived, as every other line's, not when the tunnel closed");
     assertEquals(1.0, admin.sumForZone("muxgate_origin_connections_opened_total", "ws"));
   }
 
