@@ -123,6 +123,7 @@ public final class Muxgate {
     ExchangeObserver observer = metrics;
     if (config.accessLog()) {
       accessLog = new AccessLog();
+      metrics.accessLogDrops(accessLog);
       observer = metrics.andThen(accessLog);
     }
     if (also != ExchangeObserver.NONE) {

@@ -1,6 +1,7 @@
 package io.muxgate.observe;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -38,6 +39,7 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
     Map.entry("muxgate.origin.errors", "Requests failed at the origin (520..526), by zone and status"),
     Map.entry("muxgate.origin.replays", "Requests sent again because the origin did not process them, by reason"),
     Map.entry("muxgate.config.reloads", "Zone file changes applied or rejected"),
+    Map.entry("muxgate.access.log.dropped", "Access log lines dropped because stdout did not take them in time"),
     Map.entry("muxgate.origin.connections", "Origin connections open now"),
     Map.entry("muxgate.origin.connections.opened", "Origin connections opened since start"),
     Map.entry("muxgate.origin.ejections", "Times an origin was taken out of balancing by passive health"
@@ -106,6 +108,17 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
     ZoneMeters meters = zones.computeIfAbsent(record.zone() == null ? NO_ZONE : record.zone(), ZoneMeters::new);
     meters.requests(record.status()).increment();
     meters.duration.record(record.durationNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Exports how many access log lines were dropped because stdout stalled: the log is missing them, and
+   * whoever bills or audits from it must be able to see that.
+   */
+  public void accessLogDrops(AccessLog log) {
+    if (registry != null) {
+      FunctionCounter.builder("muxgate.access.log.dropped", log, AccessLog::dropped)
+        .description(HELP.get("muxgate.access.log.dropped")).register(registry);
+    }
   }
 
   public void originError(String zone, int status) {

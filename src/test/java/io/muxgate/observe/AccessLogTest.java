@@ -1,5 +1,7 @@
 package io.muxgate.observe;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.muxgate.config.OriginAddress;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -7,12 +9,16 @@ import io.vertx.core.net.HostAndPort;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class AccessLogTest {
 
@@ -61,6 +67,46 @@ class AccessLogTest {
     assertEquals("/café/日本", AccessLog.asSent(utf8));
     assertEquals("/caf%E9/", AccessLog.asSent(latin1));
     assertEquals("/plain%20path", AccessLog.asSent("/plain%20path"));
+  }
+
+  /**
+   * Lines dropped while stdout stalls are counted on /metrics: whoever bills or audits from the log can see
+   * that it is missing lines, and how many.
+   */
+  @Test
+  void linesDroppedWhileStdoutStallsAreCountedOnMetrics() throws InterruptedException {
+    CountDownLatch stalled = new CountDownLatch(1);
+    CountDownLatch resume = new CountDownLatch(1);
+    OutputStream stuck = new OutputStream() {
+      @Override
+      public void write(int b) {
+        write(new byte[] {(byte) b}, 0, 1);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) {
+        stalled.countDown();
+        try {
+          resume.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    };
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    try (AccessLog log = new AccessLog(stuck)) {
+      new ProxyMetrics(registry).accessLogDrops(log);
+      log.completed(record(null, 200));
+      assertTrue(stalled.await(10, TimeUnit.SECONDS), "the writer reached the stalled sink");
+      for (int i = 0; i < 70_000; i++) {
+        log.completed(record(null, 200));
+      }
+
+      assertTrue(log.dropped() > 0, "dropped " + log.dropped());
+      assertTrue(registry.scrape().contains("muxgate_access_log_dropped_total " + (double) log.dropped()),
+        registry.scrape().lines().filter(line -> line.contains("access_log")).toList().toString());
+      resume.countDown();
+    }
   }
 
   private static ExchangeRecord record(OriginAddress origin, int status) {
