@@ -139,7 +139,8 @@ public final class Forwarder {
           tunnel.originLocalPort(), tunnel.bytesIn(), tunnel.bytesOut(), null)));
       } else {
         completed(tunnelRecord(client, zone, peer, startMillis, start, status, failure != null ? -1 : status,
-          tunnel.originLocalPort(), 0, 0, failure != null ? failure.kind().reason() : "upgrade_failed"));
+          tunnel.originLocalPort(), tunnel.bytesIn(), tunnel.bytesOut(),
+          failure != null ? failure.kind().reason() : "upgrade_failed"));
       }
     });
   }

@@ -129,7 +129,7 @@ final class WebSocketTunnel {
           failure = new OriginFailure(FailureKind.READ_TIMEOUT, "no answer to the upgrade within proxy_read_timeout");
           req.reset();
         });
-        return req.connect().andThen(answered -> context.owner().cancelTimer(timer)).map(this::open);
+        return req.connect().andThen(answered -> context.owner().cancelTimer(timer)).compose(this::open);
       })
       .recover(t -> {
         if (failure == null) {
@@ -138,7 +138,7 @@ final class WebSocketTunnel {
         }
         notUpgraded();
         client.resume();
-        ErrorAnswer.write(client, failure.kind().status(), failure.kind().reason());
+        bytesOut += ErrorAnswer.write(client, failure.kind().status(), failure.kind().reason());
         return Future.succeededFuture(failure.kind().status());
       });
   }
@@ -158,7 +158,10 @@ final class WebSocketTunnel {
     return failure;
   }
 
-  /** Completes once a tunnel {@link #start} opened is over; then {@link #bytesIn} and {@link #bytesOut} are final. */
+  /**
+   * Completes once a tunnel {@link #start} opened is over; then {@link #bytesIn} and {@link #bytesOut} are final
+   * (for an upgrade that did not open, they are once {@link #start} has completed).
+   */
   Future<Void> closed() {
     return closed.future();
   }
@@ -181,20 +184,25 @@ final class WebSocketTunnel {
     return failure;
   }
 
-  private int open(HttpClientResponse originResponse) {
+  /** Completes with the status sent once the origin's answer other than 101 is relayed, or at once the tunnel opens. */
+  private Future<Integer> open(HttpClientResponse originResponse) {
     originLocalPort = originResponse.request().connection().localAddress().port();
     if (originResponse.statusCode() != 101) {
       client.status(originResponse.statusCode());
       copyHead(originResponse, client.responseHeaders());
       notUpgraded();
       client.resume();
-      originResponse.body().onComplete(ar -> client.end(ar.succeeded() ? ar.result() : null));
-      return originResponse.statusCode();
+      return originResponse.body().transform(ar -> {
+        Buffer body = ar.succeeded() ? ar.result() : null;
+        bytesOut += body != null ? body.length() : 0;
+        client.end(body);
+        return Future.succeededFuture(originResponse.statusCode());
+      });
     }
     NetSocket origin = originResponse.netSocket();
     closeWhenQuiet(UpgradeConnector.channelOf(originResponse.request().connection()));
     if (key == null) {
-      return openUpgrade(client.vertxRequest(), originResponse, origin);
+      return Future.succeededFuture(openUpgrade(client.vertxRequest(), originResponse, origin));
     }
     if (!expectedAccept(key).equals(originResponse.getHeader(SEC_WEBSOCKET_ACCEPT))) {
       origin.close();
@@ -205,7 +213,7 @@ final class WebSocketTunnel {
     client.responseHeaders().remove(SEC_WEBSOCKET_ACCEPT);
     client.writeHead();
     pipe(origin);
-    return 200;
+    return Future.succeededFuture(200);
   }
 
   /**

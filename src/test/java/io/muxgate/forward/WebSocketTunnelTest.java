@@ -4,6 +4,7 @@ import io.muxgate.admin.AdminApi;
 import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.support.Await;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import io.muxgate.testing.FaultOrigin;
 import io.vertx.core.Promise;
@@ -66,8 +67,12 @@ class WebSocketTunnelTest {
       .listen(0, "127.0.0.1"));
     FaultOrigin http2Only = FaultOrigin.builder().start();
     scope.track(http2Only::close);
+    TestOrigin noWebSockets = scope.startOrigin(TestOrigin.Mode.H1)
+      .handler(req -> req.response().setStatusCode(404).end("no websocket here"));
     proxy = scope.startProxy(Map.of(
       "h2only.json", ProxyHarness.zone("h2only", "h2only.test", List.of("h2c://" + http2Only.authority()), null),
+      "nows.json", ProxyHarness.zone("nows", "nows.test", List.of(noWebSockets.url()),
+        new JsonObject().put("origin_max_http_version", "1")),
       "silent.json", ProxyHarness.zone("silent", "silent.test", List.of("http://127.0.0.1:" + silent.actualPort()),
         new JsonObject().put("origin_max_http_version", "1").put("proxy_read_timeout", 1)),
       "ws.json", ProxyHarness.zone("ws", "ws.test", List.of("http://127.0.0.1:" + originPort), null),
@@ -198,6 +203,18 @@ class WebSocketTunnelTest {
     assertEquals("via: 1.1 muxgate", headerLine(proxied, "via"), "a 101 names the proxy like any response");
   }
 
+  /** An upgrade the origin answers without a 101 gets that answer, and the log counts its body as sent. */
+  @Test
+  void anUpgradeAnsweredWithoutA101IsLoggedWithTheBodySent() throws IOException {
+    String proxied = upgradeResponse(proxy.httpPort(), "nows.test");
+
+    assertTrue(proxied.startsWith("http/1.1 404"), proxied);
+    Await.until(() -> proxy.lastRecord("/chat") != null, "the upgrade's log line");
+    ExchangeRecord record = proxy.lastRecord("/chat");
+    assertEquals("upgrade_failed", record.error());
+    assertEquals("no websocket here".length(), record.bytesOut(), "the origin's body went out");
+  }
+
   /** An origin that takes the connection and never answers the upgrade: 524 after proxy_read_timeout. */
   @Test
   void anUnansweredUpgradeGets524() throws IOException {
@@ -205,6 +222,8 @@ class WebSocketTunnelTest {
 
     assertTrue(proxied.startsWith("http/1.1 524"), proxied);
     assertEquals("muxgate-error: read_timeout", headerLine(proxied, "muxgate-error"));
+    Await.until(() -> proxy.lastRecord("/chat") != null, "the refusal's log line");
+    assertEquals("error code: 524".length(), proxy.lastRecord("/chat").bytesOut(), "the error body went out");
     assertEquals(1.0, new AdminApi(scope.vertx(), proxy.adminPort())
       .metric("muxgate_origin_errors_total", "code=\"524\",zone=\"silent\""));
   }
