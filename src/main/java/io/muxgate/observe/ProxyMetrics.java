@@ -150,6 +150,11 @@ public final class ProxyMetrics implements ExchangeObserver, PoolEvents {
   }
 
   @Override
+  public AtomicInteger openConnections(OriginPeer peer, String protocol) {
+    return gauge("muxgate.origin.connections", peer, protocol);
+  }
+
+  @Override
   public void originEjected(OriginPeer peer) {
     counter("muxgate.origin.ejections", "zone", peer.zone(), "origin", peer.address().toString()).increment();
   }

@@ -14,6 +14,14 @@ public interface PoolEvents {
   default void connectionClosed(OriginPeer peer, String protocol) {
   }
 
+  /**
+   * The count of {@code peer}'s connections open now with {@code protocol}, for a connection no pool holds (a
+   * WebSocket tunnel's), which may outlive its peer's series: its close is taken off the count it was added to.
+   */
+  default AtomicInteger openConnections(OriginPeer peer, String protocol) {
+    return new AtomicInteger();
+  }
+
   /** {@code peer} was taken out of balancing by passive health (an ejection, or a longer one). */
   default void originEjected(OriginPeer peer) {
   }

@@ -13,6 +13,8 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.impl.ConnectionBase;
 
+import java.util.concurrent.atomic.AtomicInteger;
+
 /**
  * How a WebSocket upgrade to a peer gets the HTTP/1.1 connection it rides, one of its own that no pool
  * keeps once upgraded.
@@ -81,7 +83,10 @@ public final class UpgradeConnector {
       Channel channel = response.statusCode() == 101 ? channelOf(request.connection()) : null;
       if (channel != null) {
         events.connectionOpened(peer, ConnectionAdoption.HTTP_1_1);
-        channel.closeFuture().addListener(closed -> events.connectionClosed(peer, ConnectionAdoption.HTTP_1_1));
+        // Taken off the count it was added to: should the peer's series leave and come back meanwhile (its
+        // zone removed and added again), the new one never counted this tunnel.
+        AtomicInteger open = events.openConnections(peer, ConnectionAdoption.HTTP_1_1);
+        channel.closeFuture().addListener(closed -> open.decrementAndGet());
       }
     });
   }

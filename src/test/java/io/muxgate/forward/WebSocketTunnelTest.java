@@ -23,6 +23,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.nio.file.Files;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
@@ -130,6 +131,33 @@ class WebSocketTunnelTest {
     assertTrue(proxy.lastRecord("/chat").startMillis() <= openedMillis,
       "the line's time is when the upgrade arrived, as every other line's, not when the tunnel closed");
     assertEquals(1.0, admin.sumForZone("muxgate_origin_connections_opened_total", "ws"));
+  }
+
+  /**
+   * A tunnel outlives its zone's removal; once the zone is back its series start again from 0, and the old
+   * tunnel's close must not be taken off them: the gauge would drift below the sockets open, even below 0.
+   */
+  @Test
+  void aTunnelThatOutlivesItsZonesSeriesIsNotTakenOffTheirSuccessor() throws IOException {
+    AdminApi admin = new AdminApi(scope.vertx(), proxy.adminPort());
+    WebSocket old = connect("ws.test");
+    Promise<Void> oldClosed = Promise.promise();
+    old.closeHandler(oldClosed::tryComplete);
+    Files.delete(proxy.tenantsDir().resolve("ws.json"));
+    Await.until(() -> admin.sumForZone("muxgate_origin_connections_opened_total", "ws") == 0.0, 10_000,
+      "the zone's series to leave /metrics");
+    proxy.writeZone("ws.json", ProxyHarness.zone("ws", "ws.test", List.of("http://127.0.0.1:" + originPort), null));
+    WebSocketConnectOptions upgrade = new WebSocketConnectOptions()
+      .setHost("127.0.0.1").setPort(proxy.httpPort()).setURI("/chat").putHeader("host", "ws.test");
+    Await.until(() -> scope.vertx().createWebSocketClient().connect(upgrade)
+      .toCompletionStage().toCompletableFuture().handle((ws, e) -> ws != null).join(), 10_000, "the zone back");
+    assertEquals(1.0, admin.sumForZone("muxgate_origin_connections", "ws"), "the new tunnel");
+
+    Await.result(old.close(), 10);
+    Await.result(oldClosed.future(), 10);
+    Await.until(() -> proxy.records().stream().anyMatch(r -> r.status() == 101), "the old tunnel's log line");
+
+    assertEquals(1.0, admin.sumForZone("muxgate_origin_connections", "ws"), "the new tunnel, still open");
   }
 
   /** A tunnel quiet both ways for proxy_read_timeout is closed: its client may have vanished without a word. */
