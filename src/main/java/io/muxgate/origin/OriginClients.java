@@ -1,6 +1,8 @@
 package io.muxgate.origin;
 
 import io.muxgate.config.OriginAddress.Scheme;
+import io.vertx.core.Closeable;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -10,6 +12,9 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.Http2Settings;
+import io.vertx.core.http.impl.CleanableHttpClient;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.core.tracing.TracingPolicy;
@@ -31,7 +36,39 @@ public final class OriginClients {
   }
 
   static HttpClientAgent create(Vertx vertx, OriginPeer peer) {
-    return vertx.createHttpClient(options(peer), unpooled());
+    return createClient(vertx, options(peer), unpooled());
+  }
+
+  /**
+   * A client that {@link #close} lets go of. Vert.x 5.0 files each client it makes under the close future
+   * of the context making it (the config verticle's, for every pool a reload makes) and leaves it there
+   * once the client is closed (eclipse-vertx/vert.x#6268, still so in 5.1.5): every pool a reload retired
+   * would keep its client, options and TLS state for the life of the process. The client is filed under
+   * the Vert.x instance instead, which still closes it if it closes first.
+   */
+  static HttpClientAgent createClient(Vertx vertx, HttpClientOptions options, PoolOptions pool) {
+    HttpClientAgent client = vertx.createHttpClient(options, pool);
+    ContextInternal creator = ((VertxInternal) vertx).getContext();
+    Closeable filed = filed(client);
+    if (creator != null && filed != null && creator.closeFuture().remove(filed)) {
+      ((VertxInternal) vertx).closeFuture().add(filed);
+    }
+    return client;
+  }
+
+  /** Closes a client made by {@link #createClient}, and takes it out of the Vert.x instance's close future. */
+  static Future<Void> close(Vertx vertx, HttpClientAgent client) {
+    return client.close().andThen(ar -> {
+      Closeable filed = filed(client);
+      if (filed != null) {
+        ((VertxInternal) vertx).closeFuture().remove(filed);
+      }
+    });
+  }
+
+  /** What Vert.x filed a client under: the implementation inside the wrapper it hands out. */
+  private static Closeable filed(HttpClientAgent client) {
+    return client instanceof CleanableHttpClient cleanable ? cleanable.delegate : null;
   }
 
   /**

@@ -180,7 +180,7 @@ final class OriginConnector {
 
   private void http1Client() {
     if (http1Only == null) {
-      http1Only = vertx.createHttpClient(OriginClients.http1Options(peer), OriginClients.unpooled());
+      http1Only = OriginClients.createClient(vertx, OriginClients.http1Options(peer), OriginClients.unpooled());
       abandoned.watch(http1Only);
     }
   }
@@ -194,12 +194,17 @@ final class OriginConnector {
     }
   }
 
+  HttpClientAgent client() {
+    return client;
+  }
+
   /** Closes the clients; connections they opened that are still open close with them. */
   Future<Void> close() {
     HttpClientAgent fallback;
     synchronized (this) {
       fallback = http1Only;
     }
-    return Future.join(client.close(), fallback == null ? Future.succeededFuture() : fallback.close()).mapEmpty();
+    return Future.join(OriginClients.close(vertx, client),
+      fallback == null ? Future.succeededFuture() : OriginClients.close(vertx, fallback)).mapEmpty();
   }
 }

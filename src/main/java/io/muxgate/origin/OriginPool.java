@@ -314,6 +314,11 @@ public final class OriginPool {
     return connections.activeStreams();
   }
 
+  /** The client that opens this pool's connections, for tests that follow its lifetime. */
+  HttpClientAgent clientForTest() {
+    return connector.client();
+  }
+
   /** The open connections' Vert.x objects, for tests that inspect sockets. */
   synchronized List<HttpClientConnection> connectionsForTest() {
     return connections.open().stream().map(c -> c.connection).toList();
