@@ -212,14 +212,17 @@ public final class ConfigVerticle extends VerticleBase {
   }
 
   /**
-   * Keeps the series of the zones the newest snapshot has and of every origin a pool still serves (a
-   * snapshot published meanwhile may have made new ones, and a pool holds its gauges for its whole life).
+   * Keeps the series of the zones the newest snapshot has and of every origin, and its zone, that a pool
+   * still serves or still has connections to (a snapshot published meanwhile may have made new pools, a
+   * pool retired by an earlier one may still be finishing its streams, and a pool holds its gauges for
+   * its whole life).
    */
   private void retireMetrics() {
     Set<String> zones = new HashSet<>();
     current.zones().forEach(zone -> zones.add(zone.name()));
     Set<OriginPeer> peers = ZoneTables.peers(current);
-    pools.all().forEach(pool -> peers.add(pool.peer()));
+    peers.addAll(pools.openPeers());
+    peers.forEach(peer -> zones.add(peer.zone()));
     metrics.retainOnly(zones, peers);
   }
 

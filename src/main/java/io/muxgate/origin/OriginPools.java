@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 
 import java.util.Map;
@@ -23,6 +24,8 @@ public final class OriginPools {
   private final PoolEvents events;
   private final Map<OriginPeer, OriginPool> pools = new ConcurrentHashMap<>();
   private final Map<OriginPeer, UpgradeConnector> upgrades = new ConcurrentHashMap<>();
+  /** Pools out of service whose connections are still open, finishing their streams. */
+  private final Set<OriginPool> retiring = ConcurrentHashMap.newKeySet();
   private final long sweepTimer;
 
   public OriginPools(Vertx vertx, PoolEvents events) {
@@ -53,7 +56,9 @@ public final class OriginPools {
       if (inUse.contains(e.getKey())) {
         return false;
       }
-      closing.add(e.getValue().retire());
+      OriginPool pool = e.getValue();
+      retiring.add(pool);
+      closing.add(pool.retire().andThen(ar -> retiring.remove(pool)));
       return true;
     });
     return Future.join(closing).mapEmpty();
@@ -61,6 +66,16 @@ public final class OriginPools {
 
   public Iterable<OriginPool> all() {
     return pools.values();
+  }
+
+  /**
+   * The peers of every pool with connections that may still be open: those in service and those retired
+   * whose connections have not all closed yet (a long download, a slow upload).
+   */
+  public Set<OriginPeer> openPeers() {
+    Set<OriginPeer> peers = new HashSet<>(pools.keySet());
+    retiring.forEach(pool -> peers.add(pool.peer()));
+    return peers;
   }
 
   private void sweep() {

@@ -5,6 +5,7 @@ import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
+import io.vertx.core.Future;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
 import org.junit.jupiter.api.BeforeEach;
@@ -15,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.StreamSupport;
 
 import static io.muxgate.support.ProxyHarness.zone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -91,6 +93,62 @@ class RetiredZoneMetricsTest {
       "the zone's counts go on: " + seriesOf(after, "shop"));
     assertTrue(after.contains("muxgate_origin_connections_opened_total{origin=\"" + replacement.url()
       + "\",protocol=\"h2\",zone=\"shop\"} 1.0"), "the new origin's series: " + seriesOf(after, "shop"));
+  }
+
+  @Test
+  void anOriginStillCarryingAStreamKeepsItsSeriesThroughALaterReload() {
+    TestOrigin replacement = scope.startOrigin(TestOrigin.Mode.H2C);
+    shopOrigin.park();
+    Future<Exchange> inFlight = Exchange.get(client, "shop.test", "/long");
+    shopOrigin.awaitInFlight(1);
+    String leaving = "{origin=\"" + shopOrigin.url() + "\",protocol=\"h2\",zone=\"shop\"} 1.0";
+
+    proxy.writeZone("shop.json", zone("shop", "shop.test", List.of(replacement.url()), null));
+    awaitRetired(shopOrigin);
+    // A later reload, of another zone, whose retired origin leaves /metrics.
+    get("blog.test", 200);
+    String blogOld = "origin=\"" + blogOrigin.url() + "\"";
+    proxy.writeZone("blog.json", zone("blog", "blog.test", List.of(replacement.url()), null));
+    Await.until(() -> !scrape().contains(blogOld), 10_000, "blog's former origin to leave /metrics");
+
+    String during = scrape();
+    assertTrue(during.contains("muxgate_origin_connections" + leaving)
+      && during.contains("muxgate_origin_streams_active{origin=\"" + shopOrigin.url() + "\",zone=\"shop\"} 1.0"),
+      "shop's former origin still carries a stream on its open connection: " + seriesOf(during, "shop"));
+
+    shopOrigin.release();
+    assertEquals(200, Await.result(inFlight).status());
+    Await.until(() -> !scrape().contains("origin=\"" + shopOrigin.url() + "\""), 10_000,
+      "shop's former origin to leave /metrics once its connection closed");
+  }
+
+  @Test
+  void aDeletedZoneStillCarryingAStreamKeepsItsSeriesThroughALaterReload() throws IOException {
+    get("blog.test", 200);
+    shopOrigin.park();
+    Future<Exchange> inFlight = Exchange.get(client, "shop.test", "/long");
+    shopOrigin.awaitInFlight(1);
+
+    Files.delete(proxy.tenantsDir().resolve("shop.json"));
+    awaitRetired(shopOrigin);
+    String blogOld = "origin=\"" + blogOrigin.url() + "\"";
+    proxy.writeZone("blog.json", zone("blog", "blog.test", List.of(scope.startOrigin(TestOrigin.Mode.H2C).url()),
+      null));
+    Await.until(() -> !scrape().contains(blogOld), 10_000, "blog's former origin to leave /metrics");
+
+    assertTrue(scrape().contains("muxgate_origin_streams_active{origin=\"" + shopOrigin.url()
+      + "\",zone=\"shop\"} 1.0"), "the deleted zone's stream still runs: " + seriesOf(scrape(), "shop"));
+
+    shopOrigin.release();
+    assertEquals(200, Await.result(inFlight).status());
+    Await.until(() -> seriesOf(scrape(), "shop").isEmpty(), 10_000, "shop's series to leave once its pool closed");
+  }
+
+  /** Waits until the reload is in force on every event loop and the pool of {@code origin} retired. */
+  private void awaitRetired(TestOrigin origin) {
+    Await.until(() -> StreamSupport.stream(proxy.app().pools().all().spliterator(), false)
+      .noneMatch(pool -> pool.peer().address().toString().equals(origin.url())), 10_000,
+      "the pool of " + origin.url() + " to be retired");
   }
 
   private void get(String host, int status) {
