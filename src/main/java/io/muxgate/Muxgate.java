@@ -170,6 +170,13 @@ public final class Muxgate {
     }
   }
 
+  /** Client connections open now over all event loops, as their loops last left them. */
+  public int clientConnections() {
+    synchronized (proxies) {
+      return proxies.stream().mapToInt(ProxyVerticle::clientConnections).sum();
+    }
+  }
+
   /** Requests admitted and not yet over, every zone and event loop together. */
   public int inFlight() {
     int sum = 0;

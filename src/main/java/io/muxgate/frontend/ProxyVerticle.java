@@ -72,9 +72,13 @@ public final class ProxyVerticle extends VerticleBase {
     forwarder = new Forwarder(() -> zones, observer, metrics, pools::upgrades);
     Handler<HttpConnection> connections = connection -> {
       this.connections.add(connection);
-      connection.closeHandler(v -> closed(connection));
       if (connection instanceof ConnectionBase base) {
+        // The socket's close, not the connection's: a connection that became a WebSocket tunnel
+        // (toNetSocket) is never told it closed, and would stay in the set, tunnel and all, for good.
+        base.channel().closeFuture().addListener(f -> closed(connection));
         UnclaimedAtStop.claimed(base.channel());
+      } else {
+        connection.closeHandler(v -> closed(connection));
       }
       RelayPipeline.install(connection);
       UnreadRequestLines.install(connection);
@@ -155,6 +159,11 @@ public final class ProxyVerticle extends VerticleBase {
       // A turn later: the exchanges the close ends may be told after this handler, in the same task.
       context.runOnContext(v -> cut.tryComplete());
     }
+  }
+
+  /** Client connections open now; read off this verticle's loop, a count it held a moment ago. */
+  public int clientConnections() {
+    return connections.size();
   }
 
   /** Client connections whose HTTP/2 streams the front end runs itself ({@link FrontStreams}). */

@@ -103,6 +103,8 @@ class WebSocketTunnelTest {
     assertEquals(101, record.status());
     assertTrue(record.bytesIn() >= 8 + 6, "bytes in: " + record.bytesIn());
     assertTrue(record.bytesOut() >= 15 + 2, "bytes out: " + record.bytesOut());
+    // Its client connection, which became the tunnel, is gone from the proxy's books with it.
+    Await.until(() -> proxy.app().clientConnections() == 0, "the tunnel's client connection to be let go");
   }
 
   /**
