@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 
@@ -41,8 +42,8 @@ public final class OriginPools {
 
   /**
    * Where WebSocket upgrades to {@code pool}'s peer get their connections, one per peer, going to the
-   * pool's addresses. Its client is never closed: upgraded connections leave every pool, so a config
-   * change that drops the peer leaves running tunnels alone.
+   * pool's addresses. Upgraded connections leave every pool: a config change that drops the peer retires
+   * the connector, which closes its client only once the tunnels it opened are over.
    */
   public UpgradeConnector upgrades(OriginPool pool) {
     return upgrades.computeIfAbsent(pool.peer(), p -> new UpgradeConnector(p, vertx, pool.addresses(), events));
@@ -50,7 +51,13 @@ public final class OriginPools {
 
   /** Retires every pool whose peer is not in {@code inUse}; completes once their connections closed. */
   public Future<Void> retainOnly(Set<OriginPeer> inUse) {
-    upgrades.keySet().retainAll(inUse);
+    upgrades.entrySet().removeIf(e -> {
+      if (inUse.contains(e.getKey())) {
+        return false;
+      }
+      e.getValue().retire();
+      return true;
+    });
     List<Future<Void>> closing = new ArrayList<>();
     pools.entrySet().removeIf(e -> {
       if (inUse.contains(e.getKey())) {
@@ -62,6 +69,11 @@ public final class OriginPools {
       return true;
     });
     return Future.join(closing).mapEmpty();
+  }
+
+  /** The connectors of peers in service, for tests that follow their clients' lifetime. */
+  Collection<UpgradeConnector> upgradesForTest() {
+    return upgrades.values();
   }
 
   public Iterable<OriginPool> all() {

@@ -13,6 +13,7 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.impl.ConnectionBase;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -32,6 +33,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class UpgradeConnector {
 
+  /** How long a retired connector waits before it closes its client, should nothing use it then. */
+  static final long RETIRE_GRACE_MS = 1_000;
+
   private final OriginPeer peer;
   /** HTTP/1.1 only: pooled for an IP origin; for a name, {@code connect()} alone, without a pool to clean. */
   private final HttpClientAgent client;
@@ -41,12 +45,18 @@ public final class UpgradeConnector {
   private final AbandonedSetups abandoned;
   /** Where a tunnel's connection is counted, as the pool's connections are. */
   private final PoolEvents events;
+  private final Vertx vertx;
+  /** Upgrades under way and tunnels open through {@link #client}: a retired connector closes it at none. */
+  private final AtomicInteger users = new AtomicInteger();
+  private volatile boolean retired;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   UpgradeConnector(OriginPeer peer, Vertx vertx, OriginAddresses addresses, PoolEvents events) {
     this.peer = peer;
+    this.vertx = vertx;
     this.events = events;
     this.addresses = addresses.named() ? addresses : null;
-    this.client = vertx.createHttpClient(OriginClients.upgradeOptions(peer), this.addresses == null
+    this.client = OriginClients.createClient(vertx, OriginClients.upgradeOptions(peer), this.addresses == null
       ? new PoolOptions().setHttp1MaxSize(peer.maxConnections()) : OriginClients.unpooled());
     this.options = OriginClients.connectOptions(peer);
     if (this.addresses == null) {
@@ -63,14 +73,45 @@ public final class UpgradeConnector {
    * {@link OriginFailure} when no address could be connected to.
    */
   public Future<HttpClientRequest> request(ContextInternal context, RequestOptions options) {
-    if (addresses == null) {
-      return client.request(options).onSuccess(this::countIfUpgraded);
+    users.incrementAndGet();
+    Future<HttpClientRequest> request = addresses == null ? client.request(options)
+      : new AddressAttempts(peer, context, client, this.options, addresses, abandoned).run()
+        .compose(connection -> connection.request(options)
+          .onFailure(e -> connection.close())
+          .onSuccess(made -> closeUnlessUpgraded(made, connection)));
+    return request.andThen(ar -> {
+      if (ar.failed()) {
+        leave();
+      } else {
+        countIfUpgraded(ar.result());
+      }
+    });
+  }
+
+  HttpClientAgent clientForTest() {
+    return client;
+  }
+
+  /**
+   * This peer left the config: the client goes once no upgrade is under way through it and no tunnel it
+   * opened is open (closing it sooner would close them). Checked again a moment later, past any request
+   * that took this connector just before the reload and is about to ask it for a connection.
+   */
+  void retire() {
+    retired = true;
+    vertx.setTimer(RETIRE_GRACE_MS, id -> closeIfUnused());
+  }
+
+  private void leave() {
+    if (users.decrementAndGet() == 0 && retired) {
+      closeIfUnused();
     }
-    return new AddressAttempts(peer, context, client, this.options, addresses, abandoned).run()
-      .compose(connection -> connection.request(options)
-        .onFailure(e -> connection.close())
-        .onSuccess(request -> closeUnlessUpgraded(request, connection))
-        .onSuccess(this::countIfUpgraded));
+  }
+
+  private void closeIfUnused() {
+    if (users.get() == 0 && closed.compareAndSet(false, true)) {
+      OriginClients.close(vertx, client);
+    }
   }
 
   /**
@@ -79,14 +120,21 @@ public final class UpgradeConnector {
    * the process holds to the origin.
    */
   private void countIfUpgraded(HttpClientRequest request) {
-    request.response().onSuccess(response -> {
-      Channel channel = response.statusCode() == 101 ? channelOf(request.connection()) : null;
+    request.response().onComplete(ar -> {
+      Channel channel = ar.succeeded() && ar.result().statusCode() == 101 ? channelOf(request.connection()) : null;
       if (channel != null) {
         events.connectionOpened(peer, ConnectionAdoption.HTTP_1_1);
         // Taken off the count it was added to: should the peer's series leave and come back meanwhile (its
         // zone removed and added again), the new one never counted this tunnel.
         AtomicInteger open = events.openConnections(peer, ConnectionAdoption.HTTP_1_1);
-        channel.closeFuture().addListener(closed -> open.decrementAndGet());
+        channel.closeFuture().addListener(closed -> {
+          open.decrementAndGet();
+          leave();
+        });
+      } else if (ar.succeeded()) {
+        ar.result().end().onComplete(end -> leave());
+      } else {
+        leave();
       }
     });
   }
