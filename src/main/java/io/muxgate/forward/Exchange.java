@@ -316,7 +316,8 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
     } else if (response.headReceived()) {
       cancelOrigin(CANCEL);
       forwarder.originFailed(zone, new OriginFailure(FailureKind.READ_TIMEOUT, "response body stalled"));
-      response.reset(CANCEL, FailureKind.READ_TIMEOUT.reason());
+      // A cut body, as any other (CANCEL would tell a gRPC client that its own caller cancelled the call).
+      response.reset(INTERNAL_ERROR, FailureKind.READ_TIMEOUT.reason());
     } else if (waitingForStream != null) {
       // Still queued for a stream (a connection that does not open fails its queue with 522 first).
       onOriginFailure(attempts, new OriginFailure(FailureKind.QUEUE_TIMEOUT, "no stream free in time"));

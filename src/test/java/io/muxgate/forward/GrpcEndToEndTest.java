@@ -64,6 +64,8 @@ class GrpcEndToEndTest {
   private static final long BOUND_SECONDS = 10;
   /** The idle zone's origin_idle_timeout: the proxy PINGs its idle connections every 1.5 s. */
   private static final int IDLE_TIMEOUT_SECONDS = 6;
+  /** The stalling zone's proxy_read_timeout. */
+  private static final int READ_TIMEOUT_SECONDS = 1;
 
   /** Client side (cleartext prior knowledge or TLS with ALPN) and origin side (h2c or https). */
   enum Route {
@@ -85,13 +87,14 @@ class GrpcEndToEndTest {
   private final Map<Route, ManagedChannel> channels = new EnumMap<>(Route.class);
   private final Map<Boolean, ManagedChannel> downChannels = new HashMap<>();
   private ManagedChannel idleChannel;
+  private final Map<Boolean, ManagedChannel> stallingChannels = new HashMap<>();
 
   @BeforeAll
   void start() throws Exception {
     Path dir = Files.createTempDirectory("grpc-test");
     scope.track(() -> ProxyHarness.deleteTree(dir));
     X509Bundle bundle = new CertificateBuilder().subject("CN=muxgate grpc test")
-      .addSanDnsName("plain.test").addSanDnsName("secure.test").addSanDnsName("down.test").addSanDnsName("origin.test")
+      .addSanDnsName("plain.test").addSanDnsName("secure.test").addSanDnsName("down.test").addSanDnsName("stalling.test").addSanDnsName("origin.test")
       .notBefore(Instant.now().minus(1, ChronoUnit.DAYS)).notAfter(Instant.now().plus(1, ChronoUnit.DAYS))
       .ecp256().setIsCertificateAuthority(true).addExtendedKeyUsageServerAuth().buildSelfSigned();
     Path certificate = Files.writeString(dir.resolve("cert.pem"), bundle.getCertificatePEM());
@@ -106,7 +109,9 @@ class GrpcEndToEndTest {
         "secure.json", secure,
         "down.json", ProxyHarness.zone("down", "down.test", List.of("h2c://127.0.0.1:" + RefusedPort.pick()), null),
         "idle.json", ProxyHarness.zone("idle", "idle.test", List.of("h2c://127.0.0.1:" + plainOrigin.port()),
-          new JsonObject().put("origin_idle_timeout", IDLE_TIMEOUT_SECONDS))),
+          new JsonObject().put("origin_idle_timeout", IDLE_TIMEOUT_SECONDS)),
+        "stalling.json", ProxyHarness.zone("stalling", "stalling.test", List.of("h2c://127.0.0.1:" + plainOrigin.port()),
+          new JsonObject().put("proxy_read_timeout", READ_TIMEOUT_SECONDS))),
       new JsonObject().put("tls", new JsonObject().put("cert_file", certificate.toString()).put("key_file", key.toString())));
 
     for (Route route : Route.values()) {
@@ -114,6 +119,7 @@ class GrpcEndToEndTest {
     }
     for (boolean tls : new boolean[] {false, true}) {
       downChannels.put(tls, channel(proxy, tls, "down.test", certificate));
+      stallingChannels.put(tls, channel(proxy, tls, "stalling.test", certificate));
     }
     idleChannel = channel(proxy, false, "idle.test", certificate);
   }
@@ -293,6 +299,23 @@ class GrpcEndToEndTest {
     StatusRuntimeException error = assertThrows(StatusRuntimeException.class,
       () -> ClientCalls.blockingUnaryCall(downChannels.get(tls), GrpcOrigin.ECHO, options(), text("anyone?")));
     assertProxyError(error, 521, "connection_refused");
+  }
+
+  /**
+   * An origin that goes quiet mid-stream for longer than proxy_read_timeout: the proxy cuts the call and
+   * cancels it at the origin. The client reads the cut as INTERNAL, as it reads any other cut response,
+   * not as CANCELLED, which gRPC keeps for a call its own caller cancelled (and monitoring counts so).
+   */
+  @ParameterizedTest(name = "tls {0}")
+  @ValueSource(booleans = {false, true})
+  void stalledStreamEndsAsInternalNotCancelled(boolean tls) throws Exception {
+    String id = UUID.randomUUID().toString();
+    Iterator<byte[]> messages = ClientCalls.blockingServerStreamingCall(stallingChannels.get(tls), GrpcOrigin.STALL,
+      options(), text(id));
+    assertEquals("first", new String(messages.next(), StandardCharsets.UTF_8));
+    StatusRuntimeException error = assertThrows(StatusRuntimeException.class, messages::hasNext);
+    assertEquals(Status.Code.INTERNAL, error.getStatus().getCode(), error.getStatus().toString());
+    plainOrigin.cancelled(id).get(BOUND_SECONDS, TimeUnit.SECONDS);
   }
 
   /** A unary call tagged with a fresh {@code x-call-id}, which it returns. */

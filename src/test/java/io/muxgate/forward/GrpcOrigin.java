@@ -80,6 +80,8 @@ final class GrpcOrigin implements AutoCloseable {
   static final MethodDescriptor<byte[], byte[]> PING_PONG = method("PingPong", MethodType.BIDI_STREAMING);
   /** Never answers; the request names the call for {@link #cancelled}. */
   static final MethodDescriptor<byte[], byte[]> HANG = method("Hang", MethodType.UNARY);
+  /** Sends one message, then nothing more; the request names the call for {@link #cancelled}. */
+  static final MethodDescriptor<byte[], byte[]> STALL = method("Stall", MethodType.SERVER_STREAMING);
   /** Answers with the milliseconds left before the call's deadline, or "none". */
   static final MethodDescriptor<byte[], byte[]> DEADLINE = method("Deadline", MethodType.UNARY);
   /** Resets the stream (RST_STREAM CANCEL) without a status. */
@@ -206,6 +208,10 @@ final class GrpcOrigin implements AutoCloseable {
       }))
       .addMethod(HANG, ServerCalls.asyncUnaryCall((request, out) ->
         nameOnCancel(out).complete(new String(request, StandardCharsets.UTF_8))))
+      .addMethod(STALL, ServerCalls.asyncServerStreamingCall((request, out) -> {
+        nameOnCancel(out).complete(new String(request, StandardCharsets.UTF_8));
+        out.onNext(text("first"));
+      }))
       .addMethod(DEADLINE, ServerCalls.asyncUnaryCall((request, out) -> {
         var deadline = Context.current().getDeadline();
         out.onNext(text(deadline == null ? "none" : String.valueOf(deadline.timeRemaining(TimeUnit.MILLISECONDS))));
