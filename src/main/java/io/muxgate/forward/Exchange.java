@@ -351,7 +351,9 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
   void failClient(int status, String reason) {
     cancelOrigin(CANCEL);
     if (client.headWritten()) {
-      response.reset(CANCEL, reason);
+      // Too late for the status: the response is cut, as nginx and Envoy cut it (a gRPC client reads
+      // INTERNAL; CANCEL would tell it that it cancelled the call itself).
+      response.reset(INTERNAL_ERROR, reason);
     } else {
       LingeringClose.afterResponse(client);
       response.respondError(status, reason);

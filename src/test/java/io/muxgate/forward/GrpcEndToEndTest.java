@@ -66,6 +66,8 @@ class GrpcEndToEndTest {
   private static final int IDLE_TIMEOUT_SECONDS = 6;
   /** The stalling zone's proxy_read_timeout. */
   private static final int READ_TIMEOUT_SECONDS = 1;
+  /** The limited zone's max_request_body_bytes. */
+  private static final int BODY_LIMIT_BYTES = 64 * 1024;
 
   /** Client side (cleartext prior knowledge or TLS with ALPN) and origin side (h2c or https). */
   enum Route {
@@ -88,13 +90,14 @@ class GrpcEndToEndTest {
   private final Map<Boolean, ManagedChannel> downChannels = new HashMap<>();
   private ManagedChannel idleChannel;
   private final Map<Boolean, ManagedChannel> stallingChannels = new HashMap<>();
+  private final Map<Boolean, ManagedChannel> limitedChannels = new HashMap<>();
 
   @BeforeAll
   void start() throws Exception {
     Path dir = Files.createTempDirectory("grpc-test");
     scope.track(() -> ProxyHarness.deleteTree(dir));
     X509Bundle bundle = new CertificateBuilder().subject("CN=muxgate grpc test")
-      .addSanDnsName("plain.test").addSanDnsName("secure.test").addSanDnsName("down.test").addSanDnsName("stalling.test").addSanDnsName("origin.test")
+      .addSanDnsName("plain.test").addSanDnsName("secure.test").addSanDnsName("down.test").addSanDnsName("stalling.test").addSanDnsName("limited.test").addSanDnsName("origin.test")
       .notBefore(Instant.now().minus(1, ChronoUnit.DAYS)).notAfter(Instant.now().plus(1, ChronoUnit.DAYS))
       .ecp256().setIsCertificateAuthority(true).addExtendedKeyUsageServerAuth().buildSelfSigned();
     Path certificate = Files.writeString(dir.resolve("cert.pem"), bundle.getCertificatePEM());
@@ -111,7 +114,9 @@ class GrpcEndToEndTest {
         "idle.json", ProxyHarness.zone("idle", "idle.test", List.of("h2c://127.0.0.1:" + plainOrigin.port()),
           new JsonObject().put("origin_idle_timeout", IDLE_TIMEOUT_SECONDS)),
         "stalling.json", ProxyHarness.zone("stalling", "stalling.test", List.of("h2c://127.0.0.1:" + plainOrigin.port()),
-          new JsonObject().put("proxy_read_timeout", READ_TIMEOUT_SECONDS))),
+          new JsonObject().put("proxy_read_timeout", READ_TIMEOUT_SECONDS)),
+        "limited.json", ProxyHarness.zone("limited", "limited.test", List.of("h2c://127.0.0.1:" + plainOrigin.port()),
+          new JsonObject().put("max_request_body_bytes", BODY_LIMIT_BYTES))),
       new JsonObject().put("tls", new JsonObject().put("cert_file", certificate.toString()).put("key_file", key.toString())));
 
     for (Route route : Route.values()) {
@@ -120,6 +125,7 @@ class GrpcEndToEndTest {
     for (boolean tls : new boolean[] {false, true}) {
       downChannels.put(tls, channel(proxy, tls, "down.test", certificate));
       stallingChannels.put(tls, channel(proxy, tls, "stalling.test", certificate));
+      limitedChannels.put(tls, channel(proxy, tls, "limited.test", certificate));
     }
     idleChannel = channel(proxy, false, "idle.test", certificate);
   }
@@ -315,6 +321,26 @@ class GrpcEndToEndTest {
     assertEquals("first", new String(messages.next(), StandardCharsets.UTF_8));
     StatusRuntimeException error = assertThrows(StatusRuntimeException.class, messages::hasNext);
     assertEquals(Status.Code.INTERNAL, error.getStatus().getCode(), error.getStatus().toString());
+    plainOrigin.cancelled(id).get(BOUND_SECONDS, TimeUnit.SECONDS);
+  }
+
+  /**
+   * A stream whose requests outgrow max_request_body_bytes after the answer began can no longer get a 413:
+   * the proxy cuts it and cancels it at the origin. The client reads INTERNAL, as behind nginx or Envoy,
+   * not CANCELLED: it did not cancel the call.
+   */
+  @ParameterizedTest(name = "tls {0}")
+  @ValueSource(booleans = {false, true})
+  void streamOverTheBodyLimitEndsAsInternalNotCancelled(boolean tls) throws Exception {
+    String id = UUID.randomUUID().toString();
+    Responses responses = new Responses();
+    StreamObserver<byte[]> requests = ClientCalls.asyncBidiStreamingCall(
+      limitedChannels.get(tls).newCall(GrpcOrigin.PING_PONG, options()), responses);
+    requests.onNext(text(id));
+    assertEquals(id, responses.next());
+    requests.onNext(new byte[BODY_LIMIT_BYTES]);
+    Status status = responses.status();
+    assertEquals(Status.Code.INTERNAL, status.getCode(), status.toString());
     plainOrigin.cancelled(id).get(BOUND_SECONDS, TimeUnit.SECONDS);
   }
 
