@@ -341,10 +341,15 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
     }
     cancelOrigin(CANCEL);
     if (forwarder.drain().cutByDrain()) {
-      finish(503, "drain_timeout");
+      finishCutByDrain();
     } else {
       finish(client.headWritten() ? response.status() : 499, "client_closed");
     }
+  }
+
+  /** Still in flight when the drain ran out: logged with the status the client was sent, if any, else 503. */
+  private void finishCutByDrain() {
+    finish(client.headWritten() ? response.status() : 503, "drain_timeout");
   }
 
   /** A client-side problem (body too large) before or during forwarding. */

@@ -179,6 +179,40 @@ class AccessLogLinesTest {
     client.join(10_000);
   }
 
+  /**
+   * A response whose head and part of its body the client already had when drain_timeout_s ran out keeps
+   * the origin's status, with the drain in the error: the client was sent a 200, not a 503.
+   */
+  @Test
+  void aResponseCutByTheDrainAfterItsHeadKeepsTheOriginsStatus() throws IOException, InterruptedException {
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(req -> {
+      req.response().setChunked(true).write("first chunk\n"); // and never the end
+    });
+    int httpPort = start(origin.url(), "http://127.0.0.1:" + RefusedPort.pick());
+    try (Socket socket = new Socket("127.0.0.1", httpPort)) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write("GET /stream HTTP/1.1\r\nHost: ok.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      readUntil(socket, "first chunk");
+
+      muxgate.toHandle().destroy();
+      assertTrue(muxgate.waitFor(20, TimeUnit.SECONDS), "stops after drain_timeout_s");
+    }
+    JsonObject cut = nextLine();
+    assertEquals("/stream", cut.getString("path"));
+    assertEquals(200, cut.getInteger("status"));
+    assertEquals("drain_timeout", cut.getString("error"));
+  }
+
+  private static void readUntil(Socket socket, String text) throws IOException {
+    StringBuilder seen = new StringBuilder();
+    byte[] buf = new byte[4096];
+    while (seen.indexOf(text) < 0) {
+      int n = socket.getInputStream().read(buf);
+      assertTrue(n > 0, "closed before \"" + text + "\": " + seen);
+      seen.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+    }
+  }
+
   private JsonObject nextLine() throws InterruptedException {
     String line = stdout.poll(10, TimeUnit.SECONDS);
     assertNotNull(line, "no access-log line; stderr: " + stderr);
