@@ -226,6 +226,13 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
     if (stale(attempt)) {
       return;
     }
+    if (forwarder.drain().cutByDrain()) {
+      // The stop closes origin connections after the drain; a client connection still closing then (its
+      // client reads nothing of what it was sent) was cut by the drain, not by its origin.
+      finishCutByDrain();
+      client.reset(CANCEL);
+      return;
+    }
     OriginFailure failure = lease == null ? OriginFailure.classify(cause)
       : lease.classify(cause, origin, client.method(), response.headReceived());
     if (failure.kind().countsAgainstOrigin()) {

@@ -203,6 +203,34 @@ class AccessLogLinesTest {
     assertEquals("drain_timeout", cut.getString("error"));
   }
 
+  /**
+   * A client that reads nothing of a large response when drain_timeout_s runs out: the stop cut it, not
+   * the origin, whose connections the stop closes only after the drain.
+   */
+  @Test
+  void aStalledClientCutByTheDrainIsNotBlamedOnTheOrigin() throws IOException, InterruptedException {
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(req -> {
+      req.response().setChunked(true);
+      for (int i = 0; i < 256; i++) {
+        req.response().write(io.vertx.core.buffer.Buffer.buffer(new byte[64 * 1024])); // 16 MiB, never ended
+      }
+    });
+    int httpPort = start(origin.url(), "http://127.0.0.1:" + RefusedPort.pick());
+    try (Socket socket = new Socket()) {
+      socket.setReceiveBufferSize(4096);
+      socket.connect(new java.net.InetSocketAddress("127.0.0.1", httpPort));
+      socket.getOutputStream().write("GET /big HTTP/1.1\r\nHost: ok.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      origin.awaitInFlight(1);
+
+      muxgate.toHandle().destroy(); // the client reads nothing, throughout
+      assertTrue(muxgate.waitFor(20, TimeUnit.SECONDS), "stops after drain_timeout_s");
+    }
+    JsonObject cut = nextLine();
+    assertEquals("/big", cut.getString("path"));
+    assertEquals(200, cut.getInteger("status"));
+    assertEquals("drain_timeout", cut.getString("error"));
+  }
+
   private static void readUntil(Socket socket, String text) throws IOException {
     StringBuilder seen = new StringBuilder();
     byte[] buf = new byte[4096];
