@@ -2,8 +2,8 @@ package io.muxgate.origin;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http2.Http2Connection;
@@ -11,6 +11,7 @@ import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.ssl.SslHandler;
+import io.vertx.core.net.impl.ShutdownEvent;
 
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -29,7 +30,7 @@ import java.util.function.BooleanSupplier;
  * <p>Sits just before the codec, so that its closes pass here before flush batching and TLS, which flush
  * on close. Used on both sides: client connections ({@code frontend.FrontStreams}) and origin ones.
  */
-public final class GoAwayOnClose extends ChannelOutboundHandlerAdapter {
+public final class GoAwayOnClose extends ChannelDuplexHandler {
 
   /** How long a connection closed after an error's GOAWAY keeps reading what the peer still sends. */
   private static final long LINGER_MS = 2000;
@@ -86,6 +87,15 @@ public final class GoAwayOnClose extends ChannelOutboundHandlerAdapter {
       return;
     }
     ctx.close(promise);
+  }
+
+  /** A graceful stop ends a linger at once: the connection has nothing in flight to wait for. */
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+    if (lingering && event instanceof ShutdownEvent) {
+      ctx.close();
+    }
+    super.userEventTriggered(ctx, event);
   }
 
   /**
