@@ -132,7 +132,12 @@ public final class UpgradeConnector {
           leave();
         });
       } else if (ar.succeeded()) {
-        ar.result().end().onComplete(end -> leave());
+        // Refused: the connection is closed, not kept. Vert.x never gives one that carried an upgrade back
+        // to its pool, so a kept-open refusal held its pool slot and socket for good.
+        ar.result().end().onComplete(end -> {
+          request.connection().close();
+          leave();
+        });
       } else {
         leave();
       }

@@ -73,7 +73,7 @@ class WebSocketTunnelTest {
     proxy = scope.startProxy(Map.of(
       "h2only.json", ProxyHarness.zone("h2only", "h2only.test", List.of("h2c://" + http2Only.authority()), null),
       "nows.json", ProxyHarness.zone("nows", "nows.test", List.of(noWebSockets.url()),
-        new JsonObject().put("origin_max_http_version", "1")),
+        new JsonObject().put("origin_max_http_version", "1").put("origin_max_connections", 1)),
       "silent.json", ProxyHarness.zone("silent", "silent.test", List.of("http://127.0.0.1:" + silent.actualPort()),
         new JsonObject().put("origin_max_http_version", "1").put("proxy_read_timeout", 1)),
       "ws.json", ProxyHarness.zone("ws", "ws.test", List.of("http://127.0.0.1:" + originPort), null),
@@ -243,6 +243,20 @@ class WebSocketTunnelTest {
     ExchangeRecord record = proxy.lastRecord("/chat");
     assertEquals("upgrade_failed", record.error());
     assertEquals("no websocket here".length(), record.bytesOut(), "the origin's body went out");
+  }
+
+  /**
+   * An origin that refuses an upgrade on a connection it keeps open gives it back: the connection is closed
+   * with the refusal, as when the origin is given by name. Kept, it stayed taken in the upgrade pool, and
+   * once origin_max_connections refusals had filled it every later WebSocket to the origin hung.
+   */
+  @Test
+  void upgradesRefusedOnKeptOpenConnectionsDoNotFillTheOriginsConnections() throws IOException {
+    for (int i = 0; i < 3; i++) {
+      String proxied = upgradeResponse(proxy.httpPort(), "nows.test");
+
+      assertTrue(proxied.startsWith("http/1.1 404"), "refusal " + i + ": " + proxied);
+    }
   }
 
   /** An origin that takes the connection and never answers the upgrade: 524 after proxy_read_timeout. */
