@@ -74,6 +74,13 @@ public final class OwnStreams {
     }
   }
 
+  /** Closes our streams ({@code closeOurs}) if the codec takes {@code cause} for an error of the whole connection. */
+  private static void closeIfConnectionError(Throwable cause, Runnable closeOurs) {
+    if (connectionError(cause)) {
+      closeOurs.run();
+    }
+  }
+
   /** Whether the codec takes {@code cause} for an error of the whole connection. */
   private static boolean connectionError(Throwable cause) {
     Http2Exception embedded = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
@@ -97,7 +104,7 @@ public final class OwnStreams {
       try {
         return super.onDataRead(ctx, streamId, data, padding, end);
       } catch (Throwable t) {
-        closeIfConnectionError(t);
+        closeIfConnectionError(t, closeOurs);
         throw t;
       }
     }
@@ -108,7 +115,7 @@ public final class OwnStreams {
       try {
         super.onHeadersRead(ctx, streamId, headers, padding, end);
       } catch (Throwable t) {
-        closeIfConnectionError(t);
+        closeIfConnectionError(t, closeOurs);
         throw t;
       }
     }
@@ -119,7 +126,7 @@ public final class OwnStreams {
       try {
         super.onHeadersRead(ctx, streamId, headers, dependency, weight, exclusive, padding, end);
       } catch (Throwable t) {
-        closeIfConnectionError(t);
+        closeIfConnectionError(t, closeOurs);
         throw t;
       }
     }
@@ -129,14 +136,8 @@ public final class OwnStreams {
       try {
         super.onRstStreamRead(ctx, streamId, errorCode);
       } catch (Throwable t) {
-        closeIfConnectionError(t);
+        closeIfConnectionError(t, closeOurs);
         throw t;
-      }
-    }
-
-    private void closeIfConnectionError(Throwable t) {
-      if (connectionError(t)) {
-        closeOurs.run();
       }
     }
   }
@@ -168,9 +169,7 @@ public final class OwnStreams {
       try {
         reader.readFrame(ctx, input, listener);
       } catch (Throwable t) {
-        if (connectionError(t)) {
-          closeOurs.run();
-        }
+        closeIfConnectionError(t, closeOurs);
         throw t;
       }
     }
@@ -198,9 +197,7 @@ public final class OwnStreams {
 
     @Override
     public void onError(ChannelHandlerContext ctx, boolean outbound, Throwable cause) {
-      if (connectionError(cause)) {
-        closeOurs.run();
-      }
+      closeIfConnectionError(cause, closeOurs);
       codec.onError(ctx, outbound, cause);
     }
   }
