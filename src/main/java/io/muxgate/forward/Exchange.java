@@ -229,7 +229,7 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
     if (forwarder.drain().cutByDrain()) {
       // The stop closes origin connections after the drain; a client connection still closing then (its
       // client reads nothing of what it was sent) was cut by the drain, not by its origin.
-      finishCutByDrain();
+      finishCut(503, "drain_timeout");
       client.reset(CANCEL);
       return;
     }
@@ -348,15 +348,18 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
     }
     cancelOrigin(CANCEL);
     if (forwarder.drain().cutByDrain()) {
-      finishCutByDrain();
+      finishCut(503, "drain_timeout");
     } else {
-      finish(client.headWritten() ? response.status() : 499, "client_closed");
+      finishCut(499, "client_closed");
     }
   }
 
-  /** Still in flight when the drain ran out: logged with the status the client was sent, if any, else 503. */
-  private void finishCutByDrain() {
-    finish(client.headWritten() ? response.status() : 503, "drain_timeout");
+  /**
+   * Cut before its end: logged with the status the client was sent, as nginx and HAProxy log it, or
+   * {@code unsentStatus} when no head went out; the cut is in {@code error}.
+   */
+  private void finishCut(int unsentStatus, String error) {
+    finish(client.headWritten() ? response.status() : unsentStatus, error);
   }
 
   /** A client-side problem (body too large) before or during forwarding. */
