@@ -103,7 +103,7 @@ class SettingsApiTest {
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.PATCH).setPort(proxy.adminPort())
       .setURI("/zones/shop/settings/origin_h2_max_streams").putHeader("authorization", "Bearer " + TOKEN)
       .putHeader("content-type", "multipart/form-data; boundary=b");
-    int status = Await.result(scope.vertx().createHttpClient().request(options)
+    int status = Await.result(scope.httpClient().request(options)
       .compose(req -> req.send(form)).map(HttpClientResponse::statusCode));
 
     assertEquals(400, status, "the API takes JSON only");
@@ -117,7 +117,7 @@ class SettingsApiTest {
       .setURI("/zones/shop/settings/origin_h2_max_streams").putHeader("authorization", "Bearer " + TOKEN)
       .putHeader("content-type", "application/x-www-form-urlencoded");
     String body = " ".repeat(3000) + "{\"value\": 9}";
-    int status = Await.result(scope.vertx().createHttpClient().request(options)
+    int status = Await.result(scope.httpClient().request(options)
       .compose(req -> req.send(body)).map(HttpClientResponse::statusCode));
 
     assertEquals(200, status);

@@ -84,7 +84,7 @@ class WebSocketTunnelTest {
 
   @Test
   void webSocketUpgradeIsTunnelledToTheOrigin() {
-    WebSocketClient client = scope.vertx().createWebSocketClient();
+    WebSocketClient client = scope.webSocketClient();
     WebSocket ws = Await.result(client.connect(new WebSocketConnectOptions()
       .setHost("127.0.0.1").setPort(proxy.httpPort()).setURI("/chat").putHeader("host", "ws.test")));
     Promise<String> reply = Promise.promise();
@@ -151,7 +151,8 @@ class WebSocketTunnelTest {
     proxy.writeZone("ws.json", ProxyHarness.zone("ws", "ws.test", List.of("http://127.0.0.1:" + originPort), null));
     WebSocketConnectOptions upgrade = new WebSocketConnectOptions()
       .setHost("127.0.0.1").setPort(proxy.httpPort()).setURI("/chat").putHeader("host", "ws.test");
-    Await.until(() -> scope.vertx().createWebSocketClient().connect(upgrade)
+    WebSocketClient again = scope.webSocketClient();
+    Await.until(() -> again.connect(upgrade)
       .toCompletionStage().toCompletableFuture().handle((ws, e) -> ws != null).join(), 10_000, "the zone back");
     assertEquals(1.0, admin.sumForZone("muxgate_origin_connections", "ws"), "the new tunnel");
 
@@ -198,7 +199,7 @@ class WebSocketTunnelTest {
   }
 
   private WebSocket connect(String host) {
-    return Await.result(scope.vertx().createWebSocketClient().connect(new WebSocketConnectOptions()
+    return Await.result(scope.webSocketClient().connect(new WebSocketConnectOptions()
       .setHost("127.0.0.1").setPort(proxy.httpPort()).setURI("/chat").putHeader("host", host)));
   }
 

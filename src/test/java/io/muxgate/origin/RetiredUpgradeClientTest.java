@@ -42,7 +42,7 @@ class RetiredUpgradeClientTest {
     ProxyHarness proxy = scope.startProxy(Map.of("ws.json",
       zone("ws", "ws.test", List.of("http://127.0.0.1:" + first), settings)));
     BlockingQueue<String> replies = new LinkedBlockingQueue<>();
-    WebSocket tunnel = Await.result(scope.vertx().createWebSocketClient().connect(new WebSocketConnectOptions()
+    WebSocket tunnel = Await.result(scope.webSocketClient().connect(new WebSocketConnectOptions()
       .setHost("127.0.0.1").setPort(proxy.httpPort()).setURI("/chat").putHeader("host", "ws.test")));
     tunnel.textMessageHandler(replies::add);
     tunnel.writeTextMessage("before");

@@ -5,6 +5,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -120,6 +121,24 @@ public final class TestScope implements BeforeAllCallback, BeforeEachCallback, A
   /** A client of {@code kind} to the proxy, closed when this scope ends. */
   public HttpClientAgent client(ClientKind kind, ProxyHarness proxy) {
     HttpClientAgent client = kind.client(proxy);
+    track(() -> Await.result(client.close(), CLIENT_CLOSE_SECONDS));
+    return client;
+  }
+
+  /**
+   * A WebSocket client on this scope's Vert.x, closed when this scope ends and held until then: Vert.x
+   * closes a client that has become garbage, and its connections with it, a handshake or tunnel under way
+   * included. A client made and dropped in one expression fails its test whenever a GC runs too soon.
+   */
+  public WebSocketClient webSocketClient() {
+    WebSocketClient client = vertx().createWebSocketClient();
+    track(() -> Await.result(client.close(), CLIENT_CLOSE_SECONDS));
+    return client;
+  }
+
+  /** An HTTP client on this scope's Vert.x with default options, closed and held as {@link #webSocketClient()}'s. */
+  public HttpClientAgent httpClient() {
+    HttpClientAgent client = vertx().createHttpClient();
     track(() -> Await.result(client.close(), CLIENT_CLOSE_SECONDS));
     return client;
   }
