@@ -5,6 +5,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Whether a file holds PEM certificates the TLS stack can load: the zone's origin CA and the front end's
@@ -13,19 +15,29 @@ import java.security.cert.CertificateFactory;
  */
 public final class PemCertificates {
 
-  private static final String BEGIN = "-----BEGIN CERTIFICATE-----";
+  /** A certificate block, or the start of one cut short (which the factory then names as unreadable). */
+  private static final Pattern CERTIFICATE =
+    Pattern.compile("-----BEGIN CERTIFICATE-----.*?(?:-----END CERTIFICATE-----|\\z)", Pattern.DOTALL);
 
   private PemCertificates() {
   }
 
   /** Why {@code pem} (the content of {@code path}) is not a PEM certificate chain, or null if it is one. */
   public static String problem(Path path, byte[] pem) {
-    // Vert.x reads PEM only, while the JDK's factory would also accept DER: require the PEM block first
-    if (!new String(pem, StandardCharsets.ISO_8859_1).contains(BEGIN)) {
+    // Vert.x reads PEM only, while the JDK's factory would also accept DER: require the PEM block first.
+    // Vert.x also skips the other blocks, such as the private key of a file that holds the whole pair
+    // (HAProxy's crt), which the factory would take for a damaged certificate: it gets the certificates.
+    Matcher blocks = CERTIFICATE.matcher(new String(pem, StandardCharsets.ISO_8859_1));
+    StringBuilder certificates = new StringBuilder();
+    while (blocks.find()) {
+      certificates.append(blocks.group()).append('\n');
+    }
+    if (certificates.isEmpty()) {
       return "no PEM certificate in " + path;
     }
     try {
-      CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(pem));
+      CertificateFactory.getInstance("X.509").generateCertificates(
+        new ByteArrayInputStream(certificates.toString().getBytes(StandardCharsets.ISO_8859_1)));
       return null;
     } catch (CertificateException e) {
       return "unreadable PEM certificate in " + path + ": " + e.getMessage();

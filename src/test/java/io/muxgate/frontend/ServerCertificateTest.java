@@ -46,6 +46,21 @@ class ServerCertificateTest {
     assertDoesNotThrow(() -> check(Path.of(pair.certificatePath()), Path.of(pair.privateKeyPath())));
   }
 
+  /**
+   * HAProxy's {@code crt} takes one file holding the key and the certificate, and nginx accepts that file
+   * as both its certificate and its key: the listener loads it, so the check must let it through.
+   */
+  @Test
+  void oneFileHoldingTheKeyAndTheCertificateServesAsBoth() throws Exception {
+    String cert = Files.readString(Path.of(pair.certificatePath()));
+    String key = Files.readString(Path.of(pair.privateKeyPath()));
+    Path keyFirst = Files.writeString(dir.resolve("key-first.pem"), key + cert);
+    Path certFirst = Files.writeString(dir.resolve("cert-first.pem"), cert + key);
+
+    assertDoesNotThrow(() -> check(keyFirst, keyFirst));
+    assertDoesNotThrow(() -> check(certFirst, certFirst));
+  }
+
   @Test
   void aCertificateFileWithoutACertificateIsTheCertFieldsFault() throws Exception {
     Path notCert = Files.writeString(dir.resolve("cert.pem"), "not a certificate\n");
