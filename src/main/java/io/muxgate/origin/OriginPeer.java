@@ -31,9 +31,15 @@ public record OriginPeer(
       s.originIdleTimeoutSeconds());
   }
 
-  /** The name sent as SNI and checked against the certificate. */
+  /**
+   * The name sent as SNI and checked against the certificate, without the root dot of a fully qualified
+   * name ({@code origin.example.com.}): SNI never carries it (RFC 6066, section 3) and the JDK refuses a
+   * name with it, which failed every handshake. Resolution still uses the name as written. Called when a
+   * pool is made, not per request.
+   */
   public String serverName() {
-    return sni != null ? sni : address.host();
+    String name = sni != null ? sni : address.host();
+    return name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
   }
 
   /**

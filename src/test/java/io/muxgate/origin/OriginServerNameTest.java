@@ -1,0 +1,76 @@
+package io.muxgate.origin;
+
+import io.muxgate.support.Await;
+import io.muxgate.support.Exchange;
+import io.muxgate.support.ProxyHarness;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+
+import static io.muxgate.support.ProxyHarness.zone;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * A fully qualified name with its root dot ({@code origin.test.}), as origins inside Kubernetes are often
+ * written to skip the resolver's search domains, is resolved as written but indicated (SNI) and verified
+ * without the dot: RFC 6066 forbids it in SNI, and the JDK refuses such a name, which failed every
+ * handshake as a 525. curl and Envoy drop the dot the same way.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class OriginServerNameTest {
+
+  private LoopbackDnsStub dns;
+  private Vertx vertx;
+  private NamedTlsOrigin origin;
+  private ProxyHarness proxy;
+  private HttpClientAgent client;
+
+  @BeforeAll
+  void start() throws IOException {
+    dns = new LoopbackDnsStub(Map.of("origin.test", List.of("127.0.0.2", "127.0.0.1")));
+    vertx = dns.vertx();
+    origin = new NamedTlsOrigin(vertx, "origin.test");
+    String ca = origin.certificateFile().toString();
+    proxy = ProxyHarness.start(vertx, Map.of(
+      "fqdn.json", zone("fqdn", "fqdn.test", List.of("https://origin.test.:" + origin.port()), null)
+        .put("origin_ca_file", ca),
+      "fqdn-sni.json", zone("fqdn-sni", "fqdn-sni.test", List.of(origin.url()), null)
+        .put("origin_sni", "origin.test.").put("origin_ca_file", ca)));
+    client = proxy.h2cClient();
+  }
+
+  @AfterAll
+  void stop() throws IOException {
+    Await.result(client.close(), 5);
+    proxy.close();
+    origin.close();
+    Await.result(vertx.close(), 10);
+    dns.close();
+  }
+
+  @Test
+  void anOriginNamedWithItsRootDotIsIndicatedAndVerifiedWithoutIt() {
+    Exchange exchange = Await.result(Exchange.get(client, "fqdn.test", "/"), 15);
+
+    assertEquals(200, exchange.status(), exchange.body() + " / " + exchange.header("muxgate-error"));
+    assertEquals(List.of("origin.test"), origin.indicatedNames());
+  }
+
+  @Test
+  void anOriginSniWithItsRootDotIsIndicatedAndVerifiedWithoutIt() {
+    origin.indicatedNames().clear();
+
+    Exchange exchange = Await.result(Exchange.get(client, "fqdn-sni.test", "/"), 15);
+
+    assertEquals(200, exchange.status(), exchange.body() + " / " + exchange.header("muxgate-error"));
+    assertEquals(List.of("origin.test"), origin.indicatedNames());
+  }
+}
