@@ -1,5 +1,6 @@
 package io.muxgate.config;
 
+import io.netty.util.NetUtil;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -27,6 +28,9 @@ public final class ZoneFileParser {
   private static final Set<String> ROUTE_FIELDS = Set.of("prefix", "origins", "strip_prefix");
   private static final Pattern ZONE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,252}");
   private static final Pattern HOST_NAME = Pattern.compile("(\\*\\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?");
+  /** A name SNI can carry (RFC 6066: a DNS host name, LDH labels), or an IPv4 address; a root dot may end it. */
+  private static final Pattern SNI_NAME =
+    Pattern.compile("[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\\.?", Pattern.CASE_INSENSITIVE);
 
   private ZoneFileParser() {
   }
@@ -67,7 +71,7 @@ public final class ZoneFileParser {
     List<String> hosts = hosts(json);
     List<OriginAddress> origins = origins(json.getValue("origins"), "origins");
     List<Route> routes = routes(json.getValue("routes"));
-    String sni = optionalString(json, "origin_sni");
+    String sni = originSni(json);
     boolean verify = optionalBoolean(json, "origin_tls_verify", true);
     CaBundle caFile = caFile(file, optionalString(json, "origin_ca_file"));
     ZoneSettings settings = settings(json.getValue("settings"));
@@ -232,6 +236,15 @@ public final class ZoneFileParser {
       throw new FieldError(field, "must be a non-empty array");
     }
     return array;
+  }
+
+  /** Without this a value the TLS stack cannot indicate failed every connection, with a 525 or a 526. */
+  private static String originSni(JsonObject json) {
+    String sni = optionalString(json, "origin_sni");
+    if (sni != null && !SNI_NAME.matcher(sni).matches() && !NetUtil.isValidIpV6Address(sni)) {
+      throw new FieldError("origin_sni", "must be a host name or an IP address, got \"" + sni + "\"");
+    }
+    return sni;
   }
 
   private static String optionalString(JsonObject json, String field) {

@@ -155,6 +155,27 @@ class ZoneFileValidationTest {
     assertEquals("tenants/shop.json: origins[1]: " + reason, rejection(zone));
   }
 
+  /** A value the TLS stack cannot send as SNI would otherwise fail every connection with a 525 or 526. */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+    "origin test",
+    "origin.test:443",
+    "https://origin.test",
+    "*.origin.test",
+    "origin..test",
+    "-origin.test"})
+  void originSniThatIsNoHostNameOrAddressIsRejected(String sni) {
+    assertEquals("tenants/shop.json: origin_sni: must be a host name or an IP address, got \"" + sni + "\"",
+      rejection(shop().put("origin_sni", sni)));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"origin.test", "Origin.Test", "origin.test.", "origin-1.test", "10.0.0.5", "::1"})
+  void originSniThatIsAHostNameOrAddressIsAccepted(String sni) {
+    ZoneCatalog catalog = new ZoneCatalog(tenants, List.of());
+    assertEquals(List.of(), catalog.apply(Map.of("shop.json", shop().put("origin_sni", sni).encode()), true).rejected());
+  }
+
   @Test
   void hostClaimedByTwoZonesIsRefusedToTheSecondFile() {
     ZoneCatalog catalog = new ZoneCatalog(tenants, List.of());
