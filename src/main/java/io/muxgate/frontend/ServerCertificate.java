@@ -101,8 +101,9 @@ public final class ServerCertificate {
       keyManagers = new PemKeyCertOptions().addCertValue(Buffer.buffer(certPem)).addKeyValue(Buffer.buffer(keyPem))
         .getKeyManagerFactory(null);   // values, not paths: no Vert.x instance needed
     } catch (Exception e) {
-      throw new ConfigException(configFile, "tls.key_file",
-        key + " is not a PEM private key for " + cert + ": " + e.getMessage());
+      throw new ConfigException(configFile, "tls.key_file", isEncrypted(keyPem)
+        ? key + " is encrypted; Muxgate needs the key without a pass phrase (openssl pkey -in KEY -out PLAIN)"
+        : key + " is not a PEM private key for " + cert + ": " + e.getMessage());
     }
     if (!keyFitsCertificate(keyManagers)) {
       // Loaded as it is, every TLS handshake would fail with an internal-error alert and nothing logged.
@@ -153,6 +154,12 @@ public final class ServerCertificate {
       }
     }
     return true;
+  }
+
+  /** PKCS#8's ENCRYPTED PRIVATE KEY block, or a legacy one with a {@code Proc-Type: 4,ENCRYPTED} header. */
+  private static boolean isEncrypted(byte[] keyPem) {
+    String text = new String(keyPem, StandardCharsets.ISO_8859_1);
+    return text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") || text.contains("Proc-Type: 4,ENCRYPTED");
   }
 
   private static byte[] read(String configFile, String field, Path file) {

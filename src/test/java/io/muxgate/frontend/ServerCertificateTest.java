@@ -9,6 +9,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -91,6 +93,25 @@ class ServerCertificateTest {
 
     assertEquals("tls.key_file", e.field());
     assertTrue(e.getMessage().contains("PRIVATE KEY"), "says which PEM block is missing: " + e.getMessage());
+  }
+
+  /**
+   * nginx asks for a pass phrase and HAProxy fails naming the key; the PEM parser's own words ("Missing
+   * -----BEGIN PRIVATE KEY----- delimiter", "Illegal base64 character 2d") said neither that the key is
+   * encrypted nor what to do. Both forms openssl writes: PKCS#8 and the legacy one with its Proc-Type header.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {
+    "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,8E1C07DD4E4B6F2BC1C7E1A3C6E3B0F1\n\n"
+      + "MIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n"})
+  void anEncryptedKeyIsRejectedAsEncrypted(String pem) throws Exception {
+    Path encrypted = Files.writeString(dir.resolve("encrypted.key"), pem);
+
+    ConfigException e = assertThrows(ConfigException.class, () -> check(Path.of(pair.certificatePath()), encrypted));
+
+    assertEquals("tls.key_file", e.field());
+    assertTrue(e.getMessage().contains(encrypted + " is encrypted"), e.getMessage());
   }
 
   @Test
