@@ -33,6 +33,7 @@ public final class OriginFailure extends RuntimeException {
   static final String CLOSED_BEFORE_RESPONSE = "closed_before_response";
 
   static final int NO_STREAM = -1;
+  private static final int MAX_CAUSE_CHARS = 300;
 
   private final FailureKind kind;
   private final String detail;
@@ -83,6 +84,23 @@ public final class OriginFailure extends RuntimeException {
   public String replayReason() {
     return (kind == FailureKind.UNPROCESSED || kind == FailureKind.UNANSWERED) && detail != null
       ? detail : kind.reason();
+  }
+
+  /**
+   * The reason with what the innermost cause says, for a log line: Vert.x wraps TLS failures in "Failed to
+   * create SSL connection", and the JDK's path checks keep the specific problem (an expired certificate's
+   * NotAfter) in their innermost exception. Cut short, as a TLS record dump can be long.
+   */
+  public String reasonWithCause() {
+    Throwable innermost = this;
+    while (innermost.getCause() != null && innermost.getCause() != innermost) {
+      innermost = innermost.getCause();
+    }
+    String said = innermost.getMessage();
+    if (said == null || innermost == this) {
+      return getMessage();
+    }
+    return kind.reason() + ": " + (said.length() > MAX_CAUSE_CHARS ? said.substring(0, MAX_CAUSE_CHARS) + "..." : said);
   }
 
   /** Classifies a failure to open a connection to an origin; over TLS a close means the handshake failed. */

@@ -174,7 +174,11 @@ public final class OriginPool {
    * waiting for it.
    */
   private void connectFailed(OriginFailure failure) {
-    if (failure.kind().ejectsOrigin()) {
+    if (failure.kind() == FailureKind.CERTIFICATE_INVALID || failure.kind() == FailureKind.TLS_HANDSHAKE) {
+      // With what the TLS stack said (expired, another name, unknown issuer, an alert), as nginx logs
+      // its upstream verify errors: the reason alone sent the operator to openssl to find out which.
+      health.failed(System.nanoTime(), failure.reasonWithCause());
+    } else if (failure.kind().ejectsOrigin()) {
       health.failed(System.nanoTime(), failure.kind().reason());
     } else if (failure.neverSent()) {
       // Closed while it was being set up: an origin that drops every new connection would otherwise get

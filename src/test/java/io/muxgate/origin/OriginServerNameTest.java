@@ -1,6 +1,7 @@
 package io.muxgate.origin;
 
 import io.muxgate.support.Await;
+import io.muxgate.support.CapturedLog;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.vertx.core.Vertx;
@@ -17,12 +18,14 @@ import java.util.Map;
 
 import static io.muxgate.support.ProxyHarness.zone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A fully qualified name with its root dot ({@code origin.test.}), as origins inside Kubernetes are often
+ * The name the proxy indicates and verifies. A fully qualified name with its root dot ({@code origin.test.}), as origins inside Kubernetes are often
  * written to skip the resolver's search domains, is resolved as written but indicated (SNI) and verified
  * without the dot: RFC 6066 forbids it in SNI, and the JDK refuses such a name, which failed every
- * handshake as a 525. curl and Envoy drop the dot the same way.
+ * handshake as a 525. curl and Envoy drop the dot the same way. A certificate that does not fit is
+ * logged with why, as nginx logs "upstream SSL certificate verify error".
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class OriginServerNameTest {
@@ -43,7 +46,9 @@ class OriginServerNameTest {
       "fqdn.json", zone("fqdn", "fqdn.test", List.of("https://origin.test.:" + origin.port()), null)
         .put("origin_ca_file", ca),
       "fqdn-sni.json", zone("fqdn-sni", "fqdn-sni.test", List.of(origin.url()), null)
-        .put("origin_sni", "origin.test.").put("origin_ca_file", ca)));
+        .put("origin_sni", "origin.test.").put("origin_ca_file", ca),
+      "other-name.json", zone("other-name", "other-name.test", List.of(origin.url()), null)
+        .put("origin_sni", "other.test").put("origin_ca_file", ca)));
     client = proxy.h2cClient();
   }
 
@@ -72,5 +77,18 @@ class OriginServerNameTest {
 
     assertEquals(200, exchange.status(), exchange.body() + " / " + exchange.header("muxgate-error"));
     assertEquals(List.of("origin.test"), origin.indicatedNames());
+  }
+
+  /** "certificate_invalid" alone left the operator to find out with openssl which check failed. */
+  @Test
+  void aCertificateForAnotherNameIsLoggedWithTheNameItWasCheckedAgainst() {
+    try (CapturedLog log = CapturedLog.infoFrom(OriginHealth.class)) {
+      Exchange exchange = Await.result(Exchange.get(client, "other-name.test", "/"), 15);
+
+      assertEquals(526, exchange.status(), exchange.body());
+      List<String> lines = log.matching("of zone other-name taken out of balancing");
+      assertEquals(1, lines.size(), "lines: " + log.lines());
+      assertTrue(lines.get(0).contains("certificate_invalid: ") && lines.get(0).contains("other.test"), lines.get(0));
+    }
   }
 }
