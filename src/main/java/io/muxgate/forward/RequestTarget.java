@@ -59,8 +59,13 @@ final class RequestTarget {
         return BAD;
       }
     }
-    int scheme = target.isEmpty() || target.charAt(0) == '/' ? -1 : target.indexOf("://");
-    return scheme < 0 || absoluteTargetIsServable(target, scheme) ? null : BAD;
+    if (!target.isEmpty() && target.charAt(0) == '/') {
+      return null;
+    }
+    // RFC 9112, section 3.2: else an absolute URL. CONNECT's authority-form asks for a tunnel, which no zone
+    // offers, and a bare word is no target: an origin would refuse either, a failure counted against it.
+    int scheme = target.indexOf("://");
+    return scheme > 0 && absoluteTargetIsServable(target, scheme) ? null : BAD;
   }
 
   /**

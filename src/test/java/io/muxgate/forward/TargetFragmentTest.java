@@ -120,6 +120,22 @@ class TargetFragmentTest {
     assertEquals("200", client.head().status().toString(), "the connection serves on");
   }
 
+  /**
+   * RFC 9112, section 3.2: an HTTP/1.1 target is a path, an absolute URL, the asterisk of OPTIONS or the
+   * authority of CONNECT, a tunnel no zone offers (as an HTTP/2 CONNECT without :path). A bare word or an
+   * authority reached the origins once: an HTTP/2 origin reset it and an HTTP/1.1 one closed on it, a 520
+   * counted against a healthy origin, which five of them in a row took out of balancing.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"GET page", "GET api/page", "GET ?q=1", "GET z.test:443", "CONNECT z.test:443"})
+  void anHttp11TargetThatIsNeitherPathNorUrlGets400(String requestLine) throws IOException {
+    String answer = exchange(requestLine + " HTTP/1.1\r\nHost: z.test\r\n\r\n");
+
+    assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+    assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\nmuxgate-error: bad_request_target\r\n"), answer);
+    assertEquals(0, origin.requests(), "the origin saw " + (origin.requests() > 0 ? origin.received().get(0).uri() : ""));
+  }
+
   /** RFC 9112, section 3.2.4: the asterisk form is for OPTIONS only. */
   @Test
   void anAsteriskTargetIsForOptionsOnly() throws IOException {
