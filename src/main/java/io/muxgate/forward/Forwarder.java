@@ -80,7 +80,7 @@ public final class Forwarder {
     if (!admit(client, zone, start)) {
       return;
     }
-    String target = RequestTarget.withoutDotSegments(client.uri());
+    String target = RequestTarget.withoutDotSegments(RequestTarget.withUnreservedDecoded(client.uri()));
     String path = target == client.uri() ? client.path() : RequestTarget.pathOf(target);
     Zone.Selection selection = zone.select(path == null ? "/" : path);
     String uri = originUri(target, selection.route());

@@ -129,6 +129,52 @@ final class RequestTarget {
     return "/" + String.join("/", segments) + uri.substring(end);
   }
 
+  /**
+   * {@code uri} (origin form) with the percent-encoded unreserved characters of its path decoded, the same
+   * instance when it has none. RFC 3986, section 6.2.2.2 (RFC 9110, section 4.2.3) makes {@code /%61dmin/}
+   * the same path as {@code /admin/}, and origins read it so: matched encoded, it would miss the
+   * {@code /admin/} route and reach another origin that serves it. Reserved characters ({@code %2F}) and
+   * the query stay as they came.
+   */
+  static String withUnreservedDecoded(String uri) {
+    if (uri == null) {
+      return null;   // an HTTP/2 CONNECT's missing :path
+    }
+    int escape = uri.indexOf('%');
+    if (escape < 0) {
+      return uri;
+    }
+    int end = uri.indexOf('?');
+    if (end < 0) {
+      end = uri.length();
+    }
+    StringBuilder decoded = null;
+    int copied = 0;
+    for (int i = escape; i + 2 < end; i++) {
+      if (uri.charAt(i) != '%') {
+        continue;
+      }
+      int high = Character.digit(uri.charAt(i + 1), 16);
+      int low = Character.digit(uri.charAt(i + 2), 16);
+      char c = (char) (high << 4 | low);
+      if (high >= 0 && low >= 0 && isUnreserved(c)) {
+        if (decoded == null) {
+          decoded = new StringBuilder(uri.length());
+        }
+        decoded.append(uri, copied, i).append(c);
+        copied = i + 3;
+        i += 2;
+      }
+    }
+    return decoded == null ? uri : decoded.append(uri, copied, uri.length()).toString();
+  }
+
+  /** RFC 3986, section 2.3. */
+  private static boolean isUnreserved(char c) {
+    return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+      || c == '-' || c == '.' || c == '_' || c == '~';
+  }
+
   /** The path of an origin-form {@code uri}: what comes before its query. */
   static String pathOf(String uri) {
     int query = uri.indexOf('?');

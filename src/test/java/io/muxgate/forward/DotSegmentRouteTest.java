@@ -24,9 +24,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 /**
- * Routes match the path with its dot segments resolved (RFC 3986, section 5.2.4), and the origin gets that
- * path: {@code /public/../admin/x} is a request for {@code /admin/x}, which an origin behind the
- * {@code /public/} route would otherwise serve after resolving it itself.
+ * Routes match the path with its dot segments resolved (RFC 3986, section 5.2.4) and its encoded unreserved
+ * characters decoded (section 6.2.2.2), and the origin gets that path: {@code /public/../admin/x} and
+ * {@code /%61dmin/x} are requests for {@code /admin/x}, which another route's origin would otherwise serve
+ * after normalizing the path itself.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DotSegmentRouteTest {
@@ -72,6 +73,45 @@ class DotSegmentRouteTest {
     assertEquals(200, answer.status());
     assertEquals(sited, site.requests(), "the zone's default origin got it");
     assertEquals("/public/page", open.received().get(open.requests() - 1).uri());
+  }
+
+  /**
+   * RFC 3986, section 6.2.2.2 (RFC 9110, section 4.2.3): a percent-encoded unreserved character is the
+   * character itself, as the origin reads it. Matched encoded, {@code /%61dmin/x} missed the {@code /admin/}
+   * route and reached the zone's default origin, which served {@code /admin/x}.
+   */
+  @ParameterizedTest(name = "{0} client")
+  @EnumSource(value = ClientKind.class, names = {"HTTP1", "H2C", "H2_TLS"})
+  void anEncodedUnreservedCharacterKeepsAPathInItsRoute(ClientKind kind) {
+    int sited = site.requests();
+    for (String path : List.of("/%61dmin/x?q=%61", "/adm%69n/x?q=%61", "/%61%64%6D%69%6E/x?q=%61")) {
+      Exchange answer = Await.result(Exchange.get(scope.client(kind, proxy), "z.test", path));
+
+      assertEquals(200, answer.status(), path);
+      assertEquals(sited, site.requests(), path + " reached the zone's default origin");
+      assertEquals("/x?q=%61", admin.received().get(admin.requests() - 1).uri(), path);
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({
+    "/%61%62c, /abc",
+    "/%7Euser/%2d%2E%5f%30, /~user/-._0",
+    "/a%2Fb/%2f, /a%2Fb/%2f",
+    "/a%20b%25%3F, /a%20b%25%3F",
+    "/%2561, /%2561",
+    "/a?%61, /a?%61",
+    "/%6, /%6",
+    "/a%6g%zz%, /a%6g%zz%",
+  })
+  void unreservedCharactersAreDecodedInThePathOnly(String uri, String decoded) {
+    assertEquals(decoded, RequestTarget.withUnreservedDecoded(uri));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"/", "/a/b?c=%61", "*", "/a%2Fb", "/%C3%A9"})
+  void aTargetWithoutEncodedUnreservedCharactersIsTheSameString(String uri) {
+    assertSame(uri, RequestTarget.withUnreservedDecoded(uri));
   }
 
   @ParameterizedTest
