@@ -5,7 +5,6 @@ import io.muxgate.origin.OriginFailure;
 import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.observe.ProxyMetrics;
-import io.muxgate.origin.OriginPeer;
 import io.muxgate.origin.OriginPool;
 import io.muxgate.origin.UpgradeConnector;
 import io.netty.buffer.ByteBuf;
@@ -120,10 +119,8 @@ public final class Forwarder {
                       MultiMap headers, String uri, long start) {
     // The log line's time is the request's arrival, as for every other line, though it is written at the close.
     long startMillis = System.currentTimeMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-    OriginPool pool = selection.origins().pick(null);
-    OriginPeer peer = pool.peer();
     long readTimeoutMs = zone.config().settings().proxyReadTimeoutSeconds() * 1000L;
-    WebSocketTunnel tunnel = new WebSocketTunnel(client, peer, upgrades.apply(pool), headers, uri, context,
+    WebSocketTunnel tunnel = new WebSocketTunnel(client, selection.origins(), upgrades, headers, uri, context,
       readTimeoutMs);
     tunnel.start().onComplete(ar -> {
       zone.inFlight().decrementAndGet();
@@ -135,23 +132,21 @@ public final class Forwarder {
       }
       if (open) {
         // Logged once it closes, as nginx, HAProxy and Envoy do: its duration and bytes are the tunnel's.
-        tunnel.closed().onComplete(v -> completed(tunnelRecord(client, zone, peer, startMillis, start, status, 101,
-          tunnel.originLocalPort(), tunnel.bytesIn(), tunnel.bytesOut(), null)));
+        tunnel.closed().onComplete(v -> completed(tunnelRecord(client, zone, tunnel, startMillis, start, status, 101,
+          null)));
       } else {
-        completed(tunnelRecord(client, zone, peer, startMillis, start, status, failure != null ? -1 : status,
-          tunnel.originLocalPort(), tunnel.bytesIn(), tunnel.bytesOut(),
+        completed(tunnelRecord(client, zone, tunnel, startMillis, start, status, failure != null ? -1 : status,
           failure != null ? failure.kind().reason() : "upgrade_failed"));
       }
     });
   }
 
-  private static ExchangeRecord tunnelRecord(Downstream client, Zone zone, OriginPeer peer, long startMillis,
-                                             long start, int status, int originStatus, int originLocalPort,
-                                             long bytesIn, long bytesOut, String error) {
+  private static ExchangeRecord tunnelRecord(Downstream client, Zone zone, WebSocketTunnel tunnel, long startMillis,
+                                             long start, int status, int originStatus, String error) {
     return new ExchangeRecord(startMillis, System.nanoTime() - start, zone.name(),
       client.method().name(), client.path(), status, protocolName(client.version()), client.remoteHost(),
-      client.authority(), peer.address(), "http/1.1", originLocalPort, originStatus, bytesIn, bytesOut, error, 1,
-      null);
+      client.authority(), tunnel.peer().address(), "http/1.1", tunnel.originLocalPort(), originStatus,
+      tunnel.bytesIn(), tunnel.bytesOut(), error, tunnel.attempts(), tunnel.originsTried());
   }
 
   /**

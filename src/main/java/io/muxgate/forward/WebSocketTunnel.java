@@ -5,6 +5,7 @@ import io.muxgate.origin.FailureKind;
 import io.muxgate.origin.OriginClients;
 import io.muxgate.origin.OriginFailure;
 import io.muxgate.origin.OriginPeer;
+import io.muxgate.origin.OriginPool;
 import io.muxgate.origin.SocketTuning;
 import io.muxgate.origin.UpgradeConnector;
 import io.netty.channel.Channel;
@@ -14,6 +15,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -27,9 +29,12 @@ import io.vertx.core.net.NetSocket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * A WebSocket carried to the origin over an HTTP/1.1 connection of its own: the upgrade request goes
@@ -56,8 +61,13 @@ final class WebSocketTunnel {
   private static final String ACCEPT_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
   private final Downstream client;
-  private final OriginPeer peer;
-  private final UpgradeConnector upgrades;
+  /** The origins the upgrade may go to, and where each gets its connections. */
+  private final OriginSet origins;
+  private final Function<OriginPool, UpgradeConnector> upgrades;
+  /** The origin of the current attempt: another once one fails as a down origin does (nothing was sent). */
+  private OriginPool pool;
+  /** The origin of each attempt before the current one, for the access log; null until a failover. */
+  private List<OriginAddress> originsTried;
   private final MultiMap originHeaders;
   private final String uri;
   private final ContextInternal context;
@@ -78,12 +88,13 @@ final class WebSocketTunnel {
   /** Completed once the open tunnel is over, both sides closed or closing. */
   private final Promise<Void> closed = Promise.promise();
 
-  WebSocketTunnel(Downstream client, OriginPeer peer, UpgradeConnector upgrades, MultiMap originHeaders,
-                  String uri, ContextInternal context, long readTimeoutMs) {
+  WebSocketTunnel(Downstream client, OriginSet origins, Function<OriginPool, UpgradeConnector> upgrades,
+                  MultiMap originHeaders, String uri, ContextInternal context, long readTimeoutMs) {
     this.client = client;
     this.context = context;
     this.readTimeoutMs = readTimeoutMs;
-    this.peer = peer;
+    this.origins = origins;
+    this.pool = origins.pick(null);
     this.upgrades = upgrades;
     this.originHeaders = originHeaders;
     this.uri = uri;
@@ -113,11 +124,7 @@ final class WebSocketTunnel {
       key = Base64.getEncoder().encodeToString(nonce);
       originHeaders.set(SEC_WEBSOCKET_KEY, key);
     }
-    RequestOptions options = OriginClients.upgradeRequestOptions(peer)
-      .setMethod(HttpMethod.GET)
-      .setURI(uri)
-      .setHeaders(originHeaders);
-    return upgrades.request(context, options)
+    return upgradeRequest()
       .compose(req -> {
         req.authority(client.authority());
         // A tunnel ends by closing the origin connection under this request; without a handler Vert.x
@@ -134,7 +141,7 @@ final class WebSocketTunnel {
       .recover(t -> {
         if (failure == null) {
           failure = onlyHttp2(t instanceof OriginFailure f ? f
-            : OriginFailure.ofConnect(t, peer.address().scheme().tls()));
+            : OriginFailure.ofConnect(t, peer().address().scheme().tls()));
         }
         notUpgraded();
         client.resume();
@@ -144,13 +151,37 @@ final class WebSocketTunnel {
   }
 
   /**
+   * The upgrade request, not yet sent, on a connection to the current origin. One that fails to connect as
+   * a down origin does (refused, timed out, TLS; it is taken out of balancing) hands the upgrade on to
+   * another origin in balancing, as a request's failover does, each origin once.
+   */
+  private Future<HttpClientRequest> upgradeRequest() {
+    RequestOptions options = OriginClients.upgradeRequestOptions(pool.peer())
+      .setMethod(HttpMethod.GET)
+      .setURI(uri)
+      .setHeaders(originHeaders);
+    return upgrades.apply(pool).request(context, options).recover(t -> {
+      boolean downOrigin = t instanceof OriginFailure f && f.kind().ejectsOrigin();
+      if (!downOrigin || attempts() >= origins.pools().size() || !origins.hasAlternativeInBalancing(pool)) {
+        return Future.failedFuture(t);
+      }
+      if (originsTried == null) {
+        originsTried = new ArrayList<>(origins.pools().size() - 1);
+      }
+      originsTried.add(pool.peer().address());
+      pool = origins.pick(pool);
+      return upgradeRequest();
+    });
+  }
+
+  /**
    * An {@code h2c://} origin that took the connection and then closed it, reset it or answered with bytes
    * that are no HTTP/1.1 response speaks HTTP/2 alone (one that also speaks HTTP/1.1 on its port, as Go's
    * and Jetty's h2c servers do, gets its WebSockets): said so, rather than as an origin failing.
    */
   private OriginFailure onlyHttp2(OriginFailure failure) {
     FailureKind kind = failure.kind();
-    if (peer.address().scheme() == OriginAddress.Scheme.H2C
+    if (peer().address().scheme() == OriginAddress.Scheme.H2C
       && (kind == FailureKind.INVALID_RESPONSE || kind == FailureKind.CLOSED || kind == FailureKind.RESET)) {
       return new OriginFailure(FailureKind.WEBSOCKET_UNSUPPORTED,
         "an h2c origin that does not take HTTP/1.1 has no WebSocket through Muxgate", failure);
@@ -177,6 +208,21 @@ final class WebSocketTunnel {
   /** Which origin connection answered the upgrade (its local port), once it has; else -1. */
   int originLocalPort() {
     return originLocalPort;
+  }
+
+  /** The origin of the last attempt, the one the tunnel went to if it opened. */
+  OriginPeer peer() {
+    return pool.peer();
+  }
+
+  /** Upgrade attempts made so far: one, and one more for each origin failed over from. */
+  int attempts() {
+    return originsTried == null ? 1 : originsTried.size() + 1;
+  }
+
+  /** The origin of each attempt before the last, in order; null with a single attempt. */
+  List<OriginAddress> originsTried() {
+    return originsTried;
   }
 
   /** Why the tunnel could not be opened, once {@link #start} has completed with a 5xx of the proxy's own; else null. */

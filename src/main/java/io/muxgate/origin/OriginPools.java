@@ -46,7 +46,7 @@ public final class OriginPools {
    * the connector, which closes its client only once the tunnels it opened are over.
    */
   public UpgradeConnector upgrades(OriginPool pool) {
-    return upgrades.computeIfAbsent(pool.peer(), p -> new UpgradeConnector(p, vertx, pool.addresses(), events));
+    return upgrades.computeIfAbsent(pool.peer(), p -> new UpgradeConnector(p, vertx, pool.addresses(), pool.health(), events));
   }
 
   /** Retires every pool whose peer is not in {@code inUse}; completes once their connections closed. */

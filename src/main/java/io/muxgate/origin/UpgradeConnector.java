@@ -45,14 +45,17 @@ public final class UpgradeConnector {
   private final AbandonedSetups abandoned;
   /** Where a tunnel's connection is counted, as the pool's connections are. */
   private final PoolEvents events;
+  /** The peer pool's: an upgrade's connect failure takes the origin out of balancing as the pool's do. */
+  private final OriginHealth health;
   private final Vertx vertx;
   /** Upgrades under way and tunnels open through {@link #client}: a retired connector closes it at none. */
   private final AtomicInteger users = new AtomicInteger();
   private volatile boolean retired;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  UpgradeConnector(OriginPeer peer, Vertx vertx, OriginAddresses addresses, PoolEvents events) {
+  UpgradeConnector(OriginPeer peer, Vertx vertx, OriginAddresses addresses, OriginHealth health, PoolEvents events) {
     this.peer = peer;
+    this.health = health;
     this.vertx = vertx;
     this.events = events;
     this.addresses = addresses.named() ? addresses : null;
@@ -70,7 +73,7 @@ public final class UpgradeConnector {
   /**
    * The upgrade request, not yet sent, on its own HTTP/1.1 connection to the peer; {@code options} are
    * {@link OriginClients#upgradeRequestOptions}' with the method, URI and headers. Fails with an
-   * {@link OriginFailure} when no address could be connected to.
+   * {@link OriginFailure} when no address could be connected to, which the peer's health is told of.
    */
   public Future<HttpClientRequest> request(ContextInternal context, RequestOptions options) {
     users.incrementAndGet();
@@ -79,10 +82,16 @@ public final class UpgradeConnector {
         .compose(connection -> connection.request(options)
           .onFailure(e -> connection.close())
           .onSuccess(made -> closeUnlessUpgraded(made, connection)));
-    return request.andThen(ar -> {
+    boolean tls = peer.address().scheme().tls();
+    return request.recover(t -> Future.failedFuture(OriginFailure.ofConnect(t, tls))).andThen(ar -> {
       if (ar.failed()) {
         leave();
+        OriginFailure failure = (OriginFailure) ar.cause();
+        if (failure.kind().ejectsOrigin()) {
+          health.failed(System.nanoTime(), failure.kind().reason());
+        }
       } else {
+        health.succeeded();
         countIfUpgraded(ar.result());
       }
     });

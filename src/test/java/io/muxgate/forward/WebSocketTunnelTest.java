@@ -4,6 +4,7 @@ import io.muxgate.admin.AdminApi;
 import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.support.Await;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.RefusedPort;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import io.muxgate.testing.FaultOrigin;
@@ -45,11 +46,12 @@ class WebSocketTunnelTest {
   private ProxyHarness proxy;
   private int originPort;
   private int plainOriginPort;
+  private String refusingOrigin;
   /** The proxy's local port of each WebSocket connection the origin took. */
   private final BlockingQueue<Integer> tunnelPorts = new LinkedBlockingQueue<>();
 
   @BeforeEach
-  void setUp() {
+  void setUp() throws IOException {
     HttpServerOptions options = new HttpServerOptions().setHost("127.0.0.1").setPort(0);
     HttpServer origin = Await.result(scope.vertx().createHttpServer(options)
       .webSocketHandler(ws -> {
@@ -70,7 +72,10 @@ class WebSocketTunnelTest {
     scope.track(http2Only::close);
     TestOrigin noWebSockets = scope.startOrigin(TestOrigin.Mode.H1)
       .handler(req -> req.response().setStatusCode(404).end("no websocket here"));
+    refusingOrigin = "http://127.0.0.1:" + RefusedPort.pick();
     proxy = scope.startProxy(Map.of(
+      "failover.json", ProxyHarness.zone("failover", "failover.test",
+        List.of(refusingOrigin, "http://127.0.0.1:" + originPort), null),
       "h2only.json", ProxyHarness.zone("h2only", "h2only.test", List.of("h2c://" + http2Only.authority()), null),
       "nows.json", ProxyHarness.zone("nows", "nows.test", List.of(noWebSockets.url()),
         new JsonObject().put("origin_max_http_version", "1").put("origin_max_connections", 1)),
@@ -258,6 +263,27 @@ class WebSocketTunnelTest {
 
       assertTrue(proxied.startsWith("http/1.1 404"), "refusal " + i + ": " + proxied);
     }
+  }
+
+  /**
+   * A WebSocket to several origins fails over as a request does: an origin that refuses the connection
+   * (nothing was sent) is taken out of balancing and the upgrade goes to another. Upgrades once got the
+   * 521 while another origin was up, and the refusing one stayed in balancing, drawing every other upgrade.
+   */
+  @Test
+  void anUpgradeMeetingARefusingOriginGoesToAnother() throws IOException {
+    for (int i = 0; i < 10; i++) {
+      String proxied = upgradeResponse(proxy.httpPort(), "failover.test");
+
+      assertTrue(proxied.startsWith("http/1.1 101"), "upgrade " + i + ": " + proxied);
+    }
+    Await.until(() -> proxy.records().stream().anyMatch(r -> r.originsTried() != null), "a failover's log line");
+    ExchangeRecord failedOver = proxy.records().stream().filter(r -> r.originsTried() != null).findFirst().get();
+    assertEquals(List.of(refusingOrigin), failedOver.originsTried().stream().map(String::valueOf).toList());
+    assertEquals(2, failedOver.attempts());
+    double ejections = new AdminApi(scope.vertx(), proxy.adminPort()).metric("muxgate_origin_ejections_total",
+      "origin=\"" + refusingOrigin + "\",zone=\"failover\"");
+    assertTrue(ejections >= 1.0, "ejections: " + ejections);
   }
 
   /** An origin that takes the connection and never answers the upgrade: 524 after proxy_read_timeout. */
