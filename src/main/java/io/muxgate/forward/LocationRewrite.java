@@ -51,19 +51,23 @@ final class LocationRewrite {
     } catch (URISyntaxException e) {
       return null;
     }
-    if (uri.getHost() == null) {
+    String host = uri.getHost();
+    if (host == null) {
       return null;
     }
+    if (host.startsWith("[")) {
+      host = host.substring(1, host.length() - 1);   // an IPv6 literal: origin addresses are kept without brackets
+    }
     Route route = selection.route();
-    boolean found = pointsAt(uri, selection.origins());
+    boolean found = pointsAt(uri, host, selection.origins());
     if (!found && zone != null) {
-      if (selection.route() != null && pointsAt(uri, zone.origins())) {
+      if (selection.route() != null && pointsAt(uri, host, zone.origins())) {
         route = null;
         found = true;
       }
       for (int i = 0; !found && i < zone.routes().size(); i++) {
         Zone.RoutedOrigins routed = zone.routes().get(i);
-        if (routed.route() != selection.route() && pointsAt(uri, routed.origins())) {
+        if (routed.route() != selection.route() && pointsAt(uri, host, routed.origins())) {
           route = routed.route();
           found = true;
         }
@@ -89,16 +93,16 @@ final class LocationRewrite {
     return sb.toString();
   }
 
-  /** Whether {@code uri} names one of {@code origins} (its host or SNI name, and its port). */
-  private static boolean pointsAt(URI uri, OriginSet origins) {
+  /** Whether {@code uri}, whose host is {@code host}, names one of {@code origins} (its host or SNI name, and its port). */
+  private static boolean pointsAt(URI uri, String host, OriginSet origins) {
     for (OriginPool pool : origins.pools()) {
       OriginAddress origin = pool.peer().address();
       int port = uri.getPort() != -1 ? uri.getPort()
         : uri.getScheme() == null ? (origin.scheme().tls() ? 443 : 80)
         : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
       String sni = pool.peer().sni();
-      if (port == origin.port() && (uri.getHost().equalsIgnoreCase(origin.host())
-        || (sni != null && uri.getHost().equalsIgnoreCase(sni)))) {
+      if (port == origin.port() && (host.equalsIgnoreCase(origin.host())
+        || (sni != null && host.equalsIgnoreCase(sni)))) {
         return true;
       }
     }

@@ -6,6 +6,8 @@ import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -57,7 +59,13 @@ class LocationRewriteTest {
         default -> request.response().setStatusCode(404).end();
       }
     });
+    HttpServer ipv6 = Await.result(scope.vertx().createHttpServer(new HttpServerOptions().setHost("::1").setPort(0))
+      .requestHandler(request -> request.response().setStatusCode(302)
+        .putHeader("location", "http://[::1]:" + request.localAddress().port() + "/next?a=1").end())
+      .listen());
     proxy = scope.startProxy(Map.of(
+      "ipv6.json", zone("ipv6", "ipv6.test", List.of("http://[::1]:" + ipv6.actualPort()),
+        new JsonObject().put("origin_max_http_version", "1")),
       "split.json", withApiRoute(zone("split", "split.test", List.of(h2cOrigin.url()), null), api),
       "h2c.json", withApiRoute(zone("h2c", "h2c.test", List.of(h2cOrigin.url()), null), h2cOrigin),
       "h1.json", withApiRoute(zone("h1", "h1.test", List.of(h1Origin.url()),
@@ -112,6 +120,19 @@ class LocationRewriteTest {
     assertEquals(scheme + "://split.test/api/next?a=1#top",
       Await.result(Exchange.get(scope.client(kind, proxy), "split.test", "/moved-to-api")).header("location"),
       "from the zone's origin to the route's: the route's prefix");
+  }
+
+  /**
+   * A URL names an IPv6 origin ({@code http://[::1]:8080}) with its address in brackets, which the origin's
+   * parsed address has not: such a Location once went to the client as it came, naming the origin.
+   */
+  @ParameterizedTest(name = "{0} client")
+  @MethodSource("clients")
+  void aLocationNamingAnIpv6OriginNamesTheProxy(ClientKind kind) {
+    Exchange moved = Await.result(Exchange.get(scope.client(kind, proxy), "ipv6.test", "/moved"));
+
+    assertEquals(302, moved.status(), moved.header("muxgate-error"));
+    assertEquals((kind.tls() ? "https" : "http") + "://ipv6.test/next?a=1", moved.header("location"));
   }
 
   static Stream<ClientKind> clients() {
