@@ -156,8 +156,11 @@ public final class ProxyVerticle extends VerticleBase {
   private void closed(HttpConnection connection) {
     connections.remove(connection);
     if (cut != null && connections.isEmpty()) {
-      // A turn later: the exchanges the close ends may be told after this handler, in the same task.
-      context.runOnContext(v -> cut.tryComplete());
+      // Two turns later. The socket's close future completes inside Netty's close, which only then queues
+      // the task that runs the channel's inactive event, where Vert.x and the front end tell the
+      // connection's exchanges that it closed and they are logged. A turn queued from here runs before
+      // that task; a stop at once would write out the access log without their lines.
+      context.runOnContext(v -> context.runOnContext(w -> cut.tryComplete()));
     }
   }
 
