@@ -212,6 +212,16 @@ public final class Forwarder {
     return answer;
   }
 
+  /**
+   * The 431 the HTTP/2 codec answered by itself, without body, to a header list over the size the front end
+   * advertises: it dropped the list, so neither zone nor method, path or host is known.
+   * Logged and counted under zone="" as the proxy's other refusals before a zone.
+   */
+  public void refusedHeaderList(String remoteHost) {
+    completed(new ExchangeRecord(System.currentTimeMillis(), 0, null, null, null, 431, protocolName(HttpVersion.HTTP_2),
+      remoteHost, null, null, null, -1, -1, 0, 0, RequestChecks.HEADERS_TOO_LARGE, 0, null));
+  }
+
   /** How many bytes of {@link #errorBody} go with the answer to a head with {@code method}: none to a HEAD. */
   public static int errorBodyBytes(CharSequence method) {
     return ErrorAnswer.bodyBytes(method);

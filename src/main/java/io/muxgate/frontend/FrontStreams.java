@@ -94,6 +94,8 @@ public final class FrontStreams {
         if (s != null) {
           blocked.remove(s);
           s.onClosed();
+        } else {
+          refused.closed(stream, lastOpened);
         }
       }
     });

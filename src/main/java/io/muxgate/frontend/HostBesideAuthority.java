@@ -56,6 +56,7 @@ final class HostBesideAuthority {
       this.lastOpened = lastStreamCreated;
       this.fence = fence;
       this.refused = refused;
+      refused.watchClosing(() -> lastOpened);
     }
 
     @Override

@@ -5,10 +5,13 @@ import io.muxgate.forward.MalformedHead;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Stream;
+
+import java.util.function.IntSupplier;
 
 /**
  * Client HTTP/2 streams whose first HEADERS no stream can carry ({@link MalformedHead}), answered here on the
@@ -72,6 +75,28 @@ final class RefusedHeads {
     }
     ctx.channel().flush();
     return true;
+  }
+
+  /**
+   * Logs and counts a client stream the codec answered by itself as it closes: the bare 431 Netty writes to
+   * a header list over the SETTINGS_MAX_HEADER_LIST_SIZE the front end advertises, which it decodes to its
+   * end, drops, and answers on a stream it opens for that alone. Such a stream is the only one with a
+   * response sent whose HEADERS no frame listener saw: {@code lastOpened} is the highest stream id they did.
+   */
+  void closed(Http2Stream stream, int lastOpened) {
+    if (stream.id() > lastOpened && stream.isHeadersSent() && handler.connection().remote().isValidStreamId(stream.id())) {
+      forwarder.refusedHeaderList(remoteHost);
+    }
+  }
+
+  /** {@link #closed} for each stream of the connection, where no listener of the front end's sees them close. */
+  void watchClosing(IntSupplier lastOpened) {
+    handler.connection().addListener(new Http2ConnectionAdapter() {
+      @Override
+      public void onStreamClosed(Http2Stream stream) {
+        closed(stream, lastOpened.getAsInt());
+      }
+    });
   }
 
   /** Whether {@code streamId} is a stream answered here: its later HEADERS (trailers) are dropped. */

@@ -1,20 +1,30 @@
 package io.muxgate.forward;
 
 import io.muxgate.admin.AdminApi;
+import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.support.Await;
 import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.RawFrameClient;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.util.concurrent.TimeUnit;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -65,6 +75,31 @@ class HeaderLimitTest {
     assertEquals("z", proxy.lastRecord("/").zone(), "the refusal is the zone's, as a 413 is");
     assertEquals(1.0, new AdminApi(scope.vertx(), proxy.adminPort()).metric("muxgate_requests_total",
       "code=\"431\",zone=\"z\""));
+  }
+
+  /**
+   * A list over the 256 KiB the front end advertises gets the codec's own bare 431, the list dropped as it
+   * is decoded: still one log line and one count, under zone="" as nothing of the head is left to name it.
+   */
+  @Test
+  void anHttp2ListOverTheAdvertisedSizeIsLoggedAndCounted() throws InterruptedException {
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    scope.track(() -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+    RawFrameClient client = RawFrameClient.connect(scope, group, proxy.httpPort());
+
+    client.headers(1, new DefaultHttp2Headers().method("GET").scheme("http").path("/huge").authority("z.test")
+      .add("x-big", "b".repeat(300_000)), true);
+
+    assertEquals("HEADERS 1 431", client.next());
+    Await.until(() -> !proxy.records().isEmpty(), "the refusal's log line");
+    ExchangeRecord logged = proxy.records().get(0);
+    assertEquals(431, logged.status());
+    assertEquals("request_headers_too_large", logged.error());
+    assertEquals("HTTP/2", logged.clientProtocol());
+    assertNull(logged.zone());
+    assertEquals(1.0, new AdminApi(scope.vertx(), proxy.adminPort()).metric("muxgate_requests_total",
+      "code=\"431\",zone=\"\""));
+    assertEquals(0, origin.requests());
   }
 
   /** An HTTP/2 :path is held to the request-target limit HTTP/1.x's request line has: 414 past 16 KiB. */
