@@ -61,6 +61,8 @@ final class UnreadRequestLines extends ChannelInboundHandlerAdapter {
     } else if (msg instanceof HttpRequest request) {
       if (request.decoderResult().isSuccess()) {
         checkVersion(request);
+      } else {
+        CutHeaderBlocks.keepHeldHost(ctx.pipeline().get(DECODER), request);
       }
       if (request.protocolVersion() == HttpVersion.HTTP_1_0) {
         Http11StatusLines.installAfter(ctx);

@@ -7,6 +7,7 @@ import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.RawFrameClient;
+import io.muxgate.support.RawHttp;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import io.netty.channel.EventLoopGroup;
@@ -21,10 +22,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -73,6 +76,20 @@ class HeaderLimitTest {
     assertEquals("request_headers_too_large", refused.header("muxgate-error"));
     assertEquals(0, origin.requests());
     assertEquals("z", proxy.lastRecord("/").zone(), "the refusal is the zone's, as a 413 is");
+    assertEquals(1.0, new AdminApi(scope.vertx(), proxy.adminPort()).metric("muxgate_requests_total",
+      "code=\"431\",zone=\"z\""));
+  }
+
+  /** The Host read just before the one header line over the limit still names the 431's zone. */
+  @Test
+  void aHostRightBeforeTheHeaderOverTheLimitStillNamesTheZone() throws IOException {
+    String answer = RawHttp.exchange(proxy.httpPort(), "GET /cut HTTP/1.1\r\nHost: z.test\r\nx-big: "
+      + "b".repeat(40_000) + "\r\n\r\n");
+
+    assertTrue(answer.startsWith("HTTP/1.1 431 "), answer);
+    Await.until(() -> proxy.lastRecord("/cut") != null, "the refusal's log line");
+    assertEquals("z", proxy.lastRecord("/cut").zone());
+    assertEquals("z.test", proxy.lastRecord("/cut").host().host());
     assertEquals(1.0, new AdminApi(scope.vertx(), proxy.adminPort()).metric("muxgate_requests_total",
       "code=\"431\",zone=\"z\""));
   }
