@@ -25,7 +25,35 @@ public final class ConfigException extends RuntimeException {
     if (field != null && !field.isEmpty()) {
       sb.append(field).append(": ");
     }
-    return sb.append(reason).toString();
+    return printable(sb.append(reason).toString());
+  }
+
+  /**
+   * {@code text} with its control characters and line separators written as escapes ({@code \n}, {@code \t},
+   * else four hex digits after a backslash and u): a value quoted from a file, or the file's own name, stays on the one line that reports
+   * it and cannot start another that looks like the proxy's.
+   */
+  public static String printable(String text) {
+    StringBuilder sb = null;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (!Character.isISOControl(c) && c != '\u2028' && c != '\u2029') {
+        if (sb != null) {
+          sb.append(c);
+        }
+        continue;
+      }
+      if (sb == null) {
+        sb = new StringBuilder(text.length() + 8).append(text, 0, i);
+      }
+      switch (c) {
+        case '\n' -> sb.append("\\n");
+        case '\r' -> sb.append("\\r");
+        case '\t' -> sb.append("\\t");
+        default -> sb.append(String.format("\\u%04x", (int) c));
+      }
+    }
+    return sb == null ? text : sb.toString();
   }
 
   public String file() {

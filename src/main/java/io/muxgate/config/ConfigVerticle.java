@@ -106,7 +106,7 @@ public final class ConfigVerticle extends VerticleBase {
       current = files.read();
     } catch (IOException e) {
       if (!e.getMessage().equals(lastScanError)) {
-        log.error("cannot scan zone files, keeping every zone as it is: " + e.getMessage());
+        log.error("cannot scan zone files, keeping every zone as it is: " + ConfigException.printable(e.getMessage()));
         lastScanError = e.getMessage();
       }
       return;
@@ -127,7 +127,7 @@ public final class ConfigVerticle extends VerticleBase {
       metrics.configReload(false);
     }
     for (String file : result.recovered()) {
-      log.info("zone file accepted again: " + file);
+      log.info("zone file accepted again: " + ConfigException.printable(file));
     }
     if (result.changed()) {
       metrics.configReload(true);

@@ -154,6 +154,23 @@ class HotReloadTest {
     assertEquals(List.of(200, 200), statuses(client, "b.test", 2));
   }
 
+  /** A line break in a rejected value, or in the file's name, is written escaped: one rejection, one line. */
+  @Test
+  void aRejectedValueWithALineBreakStaysOnItsOneLogLine() {
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C);
+    CapturedLog log = scope.track(CapturedLog.infoFrom(ConfigVerticle.class));
+    ProxyHarness proxy = scope.startProxy(Map.of(
+      "a.json", capped("a", "a.test", origin.url(), 10),
+      "b\n.json", capped("b\nSEVERE forged", "b.test", origin.url(), 10),
+      "c.json", capped("c", "c\r\n.test", origin.url(), 10)));
+
+    assertEquals(List.of(
+      "SEVERE zone file rejected, zone not loaded: tenants/b\\n.json: zone: must be letters, digits, '.', '_' or"
+        + " '-', got \"b\\nSEVERE forged\"",
+      "SEVERE zone file rejected, zone not loaded: tenants/c.json: hosts[0]: not a host name or *.wildcard:"
+        + " \"c\\r\\n.test\""), log.matching("rejected"));
+  }
+
   @Test
   void zoneAddedAndRemovedAtRunTimeAppliesOnEveryLoopWithinTwoScanPeriods() throws IOException {
     long scanPeriodMs = 250;
