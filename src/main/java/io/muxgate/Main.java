@@ -6,6 +6,7 @@ import io.muxgate.config.ConfigException;
 import io.muxgate.config.ProcessConfig;
 import io.muxgate.frontend.ServerCertificate;
 import io.muxgate.observe.ProxyMetrics;
+import io.muxgate.observe.RateLimitedLog;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
@@ -36,6 +37,14 @@ public final class Main {
   private static final Logger VERTX_EVICTIONS =
     Logger.getLogger("io.vertx.core.http.impl.HttpClientConnectionInternal");
 
+  /**
+   * Vert.x logs as SEVERE, with the exception's message alone, each exception on a connection that has no
+   * handler for it: an origin connection whose h2c Upgrade preflight gets an invalid answer (a bare LF, a
+   * status that is no number) fails so before the proxy holds it, once per request sent to such an origin,
+   * whose 520 and access log line say it already. One line a minute, with the count of those left out.
+   */
+  private static final Logger VERTX_CONNECTION_ERRORS = Logger.getLogger("io.vertx.core.net.impl.ConnectionBase");
+
   private static final String NETTY_ALLOCATOR = "io.netty.allocator.type";
   /** How long a second stop signal waits for client connections to close before exiting anyway. */
   private static final long FORCED_STOP_SECONDS = 3;
@@ -55,6 +64,7 @@ public final class Main {
     }
     NETTY_HTTP2.setLevel(Level.WARNING);
     VERTX_EVICTIONS.setLevel(Level.SEVERE);
+    VERTX_CONNECTION_ERRORS.setFilter(new RateLimitedLog(TimeUnit.MINUTES.toNanos(1)));
     Path confPath;
     ProcessConfig config;
     try {
