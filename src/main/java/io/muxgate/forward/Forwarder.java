@@ -159,10 +159,15 @@ public final class Forwarder {
     String reason = RequestChecks.decoderFault(request.decoderResult().cause());
     int status = RequestChecks.status(reason);
     Downstream client = new VertxDownstream(request);
+    boolean lineRead = !(request.decoderResult().cause() instanceof UnreadRequestLine);
+    if (reason.equals(RequestChecks.CLIENT_CLOSED)) {
+      // Gone in the middle of its head: logged as nginx logs it (400; HAProxy: BADREQ, CR--), nothing sent.
+      logRefusal(client, null, status, reason, start, lineRead, 0);
+      return;
+    }
     LingeringClose.afterResponse(client);
     // A header block cut at the limit still has the headers before it: its zone counts the refusal.
-    reject(client, status == 431 ? resolveZone(client.authority()) : null, status, reason, start,
-      !(request.decoderResult().cause() instanceof UnreadRequestLine));
+    reject(client, status == 431 ? resolveZone(client.authority()) : null, status, reason, start, lineRead);
   }
 
   private Zone resolveZone(HostAndPort authority) {
@@ -184,7 +189,11 @@ public final class Forwarder {
   /** {@code lineRead} is false for Netty's stand-in of a request line it could not read: nothing to log of it. */
   private void reject(Downstream client, Zone zone, int status, String reason, long start, boolean lineRead) {
     closeAfterResponse(client);
-    long bytesOut = ErrorAnswer.write(client, status, reason);
+    logRefusal(client, zone, status, reason, start, lineRead, ErrorAnswer.write(client, status, reason));
+  }
+
+  private void logRefusal(Downstream client, Zone zone, int status, String reason, long start, boolean lineRead,
+                          long bytesOut) {
     completed(new ExchangeRecord(System.currentTimeMillis(), System.nanoTime() - start,
       zone == null ? null : zone.name(), lineRead ? client.method().name() : null, lineRead ? client.path() : null,
       status,

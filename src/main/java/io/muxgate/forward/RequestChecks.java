@@ -1,6 +1,7 @@
 package io.muxgate.forward;
 
 import io.muxgate.origin.HeaderLists;
+import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.http.ContentLengthNotAllowedException;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
@@ -18,6 +19,8 @@ import io.vertx.core.net.HostAndPort;
 final class RequestChecks {
 
   static final String HEADERS_TOO_LARGE = "request_headers_too_large";
+  /** The client closed its connection in the middle of a request head: nothing is answered. */
+  static final String CLIENT_CLOSED = "client_closed";
   private static final String MISSING_HOST = "missing_host";
   private static final String BAD_TRANSFER_ENCODING = "bad_transfer_encoding";
   private static final String UNSUPPORTED_TRANSFER_CODING = "unsupported_transfer_coding";
@@ -72,6 +75,9 @@ final class RequestChecks {
   static String decoderFault(Throwable cause) {
     if (cause instanceof UnreadRequestLine unread) {
       cause = unread.getCause();
+    }
+    if (cause instanceof PrematureChannelClosureException) {
+      return CLIENT_CLOSED;
     }
     if (cause instanceof TooLongHttpLineException) {
       return RequestTarget.TOO_LONG;

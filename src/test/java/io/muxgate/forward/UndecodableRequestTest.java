@@ -13,6 +13,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -82,6 +84,26 @@ class UndecodableRequestTest {
 
     assertRefused(answer, 400, "bad_request");
     assertLoggedWithoutMethodOrPath();
+  }
+
+  /**
+   * A client that closes in the middle of its head is answered nothing, and logged so: 400 as nginx logs it
+   * (HAProxy: BADREQ, CR--), with no byte sent rather than the body of an answer that had nowhere to go.
+   */
+  @Test
+  void aHeadCutByTheClientsCloseIsLoggedWithNothingSent() throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
+      socket.getOutputStream().write("GET /cut HTTP/1.1\r\nHost: z.test\r\nAccept: */*\r\n"
+        .getBytes(StandardCharsets.ISO_8859_1));
+      socket.getOutputStream().flush();
+    }
+
+    Await.until(() -> proxy.lastRecord("/cut") != null, "the cut head's log line");
+    ExchangeRecord logged = proxy.lastRecord("/cut");
+    assertEquals(400, logged.status());
+    assertEquals("client_closed", logged.error());
+    assertEquals(0, logged.bytesOut());
+    assertEquals(0, origin.requests());
   }
 
   /**
