@@ -120,8 +120,7 @@ final class Headers {
     if (!headers.contains(name)) {
       headers.add(name, value);
     } else {
-      List<CharSequence> existing = headers.getAll(name);
-      headers.set(name, String.join(", ", existing) + ", " + value);
+      headers.set(name, joined(headers.getAll(name), value));
     }
   }
 
@@ -206,7 +205,32 @@ final class Headers {
     if (existing.isEmpty()) {
       headers.set(name, value);
     } else {
-      headers.set(name, String.join(", ", existing) + ", " + value);
+      headers.set(name, joined(existing, value));
     }
+  }
+
+  /**
+   * The list {@code existing} with {@code value} after it. An empty line adds no element (RFC 9110, section
+   * 5.6.1: empty list elements do not count): {@code x-forwarded-for:} sent empty gives the client's
+   * address alone, not {@code , 127.0.0.1}.
+   */
+  private static String joined(List<? extends CharSequence> existing, CharSequence value) {
+    StringBuilder list = new StringBuilder();
+    for (CharSequence line : existing) {
+      if (!isBlank(line)) {
+        list.append(line).append(", ");
+      }
+    }
+    return list.append(value).toString();
+  }
+
+  private static boolean isBlank(CharSequence text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c != ' ' && c != '\t') {
+        return false;
+      }
+    }
+    return true;
   }
 }

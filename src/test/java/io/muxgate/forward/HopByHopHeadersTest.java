@@ -167,6 +167,18 @@ class HopByHopHeadersTest {
     assertEquals(kind.via(), originSaw.get().get("via"));
   }
 
+  /** An x-forwarded-for sent empty is a list of no address: the client's own alone, not {@code , 127.0.0.1}. */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ClientKind.class)
+  void anEmptyForwardedForGetsTheClientsAddressAlone(ClientKind kind) {
+    HttpClientAgent client = scope.client(kind, proxy);
+    for (String host : List.of("h2c.test", "h1.test")) {
+      Exchange exchange = Await.result(send(client, host, req -> req.putHeader("x-forwarded-for", ""), null));
+      assertEquals(200, exchange.status(), exchange.body());
+      assertEquals("127.0.0.1", originSaw.get().get("x-forwarded-for"), host);
+    }
+  }
+
   @ParameterizedTest(name = "{0}")
   @EnumSource(ClientKind.class)
   void anHttp1OriginGetsTheForwardedHeadersAndNoPseudoHeaders(ClientKind kind) {
