@@ -41,6 +41,14 @@ public interface Downstream {
 
   HttpVersion version();
 
+  /**
+   * The version the request came in, which its {@code via} entry names (RFC 9110, section 7.6.3): that of
+   * the connection, but for the first request of an h2c Upgrade, sent in HTTP/1.1 and answered in HTTP/2.
+   */
+  default HttpVersion receivedVersion() {
+    return version();
+  }
+
   /** The request target in origin form (path and query), as the origin gets it before route rewriting. */
   String uri();
 

@@ -10,6 +10,7 @@ import io.muxgate.origin.UpgradeConnector;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AttributeKey;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
@@ -37,6 +38,11 @@ public final class Forwarder {
    * counts it. Above it, 431.
    */
   public static final int MAX_REQUEST_HEADER_BYTES = 32 * 1024;
+  /**
+   * Set by the front end on a cleartext connection whose first request asks for the h2c Upgrade Vert.x
+   * takes: that request, stream 1 once upgraded, came in HTTP/1.1.
+   */
+  public static final AttributeKey<Boolean> H2C_UPGRADED = AttributeKey.valueOf("muxgate.h2cUpgraded");
   /** The longest request target served (HTTP/1.x: the codec's request-line limit is the same). Above it, 414. */
   public static final int MAX_REQUEST_TARGET_CHARS = 16 * 1024;
 

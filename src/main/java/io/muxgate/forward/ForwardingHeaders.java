@@ -33,7 +33,7 @@ final class ForwardingHeaders {
       Headers.append(http2, X_FORWARDED_FOR, client.remoteHost());
       http2.set(X_FORWARDED_PROTO, proto);
       http2.set(X_FORWARDED_HOST, authority);
-      Headers.append(http2, VIA, via(client.version()));
+      Headers.append(http2, VIA, via(client.receivedVersion()));
       return new Http2HeadersAdaptor(http2);
     }
     MultiMap headers = HttpHeaders.headers();
@@ -41,7 +41,7 @@ final class ForwardingHeaders {
     Headers.append(headers, "x-forwarded-for", client.remoteHost());
     headers.set("x-forwarded-proto", proto);
     headers.set("x-forwarded-host", authority);
-    Headers.append(headers, "via", via(client.version()));
+    Headers.append(headers, "via", via(client.receivedVersion()));
     return headers;
   }
 

@@ -56,6 +56,15 @@ final class VertxDownstream implements Downstream {
   }
 
   @Override
+  public HttpVersion receivedVersion() {
+    HttpVersion version = request.version();
+    // Stream 1 of a connection whose first request took the h2c Upgrade is that request.
+    return version == HttpVersion.HTTP_2 && request.streamId() == 1
+      && request.connection() instanceof ConnectionBase base && base.channel().hasAttr(Forwarder.H2C_UPGRADED)
+      ? HttpVersion.HTTP_1_1 : version;
+  }
+
+  @Override
   public String uri() {
     return uri;
   }

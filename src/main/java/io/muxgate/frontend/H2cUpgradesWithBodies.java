@@ -1,5 +1,6 @@
 package io.muxgate.frontend;
 
+import io.muxgate.forward.Forwarder;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -55,8 +56,12 @@ final class H2cUpgradesWithBodies extends ChannelInboundHandlerAdapter {
         // The check chose HTTP/1.x and hands on the bytes it read: the first request is yet to be decoded.
         pipeline.addBefore(UPGRADE, BEFORE_UPGRADE, INSTANCE);
       }
-    } else if (msg instanceof HttpRequest request && !mayUpgrade(request)) {
-      decline(request.headers());
+    } else if (msg instanceof HttpRequest request) {
+      if (!mayUpgrade(request)) {
+        decline(request.headers());
+      } else if (request.headers().contains(HttpHeaderNames.UPGRADE, Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, true)) {
+        ctx.channel().attr(Forwarder.H2C_UPGRADED).set(Boolean.TRUE);
+      }
     }
     pipeline.remove(ctx.name());
     ctx.fireChannelRead(msg);

@@ -17,6 +17,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -157,7 +158,7 @@ class HopByHopHeadersTest {
     assertEquals("203.0.113.9, 127.0.0.1", seen.get("x-forwarded-for"));
     assertEquals(kind.tls() ? "https" : "http", seen.get("x-forwarded-proto"));
     assertEquals("h2c.test", seen.get("x-forwarded-host"));
-    assertEquals("1.0 corp-proxy, " + kind.via(), seen.get("via"));
+    assertEquals("1.0 corp-proxy, " + kind.firstVia(), seen.get("via"));
     assertEquals("trailers", seen.get("te"));
     assertEquals("2 muxgate", exchange.header("via"), "the response came from an HTTP/2 origin");
 
@@ -165,6 +166,21 @@ class HopByHopHeadersTest {
     assertEquals(200, plain.status(), plain.body());
     assertEquals("127.0.0.1", originSaw.get().get("x-forwarded-for"));
     assertEquals(kind.via(), originSaw.get().get("via"));
+  }
+
+  /**
+   * The first request of an h2c Upgrade came in HTTP/1.1, though it is answered in HTTP/2: its via says so
+   * (RFC 9110, section 7.6.3), and the connection's next request, sent in HTTP/2, says that.
+   */
+  @Test
+  void theFirstRequestOfAnH2cUpgradeIsForwardedAsReceivedInHttp11() {
+    HttpClientAgent client = proxy.h2cUpgradeClient();
+    for (String via : List.of("1.1 muxgate", "2 muxgate")) {
+      Exchange exchange = Await.result(Exchange.get(client, "h2c.test", "/"));
+      assertEquals(200, exchange.status(), exchange.body());
+      assertEquals(via, originSaw.get().get("via"));
+      assertEquals("2 muxgate", exchange.header("via"), "the response came from an HTTP/2 origin");
+    }
   }
 
   /** An x-forwarded-for sent empty is a list of no address: the client's own alone, not {@code , 127.0.0.1}. */
@@ -191,7 +207,7 @@ class HopByHopHeadersTest {
     assertEquals("203.0.113.9, 127.0.0.1", seen.get("x-forwarded-for"));
     assertEquals(kind.tls() ? "https" : "http", seen.get("x-forwarded-proto"));
     assertEquals("h1.test", seen.get("x-forwarded-host"));
-    assertEquals(kind.via(), seen.get("via"));
+    assertEquals(kind.firstVia(), seen.get("via"));
     assertEquals("h1.test", seen.get("host"));
     assertTrue(seen.names().stream().noneMatch(name -> name.startsWith(":")), () -> "origin saw " + seen.names());
   }

@@ -37,6 +37,11 @@ public enum ClientKind {
     return version == HttpVersion.HTTP_2 ? "2 muxgate" : "1.1 muxgate";
   }
 
+  /** The {@code via} entry of a new client's first request: an h2c Upgrade's is sent in HTTP/1.1. */
+  public String firstVia() {
+    return this == H2C_UPGRADE ? "1.1 muxgate" : via();
+  }
+
   public boolean tls() {
     return this == H2_TLS;
   }
