@@ -46,6 +46,7 @@ final class ConnectionAdoption {
       ReadPastWriteErrors.install(channel, () -> pool.drain(origin));
     }
     if (!h2) {
+      IdenticalContentLengths.accept(channel);
       HeapBodies.install(channel, "handler");
       ClosingResponses.watch(channel, () -> pool.drain(origin), seconds -> idle.originAnnounced(origin, seconds));
       SurplusBytes.watch(channel, peer, () -> pool.drain(origin));
