@@ -177,13 +177,15 @@ public final class Muxgate {
     }
   }
 
-  /** Requests admitted and not yet over, every zone and event loop together. */
+  /** Requests admitted and not yet over, open WebSocket tunnels among them, every zone and event loop together. */
   public int inFlight() {
     int sum = 0;
     for (Zone zone : configVerticle.current().zones()) {
       sum += zone.inFlight().get();
     }
-    return sum;
+    synchronized (proxies) {
+      return sum + proxies.stream().mapToInt(ProxyVerticle::openTunnels).sum();
+    }
   }
 
   public boolean isReady() {

@@ -19,6 +19,7 @@ import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
 
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -52,6 +53,11 @@ public final class Forwarder {
   private final Function<OriginPool, UpgradeConnector> upgrades;
   private final Deadlines deadlines = new Deadlines();
   private final Drain drain = new Drain();
+  /**
+   * WebSocket tunnels open now: out of their zone's requests in flight once open (they do not count against
+   * {@code max_concurrent_requests}), yet a stop waits for them and cuts them like any request.
+   */
+  private final AtomicInteger openTunnels = new AtomicInteger();
 
   public Forwarder(Supplier<ZoneTable> zones, ExchangeObserver observer, ProxyMetrics metrics,
                    Function<OriginPool, UpgradeConnector> upgrades) {
@@ -129,17 +135,23 @@ public final class Forwarder {
     WebSocketTunnel tunnel = new WebSocketTunnel(client, selection.origins(), upgrades, headers, uri, context,
       readTimeoutMs);
     tunnel.start().onComplete(ar -> {
-      zone.inFlight().decrementAndGet();
       int status = ar.succeeded() ? ar.result() : 520;
       boolean open = status == (client.version() == HttpVersion.HTTP_2 ? 200 : 101);
+      if (open) {
+        openTunnels.incrementAndGet();   // before the zone lets go of it: a stop never sees it in neither count
+      }
+      zone.inFlight().decrementAndGet();
       OriginFailure failure = tunnel.failure();
       if (failure != null) {
         originFailed(zone, failure);
       }
       if (open) {
         // Logged once it closes, as nginx, HAProxy and Envoy do: its duration and bytes are the tunnel's.
-        tunnel.closed().onComplete(v -> completed(tunnelRecord(client, zone, tunnel, startMillis, start, status, 101,
-          null)));
+        tunnel.closed().onComplete(v -> {
+          openTunnels.decrementAndGet();
+          completed(tunnelRecord(client, zone, tunnel, startMillis, start, status, 101,
+            drain.cutByDrain() ? "drain_timeout" : null));
+        });
       } else {
         completed(tunnelRecord(client, zone, tunnel, startMillis, start, status, failure != null ? -1 : status,
           failure != null ? failure.kind().reason() : "upgrade_failed"));
@@ -274,6 +286,11 @@ public final class Forwarder {
 
   Drain drain() {
     return drain;
+  }
+
+  /** WebSocket tunnels open now on this event loop. */
+  public int openTunnels() {
+    return openTunnels.get();
   }
 
   /**

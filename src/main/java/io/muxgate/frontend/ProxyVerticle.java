@@ -169,6 +169,11 @@ public final class ProxyVerticle extends VerticleBase {
     return connections.size();
   }
 
+  /** WebSocket tunnels open now: in flight for a stop, though no longer in their zone's count. */
+  public int openTunnels() {
+    return forwarder == null ? 0 : forwarder.openTunnels();
+  }
+
   /** Client connections whose HTTP/2 streams the front end runs itself ({@link FrontStreams}). */
   public int frontStreamConnections() {
     return frontStreamConnections.get();

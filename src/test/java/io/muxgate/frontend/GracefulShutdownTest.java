@@ -11,6 +11,10 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -21,6 +25,8 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static io.muxgate.support.ProxyHarness.zone;
@@ -125,6 +131,43 @@ class GracefulShutdownTest {
       "the cut request counted as 503 drain_timeout");
     assertEquals(0.0, admin.metric("muxgate_requests_total", "code=\"499\",zone=\"z\""));
     quick.close(); // the parked origin request stays parked: its client is gone
+  }
+
+  /**
+   * An open WebSocket is in flight for a stop, as nginx and Envoy hold one while they drain: counted in the
+   * stop's line, served on while time remains, and cut at drain_timeout_s, logged as the drain's doing,
+   * its origin connection closed and no longer counted open.
+   */
+  @Test
+  void anOpenWebSocketIsInFlightUntilTheDrainCutsIt() throws InterruptedException {
+    HttpServer echo = Await.result(scope.vertx().createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+      .webSocketHandler(ws -> ws.textMessageHandler(ws::writeTextMessage))
+      .listen());
+    Vertx own = Vertx.vertx();
+    scope.track(() -> own.close().await(10, TimeUnit.SECONDS));
+    ProxyHarness quick = ProxyHarness.start(own, Map.of("ws.json", zone("ws", "ws.test",
+      List.of("http://127.0.0.1:" + echo.actualPort()), null)), new JsonObject().put("drain_timeout_s", 1));
+    scope.track(quick::close);
+    WebSocket ws = Await.result(scope.vertx().createWebSocketClient().connect(new WebSocketConnectOptions()
+      .setHost("127.0.0.1").setPort(quick.httpPort()).setURI("/chat").putHeader("host", "ws.test")));
+    BlockingQueue<String> replies = new LinkedBlockingQueue<>();
+    ws.textMessageHandler(replies::add);
+    assertEquals(1, quick.app().inFlight(), "the open tunnel is in flight");
+    AdminApi admin = new AdminApi(scope.vertx(), quick.adminPort());
+    String originConnection = "origin=\"http://127.0.0.1:" + echo.actualPort() + "\",protocol=\"http/1.1\",zone=\"ws\"";
+    assertEquals(1.0, admin.metric("muxgate_origin_connections", originConnection));
+
+    Future<Void> stopped = quick.app().shutdown();
+    ws.writeTextMessage("during the drain");
+    assertEquals("during the drain", replies.poll(5, TimeUnit.SECONDS), "the tunnel serves on while time remains");
+    assertFalse(stopped.isComplete(), "the stop waits for the tunnel");
+
+    Await.result(stopped, 10);
+    Await.until(() -> quick.lastRecord("/chat") != null, 5_000, "the tunnel's log line");
+    assertEquals(101, quick.lastRecord("/chat").status());
+    assertEquals("drain_timeout", quick.lastRecord("/chat").error());
+    Await.until(() -> admin.metric("muxgate_origin_connections", originConnection) == 0.0, 5_000,
+      "the tunnel's origin connection counted closed");
   }
 
   /**
