@@ -87,15 +87,16 @@ public final class ProxyVerticle extends VerticleBase {
         frontStreamConnections.incrementAndGet();
       }
     };
-    HttpServer cleartext = AcceptHook.createHttpServer(vertx, FrontendOptions.cleartext(config), channel -> {
-      H2cUpgradesWithBodies.install(channel);
-      FirstBurstErrors.install(channel);
-      UnclaimedAtStop.install(channel);
-    })
+    HttpServer cleartext = AcceptHook.createHttpServer(vertx, FrontendOptions.cleartext(config),
+      UnclaimedAtStop::install, channel -> {
+        H2cUpgradesWithBodies.install(channel);
+        FirstBurstErrors.install(channel);
+      })
       .connectionHandler(connections)
       .requestHandler(forwarder::handle)
       .invalidRequestHandler(forwarder::handleInvalid);
-    HttpServer tls = AcceptHook.createHttpServer(vertx, FrontendOptions.tls(config, keyCert), FirstBurstErrors::install)
+    HttpServer tls = AcceptHook.createHttpServer(vertx, FrontendOptions.tls(config, keyCert), UnclaimedAtStop::install,
+      FirstBurstErrors::install)
       .connectionHandler(connections)
       .requestHandler(forwarder::handle)
       .invalidRequestHandler(forwarder::handleInvalid);

@@ -193,6 +193,33 @@ class GracefulShutdownTest {
   }
 
   /**
+   * Nor does a TLS connection whose handshake is not over (nothing sent yet, half a ClientHello), as nginx
+   * and HAProxy close them at a stop: Vert.x shows such a connection to nobody, so it held the stop for the
+   * handshake's 10 s bound, or, its handshake ending during the drain, the whole drain_timeout_s.
+   */
+  @Test
+  void tlsConnectionsStillInTheirHandshakeDoNotHoldTheStop() throws IOException {
+    ProxyHarness patient = patientProxy();
+    int port = patient.httpsPort();
+    try (Socket silent = new Socket("127.0.0.1", port); Socket partial = new Socket("127.0.0.1", port)) {
+      // a TLS handshake record's header and the first bytes of its ClientHello
+      partial.getOutputStream().write(new byte[] {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01});
+      Await.until(() -> TcpTable.acceptedAndRead(port, silent.getLocalPort())
+        && TcpTable.acceptedAndRead(port, partial.getLocalPort()), "both connections accepted and read");
+
+      long start = System.nanoTime();
+      Await.result(patient.app().shutdown(), 15);
+      double seconds = (System.nanoTime() - start) / 1e9;
+
+      assertTrue(seconds < 5, "the stop waited for handshakes that had not ended: " + seconds + " s");
+      for (Socket s : List.of(silent, partial)) {
+        s.setSoTimeout(5_000);
+        assertEquals(-1, s.getInputStream().read(), "closed by the stop");
+      }
+    }
+  }
+
+  /**
    * A client that broke HTTP/2 got GOAWAY(error) and a FIN, and the proxy lingers reading what it still
    * sends (2 s at most): nothing is in flight, so the stop ends that linger rather than waiting it out.
    */
