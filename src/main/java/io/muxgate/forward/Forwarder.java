@@ -142,6 +142,12 @@ public final class Forwarder {
       }
       zone.inFlight().decrementAndGet();
       OriginFailure failure = tunnel.failure();
+      if (failure != null && drain.cutByDrain()) {
+        // The stop closes origin connections after the drain: an upgrade still unanswered then was cut by
+        // the drain, not by its origin, and nothing reached its client, whose connection closed first.
+        completed(tunnelRecord(client, zone, tunnel, startMillis, start, 503, -1, "drain_timeout"));
+        return;
+      }
       if (failure != null) {
         originFailed(zone, failure);
       }

@@ -8,6 +8,7 @@ import io.muxgate.support.TcpTable;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
@@ -16,6 +17,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -168,6 +170,34 @@ class GracefulShutdownTest {
     assertEquals("drain_timeout", quick.lastRecord("/chat").error());
     Await.until(() -> admin.metric("muxgate_origin_connections", originConnection) == 0.0, 5_000,
       "the tunnel's origin connection counted closed");
+  }
+
+  /**
+   * A WebSocket upgrade the origin has not answered when drain_timeout_s runs out is the drain's cut, as
+   * any request is (503 drain_timeout), not the origin's failure (520 origin_closed): the origin connection
+   * closes because the stop closes it.
+   */
+  @Test
+  void anUpgradeUnansweredAtTheDrainTimeoutIsCutByTheDrain() {
+    Promise<Void> taken = Promise.promise();
+    NetServer silent = Await.result(scope.vertx().createNetServer().connectHandler(socket -> taken.tryComplete())
+      .listen(0, "127.0.0.1"));
+    Vertx own = Vertx.vertx();
+    scope.track(() -> own.close().await(10, TimeUnit.SECONDS));
+    ProxyHarness quick = ProxyHarness.start(own, Map.of("ws.json", zone("ws", "ws.test",
+      List.of("http://127.0.0.1:" + silent.actualPort()), null)), new JsonObject().put("drain_timeout_s", 1));
+    scope.track(() -> ProxyHarness.deleteTree(quick.confDir()));
+    scope.vertx().createWebSocketClient().connect(new WebSocketConnectOptions()
+      .setHost("127.0.0.1").setPort(quick.httpPort()).setURI("/chat").putHeader("host", "ws.test"));
+    Await.result(taken.future(), 10);
+
+    // The stop as Main runs it: the drain, then Vert.x closed, the upgrade's origin connection with it.
+    Await.result(quick.app().shutdown(), 10);
+    Await.result(own.close(), 10);
+
+    Await.until(() -> quick.lastRecord("/chat") != null, 5_000, "the upgrade's log line");
+    assertEquals(503, quick.lastRecord("/chat").status());
+    assertEquals("drain_timeout", quick.lastRecord("/chat").error());
   }
 
   /**
