@@ -22,8 +22,25 @@ public final class Chunks {
   private Chunks() {
   }
 
-  /** A chunk that owns a slice of {@code data}, valid after {@code data}'s own owner lets it go. */
-  static Buffer retained(ByteBuf data) {
+  /**
+   * A slice keeps alive the whole buffer it was cut from, here a read of up to 64 KiB from the origin, for
+   * as long as its client takes to read it: a client that reads nothing keeps a stream window of chunks.
+   * A chunk smaller than that buffer by more than this is copied, so held chunks keep at most this many
+   * times their bytes: 100-byte events read one by one between another stream's large frames kept 64 KiB
+   * each, 650 times their size. Large frames (16 KiB in a 64 KiB read) stay slices.
+   */
+  private static final int MAX_BYTES_KEPT_PER_BYTE = 8;
+
+  /**
+   * A chunk that owns {@code data}'s bytes, valid after {@code data}'s own owner lets it go: a slice of
+   * it, or a copy where the slice would keep too much alive. A response's last chunk stays a slice, as
+   * one buffer per stream is a bound already: a body that fits one DATA frame is relayed without a copy.
+   */
+  static Buffer retained(ByteBuf data, boolean last) {
+    ByteBuf whole = data.unwrap();
+    if (!last && whole != null && (long) data.readableBytes() * MAX_BYTES_KEPT_PER_BYTE < whole.capacity()) {
+      return BufferInternal.buffer(data.copy());
+    }
     return BufferInternal.buffer(data.retainedSlice());
   }
 

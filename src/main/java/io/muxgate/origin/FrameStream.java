@@ -258,8 +258,9 @@ public final class FrameStream implements OriginStream {
       return bytes;
     }
     over = end;
-    // No copy: the chunk keeps its slice of the connection's read buffer until the client side lets it go.
-    Buffer chunk = bytes == 0 ? Buffer.buffer() : Chunks.retained(data);
+    // No copy as a rule: the chunk keeps its slice of the connection's read buffer until the client side
+    // lets it go (see Chunks#retained for when it is copied instead).
+    Buffer chunk = bytes == 0 ? Buffer.buffer() : Chunks.retained(data, end);
     if (end) {
       heldChunk = chunk;
       last = () -> {
