@@ -14,6 +14,7 @@ import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.impl.ConnectionBase;
 
 import javax.net.ssl.SSLException;
+import java.util.Locale;
 
 /** A request read by Vert.x's HTTP server: HTTP/1.x, h2c, and HTTP/2 streams the front end leaves to Vert.x. */
 final class VertxDownstream implements Downstream {
@@ -231,6 +232,16 @@ final class VertxDownstream implements Downstream {
 
   @Override
   public void writeEarlyHints(MultiMap hints) {
-    response.writeEarlyHints(hints);
+    response.writeEarlyHints(request.version() == HttpVersion.HTTP_2 ? lowerCased(hints) : hints);
+  }
+
+  /**
+   * Vert.x's HTTP/2 server writes a 103's names as given, and the codec refuses an upper-case one (RFC 9113,
+   * section 8.2.1): the {@code Link} an HTTP/1.1 origin sends would drop the hints without a word.
+   */
+  private static MultiMap lowerCased(MultiMap hints) {
+    MultiMap lower = HttpHeaders.headers();
+    hints.forEach((name, value) -> lower.add(name.toLowerCase(Locale.ROOT), value));
+    return lower;
   }
 }
