@@ -33,12 +33,13 @@ public final class Chunks {
 
   /**
    * A chunk that owns {@code data}'s bytes, valid after {@code data}'s own owner lets it go: a slice of
-   * it, or a copy where the slice would keep too much alive. A response's last chunk stays a slice, as
-   * one buffer per stream is a bound already: a body that fits one DATA frame is relayed without a copy.
+   * it, or a copy where the slice would keep too much alive. With {@code mayKeepRead} (a response's first
+   * chunk and its last) it stays a slice whatever its size, as one or two reads per stream is a bound
+   * already: a body of one DATA frame is relayed without a copy.
    */
-  static Buffer retained(ByteBuf data, boolean last) {
+  static Buffer retained(ByteBuf data, boolean mayKeepRead) {
     ByteBuf whole = data.unwrap();
-    if (!last && whole != null && (long) data.readableBytes() * MAX_BYTES_KEPT_PER_BYTE < whole.capacity()) {
+    if (!mayKeepRead && whole != null && (long) data.readableBytes() * MAX_BYTES_KEPT_PER_BYTE < whole.capacity()) {
       return BufferInternal.buffer(data.copy());
     }
     return BufferInternal.buffer(data.retainedSlice());

@@ -49,6 +49,8 @@ public final class FrameStream implements OriginStream {
    */
   private Runnable last;
   /** The last chunk {@link #last} holds, let go if the stream is reset before it goes out. */
+  /** A chunk of this response already keeps the whole read it came in: the next small ones are copied. */
+  private boolean sliceKept;
   private Buffer heldChunk;
 
   FrameStream(FrameStreams owner, Http2Headers head, Sink sink) {
@@ -259,8 +261,10 @@ public final class FrameStream implements OriginStream {
     }
     over = end;
     // No copy as a rule: the chunk keeps its slice of the connection's read buffer until the client side
-    // lets it go (see Chunks#retained for when it is copied instead).
-    Buffer chunk = bytes == 0 ? Buffer.buffer() : Chunks.retained(data, end);
+    // lets it go. A small chunk between the stream's first and its last is copied (Chunks#retained): a
+    // body of one DATA frame and an empty END_STREAM, as Node sends 1 KiB, is relayed without a copy.
+    Buffer chunk = bytes == 0 ? Buffer.buffer() : Chunks.retained(data, end || !sliceKept);
+    sliceKept = true;
     if (end) {
       heldChunk = chunk;
       last = () -> {
