@@ -1,9 +1,15 @@
 package io.muxgate.forward;
 
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.http.HttpServerRequestInternal;
+import io.vertx.core.net.impl.ConnectionBase;
 
 import java.util.concurrent.TimeUnit;
 
@@ -53,6 +59,44 @@ final class LingeringClose {
           linger(request);
         }
       }
+    }
+  }
+
+  /**
+   * The response on one of Vert.x's HTTP/2 server streams is over while the request's body is still due (an
+   * upload answered early, by the origin or the proxy), or, after a final answer to
+   * {@code expect: 100-continue}, may never come. A client that sends none of it for LINGER_MS after the
+   * response's END_STREAM went out is told to stop with RST_STREAM(NO_ERROR) (RFC 9113, section 8.1), as an
+   * HTTP/1.x connection closes then; left alone, a client that neither sends nor resets would hold the stream,
+   * one of the connection's concurrent streams, and the connection, which would never go idle. Not at once:
+   * curl 7.88, waiting for a 100 (Continue), drops a final answer closely followed by the reset ("Empty reply
+   * from server"). A body still flowing is read and dropped to its end instead: Vert.x's reset has no
+   * {@code frontend.ResetFence}, so each DATA frame in flight would draw an RST_STREAM(STREAM_CLOSED) counted
+   * against the connection's reset allowance. The front end's own streams are reset by
+   * {@code frontend.FrontRequest}.
+   */
+  static void afterEarlyResponse(HttpServerRequest request) {
+    ContextInternal context = ((HttpServerRequestInternal) request).context();
+    long read = request.bytesRead();
+    context.setTimer(LINGER_MS, id -> resetIfSilent(request, read, context));
+  }
+
+  /** {@code readBefore}: the body's bytes read when the timer was set. */
+  private static void resetIfSilent(HttpServerRequest request, long readBefore, ContextInternal context) {
+    if (request.isEnded() || !(request.connection() instanceof ConnectionBase connection)) {
+      return;
+    }
+    Http2ConnectionHandler codec = connection.channel().pipeline().get(Http2ConnectionHandler.class);
+    Http2Stream stream = codec == null ? null : codec.connection().stream(request.streamId());
+    if (stream == null) {
+      return;
+    }
+    long read = request.bytesRead();
+    if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL && read == readBefore) {
+      request.response().reset(Http2Error.NO_ERROR.code());
+    } else if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL || stream.state() == Http2Stream.State.OPEN) {
+      // The body still flows, or the response's end still waits for the client's window (a reset would drop it).
+      context.setTimer(LINGER_MS, id -> resetIfSilent(request, read, context));
     }
   }
 

@@ -218,6 +218,9 @@ final class VertxDownstream implements Downstream {
     } else {
       response.end();
     }
+    if (request.version() == HttpVersion.HTTP_2 && !request.isEnded()) {
+      LingeringClose.afterEarlyResponse(request);
+    }
   }
 
   @Override
