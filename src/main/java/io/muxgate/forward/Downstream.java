@@ -88,6 +88,11 @@ public interface Downstream {
     return null;
   }
 
+  /** Whether the request's head ended it (HTTP/2 HEADERS with END_STREAM): it has no body, not even empty DATA. */
+  default boolean endedWithHead() {
+    return false;
+  }
+
   /** The client's IP address as text. */
   String remoteHost();
 

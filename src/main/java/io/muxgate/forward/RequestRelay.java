@@ -7,6 +7,7 @@ import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.HostAndPort;
 
@@ -81,6 +82,12 @@ final class RequestRelay implements Downstream.Events {
    */
   RequestOptions options(boolean h2) {
     MultiMap headers = originHttp2 == null ? originHeaders : withoutPseudoHeaders(originHeaders);
+    if (!h2 && originHttp2 != null && carriesContent(client.method()) && client.endedWithHead()) {
+      // HTTP/2 needs no length for an empty body; over HTTP/1.1 none and no chunking means an empty body
+      // too, but origins that want a length answer it 411: say it, as nginx does (RFC 9110, section 8.6).
+      // On the copy made just above.
+      headers.set(HttpHeaders.CONTENT_LENGTH, "0");
+    }
     if (!h2 && headers.contains(TE)) {
       // TE is hop-by-hop: over HTTP/1.1 its sender names it in Connection (RFC 9110, section 10.1.4),
       // and a recipient may ignore a TE that Connection does not name. On a copy: a replay may go to an
@@ -88,6 +95,11 @@ final class RequestRelay implements Downstream.Events {
       headers = HttpHeaders.headers().addAll(headers).set(HttpHeaders.CONNECTION, TE);
     }
     return new RequestOptions().setMethod(client.method()).setURI(originUri).setHeaders(headers);
+  }
+
+  /** The methods whose requests carry content (RFC 9110, section 9.3): a bodiless one is still a zero length. */
+  private static boolean carriesContent(HttpMethod method) {
+    return method == HttpMethod.POST || method == HttpMethod.PUT || method == HttpMethod.PATCH;
   }
 
   private static Http2Headers withScheme(Http2Headers head, AsciiString scheme) {

@@ -43,6 +43,7 @@ abstract sealed class FrontRequest implements Downstream permits FrontStream {
   /** Body chunks read while paused, their bytes not yet back in the client's window. */
   private ArrayDeque<Buffer> held;
   private boolean endHeld;
+  private final boolean endedWithHead;
   private Http2Headers requestTrailers;
   private boolean ended;
   private boolean failed;
@@ -60,6 +61,7 @@ abstract sealed class FrontRequest implements Downstream permits FrontStream {
     this.path = query < 0 ? uri : uri.substring(0, query);
     this.authority = authority;
     this.endHeld = end;
+    this.endedWithHead = end;
   }
 
   final int id() {
@@ -211,6 +213,11 @@ abstract sealed class FrontRequest implements Downstream permits FrontStream {
       requestTrailers = trailers.isEmpty() ? null : trailers;
       read(Unpooled.EMPTY_BUFFER, true);
     }
+  }
+
+  @Override
+  public final boolean endedWithHead() {
+    return endedWithHead;
   }
 
   @Override

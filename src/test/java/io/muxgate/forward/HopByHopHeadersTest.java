@@ -14,6 +14,7 @@ import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.BeforeAll;
@@ -210,6 +211,28 @@ class HopByHopHeadersTest {
     assertEquals(kind.firstVia(), seen.get("via"));
     assertEquals("h1.test", seen.get("host"));
     assertTrue(seen.names().stream().noneMatch(name -> name.startsWith(":")), () -> "origin saw " + seen.names());
+  }
+
+  /**
+   * An HTTP/2 request whose stream ends with its head has an empty body; an HTTP/1.1 origin gets that said
+   * as {@code content-length: 0} for a method whose requests carry content, as nginx says it (RFC 9110,
+   * section 8.6), where no length and no chunking would leave origins that want one to answer 411. A GET
+   * gets no length, and an HTTP/1.1 client's request (an h2c Upgrade's first one too) goes as it came.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ClientKind.class)
+  void anEmptyHttp2PostReachesAnHttp1OriginWithAZeroLength(ClientKind kind) {
+    HttpClientAgent client = scope.client(kind, proxy);
+    for (HttpMethod method : List.of(HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.GET)) {
+      Exchange exchange = Await.result(Exchange.send(client, method, "h1.test", "/", req -> {
+      }, null));
+      assertEquals(200, exchange.status(), exchange.body());
+      MultiMap seen = originSaw.get();
+      boolean bodilessHttp2 = kind.version() == HttpVersion.HTTP_2 && method != HttpMethod.GET
+        && !(kind == ClientKind.H2C_UPGRADE && method == HttpMethod.POST);
+      assertEquals(bodilessHttp2 ? "0" : null, seen.get("content-length"), method + " " + seen);
+      assertNull(seen.get("transfer-encoding"), method + " " + seen);
+    }
   }
 
   private void answerWithHopHeaders(HttpServerRequest request) {
