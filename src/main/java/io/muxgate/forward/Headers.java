@@ -26,7 +26,11 @@ final class Headers {
     copy(from, to, false);
   }
 
-  /** A request's headers, with {@code te: trailers} kept if the client sent it. */
+  /**
+   * A request's headers, with {@code te: trailers} kept if the client sent it, and without Trailer: a request
+   * whose headers are a MultiMap is read or sent by Vert.x, which carries no request trailers, so Trailer
+   * would announce some that never come.
+   */
   static void copyRequest(MultiMap from, MultiMap to) {
     copy(from, to, true);
   }
@@ -38,7 +42,8 @@ final class Headers {
       String name = header.getKey();
       if (name.equalsIgnoreCase("te")) {
         trailersAccepted |= hasToken(header.getValue(), "trailers");
-      } else if (!isHopByHop(name) && (named == null || !containsIgnoreCase(named, name))) {
+      } else if (!isHopByHop(name) && (named == null || !containsIgnoreCase(named, name))
+        && !(request && name.length() == 7 && is(name, "trailer"))) {
         to.add(name, header.getValue());
       }
     }

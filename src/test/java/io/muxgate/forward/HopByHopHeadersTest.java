@@ -46,6 +46,9 @@ class HopByHopHeadersTest {
   private static final List<String> REQUEST_HOP_HEADERS =
     List.of("keep-alive", "proxy-connection", "upgrade", "x-named-by-connection");
 
+  private static final boolean OWN_STREAMS = !"false".equalsIgnoreCase(System.getProperty("muxgate.front_streams"))
+    && !"false".equalsIgnoreCase(System.getProperty("muxgate.frame_streams"));
+
   @RegisterExtension
   final TestScope scope = new TestScope();
   private ProxyHarness proxy;
@@ -232,6 +235,25 @@ class HopByHopHeadersTest {
         && !(kind == ClientKind.H2C_UPGRADE && method == HttpMethod.POST);
       assertEquals(bodilessHttp2 ? "0" : null, seen.get("content-length"), method + " " + seen);
       assertNull(seen.get("transfer-encoding"), method + " " + seen);
+    }
+  }
+
+  /**
+   * Trailer announces trailers; where the proxy drops them (an HTTP/1.1 client's, anything bound for an
+   * HTTP/1.1 origin) it drops the announcement too, and keeps it where they go on (HTTP/2 end to end).
+   */
+  @Test
+  void trailerIsAnnouncedOnlyWhereTrailersGoOn() {
+    HttpClientAgent h1 = scope.client(ClientKind.HTTP1, proxy);
+    HttpClientAgent h2 = scope.client(ClientKind.H2C, proxy);
+    for (String host : List.of("h1.test", "h2c.test")) {
+      for (HttpClientAgent client : List.of(h1, h2)) {
+        Exchange exchange = Await.result(send(client, host,
+          req -> req.putHeader("trailer", "x-checksum").setChunked(true), Buffer.buffer("body")));
+        assertEquals(200, exchange.status(), exchange.body());
+        boolean trailersGoOn = client == h2 && host.equals("h2c.test") && OWN_STREAMS;
+        assertEquals(trailersGoOn ? "x-checksum" : null, originSaw.get().get("trailer"), host + " " + exchange.version());
+      }
     }
   }
 
