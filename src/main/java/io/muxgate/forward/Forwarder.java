@@ -132,8 +132,8 @@ public final class Forwarder {
     // The log line's time is the request's arrival, as for every other line, though it is written at the close.
     long startMillis = System.currentTimeMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     long readTimeoutMs = zone.config().settings().proxyReadTimeoutSeconds() * 1000L;
-    WebSocketTunnel tunnel = new WebSocketTunnel(client, selection.origins(), upgrades, headers, uri, context,
-      readTimeoutMs);
+    WebSocketTunnel tunnel = new WebSocketTunnel(client, selection.origins(), upgrades,
+      failure -> replayed(zone, failure), headers, uri, context, readTimeoutMs);
     tunnel.start().onComplete(ar -> {
       int status = ar.succeeded() ? ar.result() : 520;
       boolean open = status == (client.version() == HttpVersion.HTTP_2 ? 200 : 101);

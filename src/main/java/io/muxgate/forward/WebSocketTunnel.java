@@ -34,6 +34,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -64,6 +65,8 @@ final class WebSocketTunnel {
   /** The origins the upgrade may go to, and where each gets its connections. */
   private final OriginSet origins;
   private final Function<OriginPool, UpgradeConnector> upgrades;
+  /** Told of each failure an upgrade failed over from, to count it as a request's failover is counted. */
+  private final Consumer<OriginFailure> failedOver;
   /** The origin of the current attempt: another once one fails as a down origin does (nothing was sent). */
   private OriginPool pool;
   /** The origin of each attempt before the current one, for the access log; null until a failover. */
@@ -89,13 +92,15 @@ final class WebSocketTunnel {
   private final Promise<Void> closed = Promise.promise();
 
   WebSocketTunnel(Downstream client, OriginSet origins, Function<OriginPool, UpgradeConnector> upgrades,
-                  MultiMap originHeaders, String uri, ContextInternal context, long readTimeoutMs) {
+                  Consumer<OriginFailure> failedOver, MultiMap originHeaders, String uri, ContextInternal context,
+                  long readTimeoutMs) {
     this.client = client;
     this.context = context;
     this.readTimeoutMs = readTimeoutMs;
     this.origins = origins;
     this.pool = origins.pick(null);
     this.upgrades = upgrades;
+    this.failedOver = failedOver;
     this.originHeaders = originHeaders;
     this.uri = uri;
   }
@@ -161,10 +166,11 @@ final class WebSocketTunnel {
       .setURI(uri)
       .setHeaders(originHeaders);
     return upgrades.apply(pool).request(context, options).recover(t -> {
-      boolean downOrigin = t instanceof OriginFailure f && f.kind().ejectsOrigin();
-      if (!downOrigin || attempts() >= origins.pools().size() || !origins.hasAlternativeInBalancing(pool)) {
+      if (!(t instanceof OriginFailure f && f.kind().ejectsOrigin()) || attempts() >= origins.pools().size()
+        || !origins.hasAlternativeInBalancing(pool)) {
         return Future.failedFuture(t);
       }
+      failedOver.accept(f);
       if (originsTried == null) {
         originsTried = new ArrayList<>(origins.pools().size() - 1);
       }

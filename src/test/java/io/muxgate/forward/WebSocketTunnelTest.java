@@ -284,6 +284,12 @@ class WebSocketTunnelTest {
     double ejections = new AdminApi(scope.vertx(), proxy.adminPort()).metric("muxgate_origin_ejections_total",
       "origin=\"" + refusingOrigin + "\",zone=\"failover\"");
     assertTrue(ejections >= 1.0, "ejections: " + ejections);
+    // Counted as a request's failover is, with the failure's reason.
+    Await.until(() -> proxy.records().stream().filter(r -> "failover".equals(r.zone())).count() == 10, "every log line");
+    long failovers = proxy.records().stream().filter(r -> r.originsTried() != null)
+      .mapToLong(r -> r.originsTried().size()).sum();
+    assertEquals((double) failovers, new AdminApi(scope.vertx(), proxy.adminPort())
+      .metric("muxgate_origin_replays_total", "reason=\"connection_refused\",zone=\"failover\""));
   }
 
   /** An origin that takes the connection and never answers the upgrade: 524 after proxy_read_timeout. */
