@@ -101,11 +101,16 @@ final class LocationRewrite {
         : uri.getScheme() == null ? (origin.scheme().tls() ? 443 : 80)
         : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
       String sni = pool.peer().sni();
-      if (port == origin.port() && (host.equalsIgnoreCase(origin.host())
-        || (sni != null && host.equalsIgnoreCase(sni)))) {
+      if (port == origin.port() && (sameName(host, origin.host()) || (sni != null && sameName(host, sni)))) {
         return true;
       }
     }
     return false;
+  }
+
+  /** Whether two host names are one, in any case and with or without the root dot ({@code origin.test.}). */
+  private static boolean sameName(String a, String b) {
+    int length = a.endsWith(".") ? a.length() - 1 : a.length();
+    return length == (b.endsWith(".") ? b.length() - 1 : b.length()) && a.regionMatches(true, 0, b, 0, length);
   }
 }

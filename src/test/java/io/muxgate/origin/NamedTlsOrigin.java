@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * An h2 origin over TLS on 127.0.0.1:0 whose self-signed certificate names only {@code name} (no IP
- * address), answering 200 "secure" (a WebSocket's messages with "secure " before them) and recording the
+ * address), answering 200 "secure" (302 to the URL of a {@code location} query parameter; a WebSocket's messages with "secure " before them) and recording the
  * SNI each connection indicated and the authority of each request and WebSocket. The certificate
  * is written to a PEM file a zone can name as its {@code origin_ca_file}.
  */
@@ -68,6 +68,10 @@ final class NamedTlsOrigin implements AutoCloseable {
       .connectionHandler(connection -> indicatedNames.add(String.valueOf(connection.indicatedServerName())))
       .requestHandler(request -> {
         authorities.add(String.valueOf(request.authority()));
+        String location = request.getParam("location");
+        if (location != null) {
+          request.response().setStatusCode(302).putHeader("location", location);
+        }
         request.response().end("secure");
       })
       .webSocketHandler(ws -> {

@@ -13,6 +13,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 
@@ -47,6 +49,10 @@ class OriginServerNameTest {
         .put("origin_ca_file", ca),
       "fqdn-sni.json", zone("fqdn-sni", "fqdn-sni.test", List.of(origin.url()), null)
         .put("origin_sni", "origin.test.").put("origin_ca_file", ca),
+      "location-fqdn.json", zone("location-fqdn", "location-fqdn.test", List.of("https://origin.test.:" + origin.port()),
+        null).put("origin_ca_file", ca),
+      "location-sni.json", zone("location-sni", "location-sni.test", List.of(origin.url()), null)
+        .put("origin_sni", "origin.test.").put("origin_ca_file", ca),
       "other-name.json", zone("other-name", "other-name.test", List.of(origin.url()), null)
         .put("origin_sni", "other.test").put("origin_ca_file", ca)));
     client = proxy.h2cClient();
@@ -77,6 +83,28 @@ class OriginServerNameTest {
 
     assertEquals(200, exchange.status(), exchange.body() + " / " + exchange.header("muxgate-error"));
     assertEquals(List.of("origin.test"), origin.indicatedNames());
+  }
+
+  /**
+   * A Location naming the origin is rewritten to name the proxy whether the origin, as configured or as the
+   * Location writes it, has its root dot or not: {@code origin.test.} and {@code origin.test} are one name.
+   */
+  @Test
+  void aLocationNamingTheOriginWithOrWithoutItsRootDotNamesTheProxy() {
+    for (String zone : List.of("location-fqdn", "location-sni")) {
+      for (String name : List.of("origin.test", "origin.test.", "ORIGIN.test")) {
+        String location = "https://" + name + ":" + origin.port() + "/next?a=1";
+        Exchange exchange = Await.result(Exchange.get(client, zone + ".test",
+          "/?location=" + URLEncoder.encode(location, StandardCharsets.UTF_8)), 15);
+
+        assertEquals(302, exchange.status(), exchange.body() + " / " + exchange.header("muxgate-error"));
+        assertEquals("http://" + zone + ".test/next?a=1", exchange.header("location"), zone + ": " + location);
+      }
+    }
+    Exchange other = Await.result(Exchange.get(client, "location-fqdn.test",
+      "/?location=" + URLEncoder.encode("https://origin.test.example:" + origin.port() + "/", StandardCharsets.UTF_8)), 15);
+    assertEquals("https://origin.test.example:" + origin.port() + "/", other.header("location"), "another name");
+    origin.indicatedNames().clear(); // the other tests count the handshakes of their own zones
   }
 
   /** "certificate_invalid" alone left the operator to find out with openssl which check failed. */
