@@ -19,9 +19,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.Signature;
 import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.Base64;
 
 /** The certificate of the TLS front end: the configured PEM pair, or a self-signed one made at start. */
 public final class ServerCertificate {
@@ -29,6 +32,7 @@ public final class ServerCertificate {
   private static final Logger log = LoggerFactory.getLogger(ServerCertificate.class);
   /** The process's self-signed certificate, made on first use. */
   private static KeyCertOptions selfSigned;
+  private static final String PKCS8_BEGIN = "-----BEGIN PRIVATE KEY-----";
 
   private ServerCertificate() {
   }
@@ -101,8 +105,11 @@ public final class ServerCertificate {
       keyManagers = new PemKeyCertOptions().addCertValue(Buffer.buffer(certPem)).addKeyValue(Buffer.buffer(keyPem))
         .getKeyManagerFactory(null);   // values, not paths: no Vert.x instance needed
     } catch (Exception e) {
+      String unsupported = isEncrypted(keyPem) ? null : unsupportedAlgorithm(keyPem);
       throw new ConfigException(configFile, "tls.key_file", isEncrypted(keyPem)
         ? key + " is encrypted; Muxgate needs the key without a pass phrase (openssl pkey -in KEY -out PLAIN)"
+        : unsupported != null ? key + " holds a private key of algorithm " + unsupported + ", which Muxgate does not"
+          + " support (Vert.x reads RSA and EC keys only): use an RSA or EC key and its certificate"
         : key + " is not a PEM private key for " + cert + ": " + e.getMessage());
     }
     if (!keyFitsCertificate(keyManagers)) {
@@ -154,6 +161,34 @@ public final class ServerCertificate {
       }
     }
     return true;
+  }
+
+  /**
+   * The algorithm of a well-formed PKCS#8 key that the front end cannot load (Ed25519, as {@code openssl genpkey
+   * -algorithm ed25519} writes), or null: Vert.x's reader calls it only an "Unsupported algorithm identifier".
+   */
+  private static String unsupportedAlgorithm(byte[] keyPem) {
+    String text = new String(keyPem, StandardCharsets.ISO_8859_1);
+    int begin = text.indexOf(PKCS8_BEGIN);
+    int end = begin < 0 ? -1 : text.indexOf("-----END PRIVATE KEY-----", begin);
+    if (end < 0) {
+      return null;
+    }
+    PKCS8EncodedKeySpec der;
+    try {
+      der = new PKCS8EncodedKeySpec(Base64.getMimeDecoder().decode(text.substring(begin + PKCS8_BEGIN.length(), end)));
+    } catch (IllegalArgumentException notBase64) {
+      return null;
+    }
+    for (String algorithm : new String[] {"Ed25519", "Ed448", "X25519", "X448", "DSA", "RSASSA-PSS"}) {
+      try {
+        KeyFactory.getInstance(algorithm).generatePrivate(der);
+        return algorithm;
+      } catch (GeneralSecurityException notThisOne) {
+        // the next
+      }
+    }
+    return null;
   }
 
   /** PKCS#8's ENCRYPTED PRIVATE KEY block, or a legacy one with a {@code Proc-Type: 4,ENCRYPTED} header. */

@@ -128,6 +128,26 @@ class ServerCertificateTest {
     assertTrue(e.getMessage().contains(ecKey.toString()), e.getMessage());
   }
 
+  /**
+   * Vert.x's PEM reader takes RSA and EC keys only: an Ed25519 key (openssl genpkey -algorithm ed25519) was
+   * reported as "not a PEM private key ... Unsupported algorithm identifier", as if the file were damaged.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"Ed25519", "Ed448"})
+  void aKeyOfAnUnsupportedAlgorithmIsNamedAsSuch(String algorithm) throws Exception {
+    String pkcs8 = Base64.getMimeEncoder(64, "\n".getBytes())
+      .encodeToString(KeyPairGenerator.getInstance(algorithm).generateKeyPair().getPrivate().getEncoded());
+    Path edKey = Files.writeString(dir.resolve("ed-key.pem"),
+      "-----BEGIN PRIVATE KEY-----\n" + pkcs8 + "\n-----END PRIVATE KEY-----\n");
+
+    ConfigException e = assertThrows(ConfigException.class, () -> check(Path.of(pair.certificatePath()), edKey));
+
+    assertEquals("tls.key_file", e.field());
+    assertTrue(e.getMessage().contains(edKey + " holds a private key of algorithm " + algorithm
+      + ", which Muxgate does not support"),
+      e.getMessage());
+  }
+
   /** A certificate renewed with a new key but served with the old one: every handshake would fail. */
   @Test
   void aKeyOfTheSameAlgorithmFromAnotherCertificateIsRejected() {
