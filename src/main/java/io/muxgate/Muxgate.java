@@ -27,6 +27,7 @@ import io.vertx.core.net.KeyCertOptions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One running proxy: config verticle, one proxy verticle per event loop, admin verticle, and the origin
@@ -177,11 +178,18 @@ public final class Muxgate {
     }
   }
 
-  /** Requests admitted and not yet over, open WebSocket tunnels among them, every zone and event loop together. */
+  /**
+   * Requests admitted and not yet over, open WebSocket tunnels among them, every zone and event loop together:
+   * zones a reload removed while their requests ran included.
+   */
   public int inFlight() {
     int sum = 0;
-    for (Zone zone : configVerticle.current().zones()) {
+    ZoneTable current = configVerticle.current();
+    for (Zone zone : current.zones()) {
       sum += zone.inFlight().get();
+    }
+    for (AtomicInteger removed : current.removedInFlight()) {
+      sum += removed.get();
     }
     synchronized (proxies) {
       return sum + proxies.stream().mapToInt(ProxyVerticle::openTunnels).sum();

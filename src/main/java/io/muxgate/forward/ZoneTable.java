@@ -4,6 +4,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An immutable snapshot of every zone, indexed by host. Exact hosts win over wildcards; a wildcard
@@ -11,16 +12,22 @@ import java.util.Map;
  */
 public final class ZoneTable {
 
-  public static final ZoneTable EMPTY = new ZoneTable(0, List.of());
+  public static final ZoneTable EMPTY = new ZoneTable(0, List.of(), List.of());
 
   private final long version;
   private final List<Zone> zones;
+  /**
+   * The in-flight counters of zones that earlier snapshots had and this one has not, while they may still
+   * count requests admitted before the zone went: a stop's count of requests in flight includes them.
+   */
+  private final List<AtomicInteger> removedInFlight;
   private final Map<String, Zone> exact = new HashMap<>();
   private final Map<String, Zone> wildcard = new HashMap<>();
 
-  public ZoneTable(long version, List<Zone> zones) {
+  public ZoneTable(long version, List<Zone> zones, List<AtomicInteger> removedInFlight) {
     this.version = version;
     this.zones = List.copyOf(zones);
+    this.removedInFlight = List.copyOf(removedInFlight);
     for (Zone zone : zones) {
       for (String host : zone.config().hosts()) {
         if (host.startsWith("*.")) {
@@ -38,6 +45,10 @@ public final class ZoneTable {
 
   public List<Zone> zones() {
     return zones;
+  }
+
+  public List<AtomicInteger> removedInFlight() {
+    return removedInFlight;
   }
 
   public Zone byName(String name) {

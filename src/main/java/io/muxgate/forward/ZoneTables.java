@@ -8,8 +8,10 @@ import io.muxgate.origin.OriginPool;
 import io.muxgate.origin.OriginPools;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -32,7 +34,29 @@ public final class ZoneTables {
       routes.sort(Comparator.comparingInt((Zone.RoutedOrigins r) -> r.route().prefix().length()).reversed());
       zones.add(new Zone(config, origins(config, config.origins(), pools), List.copyOf(routes), inFlight));
     }
-    return new ZoneTable(version, zones);
+    return new ZoneTable(version, zones, removedInFlight(previous, zones));
+  }
+
+  /**
+   * The counters of zones {@code previous} serves and {@code zones} does not, with those of zones removed
+   * earlier that still count requests. A removed zone's counter is kept whatever it reads now: a loop still
+   * on the previous snapshot may admit one more request into it. One left at zero is dropped a reload later.
+   */
+  private static List<AtomicInteger> removedInFlight(ZoneTable previous, List<Zone> zones) {
+    List<AtomicInteger> removed = new ArrayList<>();
+    for (AtomicInteger earlier : previous.removedInFlight()) {
+      if (earlier.get() > 0) {
+        removed.add(earlier);
+      }
+    }
+    Set<AtomicInteger> kept = Collections.newSetFromMap(new IdentityHashMap<>());
+    zones.forEach(zone -> kept.add(zone.inFlight()));
+    for (Zone zone : previous.zones()) {
+      if (!kept.contains(zone.inFlight())) {
+        removed.add(zone.inFlight());
+      }
+    }
+    return removed;
   }
 
   private static OriginSet origins(ZoneConfig config, List<OriginAddress> addresses, OriginPools pools) {

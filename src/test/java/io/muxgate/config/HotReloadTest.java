@@ -213,6 +213,34 @@ class HotReloadTest {
     assertEquals(version, proxy.app().zones().version(), "zone snapshots made after the stop");
   }
 
+  /**
+   * The in-flight count a stop reports ("stopping: N request(s) in flight") takes in the requests of a zone
+   * a reload removed while they were still running: they finish on their old pool, and the drain waits for
+   * them. It summed only the zones of the current config.
+   */
+  @Test
+  void requestsOfARemovedZoneStillCountAsInFlight() throws IOException {
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).park();
+    ProxyHarness proxy = scope.startProxy(Map.of(
+      "a.json", capped("a", "a.test", origin.url(), 10),
+      "gone.json", capped("gone", "gone.test", origin.url(), 10)));
+    ReloadWatch watch = scope.track(new ReloadWatch(scope.vertx(), proxy));
+    HttpClientAgent client = proxy.h2cClient();
+    Future<Exchange> held = Exchange.get(client, "gone.test", "/held");
+    origin.awaitInFlight(1);
+    assertEquals(1, proxy.app().inFlight());
+
+    watch.mark();
+    Files.delete(proxy.tenantsDir().resolve("gone.json"));
+    watch.awaitInForce();
+    assertEquals(null, proxy.app().zones().byName("gone"));
+
+    assertEquals(1, proxy.app().inFlight(), "the removed zone's request");
+    origin.release();
+    assertEquals(200, Await.result(held).status());
+    Await.until(() -> proxy.app().inFlight() == 0, "the removed zone's request to be over");
+  }
+
   @Test
   void settingsChangeReplacesThePoolAndTheOldPoolClosesOnceItsRequestsFinish() {
     CountingOrigin origin = scope.track(CountingOrigin.start(scope.vertx(), 0, 0));
