@@ -235,7 +235,7 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
     }
     OriginFailure failure = lease == null ? OriginFailure.classify(cause)
       : lease.classify(cause, origin, client.method(), response.headReceived());
-    if (failure.kind().countsAgainstOrigin()) {
+    if (failure.countsAgainstOrigin()) {
       pool.health().requestFailed(System.nanoTime(), failure.kind());
     }
     if (response.headReceived()) {

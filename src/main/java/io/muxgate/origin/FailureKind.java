@@ -21,9 +21,9 @@ public enum FailureKind {
   /** A stream above a GOAWAY's last-stream-id, REFUSED_STREAM, or a stream never sent. */
   UNPROCESSED(520, "origin_unprocessed", true),
   /**
-   * An idempotent request whose connection closed before any response byte, after a GOAWAY that covered
-   * its stream or on a connection that had served one before. The origin may have processed it, but an
-   * idempotent request may be repeated (RFC 9110 §9.2.2).
+   * An idempotent request whose connection closed before any response byte, whether or not a GOAWAY
+   * covered its stream. The origin may have processed it, but an idempotent request may be repeated
+   * (RFC 9110 §9.2.2).
    */
   UNANSWERED(520, "origin_closed", true),
   REPLAY_BODY_TOO_LARGE(520, "replay_body_too_large", false),

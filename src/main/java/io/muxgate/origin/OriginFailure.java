@@ -31,6 +31,8 @@ public final class OriginFailure extends RuntimeException {
   /** Details of {@link FailureKind#UNANSWERED}: with or without a GOAWAY before the close. */
   static final String CLOSED_AFTER_GOAWAY = "closed_after_goaway";
   static final String CLOSED_BEFORE_RESPONSE = "closed_before_response";
+  /** Without a GOAWAY, on a connection that had served no stream: an origin stopping, or failing. */
+  static final String CLOSED_ON_NEW_CONNECTION = "closed_on_new_connection";
 
   static final int NO_STREAM = -1;
   private static final int MAX_CAUSE_CHARS = 300;
@@ -58,6 +60,15 @@ public final class OriginFailure extends RuntimeException {
   }
 
   /**
+   * Whether the failure counts toward ejecting the origin: those of its {@link FailureKind#countsAgainstOrigin
+   * kind}, and a new connection closed unanswered, which the replay hides from the client but not from the
+   * origin's health (a reused one most likely raced an idle close, as one after a GOAWAY raced a stop).
+   */
+  public boolean countsAgainstOrigin() {
+    return kind.countsAgainstOrigin() || kind == FailureKind.UNANSWERED && CLOSED_ON_NEW_CONNECTION.equals(detail);
+  }
+
+  /**
    * Whether the origin provably never processed the request and the connection it met is going away
    * (a stream above a GOAWAY's last-stream-id, or one never sent): another connection may take it.
    */
@@ -77,8 +88,8 @@ public final class OriginFailure extends RuntimeException {
 
   /**
    * Why a replay happened, for the replay counter's {@code reason} label: {@code refused_stream} or
-   * {@code goaway} for unprocessed requests, {@code closed_after_goaway} or {@code
-   * closed_before_response} for unanswered idempotent ones, else the kind's reason (a connect failure
+   * {@code goaway} for unprocessed requests, {@code closed_after_goaway}, {@code closed_before_response}
+   * or {@code closed_on_new_connection} for unanswered idempotent ones, else the kind's reason (a connect failure
    * retried on another origin). Always one of a small fixed set.
    */
   public String replayReason() {
@@ -204,7 +215,9 @@ public final class OriginFailure extends RuntimeException {
    * idempotent request is repeated. Without a GOAWAY, a connection that already served a stream and
    * closes before any byte of this response most likely raced an idle close at the origin, but it may
    * as well have been an origin that processed the request and died: again only an idempotent request
-   * is repeated, as RFC 9110 §9.2.2 asks of a proxy.
+   * is repeated, as RFC 9110 §9.2.2 asks of a proxy. So is one on a new connection: an origin that
+   * stops while the proxy opens it closes it so, its GOAWAY lost to the reset its unread requests
+   * cause, and nginx's default {@code proxy_next_upstream error} sends such a request on as well.
    *
    * @param streamId the HTTP/2 stream's id, {@link #NO_STREAM} if it was never created on the wire, or
    *                 0 when not applicable (HTTP/1.1)
@@ -233,8 +246,8 @@ public final class OriginFailure extends RuntimeException {
         ? new OriginFailure(FailureKind.UNANSWERED, CLOSED_AFTER_GOAWAY, t)
         : new OriginFailure(FailureKind.CLOSED, "closed after GOAWAY", t);
     }
-    if (reused && !responseStarted && idempotent) {
-      return new OriginFailure(FailureKind.UNANSWERED, CLOSED_BEFORE_RESPONSE, t);
+    if (!responseStarted && idempotent) {
+      return new OriginFailure(FailureKind.UNANSWERED, reused ? CLOSED_BEFORE_RESPONSE : CLOSED_ON_NEW_CONNECTION, t);
     }
     return failure;
   }

@@ -9,6 +9,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.net.ConnectException;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -32,11 +33,15 @@ class FailureClassificationTest {
     "5, 7, true, false, true, UNANSWERED, closed_after_goaway",
     "5, 7, true, false, false, CLOSED, closed after GOAWAY",
     "5, 7, true, true, true, CLOSED, closed after GOAWAY",
-    // no GOAWAY: a reused connection that closed before any response byte raced an idle close, or the
-    // origin processed the request and died: only an idempotent request may go again
+    // no GOAWAY: a reused connection that closed before any response byte raced an idle close, a new one
+    // a stopping origin, or the origin processed the request and died: only an idempotent request may go
+    // again
     "5, -1, true, false, true, UNANSWERED, closed_before_response",
     "5, -1, true, false, false, CLOSED, closed",
-    "5, -1, false, false, true, CLOSED, closed",
+    "1, -1, false, false, true, UNANSWERED, closed_on_new_connection",
+    "0, -1, false, false, true, UNANSWERED, closed_on_new_connection",
+    "1, -1, false, false, false, CLOSED, closed",
+    "1, -1, false, true, true, CLOSED, closed",
     "5, -1, true, true, true, CLOSED, closed",
   })
   void closedConnection(int streamId, int goAwayLastStreamId, boolean reused, boolean responseStarted,
@@ -60,9 +65,20 @@ class FailureClassificationTest {
       "outside the pool (WebSocket upgrades) it stays CLOSED");
   }
 
+  /** A new connection closed unanswered is replayed, but still charged to the origin's health. */
+  @Test
+  void onlyANewConnectionClosedUnansweredCountsAgainstTheOrigin() {
+    HttpClosedException closed = new HttpClosedException("closed");
+    assertTrue(OriginFailure.classifyStream(closed, 1, NO_GOAWAY, false, false, true).countsAgainstOrigin());
+    assertTrue(OriginFailure.classifyStream(closed, 1, NO_GOAWAY, false, false, false).countsAgainstOrigin());
+    assertFalse(OriginFailure.classifyStream(closed, 5, NO_GOAWAY, true, false, true).countsAgainstOrigin());
+    assertFalse(OriginFailure.classifyStream(closed, 1, 1, false, false, true).countsAgainstOrigin());
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource({"UNPROCESSED, goaway, goaway", "UNANSWERED, closed_after_goaway, closed_after_goaway",
     "UNANSWERED, closed_before_response, closed_before_response",
+    "UNANSWERED, closed_on_new_connection, closed_on_new_connection",
     "CONNECTION_REFUSED, refused, connection_refused"})
   void replayReasonIsAFixedLabel(FailureKind kind, String detail, String label) {
     assertEquals(label, new OriginFailure(kind, detail).replayReason());

@@ -1,6 +1,7 @@
 package io.muxgate.origin;
 
 import io.muxgate.admin.AdminApi;
+import io.muxgate.observe.ExchangeRecord;
 import io.muxgate.support.Await;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
@@ -16,13 +17,17 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 
 import static io.muxgate.support.ProxyHarness.zone;
@@ -31,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Requests the origin provably never processed (streams above a GOAWAY's last-stream-id, streams
- * refused with REFUSED_STREAM) are sent once more, whatever their method; an idempotent one whose reused
+ * refused with REFUSED_STREAM) are sent once more, whatever their method; an idempotent one whose
  * connection closed before any response byte too, the others not. Each counts once in {@code
  * muxgate_origin_replays_total}.
  */
@@ -258,6 +263,124 @@ class UnprocessedReplayTest {
     assertEquals(4, origin.stats().connectionsAccepted(), "both tries on pooled connections");
     assertEquals(2, attempts(origin, "/poison"));
     assertEquals(1, replays(proxy, "z"));
+  }
+
+  /**
+   * An origin that stops while the proxy opens a connection to it (a restart) closes that connection with
+   * the request unanswered, its GOAWAY lost or never sent: an idempotent request goes once more on
+   * another connection, as nginx's default {@code proxy_next_upstream error} sends it to the next server.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"close", "reset"})
+  void anIdempotentRequestOnANewConnectionClosedBeforeAnyResponseByteIsReplayedOnAnother(String how) {
+    FaultAction close = how.equals("reset") ? FaultActions.resetConnection() : FaultActions.closeConnection();
+    FaultOrigin origin = scope.track(FaultOrigin.start(
+      request -> request.connectionIndex() == 0 ? close : FaultActions.ok("ok")));
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
+      zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
+
+    Exchange get = Await.result(Exchange.get(client(proxy), "z.test", "/get"));
+
+    assertEquals(200, get.status(), get.header("muxgate-error"));
+    assertEquals(2, attempts(origin, "/get"));
+    assertEquals(2, origin.stats().connectionsAccepted());
+    assertReplayedOnce(proxy, "/get", "h2c://" + origin.authority());
+  }
+
+  @Test
+  void anIdempotentRequestOnANewHttp11ConnectionClosedWithoutAnswerIsReplayedOnAnother() {
+    AtomicInteger connections = new AtomicInteger();
+    AtomicInteger requests = new AtomicInteger();
+    NetServer origin = Await.result(scope.vertx().createNetServer()
+      .connectHandler(socket -> {
+        boolean first = connections.getAndIncrement() == 0;
+        socket.handler(bytes -> {
+          if (bytes.toString().contains("\r\n\r\n")) {
+            requests.incrementAndGet();
+            if (first) {
+              socket.close();
+            } else {
+              socket.write(Buffer.buffer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+            }
+          }
+        });
+      })
+      .listen(0, "127.0.0.1"));
+    scope.track(() -> origin.close().await());
+    String address = "http://127.0.0.1:" + origin.actualPort();
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
+      zone("z", "z.test", List.of(address), new JsonObject().put("origin_max_http_version", "1")))));
+
+    Exchange get = Await.result(Exchange.get(client(proxy), "z.test", "/get"));
+
+    assertEquals(200, get.status(), get.header("muxgate-error"));
+    assertEquals(2, requests.get());
+    assertReplayedOnce(proxy, "/get", address);
+  }
+
+  @Test
+  void aPostOnANewConnectionClosedBeforeAnyResponseByteIsNotReplayed() {
+    FaultOrigin origin = scope.track(FaultOrigin.start(
+      request -> request.connectionIndex() == 0 ? FaultActions.closeConnection() : FaultActions.ok("ok")));
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
+      zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
+
+    Exchange pay = Await.result(Exchange.send(client(proxy), HttpMethod.POST, "z.test", "/pay", req -> { },
+      Buffer.buffer("charge=100")));
+
+    assertEquals(520, pay.status(), pay.body());
+    assertEquals("origin_closed", pay.header("muxgate-error"));
+    assertEquals(1, attempts(origin, "/pay"));
+    assertEquals(0, replays(proxy, "z"));
+  }
+
+  /** An origin that closes every connection unanswered costs one extra attempt per request, not more. */
+  @Test
+  void anIdempotentRequestToAnOriginThatClosesEveryNewConnectionIsTriedTwice() {
+    FaultOrigin origin = scope.track(FaultOrigin.start(FaultPolicy.always(FaultActions.closeConnection())));
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
+      zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
+
+    Exchange get = Await.result(Exchange.get(client(proxy), "z.test", "/get"));
+
+    assertEquals(520, get.status(), get.body());
+    assertEquals("origin_closed", get.header("muxgate-error"));
+    assertEquals(2, attempts(origin, "/get"));
+    assertEquals(1, replays(proxy, "z"));
+    assertEquals(1, new AdminApi(scope.vertx(), proxy.adminPort()).metric("muxgate_origin_errors_total",
+      "code=\"520\",zone=\"z\""));
+  }
+
+  /**
+   * The replay hides the close from the client, not from the origin's health: an origin in balancing
+   * that closes each new connection unanswered is ejected, its requests answered by the other.
+   */
+  @Test
+  void anOriginThatClosesEveryNewConnectionIsEjectedWhileItsRequestsAreAnsweredElsewhere() {
+    FaultOrigin closing = scope.track(FaultOrigin.start(FaultPolicy.always(FaultActions.closeConnection())));
+    FaultOrigin up = scope.track(FaultOrigin.start(FaultPolicy.always(FaultActions.ok("ok"))));
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
+      zone("z", "z.test", List.of("h2c://" + closing.authority(), "h2c://" + up.authority()), null))));
+    HttpClientAgent client = client(proxy);
+    AdminApi admin = new AdminApi(scope.vertx(), proxy.adminPort());
+    String labels = "origin=\"h2c://" + closing.authority() + "\",zone=\"z\"";
+
+    for (int i = 0; i < 60 && admin.metric("muxgate_origin_ejections_total", labels) == 0; i++) {
+      Exchange get = Await.result(Exchange.get(client, "z.test", "/r" + i));
+      assertEquals(200, get.status(), "request " + i + ": " + get.header("muxgate-error"));
+    }
+
+    assertTrue(admin.metric("muxgate_origin_ejections_total", labels) >= 1, "the closing origin is ejected");
+  }
+
+  /** One replay, counted as a close on a new connection, and logged with the origin of the first try. */
+  private void assertReplayedOnce(ProxyHarness proxy, String path, String firstOrigin) {
+    assertEquals(1, new AdminApi(scope.vertx(), proxy.adminPort()).metric("muxgate_origin_replays_total",
+      "reason=\"closed_on_new_connection\",zone=\"z\""));
+    Await.until(() -> proxy.lastRecord(path) != null, "the access log record");
+    ExchangeRecord record = proxy.lastRecord(path);
+    assertEquals(2, record.attempts());
+    assertEquals(List.of(firstOrigin), record.originsTried().stream().map(String::valueOf).toList());
   }
 
   private record ClosingOrigin(FaultOrigin origin, ProxyHarness proxy, HttpClientAgent client) { }

@@ -83,6 +83,11 @@ public final class FaultActions {
         return OriginExchange::closeConnection;
     }
 
+    /** Reset the TCP connection as soon as the HEADERS frame arrives, without any response. */
+    public static FaultAction resetConnection() {
+        return OriginExchange::resetConnection;
+    }
+
     /** A DATA frame on stream 0: a connection-level PROTOCOL_ERROR the client must react to. */
     public static FaultAction dataFrameOnStreamZero() {
         byte[] frame = {

@@ -2,6 +2,7 @@ package io.muxgate.testing;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.DefaultHttp2SettingsFrame;
@@ -180,6 +181,12 @@ final class FaultConnectionHandler extends ChannelInboundHandlerAdapter {
      */
     void closeAbruptly() {
         rawCtx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> rawCtx.close());
+    }
+
+    /** Closes with a TCP reset (SO_LINGER 0), as the kernel closes a socket with received bytes unread. */
+    void closeWithReset() {
+        rawCtx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+        rawCtx.close();
     }
 
     private void closeIfGoneAwayAndIdle() {

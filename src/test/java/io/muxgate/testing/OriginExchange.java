@@ -112,6 +112,11 @@ public final class OriginExchange {
         onEventLoop(connection::closeAbruptly);
     }
 
+    /** Closes the TCP connection with a reset, without an HTTP/2 goodbye. */
+    public void resetConnection() {
+        onEventLoop(connection::closeWithReset);
+    }
+
     /** Bytes straight onto the connection (under TLS, if any), bypassing the HTTP/2 codec. */
     public void writeRawBytes(byte[] bytes) {
         byte[] copy = bytes.clone();
