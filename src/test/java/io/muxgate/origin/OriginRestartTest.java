@@ -90,8 +90,14 @@ class OriginRestartTest {
 
     Map<Integer, Long> byStatus = outcomes.stream().collect(Collectors.groupingBy(Outcome::status,
       Collectors.counting()));
+    // A request that arrives while a connect begun before the restart is still pending shares that connect's
+    // refusal (README: requests waiting for a connection being opened get its failure): on a loaded machine
+    // the refusal is handled well after the port is back. Once a request started after the restart has
+    // been answered, the pool holds a connection to the new origin, and no later request may get a 521.
+    long servedAgain = outcomes.stream().filter(o -> o.status() == 200 && o.startNanos() > upAt)
+      .mapToLong(Outcome::endNanos).min().orElse(Long.MAX_VALUE);
     List<Outcome> unexpected = outcomes.stream()
-      .filter(o -> !(o.status() == 200 || (o.status() == 521 && o.startNanos() < upAt && o.endNanos() > downAt)))
+      .filter(o -> !(o.status() == 200 || (o.status() == 521 && o.startNanos() < servedAgain && o.endNanos() > downAt)))
       .toList();
     assertTrue(unexpected.isEmpty(),
       "statuses " + byStatus + ", unexpected outcomes " + unexpected.stream().limit(5).toList());
