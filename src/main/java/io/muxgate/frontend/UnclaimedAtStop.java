@@ -6,6 +6,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.vertx.core.net.impl.ShutdownEvent;
 
+import java.util.concurrent.TimeUnit;
+
 /**
  * Closes, as a graceful stop begins, a client connection the front end has not taken over yet: one that
  * has sent nothing (a browser's preconnect, a port check), not a whole first request head, or, over TLS,
@@ -18,12 +20,25 @@ import io.vertx.core.net.impl.ShutdownEvent;
  * <p>First in the pipeline from the accept on, before Vert.x's TLS handler ({@link AcceptingTransport}),
  * so that it sees Vert.x's shutdown event before any handler of Vert.x's does; it leaves once
  * {@link ProxyVerticle} takes the connection over.
+ *
+ * <p>It does not close at the stop's first moment, though: a connection accepted just before the listener
+ * closed may hold its whole first request in the kernel still, unread, as it reached the proxy (and a
+ * close with it unread is a reset, the request lost without a log line). It closes once the event loop
+ * has had {@link #READ_GRACE_MS} to read what the kernel holds; a connection that became the front end's
+ * meanwhile is then told of the stop as any other is, and serves what it read with the stop's close
+ * (HTTP/1.1: {@code connection: close}; HTTP/2: GOAWAY covering the streams it opened).
  */
 @ChannelHandler.Sharable
 final class UnclaimedAtStop extends ChannelInboundHandlerAdapter {
 
   private static final String NAME = "muxgateUnclaimedAtStop";
   private static final UnclaimedAtStop INSTANCE = new UnclaimedAtStop();
+  /**
+   * How long the stop lets a connection it found unclaimed read before it closes it: the loop's next
+   * read of the socket runs well within this (scheduled tasks run after the loop's I/O), yet no client
+   * that sent nothing holds the stop more than a moment.
+   */
+  static final long READ_GRACE_MS = 100;
 
   private UnclaimedAtStop() {
   }
@@ -42,10 +57,20 @@ final class UnclaimedAtStop extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
-    if (event instanceof ShutdownEvent) {
-      ctx.close();
+    if (event instanceof ShutdownEvent stop) {
+      Channel channel = ctx.channel();
+      channel.eventLoop().schedule(() -> afterGrace(channel, stop), READ_GRACE_MS, TimeUnit.MILLISECONDS);
       return;
     }
     ctx.fireUserEventTriggered(event);
+  }
+
+  /** Closes a connection still unclaimed; one the front end took over meanwhile hears of the stop now. */
+  private static void afterGrace(Channel channel, ShutdownEvent stop) {
+    if (channel.pipeline().get(NAME) != null) {
+      channel.close();
+    } else {
+      channel.pipeline().fireUserEventTriggered(stop);
+    }
   }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -14,6 +15,7 @@ import java.util.List;
 public final class TcpTable {
 
   private static final String ESTABLISHED = "01";
+  private static final String LISTEN = "0A";
 
   private TcpTable() {
   }
@@ -32,21 +34,33 @@ public final class TcpTable {
     return f != null && f.length > 9 && !f[9].equals("0") && f[4].endsWith(":00000000");
   }
 
+  /** Whether some socket listens on {@code port}. */
+  public static boolean listening(int port) {
+    return lines().stream().map(line -> line.trim().split("\\s+"))
+      .anyMatch(f -> f.length > 3 && f[3].equals(LISTEN) && port(f[1]) == port);
+  }
+
   /** The fields of the established socket from {@code localPort} to {@code remotePort}, or null. */
   private static String[] row(int localPort, int remotePort) {
+    for (String line : lines()) {
+      String[] f = line.trim().split("\\s+");
+      if (f.length > 3 && f[3].equals(ESTABLISHED) && port(f[1]) == localPort && port(f[2]) == remotePort) {
+        return f;
+      }
+    }
+    return null;
+  }
+
+  private static List<String> lines() {
+    List<String> lines = new ArrayList<>();
     for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
       try {
-        for (String line : Files.readAllLines(Path.of(table))) {
-          String[] f = line.trim().split("\\s+");
-          if (f.length > 3 && f[3].equals(ESTABLISHED) && port(f[1]) == localPort && port(f[2]) == remotePort) {
-            return f;
-          }
-        }
+        lines.addAll(Files.readAllLines(Path.of(table)));
       } catch (IOException e) {
         throw new UncheckedIOException("cannot read " + table, e);
       }
     }
-    return null;
+    return lines;
   }
 
   private static int port(String address) {
