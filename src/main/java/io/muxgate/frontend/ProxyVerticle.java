@@ -14,6 +14,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.impl.Http1xServerConnection;
 import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.impl.ConnectionBase;
 
@@ -76,7 +77,7 @@ public final class ProxyVerticle extends VerticleBase {
         // The socket's close, not the connection's: a connection that became a WebSocket tunnel
         // (toNetSocket) is never told it closed, and would stay in the set, tunnel and all, for good.
         base.channel().closeFuture().addListener(f -> closed(connection));
-        UnclaimedAtStop.claimed(base.channel());
+        UnclaimedAtStop.claimed(base.channel(), connection.isSsl() && connection instanceof Http1xServerConnection);
       } else {
         connection.closeHandler(v -> closed(connection));
       }

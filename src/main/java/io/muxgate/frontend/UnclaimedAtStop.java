@@ -33,6 +33,8 @@ final class UnclaimedAtStop extends ChannelInboundHandlerAdapter {
 
   private static final String NAME = "muxgateUnclaimedAtStop";
   private static final UnclaimedAtStop INSTANCE = new UnclaimedAtStop();
+  /** In place of {@link #INSTANCE} on a connection claimed before its first request ({@link #claimed}). */
+  private static final UnclaimedAtStop CLAIMED = new UnclaimedAtStop();
   /**
    * How long the stop lets a connection it found unclaimed read before it closes it: the loop's next
    * read of the socket runs well within this (scheduled tasks run after the loop's I/O), yet no client
@@ -48,10 +50,20 @@ final class UnclaimedAtStop extends ChannelInboundHandlerAdapter {
     channel.pipeline().addFirst(NAME, INSTANCE);
   }
 
-  /** The front end has the connection: from now on Vert.x's shutdown asks it to finish. */
-  static void claimed(Channel channel) {
+  /**
+   * The front end has the connection: from now on Vert.x's shutdown asks it to finish. One it has
+   * before its first request was read (HTTP/1.x over TLS, taken over as its handshake ends) hears of a
+   * stop only after the same grace: Vert.x's shutdown closes an HTTP/1.x connection with no request at
+   * once, the first one still unread in the kernel included. No cost per read: Netty passes the handler
+   * by for all but events.
+   */
+  static void claimed(Channel channel, boolean beforeItsFirstRequest) {
     if (channel.pipeline().get(NAME) != null) {
-      channel.pipeline().remove(NAME);
+      if (beforeItsFirstRequest) {
+        channel.pipeline().replace(NAME, NAME, CLAIMED);
+      } else {
+        channel.pipeline().remove(NAME);
+      }
     }
   }
 
@@ -67,10 +79,13 @@ final class UnclaimedAtStop extends ChannelInboundHandlerAdapter {
 
   /** Closes a connection still unclaimed; one the front end took over meanwhile hears of the stop now. */
   private static void afterGrace(Channel channel, ShutdownEvent stop) {
-    if (channel.pipeline().get(NAME) != null) {
-      channel.close();
-    } else {
+    ChannelHandlerContext self = channel.pipeline().context(NAME);
+    if (self == null) {
       channel.pipeline().fireUserEventTriggered(stop);
+    } else if (self.handler() == CLAIMED) {
+      self.fireUserEventTriggered(stop);
+    } else {
+      channel.close();
     }
   }
 }

@@ -74,6 +74,13 @@ class RequestUnreadAtStopTest {
   }
 
   @Test
+  void anHttp11RequestUnreadAfterATlsHandshakeIsServedWithConnectionClose() throws Exception {
+    try (Socket client = tls(proxy.httpsPort(), "http/1.1")) {
+      http11RequestServed(client, proxy.httpsPort());
+    }
+  }
+
+  @Test
   void anH2cRequestUnreadWhenTheStopBeginsIsServedUnderAGoAwayThatCoversIt() throws Exception {
     try (Socket client = new Socket("127.0.0.1", proxy.httpPort())) {
       h2RequestServed(client, proxy.httpPort());
