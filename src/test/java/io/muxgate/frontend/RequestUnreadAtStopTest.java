@@ -2,6 +2,7 @@ package io.muxgate.frontend;
 
 import io.muxgate.support.Await;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.RawHttp;
 import io.muxgate.support.TcpTable;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
@@ -23,6 +24,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -94,6 +96,24 @@ class RequestUnreadAtStopTest {
     }
   }
 
+  @Test
+  void anH2cUpgradeUnreadWhenTheStopBeginsIsServedUnderAGoAwayThatCoversIt() throws Exception {
+    int port = proxy.httpPort();
+    try (Socket client = new Socket("127.0.0.1", port)) {
+      client.setSoTimeout(10_000);
+      Future<Void> stopped = stopWithUnread(port, client, ("GET / HTTP/1.1\r\nhost: z.test\r\n"
+        + "connection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\nhttp2-settings: \r\n\r\n")
+        .getBytes(StandardCharsets.US_ASCII));
+
+      String head = RawHttp.readHead(client.getInputStream());
+      assertTrue(head.startsWith("HTTP/1.1 101 "), head);
+      client.getOutputStream().write(H2_PREFACE);
+      frame(client.getOutputStream(), 4, 0, 0, new byte[0]);   // SETTINGS
+      servedUnderGoAway(client.getInputStream());
+      Await.result(stopped, 15);
+    }
+  }
+
   private void http11RequestServed(Socket client, int port) throws Exception {
     client.setSoTimeout(10_000);
     Future<Void> stopped = stopWithUnread(port, client,
@@ -115,19 +135,26 @@ class RequestUnreadAtStopTest {
     // HEADERS, END_STREAM | END_HEADERS: :method GET, :scheme http, :path /, :authority z.test
     frame(request, 1, 0x5, 1, new byte[] {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 6, 'z', '.', 't', 'e', 's', 't'});
     Future<Void> stopped = stopWithUnread(port, client, request.toByteArray());
+    servedUnderGoAway(client.getInputStream());
+    Await.result(stopped, 15);
+  }
 
+  /** Reads HTTP/2 frames up to the proxy's close: stream 1 answered 200, under a GOAWAY that covers it. */
+  private static void servedUnderGoAway(InputStream from) throws IOException {
     int status = 0;
     int goAwayLastStream = -1;
-    DataInputStream in = new DataInputStream(client.getInputStream());
+    DataInputStream in = new DataInputStream(from);
     try {
       while (true) {
         int length = in.readUnsignedShort() << 8 | in.readUnsignedByte();
         int type = in.readUnsignedByte();
-        in.readUnsignedByte();
+        int flags = in.readUnsignedByte();
         int stream = in.readInt() & 0x7fffffff;
         byte[] payload = in.readNBytes(length);
         if (type == 1 && stream == 1) {
-          status = payload[0] == (byte) 0x88 ? 200 : -1;   // :status 200, static table index 8
+          // past a pad length (PADDED) and a priority (PRIORITY), as the upgrade's answer carries
+          int block = ((flags & 0x8) != 0 ? 1 : 0) + ((flags & 0x20) != 0 ? 5 : 0);
+          status = payload[block] == (byte) 0x88 ? 200 : -1;   // :status 200, static table index 8
         } else if (type == 7) {
           goAwayLastStream = ((payload[0] & 0x7f) << 24) | (payload[1] & 0xff) << 16 | (payload[2] & 0xff) << 8
             | (payload[3] & 0xff);
@@ -138,7 +165,6 @@ class RequestUnreadAtStopTest {
     }
     assertEquals(1, goAwayLastStream, "GOAWAY's last-stream-id covers the request");
     assertEquals(200, status);
-    Await.result(stopped, 15);
   }
 
   /** A TLS connection to {@code port} whose handshake, ALPN offering only {@code protocol}, is over. */
