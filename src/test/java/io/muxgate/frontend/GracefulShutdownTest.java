@@ -150,7 +150,7 @@ class GracefulShutdownTest {
     ProxyHarness quick = ProxyHarness.start(own, Map.of("ws.json", zone("ws", "ws.test",
       List.of("http://127.0.0.1:" + echo.actualPort()), null)), new JsonObject().put("drain_timeout_s", 1));
     scope.track(quick::close);
-    WebSocket ws = Await.result(scope.vertx().createWebSocketClient().connect(new WebSocketConnectOptions()
+    WebSocket ws = Await.result(scope.webSocketClient().connect(new WebSocketConnectOptions()
       .setHost("127.0.0.1").setPort(quick.httpPort()).setURI("/chat").putHeader("host", "ws.test")));
     BlockingQueue<String> replies = new LinkedBlockingQueue<>();
     ws.textMessageHandler(replies::add);
@@ -187,7 +187,7 @@ class GracefulShutdownTest {
     ProxyHarness quick = ProxyHarness.start(own, Map.of("ws.json", zone("ws", "ws.test",
       List.of("http://127.0.0.1:" + silent.actualPort()), null)), new JsonObject().put("drain_timeout_s", 1));
     scope.track(() -> ProxyHarness.deleteTree(quick.confDir()));
-    scope.vertx().createWebSocketClient().connect(new WebSocketConnectOptions()
+    scope.webSocketClient().connect(new WebSocketConnectOptions()
       .setHost("127.0.0.1").setPort(quick.httpPort()).setURI("/chat").putHeader("host", "ws.test"));
     Await.result(taken.future(), 10);
 
