@@ -37,6 +37,13 @@ final class OriginAddresses {
    * up soon takes its share again; being tried last costs nothing while another address answers.
    */
   static final long FAILED_NANOS = TimeUnit.SECONDS.toNanos(10);
+  /**
+   * How long a name that did not resolve fails so without being asked again (Envoy's DNS failure refresh
+   * rate defaults to 5 s). Vert.x's resolver caches no failure, and a zone whose origins are all out of
+   * balancing still tries one per request: without this, each request of such a zone would be a query to
+   * the resolver all zones share, and a lookup's work on the event loop they share.
+   */
+  static final long UNRESOLVED_NANOS = TimeUnit.SECONDS.toNanos(5);
 
   private final VertxInternal vertx;
   private final SocketAddress configured;
@@ -44,6 +51,11 @@ final class OriginAddresses {
   private final AtomicInteger connections = new AtomicInteger();
   /** IP (as text) → {@link System#nanoTime()} of its latest connect failure, for {@link #FAILED_NANOS}. */
   private final Map<String, Long> failedAt = new ConcurrentHashMap<>();
+  /** The latest lookup's failure, for {@link #UNRESOLVED_NANOS}; null once a lookup finds addresses. */
+  private volatile Unresolved unresolved;
+
+  private record Unresolved(Throwable cause, long atNanos) {
+  }
 
   OriginAddresses(Vertx vertx, SocketAddress configured) {
     this.vertx = (VertxInternal) vertx;
@@ -60,11 +72,19 @@ final class OriginAddresses {
     if (!named()) {
       return context.succeededFuture(List.of(configured));
     }
+    Unresolved held = unresolved;
+    if (held != null && System.nanoTime() - held.atNanos() < UNRESOLVED_NANOS) {
+      return context.failedFuture(held.cause());
+    }
     PromiseInternal<List<InetSocketAddress>> resolved = context.promise();
     vertx.nameResolver().resolveAll(context.nettyEventLoop(), configured.host()).addListener(resolved);
-    return resolved.future().compose(found -> found.isEmpty()
-      ? context.failedFuture(new UnknownHostException(configured.host()))
-      : context.succeededFuture(inOrder(found)));
+    return resolved.future().compose(found -> {
+      if (found.isEmpty()) {
+        return context.failedFuture(new UnknownHostException(configured.host()));
+      }
+      unresolved = null;
+      return context.succeededFuture(inOrder(found));
+    }).onFailure(cause -> unresolved = new Unresolved(cause, System.nanoTime()));
   }
 
   private List<SocketAddress> inOrder(List<InetSocketAddress> found) {

@@ -92,6 +92,8 @@ class OriginErrorMappingTest {
       List.of("h2c://127.0.0.1:" + fullQueue.port()),
       new JsonObject().put("proxy_connect_timeout", 2).put("proxy_read_timeout", 1)));
     zones.put("nxdomain.json", zone("nxdomain", "nxdomain.test", List.of("h2c://no-such-origin.invalid:8080"), null));
+    zones.put("nxdomain-burst.json", zone("nxdomain-burst", "nxdomain-burst.test",
+      List.of("h2c://burst-origin.invalid:8080"), null));
     zones.put("tls-silent.json", zone("tls-silent", "tls-silent.test",
       List.of("https://" + silentTls.authority()), connectOneSecond.copy()).put("origin_tls_verify", false));
     zones.put("tls-garbage.json", zone("tls-garbage", "tls-garbage.test",
@@ -160,6 +162,21 @@ class OriginErrorMappingTest {
   void unresolvableNameGives523AndOnlyTheLoopbackStubWasAsked() {
     assertError(523, "origin_unresolvable", get("nxdomain.test", "/"));
     assertTrue(dns.queriedNames().contains("no-such-origin.invalid"), "queries: " + dns.queriedNames());
+  }
+
+  /**
+   * A zone whose origin name does not resolve must not cost a lookup per request: each would be a query
+   * to the resolver every zone shares (several, with Kubernetes' search domains) and work on the event
+   * loop every zone shares, at the rate the zone's clients send.
+   */
+  @Test
+  void unresolvableNameIsNotLookedUpAgainForEveryRequest() {
+    int requests = 20;
+    for (int i = 0; i < requests; i++) {
+      assertError(523, "origin_unresolvable", get("nxdomain-burst.test", "/"));
+    }
+    long queries = dns.queriedNames().stream().filter("burst-origin.invalid"::equals).count();
+    assertTrue(queries > 0 && queries < requests, requests + " requests asked for the name " + queries + " times");
   }
 
   @Test
