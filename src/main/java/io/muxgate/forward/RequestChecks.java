@@ -25,6 +25,7 @@ final class RequestChecks {
   private static final String BAD_TRANSFER_ENCODING = "bad_transfer_encoding";
   private static final String UNSUPPORTED_TRANSFER_CODING = "unsupported_transfer_coding";
   private static final String VERSION_NOT_SUPPORTED = "http_version_not_supported";
+  private static final String BAD_REQUEST = "bad_request";
 
   private RequestChecks() {
   }
@@ -62,9 +63,11 @@ final class RequestChecks {
       return authority == null ? MISSING_HOST : null;
     }
     // RFC 9112, section 3.2: an HTTP/1.1 request without Host, or any with two, is malformed, not
-    // one for an unknown host.
+    // one for an unknown host. A field name is a token, never empty (RFC 9110, section 5.1): Vert.x's parser
+    // checks a name's characters but lets ": b" by, which no HTTP/2 origin's head can carry.
     return authority == null && client.version() == HttpVersion.HTTP_1_1 ? MISSING_HOST
       : client.headers().getAll(HttpHeaders.HOST).size() > 1 ? MalformedHead.MULTIPLE_HOST
+      : client.headers().contains("") ? BAD_REQUEST
       : client.header(HttpHeaders.TRANSFER_ENCODING) != null ? transferEncodingFault(client) : null;
   }
 
@@ -95,7 +98,7 @@ final class RequestChecks {
       // or without chunked as the final coding.
       return BAD_TRANSFER_ENCODING;
     }
-    return "bad_request";
+    return BAD_REQUEST;
   }
 
   /**

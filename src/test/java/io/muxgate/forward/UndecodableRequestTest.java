@@ -124,6 +124,18 @@ class UndecodableRequestTest {
     assertRefused(answer, 400, "bad_request_target");
   }
 
+  /**
+   * A header line with no name before its colon is no field (RFC 9110, section 5.1): HAProxy and nginx answer
+   * 400. Vert.x's parser lets it by; forwarded, it reached an HTTP/1.1 origin as {@code : b}, and an HTTP/2
+   * origin's head could not be built at all, which left the request unanswered.
+   */
+  @Test
+  void anEmptyHeaderNameGets400() throws IOException {
+    String answer = RawHttp.exchange(proxy.httpPort(), "GET / HTTP/1.1\r\nHost: z.test\r\n: b\r\n\r\n");
+
+    assertRefused(answer, 400, "bad_request");
+  }
+
   @Test
   void somethingThatIsNotHttpGets400() throws IOException {
     String answer = RawHttp.exchange(proxy.httpPort(), "GET / HTTP/1.1\r\nHost: z.test\r\nBad Header Without Colon\r\n\r\n");
