@@ -134,11 +134,13 @@ final class VertxDownstream implements Downstream {
 
   /**
    * Whether an HTTP/1.x request failed on its body's framing, as Netty's decoder reports it: a chunk size
-   * that is not a number, a chunk line too long, a chunk or extension not ended as RFC 9112 says. TLS
-   * failures come wrapped in the same {@link DecoderException} and are not the request's.
+   * that is not a number, a chunk line too long, a chunk or extension not ended as RFC 9112 says, a trailer
+   * section line that is no field (no colon, a space before it: the decoder's IllegalArgumentException, of
+   * which NumberFormatException is one). TLS failures come wrapped in the same {@link DecoderException}
+   * and are not the request's.
    */
   private boolean malformedBody(Throwable cause) {
-    return request.version() != HttpVersion.HTTP_2 && (cause instanceof NumberFormatException
+    return request.version() != HttpVersion.HTTP_2 && (cause instanceof IllegalArgumentException
       || cause instanceof DecoderException && !(cause.getCause() instanceof SSLException));
   }
 

@@ -239,13 +239,14 @@ class UndecodableRequestTest {
   }
 
   /**
-   * A chunked body whose framing breaks (a size that is not hex, a chunk longer than its size) cannot be
-   * read any further: its request, forwarded or not yet, gets 400 and the connection closes. Before, the
-   * connection closed with no answer and the access log blamed the client (499).
+   * A chunked body whose framing breaks (a size that is not hex, a chunk longer than its size, a trailer
+   * section line that is no field) cannot be read any further: its request, forwarded or not yet, gets 400
+   * and the connection closes. Before, the connection closed with no answer and the access log blamed the
+   * client (499).
    */
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"zz\r\nhello\r\n0\r\n\r\n", "5\r\nhelloXX\r\n0\r\n\r\n",
-    "3\r\nabc\r\nxyz\r\nhello\r\n0\r\n\r\n"})
+    "3\r\nabc\r\nxyz\r\nhello\r\n0\r\n\r\n", "3\r\nabc\r\n0\r\nno colon\r\n\r\n", "3\r\nabc\r\n0\r\nX-T : 1\r\n\r\n"})
   void aChunkedBodyThatBreaksItsFramingGets400(String body) throws IOException {
     String answer = RawHttp.exchange(proxy.httpPort(), "POST / HTTP/1.1\r\nHost: z.test\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
 
