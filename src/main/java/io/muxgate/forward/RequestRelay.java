@@ -1,5 +1,6 @@
 package io.muxgate.forward;
 
+import io.muxgate.observe.AccessLog;
 import io.muxgate.origin.OriginStream;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
@@ -94,7 +95,9 @@ final class RequestRelay implements Downstream.Events {
       // HTTP/2 origin, where Connection is malformed.
       headers = HttpHeaders.headers().addAll(headers).set(HttpHeaders.CONNECTION, TE);
     }
-    return new RequestOptions().setMethod(client.method()).setURI(originUri).setHeaders(headers);
+    // HPACK writes a :path one char to a byte, as it was read; Vert.x's HTTP/1.1 client writes UTF-8.
+    String uri = h2 ? originUri : AccessLog.asSent(originUri);
+    return new RequestOptions().setMethod(client.method()).setURI(uri).setHeaders(headers);
   }
 
   /** The methods whose requests carry content (RFC 9110, section 9.3): a bodiless one is still a zero length. */

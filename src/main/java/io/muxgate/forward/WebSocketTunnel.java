@@ -1,6 +1,7 @@
 package io.muxgate.forward;
 
 import io.muxgate.config.OriginAddress;
+import io.muxgate.observe.AccessLog;
 import io.muxgate.origin.FailureKind;
 import io.muxgate.origin.OriginClients;
 import io.muxgate.origin.OriginFailure;
@@ -163,7 +164,7 @@ final class WebSocketTunnel {
   private Future<HttpClientRequest> upgradeRequest() {
     RequestOptions options = OriginClients.upgradeRequestOptions(pool.peer())
       .setMethod(HttpMethod.GET)
-      .setURI(uri)
+      .setURI(AccessLog.asSent(uri))   // written as UTF-8 by Vert.x's HTTP/1.1 client: see RequestRelay.options
       .setHeaders(originHeaders);
     return upgrades.apply(pool).request(context, options).recover(t -> {
       if (!(t instanceof OriginFailure f && f.kind().ejectsOrigin()) || attempts() >= origins.pools().size()

@@ -79,9 +79,11 @@ public final class AccessLog implements ExchangeObserver, AutoCloseable {
   /**
    * A path as the client sent its bytes. Netty reads a request line, and HPACK strings, one byte to a
    * char, so a raw UTF-8 path ("/café") would show as "/cafÃ©": it is read as UTF-8 again, and bytes that
-   * are not UTF-8 are shown percent-encoded.
+   * are not UTF-8 are shown percent-encoded. The forwarding side gives it to Vert.x's HTTP/1.1 client, which
+   * writes a target as UTF-8: that gives the origin the client's bytes (or their percent-encoding), not
+   * each byte transcoded.
    */
-  static String asSent(String path) {
+  public static String asSent(String path) {
     if (path == null) {
       return null;
     }
