@@ -22,7 +22,9 @@ import java.util.function.IntConsumer;
  * ({@code Keep-Alive: timeout=5}, as Node and Apache send): a request sent as that time runs out meets
  * the origin's close, and one that is not idempotent cannot be sent again.
  *
- * <p>And it marks a connection whose origin answers in HTTP/1.0, for the response's {@code via} entry.
+ * <p>And it marks a connection whose origin answers in HTTP/1.0, for the response's {@code via} entry, and
+ * reads a later HTTP/1 minor version ({@code HTTP/1.2 200}) as HTTP/1.1, as RFC 9110, section 2.5 asks and
+ * HAProxy and nginx do: Vert.x's client fails a response in a version it does not know (a 520).
  */
 final class ClosingResponses extends ChannelInboundHandlerAdapter {
 
@@ -59,8 +61,11 @@ final class ClosingResponses extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof HttpResponse response) {
-      if (response.protocolVersion() == HttpVersion.HTTP_1_0 && !ctx.channel().hasAttr(HTTP_1_0)) {
+      HttpVersion version = response.protocolVersion();
+      if (version == HttpVersion.HTTP_1_0 && !ctx.channel().hasAttr(HTTP_1_0)) {
         ctx.channel().attr(HTTP_1_0).set(Boolean.TRUE);
+      } else if (version != HttpVersion.HTTP_1_1 && version.majorVersion() == 1 && version.minorVersion() > 1) {
+        response.setProtocolVersion(HttpVersion.HTTP_1_1);
       }
       if (!HttpUtil.isKeepAlive(response)) {
         closing.run();
