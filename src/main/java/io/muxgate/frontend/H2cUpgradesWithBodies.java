@@ -15,8 +15,8 @@ import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.vertx.core.http.impl.Http1xOrH2CHandler;
 
 /**
- * Declines an h2c Upgrade whose request has a body or an Expect, or that is incomplete (RFC 9110,
- * section 7.8 lets a server decline any Upgrade): the request is served as HTTP/1.1 and the connection
+ * Declines an h2c Upgrade whose request has a body or an Expect, or that is incomplete or malformed
+ * (RFC 9110, section 7.8 lets a server decline any Upgrade): the request is served as HTTP/1.1 and the connection
  * stays HTTP/1.1. Vert.x switches protocols as soon as it has the request head, and the body has nowhere
  * good to go: a client that sent {@code Expect: 100-continue} waits for a 100 that can no longer come
  * (RFC 7540, section 3.2 wants it before the 101), and a large body sent anyway, read as HTTP/1.1 and
@@ -70,11 +70,14 @@ final class H2cUpgradesWithBodies extends ChannelInboundHandlerAdapter {
   /**
    * No body and no Expect: a request that may switch protocols at its head. And a whole h2c Upgrade
    * (RFC 7540, section 3.2): Connection naming Upgrade and HTTP2-Settings, and exactly one HTTP2-Settings.
-   * Vert.x answers any other a 400 and closes; RFC 9110, section 7.8 lets a server ignore an Upgrade.
+   * Vert.x answers any other a 400 and closes; RFC 9110, section 7.8 lets a server ignore an Upgrade. And a
+   * head HTTP/2 can carry: one with an empty field name (": b"), which Vert.x fails to make stream 1 of
+   * after its 101, is left to the proxy's HTTP/1.1 refusal.
    */
   private static boolean mayUpgrade(HttpRequest request) {
     HttpHeaders headers = request.headers();
     return request.decoderResult().isSuccess()
+      && !headers.contains("")
       && !headers.contains(HttpHeaderNames.EXPECT)
       && !headers.contains(HttpHeaderNames.TRANSFER_ENCODING)
       && HttpUtil.getContentLength(request, 0L) == 0

@@ -111,6 +111,21 @@ class H2cUpgradeWithBodyTest {
     }
   }
 
+  /**
+   * A head that no HTTP/2 stream can carry (a header line with no name) stays HTTP/1.1 and gets the proxy's
+   * 400: taken, Vert.x failed to turn it into stream 1 after its 101, which was then never answered.
+   */
+  @Test
+  void anUpgradeWithAnEmptyHeaderNameIsRefusedInHttp11() throws IOException {
+    try (Socket socket = connect()) {
+      send(socket, "GET /unnamed HTTP/1.1\r\nHost: z.test\r\n" + UPGRADE + ": b\r\n\r\n");
+
+      String head = readHead(socket.getInputStream());
+      assertTrue(head.startsWith("HTTP/1.1 400 "), head);
+      assertTrue(head.toLowerCase(Locale.ROOT).contains("\r\nmuxgate-error: bad_request\r\n"), head);
+    }
+  }
+
   @Test
   void aBodilessUpgradeStillSwitchesToHttp2() {
     Exchange get = Await.result(Exchange.get(scope.client(ClientKind.H2C_UPGRADE, proxy), "z.test", "/bodiless"));
