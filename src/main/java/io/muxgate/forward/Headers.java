@@ -17,6 +17,7 @@ import java.util.Map;
 final class Headers {
 
   private static final String TE = "te";
+  private static final String CONTINUE = "100-continue";
 
   private Headers() {
   }
@@ -44,13 +45,22 @@ final class Headers {
         trailersAccepted |= hasToken(header.getValue(), "trailers");
       } else if (!isHopByHop(name) && (named == null || !containsIgnoreCase(named, name))
         && !(request && name.length() == 7 && is(name, "trailer"))) {
-        to.add(name, header.getValue());
+        to.add(name, request && name.length() == 6 ? expectation(name, header.getValue()) : header.getValue());
       }
     }
     if (trailersAccepted && request) {
       // The one TE value HTTP/2 allows; gRPC origins refuse a request without it.
       to.set("te", "trailers");
     }
+  }
+
+  /**
+   * An Expect of 100-continue in its lower-case spelling, whatever case the client wrote it in (the JDK's
+   * HttpClient sends {@code 100-Continue}): the value is case-insensitive (RFC 9110, section 10.1.1), but
+   * Node's HTTP/2 server compares it as written and answers any other spelling 417.
+   */
+  private static String expectation(String name, String value) {
+    return is(name, "expect") && value.equalsIgnoreCase(CONTINUE) ? CONTINUE : value;
   }
 
   /**
