@@ -193,9 +193,10 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
     } else {
       pool.health().requestSucceeded();
     }
-    if (!request.isBodyEnded() && RequestRelay.expectsContinue(client)) {
+    if (!request.isBodyEnded() && RequestRelay.expectsContinue(client) && !response.continued()) {
       // The client waits for a 100 (Continue) that will not come, and may send its body or not (curl
-      // sends its next request): what follows on its connection cannot be read safely.
+      // sends its next request): what follows on its connection cannot be read safely. One that had its
+      // 100 sends the body it announced, read and dropped as any body answered early.
       LingeringClose.afterStreamedResponse(client);
     } else {
       forwarder.closeAfterResponse(client);

@@ -74,6 +74,8 @@ final class ResponseRelay {
   private int unconsumed;
   /** The origin stream takes no more request body for now (between onBlocked and onWritable). */
   private boolean requestHeldBack;
+  /** A 100 (Continue) went to the client, which sends its body from then on. */
+  private boolean continued;
 
   ResponseRelay(Downstream client, Zone zone, Zone.Selection selection, HostAndPort authority, Owner owner) {
     this.client = client;
@@ -101,6 +103,11 @@ final class ResponseRelay {
   /** Whether response bytes wait for the client to take them: it, not the origin, holds the response up. */
   boolean clientBackedUp() {
     return unconsumed > 0;
+  }
+
+  /** Whether the client was told to go on with its body (it asked with {@code expect: 100-continue}). */
+  boolean continued() {
+    return continued;
   }
 
   /** Whether the origin, not the client, holds the request body back: it has not taken what was sent. */
@@ -220,6 +227,7 @@ final class ResponseRelay {
       }
       if (status == 100) {
         if (RequestRelay.expectsContinue(client)) {
+          continued = true;
           client.writeContinue();
         }
       } else if (status == 103) {

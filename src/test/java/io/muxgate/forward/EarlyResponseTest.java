@@ -6,6 +6,7 @@ import io.muxgate.support.Exchange;
 import io.muxgate.support.FrameClient;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.RawFrameClient;
+import io.muxgate.support.RawHttp;
 import io.muxgate.support.SlowBody;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
@@ -40,6 +41,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -104,6 +106,43 @@ class EarlyResponseTest {
       assertTrue(answer.startsWith("HTTP/1.1 417"), answer);
       assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\nconnection: close\r\n"), answer);
       assertTrue(answer.endsWith("\r\n\r\nno"), answer);
+    }
+  }
+
+  /**
+   * An origin that sent 100 (Continue) and then its final answer without reading the body (Node's HTTP/1.1
+   * server sends the 100 by itself): the client, told to go on, sends the body it announced, which is read and
+   * dropped, and the connection serves its next request, as HAProxy does. Closed after the answer instead,
+   * the connection met the body the client had been invited to send with a reset (Jetty's HttpClient failed
+   * the exchange: "Broken pipe").
+   */
+  @ParameterizedTest(name = "{0} origin")
+  @EnumSource(value = TestOrigin.Mode.class, names = {"H1", "H2C"})
+  void aBodySentAfterContinueAndAnsweredEarlyKeepsTheConnection(TestOrigin.Mode mode) throws IOException {
+    int length = 1024 * 1024;
+    TestOrigin origin = scope.startOrigin(mode).handler(req -> {
+      if (req.path().equals("/upload")) {
+        req.response().writeContinue();
+      }
+      String answer = req.path().equals("/upload") ? "early" : "next";
+      req.response().putHeader("content-length", String.valueOf(answer.length())).end(answer);
+    });
+    ProxyHarness proxy = scope.startProxy("z", origin.url(), null);
+    try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("POST /upload HTTP/1.1\r\nHost: z.test\r\nExpect: 100-continue\r\n"
+        + "Content-Length: " + length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      assertTrue(RawHttp.readHead(socket.getInputStream()).startsWith("HTTP/1.1 100"));
+      socket.getOutputStream().write(new byte[length]);
+
+      String head = RawHttp.readHead(socket.getInputStream());
+      assertTrue(head.startsWith("HTTP/1.1 200"), head);
+      assertFalse(head.toLowerCase(Locale.ROOT).contains("connection: close"), head);
+      assertEquals("early", new String(socket.getInputStream().readNBytes(5), StandardCharsets.US_ASCII));
+      socket.getOutputStream().write("GET /next HTTP/1.1\r\nHost: z.test\r\nConnection: close\r\n\r\n"
+        .getBytes(StandardCharsets.US_ASCII));
+      String next = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      assertTrue(next.startsWith("HTTP/1.1 200") && next.endsWith("\r\n\r\nnext"), next);
     }
   }
 
