@@ -63,9 +63,12 @@ final class RequestChecks {
       return authority == null ? MISSING_HOST : null;
     }
     // RFC 9112, section 3.2: an HTTP/1.1 request without Host, or any with two, is malformed, not
-    // one for an unknown host. A field name is a token, never empty (RFC 9110, section 5.1): Vert.x's parser
-    // checks a name's characters but lets ": b" by, which no HTTP/2 origin's head can carry.
-    return authority == null && client.version() == HttpVersion.HTTP_1_1 ? MISSING_HOST
+    // one for an unknown host; so is any whose Host is empty (RFC 9110, section 4.2.1: an http URI with
+    // an empty host is invalid), as an absolute-form target with one is (RequestTarget). A field name is a
+    // token, never empty (RFC 9110, section 5.1): Vert.x's parser checks a name's characters but lets ": b"
+    // by, which no HTTP/2 origin's head can carry.
+    boolean hostless = authority == null ? client.version() == HttpVersion.HTTP_1_1 : authority.host().isEmpty();
+    return hostless ? MISSING_HOST
       : client.headers().getAll(HttpHeaders.HOST).size() > 1 ? MalformedHead.MULTIPLE_HOST
       : client.headers().contains("") ? BAD_REQUEST
       : client.header(HttpHeaders.TRANSFER_ENCODING) != null ? transferEncodingFault(client) : null;

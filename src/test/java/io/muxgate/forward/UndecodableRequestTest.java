@@ -167,6 +167,18 @@ class UndecodableRequestTest {
     assertRefused(answer, 400, "missing_host");
   }
 
+  /**
+   * RFC 9110, section 4.2.1: an http URI with an empty host is invalid, so an empty Host, port or not, is
+   * refused as a missing one (as nginx does), not taken for a host no zone claims (421).
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"HTTP/1.1\r\nHost: ", "HTTP/1.1\r\nHost: :80", "HTTP/1.0\r\nHost: "})
+  void anEmptyHostGets400(String versionAndHost) throws IOException {
+    String answer = RawHttp.exchange(proxy.httpPort(), "GET / " + versionAndHost + "\r\nConnection: close\r\n\r\n");
+
+    assertRefused(answer, 400, "missing_host");
+  }
+
   @Test
   void aRequestWithTwoHostsGets400() throws IOException {
     String answer = RawHttp.exchange(proxy.httpPort(), "GET / HTTP/1.1\r\nHost: z.test\r\nHost: other.test\r\n\r\n");
