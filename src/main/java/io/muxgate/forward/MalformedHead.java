@@ -90,7 +90,8 @@ public final class MalformedHead {
     return head.contains(HttpHeaders.HOST) && !AuthorityMatch.hostsNameAuthority(head);
   }
 
+  /** A host and port, the host not empty (RFC 9110, section 4.2.1: an http URI with an empty host is invalid). */
   private static boolean valid(CharSequence authority) {
-    return HostAndPortImpl.isValidAuthority(authority.toString());
+    return authority.length() > 0 && authority.charAt(0) != ':' && HostAndPortImpl.isValidAuthority(authority.toString());
   }
 }

@@ -38,14 +38,17 @@ final class FrontStream extends FrontRequest {
     super(owner, stream, head, method, uri, authority, end);
   }
 
-  /** The stream for a request head that {@link FrontStreams} found plain, or null if its authority is unreadable. */
+  /**
+   * The stream for a request head that {@link FrontStreams} found plain, or null if its authority is unreadable
+   * or names no host (RFC 9110, section 4.2.1), which {@link RefusedHeads} then answers.
+   */
   static FrontStream of(FrontStreams owner, Http2Stream stream, Http2Headers head, boolean end) {
     CharSequence authority = head.authority();
     if (authority == null) {
       authority = head.get(HttpHeaders.HOST);
     }
     HostAndPort parsed = HostAndPort.parseAuthority(authority.toString(), -1);
-    if (parsed == null) {
+    if (parsed == null || parsed.host().isEmpty()) {
       return null;
     }
     return new FrontStream(owner, stream, head, HttpMethod.valueOf(head.method().toString()), head.path().toString(),

@@ -86,6 +86,19 @@ class MalformedRequestHeadTest {
         return request("GET", scheme, "z test", "/bad-authority-host").add("host", "z.test");
       }
     },
+    /** RFC 9110, section 4.2.1: an http URI with an empty host is invalid, not one for a host no zone claims. */
+    AUTHORITY_WITH_AN_EMPTY_HOST("GET", "/empty-host") {
+      @Override
+      Http2Headers head(String scheme) {
+        return request("GET", scheme, ":80", "/empty-host");
+      }
+    },
+    LONE_HOST_WITH_AN_EMPTY_HOST("GET", "/empty-lone-host") {
+      @Override
+      Http2Headers head(String scheme) {
+        return new DefaultHttp2Headers(false).method("GET").scheme(scheme).path("/empty-lone-host").add("host", ":80");
+      }
+    },
     LONE_HOST_THAT_IS_NO_AUTHORITY("GET", "/bad-host") {
       @Override
       Http2Headers head(String scheme) {
