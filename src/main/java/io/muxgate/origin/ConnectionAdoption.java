@@ -59,7 +59,7 @@ final class ConnectionAdoption {
       // Runs on the connection's loop before Vert.x fails the streams above last-stream-id.
       connection.goAwayHandler(goAway -> {
         origin.firstGoAwayLastStreamId = goAway.getLastStreamId();
-        pool.drain(origin);
+        pool.goAwayReceived(origin, goAway.getLastStreamId(), goAway.getErrorCode());
       });
       connection.remoteSettingsHandler(settings -> pool.settingsChanged(origin, settings));
     }

@@ -40,6 +40,13 @@ final class OriginConnection {
   final int localPort;
   int capacity;
   int active;
+  /** Streams this connection was given in all. */
+  long leased;
+  /**
+   * Streams it may be given in all: what the origin was seen to serve per connection before its GOAWAY
+   * ({@link ConnectionSet#goAwayAfter}), unbounded until then.
+   */
+  long streamBudget = Long.MAX_VALUE;
   /** Streams that ended on this connection; a lease granted after one is on a reused connection. */
   long finished;
   boolean draining;
@@ -94,6 +101,14 @@ final class OriginConnection {
 
   boolean hasRoom() {
     return !draining && !closing && !closed && active < capacity;
+  }
+
+  /** Gives it one more stream; the last of its {@link #streamBudget} drains it. Caller holds the pool's lock. */
+  void lease() {
+    active++;
+    if (++leased >= streamBudget) {
+      draining = true;
+    }
   }
 
   /**

@@ -241,9 +241,15 @@ public final class OriginPool {
       long now = System.nanoTime();
       origin.lastAliveNanos = now;
       origin.idlePings = 0;
+      boolean drainingBefore = origin.draining;
       granted = grants.grant(origin);
+      // Its stream budget's last stream granted now: the requests still queued need another connection.
+      drainedNow |= origin.draining && !drainingBefore;
       if (origin.active == 0) {
         origin.idleSinceNanos = now;
+        if (origin.leased >= origin.streamBudget && origin.goAwayLastStreamId() == OriginConnection.NO_GOAWAY) {
+          connections.budgetNotKept(origin);
+        }
       }
       closeNow = origin.active == 0 && (origin.draining || retirement.retired()) && origin.startClosing();
     }
@@ -254,6 +260,20 @@ public final class OriginPool {
     if (drainedNow) {
       openMoreIfNeeded();
     }
+  }
+
+  /**
+   * The origin sent {@code origin} GOAWAY with {@code lastStreamId} and {@code errorCode}: it is drained,
+   * and a graceful one tells how many streams the origin serves per connection ({@link ConnectionSet#goAwayAfter}).
+   */
+  void goAwayReceived(OriginConnection origin, int lastStreamId, long errorCode) {
+    if (errorCode == 0) {
+      synchronized (this) {
+        // Our streams have odd ids from 1: those up to lastStreamId were served.
+        connections.goAwayAfter(origin, (lastStreamId + 1L) / 2);
+      }
+    }
+    drain(origin);
   }
 
   /** Stops giving {@code origin} new streams; it closes once its last stream is over. */

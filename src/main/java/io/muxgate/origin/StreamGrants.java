@@ -26,7 +26,7 @@ final class StreamGrants {
 
   /** A stream on {@code chosen}, which has room, for the request asking now. Caller holds the pool's lock. */
   Lease leaseNow(OriginConnection chosen) {
-    chosen.active++;
+    chosen.lease();
     activeStreams.incrementAndGet();
     return new Lease(pool, chosen, chosen.finished > 0);
   }
@@ -44,7 +44,7 @@ final class StreamGrants {
         granted = new ArrayList<>();
       }
       granted.add(waiters.poll());
-      origin.active++;
+      origin.lease();
     }
     return granted == null ? List.of() : granted;
   }
