@@ -50,6 +50,14 @@ final class OriginConnector {
   /** After a close on the Upgrade: HTTP/1.1 alone until this {@link System#nanoTime()}; its period. */
   private long http1UntilNanos;
   private long retryNanos;
+  /**
+   * A connection asks for the Upgrade again after an HTTP/1.1 period: until it serves a request
+   * ({@link #servedAfterUpgrade}) or fails, the others open without it, so that an origin that ends each
+   * upgraded connection at once costs one connection's streams per period, not every opening one's.
+   */
+  private boolean probing;
+  /** The probe's connection once it is open, until it serves a request or closes. */
+  private HttpClientConnection probe;
 
   OriginConnector(OriginPeer peer, Vertx vertx, HttpClientAgent client, HttpConnectOptions options,
                   PoolEvents events) {
@@ -75,13 +83,16 @@ final class OriginConnector {
    */
   Future<HttpClientConnection> connect() {
     HttpClientAgent via;
+    boolean asProbe;
     synchronized (this) {
-      via = upgradeWithheld() ? http1Only : client;
+      via = upgradeWithheld() || probing ? http1Only : client;
+      asProbe = via == client && http1Only != null;
+      probing |= asProbe;
     }
-    boolean probing = h2cUpgrade && via == client;
+    boolean upgrading = h2cUpgrade && via == client;
     ContextInternal context = ((VertxInternal) vertx).getOrCreateContext();
     Future<HttpClientConnection> setup = new AddressAttempts(peer, context, via, options, addresses, abandoned).run();
-    if (!probing) {
+    if (!upgrading) {
       return setup;
     }
     Promise<HttpClientConnection> ready = Promise.promise();
@@ -94,13 +105,20 @@ final class OriginConnector {
           refusedUpgrade();
           connect().onComplete(ready);
         } else {
-          tookUpgrade();
+          if (asProbe) {
+            synchronized (this) {
+              probe = ar.result();
+            }
+          }
           ready.complete(ar.result());
         }
       } else if (((OriginFailure) ar.cause()).kind() == FailureKind.UNPROCESSED) {
         closedOnUpgrade();
         connect().onComplete(ready);
       } else {
+        synchronized (this) {
+          probing = false;
+        }
         ready.fail(ar.cause());
       }
     });
@@ -128,10 +146,13 @@ final class OriginConnector {
    * The origin closed the connection on the Upgrade: an HTTP/1.x server that drops Upgrades, or an h2c
    * one that closed it in passing (restarting, shedding load). HTTP/1.1 alone for a while, then the
    * Upgrade once more. A close from a probe that began before the current period does not lengthen it.
+   * Also for a GOAWAY that lets no stream after the Upgrade's own be served ({@link OriginPool#goAwayReceived}).
    */
-  private void closedOnUpgrade() {
+  void closedOnUpgrade() {
     long period;
     synchronized (this) {
+      probing = false;
+      probe = null;
       if (upgradeWithheld()) {
         return;
       }
@@ -151,14 +172,14 @@ final class OriginConnector {
 
   /**
    * Whether the origin, spoken to in HTTP/1.1 since it closed a connection on the Upgrade, is to be asked
-   * for it again: the period is over and no probe has shown it refuses for good.
+   * for it again: the period is over, no probe is under way, and none has shown it refuses for good.
    */
   boolean upgradeDue() {
     if (!h2cUpgrade) {
       return false;
     }
     synchronized (this) {
-      return http1Only != null && !upgradeWithheld();
+      return http1Only != null && !upgradeWithheld() && !probing;
     }
   }
 
@@ -167,15 +188,29 @@ final class OriginConnector {
     return http1Only != null && (refused || System.nanoTime() - http1UntilNanos < 0);
   }
 
-  /** A probe after a close on the Upgrade came back HTTP/2: the next close starts from the first period. */
-  private void tookUpgrade() {
+  /**
+   * An upgraded connection served a request: after a close on the Upgrade, the next close starts from
+   * the first period. Not on the Upgrade's answer alone: Apache's mod_http2 answers it in HTTP/2, then
+   * ends the connection before any other request.
+   */
+  void servedAfterUpgrade() {
     synchronized (this) {
+      probing = false;
+      probe = null;
       if (retryNanos == 0) {
         return;
       }
       retryNanos = 0;
     }
     log.info("origin " + peer.address() + " of zone " + peer.zone() + " took the h2c Upgrade: HTTP/2 again");
+  }
+
+  /** An upgraded connection closed: if it was the probe, unserved, the next connection asks again. */
+  synchronized void upgradedConnectionClosed(HttpClientConnection connection) {
+    if (connection == probe) {
+      probe = null;
+      probing = false;
+    }
   }
 
   private void http1Client() {

@@ -1,5 +1,6 @@
 package io.muxgate.origin;
 
+import io.muxgate.config.OriginAddress.Scheme;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
@@ -227,7 +228,9 @@ public final class OriginPool {
     List<PromiseInternal<Lease>> granted;
     boolean closeNow;
     boolean drainedNow = false;
+    boolean firstOnUpgrade;
     synchronized (this) {
+      firstOnUpgrade = origin.finished == 0 && origin.isH2() && peer.address().scheme() == Scheme.HTTP;
       origin.refusedInARow = refused ? origin.refusedInARow + 1 : 0;
       // An HTTP/1.1 connection made while an h2c origin was not asked for the Upgrade: retired once it is to
       // be asked again, or the pool would keep it, and HTTP/1.1, for as long as it is reused.
@@ -254,6 +257,9 @@ public final class OriginPool {
       closeNow = origin.active == 0 && (origin.draining || retirement.retired()) && origin.startClosing();
     }
     grants.complete(origin, granted);
+    if (firstOnUpgrade && !refused && origin.goAwayLastStreamId() != 1) {
+      connector.servedAfterUpgrade();
+    }
     if (closeNow) {
       origin.closeGracefully();
     }
@@ -267,10 +273,17 @@ public final class OriginPool {
    * and a graceful one tells how many streams the origin serves per connection ({@link ConnectionSet#goAwayAfter}).
    */
   void goAwayReceived(OriginConnection origin, int lastStreamId, long errorCode) {
+    if (lastStreamId <= 1 && peer.address().scheme() == Scheme.HTTP) {
+      // Nothing after the Upgrade's own request will be served here: Apache's mod_http2 ends every
+      // connection it upgraded so (GOAWAY "timeout", last-stream-id 1) once that request is answered, and
+      // each request of ours sent on it was refused, and on the next one alike, until its attempts ran out.
+      connector.closedOnUpgrade();
+    }
     if (errorCode == 0) {
       synchronized (this) {
-        // Our streams have odd ids from 1: those up to lastStreamId were served.
-        connections.goAwayAfter(origin, (lastStreamId + 1L) / 2);
+        // Our streams have odd ids from 1, the first an h2c Upgrade's preflight on an http:// origin.
+        long streams = (lastStreamId + 1L) / 2;
+        connections.goAwayAfter(origin, peer.address().scheme() == Scheme.HTTP ? streams - 1 : streams);
       }
     }
     drain(origin);
@@ -307,6 +320,9 @@ public final class OriginPool {
       connections.closed(origin);
     }
     events.connectionClosed(peer, origin.protocol);
+    if (origin.isH2() && peer.address().scheme() == Scheme.HTTP) {
+      connector.upgradedConnectionClosed(origin.connection);
+    }
     if (!retirement.closeClientIfEmpty()) {
       openMoreIfNeeded();
     }

@@ -7,7 +7,9 @@ import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestScope;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetSocket;
@@ -111,6 +113,32 @@ class H2cUpgradeFallbackTest {
     long waited = System.nanoTime() - start;
     assertTrue(waited >= OriginConnector.FIRST_RETRY_NANOS - TimeUnit.MILLISECONDS.toNanos(500),
       "HTTP/1.1 for the first period: " + waited / 1_000_000 + " ms");
+  }
+
+  /**
+   * Apache's mod_http2 takes the h2c Upgrade and answers its request in HTTP/2, then ends the connection
+   * with GOAWAY(last-stream-id 1) before any other: every request sent on such a connection was refused,
+   * and on the next one alike, until its attempts ran out (a black-box run through Apache 2.4 answered 98 %
+   * of them 520). Such an origin is treated as one that closed the connection on the Upgrade.
+   */
+  @Test
+  void anOriginEndingEachUpgradedConnectionAfterTheUpgradeGetsHttp11() {
+    HttpServer origin = Await.result(scope.vertx().createHttpServer()
+      .requestHandler(request -> {
+        request.response().end(request.version().name());
+        if (request.version() == HttpVersion.HTTP_2 && request.method() == HttpMethod.OPTIONS) {
+          request.connection().goAway(0, 1);
+        }
+      })
+      .listen(0, "127.0.0.1"));
+    ProxyHarness proxy = scope.startProxy("z", "http://127.0.0.1:" + origin.actualPort(), null);
+    HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
+
+    for (int i = 0; i < 5; i++) {
+      Exchange answer = Await.result(Exchange.get(client, "z.test", "/r" + i));
+      assertEquals(200, answer.status(), "request " + i + ": " + answer.header("muxgate-error"));
+      assertEquals("HTTP_1_1", answer.body(), "request " + i);
+    }
   }
 
   /** Reads request heads (no bodies here) from {@code socket} and answers as {@code refusal} says. */
