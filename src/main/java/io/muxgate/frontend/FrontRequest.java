@@ -19,15 +19,27 @@ import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.net.HostAndPort;
 
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The request half of a {@link FrontStream}: its head as the client's HEADERS carried it, and its body
  * delivered to the exchange as Vert.x's server stream delivers it for the same frames: body bytes go back
  * to the client's window only once delivered (a paused request holds them), and once the response is out
- * whole a request that goes on is dropped and the client told to stop. It is the stream's superclass
- * rather than an object of its own so that a client stream stays one object.
+ * whole a request that goes on is read and dropped while it flows, then the client told to stop. It is the
+ * stream's superclass rather than an object of its own so that a client stream stays one object.
  */
 abstract sealed class FrontRequest implements Downstream permits FrontStream {
+
+  /**
+   * How long a client answered early may send nothing before it is told to stop: the 2 s of
+   * {@code forward.LingeringClose} on Vert.x's streams.
+   */
+  private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(2);
+  /**
+   * The longest the body of an upload answered early is read and dropped, however it flows: nginx's
+   * {@code lingering_time}. {@code -Dmuxgate.early_answer_drain_s} shortens it for tests.
+   */
+  private static final long DRAIN_NANOS = TimeUnit.SECONDS.toNanos(Long.getLong("muxgate.early_answer_drain_s", 30));
 
   final FrontStreams owner;
   final Http2Stream stream;
@@ -49,6 +61,10 @@ abstract sealed class FrontRequest implements Downstream permits FrontStream {
   private boolean failed;
   /** The proxy reset the stream while the client could still send on it; Netty still holds it open. */
   private boolean resetSent;
+  /** When the body of this upload answered early began to be dropped (System.nanoTime); 0 before. */
+  private long drainStarted;
+  /** DATA came since the drain's last look at the stream. */
+  private boolean drainedData;
 
   FrontRequest(FrontStreams owner, Http2Stream stream, Http2Headers head, HttpMethod method, String uri,
                HostAndPort authority, boolean end) {
@@ -166,14 +182,19 @@ abstract sealed class FrontRequest implements Downstream permits FrontStream {
     if (resetSent) {
       return 0; // in flight when the client was told to stop (ResetFence)
     }
-    int consumed = read(data, end) + padding;
-    // Once the response's END_STREAM is out, the stream's window stays shut: a WINDOW_UPDATE between it and
-    // the reset would only invite more of a body that is dropped. The reset closes the stream, and Netty then
-    // gives its unconsumed bytes back to the connection's window.
-    return discarding() ? 0 : consumed;
+    if (discarding()) {
+      // Dropped, and given back to the window at once: clients that read no response before their upload
+      // is sent (the JDK's HttpClient, Jetty's) get their answer once the body is through, as from HAProxy.
+      drainedData = true;
+      if (end) {
+        read(Unpooled.EMPTY_BUFFER, true);
+      }
+      return data.readableBytes() + padding;
+    }
+    return read(data, end) + padding;
   }
 
-  /** The response went out whole while the request goes on: its body is dropped until the reset. */
+  /** The response went out whole while the request goes on: its body is dropped until it ends or the reset. */
   private boolean discarding() {
     return !ended && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL;
   }
@@ -242,7 +263,7 @@ abstract sealed class FrontRequest implements Downstream permits FrontStream {
   }
 
   private void returnToWindow(int bytes) {
-    if (stream.state() == Http2Stream.State.CLOSED || discarding()) {
+    if (stream.state() == Http2Stream.State.CLOSED) {
       return;
     }
     try {
@@ -258,12 +279,43 @@ abstract sealed class FrontRequest implements Downstream permits FrontStream {
 
   /**
    * The whole response is written and the client still sends its request (the origin answered an upload
-   * early, or the proxy refused it): RFC 9113, section 8.1 lets the server ask it to stop without error.
-   * Clients that wait to finish their upload before reading (curl) would otherwise stall once the stream's
-   * window is spent.
+   * early, or the proxy refused it). The body is read and dropped while it flows, its bytes held for a paused
+   * request included, as Vert.x's streams and HAProxy do: RFC 9113, section 8.1 has clients keep such a
+   * response, but the JDK's and Jetty's HttpClient fail an upload cut by RST_STREAM(NO_ERROR). A client that
+   * sends nothing for LINGER_NANOS, or still sends after DRAIN_NANOS, is asked to stop with that reset: left
+   * alone, a client that neither sends nor resets would hold the stream, one of the connection's concurrent
+   * streams, and one that never stops would be read for ever.
    */
   final void responseSentBeforeRequestEnded() {
-    if (discarding() && !resetSent) {
+    if (!discarding() || resetSent || drainStarted != 0) {
+      return;
+    }
+    drainStarted = System.nanoTime();
+    int heldBytes = 0;
+    if (held != null) {
+      for (Buffer chunk : held) {
+        heldBytes += chunk.length();
+      }
+      held = null;
+      returnToWindow(heldBytes);
+    }
+    lingerUntil(drainStarted + LINGER_NANOS);
+  }
+
+  private void lingerUntil(long nanoTime) {
+    long delay = Math.min(nanoTime, drainStarted + DRAIN_NANOS) - System.nanoTime();
+    owner.channel.eventLoop().schedule(this::resetIfSilent, Math.max(0, delay), TimeUnit.NANOSECONDS);
+  }
+
+  private void resetIfSilent() {
+    if (resetSent || !discarding()) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (drainedData && now - drainStarted < DRAIN_NANOS) {
+      drainedData = false;
+      lingerUntil(now + LINGER_NANOS);
+    } else {
       resetSent = true;
       owner.fence.reset(stream, Http2Error.NO_ERROR.code());
     }

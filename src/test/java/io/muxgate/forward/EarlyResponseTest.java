@@ -1,15 +1,18 @@
 package io.muxgate.forward;
 
+import io.muxgate.origin.TrustAnyCertificate;
 import io.muxgate.support.Await;
 import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.FrameClient;
+import io.muxgate.support.MuxgateProcess;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.RawFrameClient;
 import io.muxgate.support.RawHttp;
 import io.muxgate.support.SlowBody;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -30,13 +33,19 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -218,18 +227,17 @@ class EarlyResponseTest {
   }
 
   /**
-   * Once the response's END_STREAM is out, the body the client still sends is dropped: a stream-level
-   * WINDOW_UPDATE would only invite more of it before the RST_STREAM (curl 7.88 then stalls). Its bytes
-   * still go back to the connection's window when the stream closes, for the connection's next requests.
+   * Once the response's END_STREAM is out, the body the client still sends is read and dropped, and its
+   * bytes go back to the stream's window while it flows: the JDK's and Jetty's HttpClient only take a
+   * response once their upload is sent, and fail one cut by RST_STREAM. (It used to stay shut until the
+   * reset, sent at once: curl 7.88 stalls on a spent window, which the reset after silence still spares it.)
+   * Once the client sends nothing for 2 s, the stream is reset with NO_ERROR and its connection serves on.
    *
    * <p>The proxy answers 413 in the middle of reading the DATA frame that crosses
-   * {@code max_request_body_bytes}, so that frame is read after the END_STREAM went out and before the
-   * reset; the body before it brings the stream just short of the proxy's threshold for a WINDOW_UPDATE
-   * (half the stream's window), and that frame takes it over. An origin answering early meets the same
-   * case when client DATA is read between its END_STREAM and the reset, only not on cue.
+   * {@code max_request_body_bytes}; the client then sends twice the stream's window more.
    */
   @Test
-  void noStreamWindowIsGivenForABodyDroppedAfterTheResponse() throws Exception {
+  void anUploadAnsweredEarlyHasItsBodyDrainedThenIsResetAfterSilence() throws Exception {
     assumeTrue(FRONT_STREAMS, "the front end's own HTTP/2 streams do this");
     int limit = 510_000;
     AtomicLong read = new AtomicLong();
@@ -244,25 +252,80 @@ class EarlyResponseTest {
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     scope.track(() -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
     FrameClient client = FrameClient.connect(scope, group, proxy.httpPort(), false);
-    assertEquals(1024 * 1024, client.settings().initialWindowSize(), "the stream window this test is sized for");
+    int window = client.settings().initialWindowSize();
 
     Http2FrameStream upload = client.open(new DefaultHttp2Headers().method("POST").path("/upload").scheme("http")
       .authority("z.test"), false);
     client.send(upload, new byte[limit], false);
     Await.until(() -> read.get() == limit, "the origin reads the body up to the limit");
     client.send(upload, new byte[16_000], false);
-
     assertEquals("413", client.head().status().toString());
     client.body();
+    ChannelFuture rest = client.send(upload, new byte[2 * window], false);
+
+    assertTrue(rest.await(10, TimeUnit.SECONDS) && rest.isSuccess(), "the body after the answer is let through: "
+      + rest.cause() + ", frames of the upload: " + client.framesOf(upload));
     assertEquals(Http2Error.NO_ERROR.code(), client.awaitReset());
     List<String> frames = client.framesOf(upload);
-    assertEquals(List.of("DATA end", "RST_STREAM 0"), frames.subList(frames.indexOf("DATA end"), frames.size()),
-      "frames of the upload: " + frames);
+    List<String> afterAnswer = frames.subList(frames.indexOf("DATA end"), frames.size());
+    assertTrue(afterAnswer.contains("WINDOW_UPDATE"), "frames of the upload: " + frames);
+    assertEquals("RST_STREAM 0", afterAnswer.get(afterAnswer.size() - 1), "frames of the upload: " + frames);
 
-    Http2FrameStream next = client.open(new DefaultHttp2Headers().method("GET").path("/next").scheme("http")
-      .authority("z.test"), true);
+    client.open(new DefaultHttp2Headers().method("GET").path("/next").scheme("http").authority("z.test"), true);
     assertEquals("200", client.head().status().toString());
     assertEquals("next", client.body());
+  }
+
+  /**
+   * A client that goes on sending the body of an upload answered early is not read forever: after the drain's
+   * bound (30 s, 3 s here) it is told to stop with RST_STREAM(NO_ERROR), though it never fell silent.
+   */
+  @Test
+  void theDrainOfAnUploadAnsweredEarlyStopsAtItsBound() throws Exception {
+    assumeTrue(FRONT_STREAMS, "the front end's own HTTP/2 streams do this");
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(req -> req.response().end("early"));
+    MuxgateProcess muxgate = scope.track(MuxgateProcess.start(List.of("-Dmuxgate.early_answer_drain_s=3"),
+      new JsonObject(), Map.of("z.json", ProxyHarness.zone("z", "z.test", List.of(origin.url()), null))));
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    scope.track(() -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+    FrameClient client = FrameClient.connect(scope, group, muxgate.httpPort(), false);
+
+    Http2FrameStream upload = client.open(new DefaultHttp2Headers().method("POST").path("/upload").scheme("http")
+      .authority("z.test"), false);
+    assertEquals("200", client.head().status().toString());
+    assertEquals("early", client.body());
+    AtomicLong drained = new AtomicLong();
+    ScheduledFuture<?> trickle = group.scheduleAtFixedRate(() -> client.send(upload, new byte[1024], false)
+      .addListener(sent -> drained.addAndGet(sent.isSuccess() ? 1 : 0)), 0, 200, TimeUnit.MILLISECONDS);
+    scope.track(() -> trickle.cancel(false));
+
+    assertEquals(Http2Error.NO_ERROR.code(), client.awaitReset(), "frames of the upload: " + client.framesOf(upload));
+    assertTrue(drained.get() > 10, "DATA frames sent before the reset, more than 2 s of them: " + drained);
+  }
+
+  /**
+   * The JDK's HttpClient sends its whole body before it returns a response over HTTP/2: an upload the origin
+   * answers at once gets that answer through the proxy, as through HAProxy, rather than an IOException.
+   */
+  @Test
+  void theJdkHttpClientGetsAnEarlyAnswerToItsUpload() throws Exception {
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(req -> req.response().end("early"));
+    ProxyHarness proxy = scope.startProxy(Map.of("z.json",
+      ProxyHarness.zone("z", "localhost", List.of(origin.url()), null)));
+    SSLContext trustAll = SSLContext.getInstance("TLS");
+    // the proxy's self-signed certificate, its name unchecked (an extended trust manager checks it itself)
+    trustAll.init(null, TrustAnyCertificate.options().getTrustManagerFactory(scope.vertx()).getTrustManagers(), null);
+    java.net.http.HttpClient jdk = java.net.http.HttpClient.newBuilder()
+      .version(java.net.http.HttpClient.Version.HTTP_2).sslContext(trustAll).build();
+
+    HttpResponse<String> response = jdk.sendAsync(HttpRequest.newBuilder(
+          URI.create("https://localhost:" + proxy.httpsPort() + "/upload"))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[8 * 1024 * 1024])).build(),
+      HttpResponse.BodyHandlers.ofString()).get(30, TimeUnit.SECONDS);
+
+    assertEquals(java.net.http.HttpClient.Version.HTTP_2, response.version());
+    assertEquals(200, response.statusCode());
+    assertEquals("early", response.body());
   }
 
   /**

@@ -4,6 +4,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
@@ -131,8 +132,9 @@ public final class FrameClient extends Http2ChannelDuplexHandler {
     return stream;
   }
 
-  public void send(Http2FrameStream stream, byte[] bytes, boolean end) {
-    channel.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(bytes), end).stream(stream));
+  /** Sends DATA; the future completes once it is written, as far as the proxy's window lets it. */
+  public ChannelFuture send(Http2FrameStream stream, byte[] bytes, boolean end) {
+    return channel.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(bytes), end).stream(stream));
   }
 
   /** Ends the stream with a trailing header list. */
