@@ -17,10 +17,16 @@ import java.util.concurrent.TimeUnit;
  * Closes an HTTP/1.x client connection once the response is sent, so an unread body is not read as a next
  * request (HTTP/2 resets just the stream, and a Connection header there would make the response malformed).
  */
-final class LingeringClose {
+public final class LingeringClose {
 
   /** How long a connection closing after a response keeps reading what the client still sends. */
-  private static final long LINGER_MS = 2000;
+  public static final long LINGER_MS = 2000;
+  /**
+   * The longest the body of an HTTP/2 upload answered early is read and dropped while it keeps flowing:
+   * nginx's {@code lingering_time}. {@code -Dmuxgate.early_answer_drain_s} shortens it for tests.
+   */
+  public static final long EARLY_ANSWER_DRAIN_NANOS =
+    TimeUnit.SECONDS.toNanos(Long.getLong("muxgate.early_answer_drain_s", 30));
 
   private LingeringClose() {
   }
@@ -70,19 +76,21 @@ final class LingeringClose {
    * HTTP/1.x connection closes then; left alone, a client that neither sends nor resets would hold the stream,
    * one of the connection's concurrent streams, and the connection, which would never go idle. Not at once:
    * curl 7.88, waiting for a 100 (Continue), drops a final answer closely followed by the reset ("Empty reply
-   * from server"). A body still flowing is read and dropped to its end instead: Vert.x's reset has no
-   * {@code frontend.ResetFence}, so each DATA frame in flight would draw an RST_STREAM(STREAM_CLOSED) counted
-   * against the connection's reset allowance. The front end's own streams are reset by
-   * {@code frontend.FrontRequest}.
+   * from server"). A body still flowing is read and dropped to its end instead, for EARLY_ANSWER_DRAIN_NANOS
+   * at most: Vert.x's reset has no {@code frontend.ResetFence}, so each DATA frame in flight draws an
+   * RST_STREAM(STREAM_CLOSED) counted against the connection's reset allowance. The front end's own streams
+   * are reset by {@code frontend.FrontRequest}.
    */
   static void afterEarlyResponse(HttpServerRequest request) {
     ContextInternal context = ((HttpServerRequestInternal) request).context();
     long read = request.bytesRead();
-    context.setTimer(LINGER_MS, id -> resetIfSilent(request, read, context));
+    long drainEnds = System.nanoTime() + EARLY_ANSWER_DRAIN_NANOS;
+    context.setTimer(LINGER_MS, id -> resetIfSilent(request, read, drainEnds, context));
   }
 
-  /** {@code readBefore}: the body's bytes read when the timer was set. */
-  private static void resetIfSilent(HttpServerRequest request, long readBefore, ContextInternal context) {
+  /** {@code readBefore}: the body's bytes read when the timer was set; {@code drainEnds}: System.nanoTime. */
+  private static void resetIfSilent(HttpServerRequest request, long readBefore, long drainEnds,
+                                    ContextInternal context) {
     if (request.isEnded() || !(request.connection() instanceof ConnectionBase connection)) {
       return;
     }
@@ -92,11 +100,12 @@ final class LingeringClose {
       return;
     }
     long read = request.bytesRead();
-    if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL && read == readBefore) {
+    if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL
+      && (read == readBefore || System.nanoTime() - drainEnds >= 0)) {
       request.response().reset(Http2Error.NO_ERROR.code());
     } else if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL || stream.state() == Http2Stream.State.OPEN) {
       // The body still flows, or the response's end still waits for the client's window (a reset would drop it).
-      context.setTimer(LINGER_MS, id -> resetIfSilent(request, read, context));
+      context.setTimer(LINGER_MS, id -> resetIfSilent(request, read, drainEnds, context));
     }
   }
 

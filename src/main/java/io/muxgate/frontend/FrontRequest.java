@@ -1,6 +1,7 @@
 package io.muxgate.frontend;
 
 import io.muxgate.forward.Downstream;
+import io.muxgate.forward.LingeringClose;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http2.Http2Exception;
@@ -30,16 +31,9 @@ import java.util.concurrent.TimeUnit;
  */
 abstract sealed class FrontRequest implements Downstream permits FrontStream {
 
-  /**
-   * How long a client answered early may send nothing before it is told to stop: the 2 s of
-   * {@code forward.LingeringClose} on Vert.x's streams.
-   */
-  private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(2);
-  /**
-   * The longest the body of an upload answered early is read and dropped, however it flows: nginx's
-   * {@code lingering_time}. {@code -Dmuxgate.early_answer_drain_s} shortens it for tests.
-   */
-  private static final long DRAIN_NANOS = TimeUnit.SECONDS.toNanos(Long.getLong("muxgate.early_answer_drain_s", 30));
+  /** How long a client answered early may send nothing before it is told to stop, as on Vert.x's streams. */
+  private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(LingeringClose.LINGER_MS);
+  private static final long DRAIN_NANOS = LingeringClose.EARLY_ANSWER_DRAIN_NANOS;
 
   final FrontStreams owner;
   final Http2Stream stream;
