@@ -7,6 +7,7 @@ import io.muxgate.config.ProcessConfig;
 import io.muxgate.config.ZoneCatalog;
 import io.muxgate.config.ZoneConfig;
 import io.muxgate.demo.DemoOrigin;
+import io.muxgate.forward.HeldResponseBytes;
 import io.muxgate.forward.Zone;
 import io.muxgate.forward.ZoneTable;
 import io.muxgate.frontend.ProxyVerticle;
@@ -41,6 +42,8 @@ public final class Muxgate {
   private final ProcessConfig config;
   private final ProxyMetrics metrics;
   private final OriginPools pools;
+  /** Shared by every event loop: one budget for the whole process's memory. */
+  private final HeldResponseBytes heldResponseBytes = HeldResponseBytes.ofDirectMemory();
   private final AtomicBoolean ready = new AtomicBoolean();
   /** Told of every finished request after the metrics and the access log; {@link ExchangeObserver#NONE} but in tests. */
   private final ExchangeObserver also;
@@ -132,7 +135,7 @@ public final class Muxgate {
     }
     ExchangeObserver finalObserver = observer;
     return vertx.deployVerticle(() -> {
-      ProxyVerticle proxy = new ProxyVerticle(config, keyCert, initial, finalObserver, metrics, pools);
+      ProxyVerticle proxy = new ProxyVerticle(config, keyCert, initial, finalObserver, metrics, pools, heldResponseBytes);
       synchronized (proxies) {
         proxies.add(proxy);
       }

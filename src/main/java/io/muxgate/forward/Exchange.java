@@ -79,7 +79,7 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
     this.selection = selection;
     this.request = new RequestRelay(this, client, originHeaders, originHttp2, originUri, authority,
       zone.config().settings().maxRequestBodyBytes());
-    this.response = new ResponseRelay(client, zone, selection, authority, this);
+    this.response = new ResponseRelay(client, zone, selection, authority, this, forwarder.heldResponseBytes());
     this.readTimeoutNanos = zone.config().settings().proxyReadTimeoutSeconds() * 1_000_000_000L;
     this.streamWaitNanos = readTimeoutNanos + zone.config().settings().proxyConnectTimeoutSeconds() * 1_000_000_000L;
   }
@@ -221,6 +221,13 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
   }
 
   // ---- failures -----------------------------------------------------------------------------------
+
+  @Override
+  public void clientTooSlow() {
+    // Cut before the process's memory runs out, which would stall every event loop, every zone's requests.
+    cancelOrigin(CANCEL);
+    response.reset(CANCEL, "client_too_slow");
+  }
 
   @Override
   public void onOriginFailure(int attempt, Throwable cause) {
@@ -403,6 +410,7 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
       pool.abandon(waitingForStream);
     }
     request.dropReplayBody();
+    response.releaseHeld();
     zone.inFlight().decrementAndGet();
     forwarder.completed(new ExchangeRecord(startMillis, System.nanoTime() - startNanos, zone.name(),
       client.method().name(), client.path(), status, Forwarder.protocolName(client.version()),

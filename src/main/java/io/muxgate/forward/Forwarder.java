@@ -51,6 +51,7 @@ public final class Forwarder {
   private final ExchangeObserver observer;
   private final ProxyMetrics metrics;
   private final Function<OriginPool, UpgradeConnector> upgrades;
+  private final HeldResponseBytes heldResponseBytes;
   private final Deadlines deadlines = new Deadlines();
   private final Drain drain = new Drain();
   /**
@@ -60,8 +61,9 @@ public final class Forwarder {
   private final AtomicInteger openTunnels = new AtomicInteger();
 
   public Forwarder(Supplier<ZoneTable> zones, ExchangeObserver observer, ProxyMetrics metrics,
-                   Function<OriginPool, UpgradeConnector> upgrades) {
+                   Function<OriginPool, UpgradeConnector> upgrades, HeldResponseBytes heldResponseBytes) {
     this.zones = zones;
+    this.heldResponseBytes = heldResponseBytes;
     this.upgrades = upgrades;
     this.observer = observer;
     this.metrics = metrics;
@@ -292,6 +294,10 @@ public final class Forwarder {
 
   Drain drain() {
     return drain;
+  }
+
+  HeldResponseBytes heldResponseBytes() {
+    return heldResponseBytes;
   }
 
   /** WebSocket tunnels open now on this event loop. */

@@ -52,6 +52,9 @@ final class ResponseRelay {
 
     void onOriginFailure(int attempt, Throwable cause);
 
+    /** The process holds all the response bytes it may for clients that do not take them: cut this one. */
+    void clientTooSlow();
+
     /** Ends the exchange and logs it with {@code status} and {@code error} (null if none); repeats are ignored. */
     void finish(int status, String error);
   }
@@ -61,6 +64,7 @@ final class ResponseRelay {
   private final Zone.Selection selection;
   private final HostAndPort authority;
   private final Owner owner;
+  private final HeldResponseBytes held;
   private boolean headReceived;
   /**
    * The response has no content (RFC 9110, section 6.4.1: the answer to HEAD, a 204, a 304), so DATA an
@@ -70,19 +74,24 @@ final class ResponseRelay {
   private boolean bodiless;
   private int originStatus = -1;
   private long bytesOut;
-  /** Response bytes relayed while the client was backed up, returned to the origin's window on drain. */
+  /**
+   * Response bytes relayed while the client was backed up, returned to the origin's window on drain; counted
+   * in {@link #held} until then.
+   */
   private int unconsumed;
   /** The origin stream takes no more request body for now (between onBlocked and onWritable). */
   private boolean requestHeldBack;
   /** A 100 (Continue) went to the client, which sends its body from then on. */
   private boolean continued;
 
-  ResponseRelay(Downstream client, Zone zone, Zone.Selection selection, HostAndPort authority, Owner owner) {
+  ResponseRelay(Downstream client, Zone zone, Zone.Selection selection, HostAndPort authority, Owner owner,
+                HeldResponseBytes held) {
     this.client = client;
     this.zone = zone;
     this.selection = selection;
     this.authority = authority;
     this.owner = owner;
+    this.held = held;
   }
 
   /** The sink for the events of {@code attempt}'s origin stream. */
@@ -113,6 +122,12 @@ final class ResponseRelay {
   /** Whether the origin, not the client, holds the request body back: it has not taken what was sent. */
   boolean originHoldsRequestBack() {
     return requestHeldBack;
+  }
+
+  /** The exchange is over: what its client has not taken no longer counts against the process's budget. */
+  void releaseHeld() {
+    held.release(unconsumed);
+    unconsumed = 0;
   }
 
   /** Bytes to the client: the origin's response body, or the proxy's error body. */
@@ -289,11 +304,14 @@ final class ResponseRelay {
       client.write(chunk);
       if (!client.writeQueueFull()) {
         origin.consume(length);
+      } else if (!held.tryHold(length)) {
+        owner.clientTooSlow();
       } else {
         unconsumed += length;
         client.drainHandler(v -> {
           int bytes = unconsumed;
           unconsumed = 0;
+          held.release(bytes);
           origin.consume(bytes);
         });
       }
