@@ -6,6 +6,7 @@ import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2LocalFlowController;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClosedException;
@@ -52,6 +53,9 @@ public final class FrameStream implements OriginStream {
   /** A chunk of this response already keeps the whole read it came in: the next small ones are copied. */
   private boolean sliceKept;
   private Buffer heldChunk;
+  /** The stream's receive window: it doubles each time the client side has taken half of it, up to the most. */
+  private int window = OriginClients.INITIAL_STREAM_WINDOW;
+  private int consumedSinceGrowth;
 
   FrameStream(FrameStreams owner, Http2Headers head, Sink sink) {
     this.owner = owner;
@@ -206,7 +210,20 @@ public final class FrameStream implements OriginStream {
       return;
     }
     try {
-      if (owner.handler.decoder().flowController().consumeBytes(stream, bytes)) {
+      Http2LocalFlowController flow = owner.handler.decoder().flowController();
+      boolean update = flow.consumeBytes(stream, bytes);
+      consumedSinceGrowth += bytes;
+      if (consumedSinceGrowth >= window >> 1 && window < OriginClients.STREAM_WINDOW
+        && stream.state() != Http2Stream.State.CLOSED) {
+        // A client that reads nothing keeps the window it started with; one that keeps up gets the
+        // window a fast download needs, as Go's and gRPC's clients grow theirs.
+        int grow = Math.min(window, OriginClients.STREAM_WINDOW - window);
+        window += grow;
+        consumedSinceGrowth = 0;
+        flow.incrementWindowSize(stream, grow);
+        update = true;
+      }
+      if (update) {
         owner.channel.flush();
       }
     } catch (Http2Exception e) {

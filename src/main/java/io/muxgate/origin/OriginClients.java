@@ -25,8 +25,16 @@ import java.util.concurrent.TimeUnit;
 /** How to reach a peer: the Vert.x client options and the per-connection address, SNI and TLS mode. */
 public final class OriginClients {
 
-  /** Per-stream receive window toward origins: large enough that one 64 KiB response needs no update. */
+  /**
+   * Per-stream receive window toward origins at its largest. A stream starts at {@link #INITIAL_STREAM_WINDOW}
+   * and grows to this while its client keeps taking what it is sent ({@link FrameStream}).
+   */
   static final int STREAM_WINDOW = 1024 * 1024;
+  /**
+   * What a stream's receive window starts at: large enough that one 64 KiB response needs no update, and
+   * what a stream whose client never reads holds, as HAProxy's 64 KiB initial window bounds it.
+   */
+  static final int INITIAL_STREAM_WINDOW = 128 * 1024;
   /** The least per-connection receive window, as before it grew with the streams a connection may carry. */
   static final int CONNECTION_WINDOW = 16 * 1024 * 1024;
   static final int MAX_HEADER_BYTES = 64 * 1024;
@@ -106,7 +114,7 @@ public final class OriginClients {
       .setHttp2ConnectionWindowSize(connectionWindow(peer.maxStreams()))
       .setInitialSettings(new Http2Settings()
         .setPushEnabled(false)
-        .setInitialWindowSize(STREAM_WINDOW)
+        .setInitialWindowSize(INITIAL_STREAM_WINDOW)
         .setMaxHeaderListSize(MAX_HEADER_BYTES))
       .setTracingPolicy(TracingPolicy.IGNORE)
       .setName("origin:" + peer.zone() + ":" + peer.address());
