@@ -225,8 +225,13 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
   @Override
   public void clientTooSlow() {
     // Cut before the process's memory runs out, which would stall every event loop, every zone's requests.
+    cutForTheClient("client_too_slow");
+  }
+
+  /** Ends an exchange whose client, not its origin, is at fault: both streams cancelled, no origin error counted. */
+  private void cutForTheClient(String reason) {
     cancelOrigin(CANCEL);
-    response.reset(CANCEL, "client_too_slow");
+    response.reset(CANCEL, reason);
   }
 
   @Override
@@ -326,8 +331,7 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
     }
     if (response.headReceived() && response.clientBackedUp()) {
       // The client has not taken what it was sent: no fault of the origin's, whose window it holds shut.
-      cancelOrigin(CANCEL);
-      response.reset(CANCEL, "client_stalled");
+      cutForTheClient("client_stalled");
     } else if (response.headReceived()) {
       cancelOrigin(CANCEL);
       forwarder.originFailed(zone, new OriginFailure(FailureKind.READ_TIMEOUT, "response body stalled"));
