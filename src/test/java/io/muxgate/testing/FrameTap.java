@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.Http2FrameLogger;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.logging.LogLevel;
 
 /**
@@ -58,6 +59,20 @@ final class FrameTap extends Http2FrameLogger {
                           ByteBuf debugData) {
         if (direction == Direction.INBOUND) {
             stats.goAwayReceived(errorCode);
+        }
+    }
+
+    @Override
+    public void logSettings(Direction direction, ChannelHandlerContext ctx, Http2Settings settings) {
+        if (direction == Direction.INBOUND && settings.initialWindowSize() != null) {
+            stats.initialWindowSizeReceived(settings.initialWindowSize());
+        }
+    }
+
+    @Override
+    public void logWindowsUpdate(Direction direction, ChannelHandlerContext ctx, int streamId, int windowSizeIncrement) {
+        if (direction == Direction.INBOUND && streamId != 0) {
+            stats.streamWindowUpdateReceived(windowSizeIncrement);
         }
     }
 

@@ -24,6 +24,8 @@ public final class OriginStats {
     private final List<ReceivedReset> resets = new CopyOnWriteArrayList<>();
     private final AtomicInteger pingsReceived = new AtomicInteger();
     private final List<Long> goAways = new CopyOnWriteArrayList<>();
+    private final AtomicInteger initialWindowSize = new AtomicInteger(-1);
+    private final AtomicInteger largestStreamWindowUpdate = new AtomicInteger();
 
     /** TCP connections accepted since start, in every {@link ListenMode}. */
     public int connectionsAccepted() {
@@ -78,6 +80,16 @@ public final class OriginStats {
     /** PING frames (not PING acks) the client sent. */
     public int pingsReceived() {
         return pingsReceived.get();
+    }
+
+    /** SETTINGS_INITIAL_WINDOW_SIZE in the client's latest SETTINGS that carried one, -1 before any. */
+    public int initialWindowSizeReceived() {
+        return initialWindowSize.get();
+    }
+
+    /** The largest increment of a stream's (not the connection's) WINDOW_UPDATE the client sent, 0 before any. */
+    public int largestStreamWindowUpdate() {
+        return largestStreamWindowUpdate.get();
     }
 
     /**
@@ -160,6 +172,16 @@ public final class OriginStats {
 
     void goAwayReceived(long errorCode) {
         goAways.add(errorCode);
+        signal();
+    }
+
+    void initialWindowSizeReceived(long size) {
+        initialWindowSize.set((int) size);
+        signal();
+    }
+
+    void streamWindowUpdateReceived(int increment) {
+        largestStreamWindowUpdate.accumulateAndGet(increment, Math::max);
         signal();
     }
 
