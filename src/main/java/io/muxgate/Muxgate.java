@@ -7,7 +7,7 @@ import io.muxgate.config.ProcessConfig;
 import io.muxgate.config.ZoneCatalog;
 import io.muxgate.config.ZoneConfig;
 import io.muxgate.demo.DemoOrigin;
-import io.muxgate.forward.HeldResponseBytes;
+import io.muxgate.forward.HeldBytes;
 import io.muxgate.forward.Zone;
 import io.muxgate.forward.ZoneTable;
 import io.muxgate.frontend.ProxyVerticle;
@@ -43,7 +43,9 @@ public final class Muxgate {
   private final ProxyMetrics metrics;
   private final OriginPools pools;
   /** Shared by every event loop: one budget for the whole process's memory. */
-  private final HeldResponseBytes heldResponseBytes = HeldResponseBytes.ofDirectMemory();
+  private final HeldBytes heldResponseBytes = HeldBytes.ofDirectMemory();
+  /** Upload bytes are copied to the heap: a budget of its own, shared by every event loop too. */
+  private final HeldBytes heldUploadBytes = HeldBytes.ofHeap();
   private final AtomicBoolean ready = new AtomicBoolean();
   /** Told of every finished request after the metrics and the access log; {@link ExchangeObserver#NONE} but in tests. */
   private final ExchangeObserver also;
@@ -135,7 +137,8 @@ public final class Muxgate {
     }
     ExchangeObserver finalObserver = observer;
     return vertx.deployVerticle(() -> {
-      ProxyVerticle proxy = new ProxyVerticle(config, keyCert, initial, finalObserver, metrics, pools, heldResponseBytes);
+      ProxyVerticle proxy = new ProxyVerticle(config, keyCert, initial, finalObserver, metrics, pools, heldResponseBytes,
+        heldUploadBytes);
       synchronized (proxies) {
         proxies.add(proxy);
       }

@@ -33,6 +33,14 @@ public interface Downstream {
     default void onMalformedBody(Throwable cause) {
       onFailure(cause);
     }
+
+    /**
+     * A body chunk came while the process already holds all the upload bytes it may ({@link HeldBytes}):
+     * the chunk was dropped, so the body cannot go on.
+     */
+    default void onOverBudget() {
+      onFailure(null);
+    }
   }
 
   // ---- the request --------------------------------------------------------------------------------

@@ -51,7 +51,8 @@ public final class Forwarder {
   private final ExchangeObserver observer;
   private final ProxyMetrics metrics;
   private final Function<OriginPool, UpgradeConnector> upgrades;
-  private final HeldResponseBytes heldResponseBytes;
+  private final HeldBytes heldResponseBytes;
+  private final HeldBytes heldUploadBytes;
   private final Deadlines deadlines = new Deadlines();
   private final Drain drain = new Drain();
   /**
@@ -61,9 +62,11 @@ public final class Forwarder {
   private final AtomicInteger openTunnels = new AtomicInteger();
 
   public Forwarder(Supplier<ZoneTable> zones, ExchangeObserver observer, ProxyMetrics metrics,
-                   Function<OriginPool, UpgradeConnector> upgrades, HeldResponseBytes heldResponseBytes) {
+                   Function<OriginPool, UpgradeConnector> upgrades, HeldBytes heldResponseBytes,
+                   HeldBytes heldUploadBytes) {
     this.zones = zones;
     this.heldResponseBytes = heldResponseBytes;
+    this.heldUploadBytes = heldUploadBytes;
     this.upgrades = upgrades;
     this.observer = observer;
     this.metrics = metrics;
@@ -296,8 +299,13 @@ public final class Forwarder {
     return drain;
   }
 
-  HeldResponseBytes heldResponseBytes() {
+  HeldBytes heldResponseBytes() {
     return heldResponseBytes;
+  }
+
+  /** The process's budget of upload bytes held while their origin takes nothing more, and kept for replays. */
+  public HeldBytes heldUploadBytes() {
+    return heldUploadBytes;
   }
 
   /** WebSocket tunnels open now on this event loop. */

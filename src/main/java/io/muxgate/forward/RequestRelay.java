@@ -42,6 +42,8 @@ final class RequestRelay implements Downstream.Events {
   private final String originUri;
   private final HostAndPort authority;
   private final long maxBodyBytes;
+  /** The process's budget of upload bytes, which the body kept for a replay counts in. */
+  private final HeldBytes held;
   private List<Buffer> replayBody = new ArrayList<>(2);
   private long replayBytes;
   private boolean replayOverflow;
@@ -51,7 +53,7 @@ final class RequestRelay implements Downstream.Events {
   private boolean headHeld;
 
   RequestRelay(Exchange exchange, Downstream client, MultiMap originHeaders, Http2Headers originHttp2,
-               String originUri, HostAndPort authority, long maxBodyBytes) {
+               String originUri, HostAndPort authority, long maxBodyBytes, HeldBytes held) {
     this.exchange = exchange;
     this.client = client;
     this.originHeaders = originHeaders;
@@ -59,6 +61,7 @@ final class RequestRelay implements Downstream.Events {
     this.originUri = originUri;
     this.authority = authority;
     this.maxBodyBytes = maxBodyBytes;
+    this.held = held;
   }
 
   static boolean expectsContinue(Downstream client) {
@@ -213,6 +216,13 @@ final class RequestRelay implements Downstream.Events {
   }
 
   @Override
+  public void onOverBudget() {
+    if (!exchange.isDone()) {
+      exchange.failClient(503, "upload_buffer_full");
+    }
+  }
+
+  @Override
   public void onMalformedBody(Throwable cause) {
     if (!exchange.isDone()) {
       exchange.failClient(400, "bad_request");
@@ -220,8 +230,9 @@ final class RequestRelay implements Downstream.Events {
   }
 
   /**
-   * Counts a body chunk from the client and keeps it for a replay while the kept body fits. False when the
-   * body has gone over the zone's limit: the chunk is then not kept.
+   * Counts a body chunk from the client and keeps it for a replay while the kept body fits, in its own
+   * limit and within half the process's budget of upload bytes (past which a replay is given up rather
+   * than an upload). False when the body has gone over the zone's limit: the chunk is then not kept.
    */
   private boolean take(Buffer chunk) {
     bytesIn += chunk.length();
@@ -229,11 +240,11 @@ final class RequestRelay implements Downstream.Events {
       return false;
     }
     if (replayBody != null) {
-      if (replayBytes + chunk.length() <= Forwarder.REPLAY_BODY_LIMIT) {
+      if (replayBytes + chunk.length() <= Forwarder.REPLAY_BODY_LIMIT && held.tryKeep(chunk.length())) {
         replayBody.add(chunk);
         replayBytes += chunk.length();
       } else {
-        replayBody = null;
+        dropReplayBody();
         replayOverflow = true;
       }
     }
@@ -256,5 +267,7 @@ final class RequestRelay implements Downstream.Events {
   /** The exchange is over: no attempt will need the kept body. */
   void dropReplayBody() {
     replayBody = null;
+    held.release((int) replayBytes);
+    replayBytes = 0;
   }
 }

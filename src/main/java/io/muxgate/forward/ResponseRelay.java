@@ -64,7 +64,7 @@ final class ResponseRelay {
   private final Zone.Selection selection;
   private final HostAndPort authority;
   private final Owner owner;
-  private final HeldResponseBytes held;
+  private final HeldBytes held;
   private boolean headReceived;
   /**
    * The response has no content (RFC 9110, section 6.4.1: the answer to HEAD, a 204, a 304), so DATA an
@@ -85,7 +85,7 @@ final class ResponseRelay {
   private boolean continued;
 
   ResponseRelay(Downstream client, Zone zone, Zone.Selection selection, HostAndPort authority, Owner owner,
-                HeldResponseBytes held) {
+                HeldBytes held) {
     this.client = client;
     this.zone = zone;
     this.selection = selection;

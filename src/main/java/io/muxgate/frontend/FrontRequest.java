@@ -48,6 +48,8 @@ abstract sealed class FrontRequest implements Downstream permits FrontStream {
   private boolean paused;
   /** Body chunks read while paused, their bytes not yet back in the client's window. */
   private ArrayDeque<Buffer> held;
+  /** The bytes of {@link #held}, counted in the process's budget of held upload bytes. */
+  private int heldBytes;
   private boolean endHeld;
   private final boolean endedWithHead;
   private Http2Headers requestTrailers;
@@ -204,6 +206,12 @@ abstract sealed class FrontRequest implements Downstream permits FrontStream {
       : BufferInternal.buffer(VertxByteBufAllocator.DEFAULT.heapBuffer(bytes).writeBytes(data));
     if (paused || held != null) {
       if (chunk != null) {
+        if (!owner.forwarder.heldUploadBytes().tryHold(bytes)) {
+          // Each stream's window bounds what it holds, but not what all of them hold together
+          events.onOverBudget();
+          return bytes;
+        }
+        heldBytes += bytes;
         if (held == null) {
           held = new ArrayDeque<>(4);
         }
@@ -251,6 +259,8 @@ abstract sealed class FrontRequest implements Downstream permits FrontStream {
         }
         return;
       }
+      heldBytes -= chunk.length();
+      owner.forwarder.heldUploadBytes().release(chunk.length());
       events.onData(chunk);
       returnToWindow(chunk.length());
     }
@@ -285,13 +295,9 @@ abstract sealed class FrontRequest implements Downstream permits FrontStream {
       return;
     }
     drainStarted = System.nanoTime();
-    int heldBytes = 0;
     if (held != null) {
-      for (Buffer chunk : held) {
-        heldBytes += chunk.length();
-      }
-      held = null;
       returnToWindow(heldBytes);
+      dropHeld();
     }
     lingerUntil(drainStarted + LINGER_NANOS);
   }
@@ -313,6 +319,12 @@ abstract sealed class FrontRequest implements Downstream permits FrontStream {
       resetSent = true;
       owner.fence.reset(stream, Http2Error.NO_ERROR.code());
     }
+  }
+
+  private void dropHeld() {
+    held = null;
+    owner.forwarder.heldUploadBytes().release(heldBytes);
+    heldBytes = 0;
   }
 
   /** Resets the stream unless it is reset or closed already; behind the fence if the client may still send. */
@@ -338,7 +350,7 @@ abstract sealed class FrontRequest implements Downstream permits FrontStream {
       return;
     }
     failed = true;
-    held = null;
+    dropHeld();
     if (events != null) {
       events.onFailure(cause);
     }

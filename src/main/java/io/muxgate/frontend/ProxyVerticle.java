@@ -2,7 +2,7 @@ package io.muxgate.frontend;
 
 import io.muxgate.config.ProcessConfig;
 import io.muxgate.forward.Forwarder;
-import io.muxgate.forward.HeldResponseBytes;
+import io.muxgate.forward.HeldBytes;
 import io.muxgate.forward.ZoneTable;
 import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ProxyMetrics;
@@ -41,7 +41,8 @@ public final class ProxyVerticle extends VerticleBase {
   private final ExchangeObserver observer;
   private final ProxyMetrics metrics;
   private final OriginPools pools;
-  private final HeldResponseBytes heldResponseBytes;
+  private final HeldBytes heldResponseBytes;
+  private final HeldBytes heldUploadBytes;
   private final List<HttpServer> servers = new ArrayList<>();
   private final AtomicInteger frontStreamConnections = new AtomicInteger();
   /** Client connections open now; touched on this verticle's event loop only. */
@@ -52,10 +53,12 @@ public final class ProxyVerticle extends VerticleBase {
   private Forwarder forwarder;
 
   public ProxyVerticle(ProcessConfig config, KeyCertOptions keyCert, ZoneTable initial, ExchangeObserver observer,
-                       ProxyMetrics metrics, OriginPools pools, HeldResponseBytes heldResponseBytes) {
+                       ProxyMetrics metrics, OriginPools pools, HeldBytes heldResponseBytes,
+                       HeldBytes heldUploadBytes) {
     this.config = config;
     this.pools = pools;
     this.heldResponseBytes = heldResponseBytes;
+    this.heldUploadBytes = heldUploadBytes;
     this.keyCert = keyCert;
     this.zones = initial;
     this.observer = observer;
@@ -73,7 +76,7 @@ public final class ProxyVerticle extends VerticleBase {
     });
     // Tells the config verticle this instance listens: it publishes no snapshot before all instances do.
     vertx.eventBus().send(APPLIED_ADDRESS, zones.version());
-    forwarder = new Forwarder(() -> zones, observer, metrics, pools::upgrades, heldResponseBytes);
+    forwarder = new Forwarder(() -> zones, observer, metrics, pools::upgrades, heldResponseBytes, heldUploadBytes);
     Handler<HttpConnection> connections = connection -> {
       this.connections.add(connection);
       if (connection instanceof ConnectionBase base) {

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import java.util.function.IntConsumer;
 
 /**
@@ -37,6 +38,8 @@ public final class RawFrameClient {
   private final BlockingQueue<String> frames = new LinkedBlockingQueue<>();
   private final DefaultHttp2FrameWriter writer = new DefaultHttp2FrameWriter();
   private volatile IntConsumer onReset = id -> { };
+  private volatile IntConsumer onHeaders = id -> { };
+  private volatile BiConsumer<Integer, Integer> onWindowUpdate = (id, increment) -> { };
   private Channel channel;
   private ChannelHandlerContext ctx;
 
@@ -71,6 +74,16 @@ public final class RawFrameClient {
   /** Called on the event loop with the stream id of each RST_STREAM read, before the frames after it are read. */
   public void onReset(IntConsumer action) {
     onReset = action;
+  }
+
+  /** Called on the event loop with the stream id of each HEADERS read, after it is queued. */
+  public void onHeaders(IntConsumer action) {
+    onHeaders = action;
+  }
+
+  /** Called on the event loop with the stream id (0: the connection) and increment of each WINDOW_UPDATE read. */
+  public void onWindowUpdate(BiConsumer<Integer, Integer> action) {
+    onWindowUpdate = action;
   }
 
   public void headers(int streamId, Http2Headers headers, boolean end) {
@@ -139,6 +152,7 @@ public final class RawFrameClient {
         public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
                                   boolean end) {
           frames.add("HEADERS " + streamId + " " + headers.status());
+          onHeaders.accept(streamId);
         }
 
         @Override
@@ -157,6 +171,11 @@ public final class RawFrameClient {
         public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) {
           frames.add("RST_STREAM " + streamId + " " + errorCode);
           onReset.accept(streamId);
+        }
+
+        @Override
+        public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int windowSizeIncrement) {
+          onWindowUpdate.accept(streamId, windowSizeIncrement);
         }
 
         @Override
