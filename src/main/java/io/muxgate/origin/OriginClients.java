@@ -123,10 +123,8 @@ public final class OriginClients {
       // SNI is the name checked against the certificate; an IP literal is never sent as SNI.
       o.setForceSni(!isIpLiteral(peer.serverName()));
       if (peer.tlsVerify()) {
-        o.setVerifyHost(true).setTrustAll(false);
-        if (peer.ca() != null) {
-          o.setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(peer.ca().bytes())));
-        }
+        o.setVerifyHost(true).setTrustAll(false).setTrustOptions(CertificateAlerts.options(
+          peer.ca() == null ? null : new PemTrustOptions().addCertValue(Buffer.buffer(peer.ca().bytes()))));
       } else {
         o.setVerifyHost(false).setTrustOptions(TrustAnyCertificate.options());
       }

@@ -2,15 +2,9 @@ package io.muxgate.origin;
 
 import io.vertx.core.net.TrustOptions;
 
-import javax.net.ssl.ManagerFactoryParameters;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.TrustManagerFactorySpi;
 import javax.net.ssl.X509ExtendedTrustManager;
 import java.net.Socket;
-import java.security.KeyStore;
-import java.security.Provider;
 import java.security.cert.X509Certificate;
 
 /**
@@ -26,35 +20,9 @@ public final class TrustAnyCertificate extends X509ExtendedTrustManager {
   private TrustAnyCertificate() {
   }
 
-  /**
-   * As Vert.x options. (A factory, not the manager itself: Vert.x 5.0's wrapper of a bare manager needs
-   * SLF4J, which Muxgate does not ship.)
-   */
+  /** As Vert.x options. */
   public static TrustOptions options() {
-    return TrustOptions.wrap(new Factory());
-  }
-
-  private static final class Factory extends TrustManagerFactory {
-
-    Factory() {
-      super(new Spi(), new Provider("muxgate", "1.0", "trusts any certificate") { }, "muxgate-trust-any");
-    }
-  }
-
-  private static final class Spi extends TrustManagerFactorySpi {
-
-    @Override
-    protected void engineInit(KeyStore keyStore) {
-    }
-
-    @Override
-    protected void engineInit(ManagerFactoryParameters parameters) {
-    }
-
-    @Override
-    protected TrustManager[] engineGetTrustManagers() {
-      return new TrustManager[] {INSTANCE};
-    }
+    return OneTrustManager.options(INSTANCE);
   }
 
   @Override
