@@ -108,7 +108,13 @@ public final class ZoneFileParser {
         throw new FieldError(field, "must be a string");
       }
       String host = raw.toLowerCase(Locale.ROOT);
-      if (!HOST_NAME.matcher(host).matches()) {
+      if (host.indexOf(':') >= 0) {
+        host = Ipv6Host.canonical(host);
+        if (host == null) {
+          throw new FieldError(field, "not an IPv6 address (a port, a zone index or a wildcard cannot be part of one): \""
+            + raw + "\"");
+        }
+      } else if (!HOST_NAME.matcher(host).matches()) {
         throw new FieldError(field, "not a host name or *.wildcard: \"" + raw + "\"");
       }
       if (hosts.contains(host)) {

@@ -1,5 +1,7 @@
 package io.muxgate.forward;
 
+import io.muxgate.config.Ipv6Host;
+
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -67,6 +69,11 @@ public final class ZoneTable {
     }
     String host = normalize(authority);
     Zone zone = exact.get(host);
+    if (zone == null && host.indexOf(':') >= 0) {
+      // An IPv6 address written otherwise than the zone's hosts hold it ([0:0::1] for ::1); never a wildcard's.
+      String address = Ipv6Host.canonical(host);
+      return address == null ? null : exact.get(address);
+    }
     if (zone != null || wildcard.isEmpty()) {
       return zone;
     }

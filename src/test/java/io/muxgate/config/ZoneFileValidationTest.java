@@ -188,6 +188,32 @@ class ZoneFileValidationTest {
     assertEquals(List.of("shop"), catalog.zones().stream().map(ZoneConfig::zone).toList());
   }
 
+  /** An IPv6 address is a host as an IPv4 one is, with or without brackets, held in RFC 5952's form. */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {"[::1]|::1", "::1|::1", "[0:0:0:0:0:0:0:1]|::1", "[2001:DB8:0::1]|2001:db8::1"})
+  void anIpv6AddressIsAHostInItsShortestForm(String written, String held) {
+    ZoneCatalog catalog = new ZoneCatalog(tenants, List.of());
+    catalog.apply(Map.of("shop.json", shop().put("hosts", List.of("shop.test", written)).encode()), true);
+    assertEquals(List.of("shop.test", held), catalog.zones().get(0).hosts());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"[::1]:8443", "[::1", "::1]", "[fe80::1%eth0]", "[1::2::3]", "*.::1", "[[::1]]"})
+  void aMalformedIpv6HostIsRejectedWithWhy(String written) {
+    assertEquals("tenants/shop.json: hosts[1]: not an IPv6 address (a port, a zone index or a wildcard cannot be part"
+      + " of one): \"" + written + "\"", rejection(shop().put("hosts", List.of("shop.test", written))));
+  }
+
+  @Test
+  void oneIpv6AddressWrittenTwoWaysIsOneHost() {
+    ZoneCatalog catalog = new ZoneCatalog(tenants, List.of());
+    List<ConfigException> rejected = catalog.apply(Map.of(
+      "a-shop.json", shop().put("hosts", List.of("[::1]")).encode(),
+      "b-other.json", shop().put("zone", "other").put("hosts", List.of("0::1")).encode()), true).rejected();
+    assertEquals(List.of("tenants/b-other.json: hosts[0]: host \"::1\" already belongs to zone \"shop\""
+      + " (tenants/a-shop.json)"), rejected.stream().map(ConfigException::getMessage).toList());
+  }
+
   @Test
   void zoneIdDefinedTwiceIsRefusedToTheSecondFile() {
     ZoneCatalog catalog = new ZoneCatalog(tenants, List.of());
