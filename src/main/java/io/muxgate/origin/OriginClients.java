@@ -119,7 +119,7 @@ public final class OriginClients {
       .setTracingPolicy(TracingPolicy.IGNORE)
       .setName("origin:" + peer.zone() + ":" + peer.address());
     if (tls) {
-      o.setSslEngineOptions(TlsEngine.options());
+      o.setSslEngineOptions(TlsEngine.forOrigins(peer.tlsVerify() ? peer.ca() : null));
       // SNI is the name checked against the certificate; an IP literal is never sent as SNI.
       o.setForceSni(!isIpLiteral(peer.serverName()));
       if (peer.tlsVerify()) {

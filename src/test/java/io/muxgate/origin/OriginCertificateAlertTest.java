@@ -12,22 +12,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLServerSocket;
-import javax.net.ssl.SSLSocket;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.SocketException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static io.muxgate.support.ProxyHarness.zone;
@@ -44,8 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 class OriginCertificateAlertTest {
 
   private Vertx vertx;
-  private AlertRecordingOrigin origin;
-  private AlertRecordingOrigin expired;
+  private JdkTlsOrigin origin;
+  private JdkTlsOrigin expired;
   private ProxyHarness proxy;
   private HttpClientAgent client;
 
@@ -53,24 +42,24 @@ class OriginCertificateAlertTest {
   void start() throws Exception {
     vertx = Vertx.vertx();
     X509Bundle served = certificate("origin.test");
-    origin = new AlertRecordingOrigin(served);
+    origin = new JdkTlsOrigin(served);
     X509Bundle expiredCa = certificate("ca.test");
     X509Bundle expiredLeaf = new CertificateBuilder().subject("CN=origin.test").addSanDnsName("origin.test")
       .notBefore(Instant.now().minus(2, ChronoUnit.DAYS)).notAfter(Instant.now().minus(1, ChronoUnit.DAYS))
       .ecp256().addExtendedKeyUsageServerAuth().buildIssuedBy(expiredCa);
-    expired = new AlertRecordingOrigin(expiredLeaf);
-    Path servedCa = pemFile(served.getCertificatePEM());
-    Path otherCa = pemFile(certificate("other-ca.test").getCertificatePEM());
+    expired = new JdkTlsOrigin(expiredLeaf);
+    String servedCa = served.toTempRootCertPem().toString();
+    String otherCa = certificate("other-ca.test").toTempRootCertPem().toString();
     String url = "https://127.0.0.1:" + origin.port();
     proxy = ProxyHarness.start(vertx, Map.of(
       "unknown-ca.json", zone("unknown-ca", "unknown-ca.test", List.of(url), null)
-        .put("origin_sni", "origin.test").put("origin_ca_file", otherCa.toString()),
+        .put("origin_sni", "origin.test").put("origin_ca_file", otherCa),
       "system-ca.json", zone("system-ca", "system-ca.test", List.of(url), null)
         .put("origin_sni", "origin.test"),
       "other-name.json", zone("other-name", "other-name.test", List.of(url), null)
-        .put("origin_sni", "other.test").put("origin_ca_file", servedCa.toString()),
+        .put("origin_sni", "other.test").put("origin_ca_file", servedCa),
       "expired.json", zone("expired", "expired.test", List.of("https://127.0.0.1:" + expired.port()), null)
-        .put("origin_sni", "origin.test").put("origin_ca_file", pemFile(expiredCa.getCertificatePEM()).toString())));
+        .put("origin_sni", "origin.test").put("origin_ca_file", expiredCa.toTempRootCertPem().toString())));
     client = proxy.h2cClient();
   }
 
@@ -108,14 +97,14 @@ class OriginCertificateAlertTest {
     assertRefusedWith(origin, host, alert);
   }
 
-  private void assertRefusedWith(AlertRecordingOrigin origin, String host, String alert) throws InterruptedException {
-    origin.alerts.clear();
+  private void assertRefusedWith(JdkTlsOrigin origin, String host, String alert) throws InterruptedException {
+    origin.failedHandshakes.clear();
 
     Exchange exchange = Await.result(Exchange.get(client, host, "/"), 15);
 
     assertEquals(526, exchange.status(), exchange.body());
     assertEquals("certificate_invalid", exchange.header("muxgate-error"));
-    String said = origin.alerts.poll(10, TimeUnit.SECONDS);
+    String said = origin.failedHandshakes.poll(10, TimeUnit.SECONDS);
     assertNotNull(said, "the origin saw no handshake fail");
     assertEquals("Received fatal alert: " + alert, said);
   }
@@ -130,53 +119,5 @@ class OriginCertificateAlertTest {
       .setIsCertificateAuthority(true)
       .addExtendedKeyUsageServerAuth()
       .buildSelfSigned();
-  }
-
-  private static Path pemFile(String pem) throws IOException {
-    Path file = Files.createTempFile("origin-ca", ".pem");
-    file.toFile().deleteOnExit();
-    Files.writeString(file, pem, StandardCharsets.US_ASCII);
-    return file;
-  }
-
-  /** A JDK TLS server on 127.0.0.1:0 that records the message of each handshake its client fails. */
-  private static final class AlertRecordingOrigin implements AutoCloseable {
-
-    final BlockingQueue<String> alerts = new LinkedBlockingQueue<>();
-    private final SSLServerSocket server;
-    private final Thread acceptor;
-
-    AlertRecordingOrigin(X509Bundle certificate) throws Exception {
-      SSLContext tls = SSLContext.getInstance("TLS");
-      tls.init(certificate.toKeyManagerFactory().getKeyManagers(), null, null);
-      server = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket(0, 50, InetAddress.getLoopbackAddress());
-      acceptor = new Thread(this::accept, "alert-recording-origin");
-      acceptor.setDaemon(true);
-      acceptor.start();
-    }
-
-    int port() {
-      return server.getLocalPort();
-    }
-
-    private void accept() {
-      while (!server.isClosed()) {
-        try (SSLSocket socket = (SSLSocket) server.accept()) {
-          socket.setSoTimeout(10_000);
-          socket.startHandshake();
-        } catch (SSLException e) {
-          alerts.add(String.valueOf(e.getMessage()));
-        } catch (SocketException e) {
-          return; // closed
-        } catch (IOException e) {
-          alerts.add(e.toString());
-        }
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      server.close();
-    }
   }
 }
