@@ -66,12 +66,20 @@ final class RequestChecks {
     // one for an unknown host; so is any whose Host is empty (RFC 9110, section 4.2.1: an http URI with
     // an empty host is invalid), as an absolute-form target with one is (RequestTarget). A field name is a
     // token, never empty (RFC 9110, section 5.1): Vert.x's parser checks a name's characters but lets ": b"
-    // by, which no HTTP/2 origin's head can carry.
-    boolean hostless = authority == null ? client.version() == HttpVersion.HTTP_1_1 : authority.host().isEmpty();
+    // by, which no HTTP/2 origin's head can carry. A host that is named but is no host and port ("c.test:abc",
+    // a port over 65535, "[::1") is as good as none (RFC 9112, section 3.2), on HTTP/1.0 too.
+    boolean hostless = authority == null ? client.version() == HttpVersion.HTTP_1_1 || namesHost(client)
+      : authority.host().isEmpty();
     return hostless ? MISSING_HOST
       : client.headers().getAll(HttpHeaders.HOST).size() > 1 ? MalformedHead.MULTIPLE_HOST
       : client.headers().contains("") ? BAD_REQUEST
       : client.header(HttpHeaders.TRANSFER_ENCODING) != null ? transferEncodingFault(client) : null;
+  }
+
+  /** Whether an HTTP/1.x request names a host, readable or not: by Host, or by an absolute-form target. */
+  private static boolean namesHost(Downstream client) {
+    String target = client.target();   // origin-form, absolute-form or "*" once RequestTarget let it by
+    return client.headers().contains(HttpHeaders.HOST) || target.charAt(0) != '/' && !target.equals("*");
   }
 
   /**

@@ -179,6 +179,19 @@ class UndecodableRequestTest {
     assertRefused(answer, 400, "missing_host");
   }
 
+  /**
+   * RFC 9112, section 3.2: a Host that is no host and port is refused 400 on any request, not only on
+   * HTTP/1.1 (HTTP/1.0 ones got 421, as if they named no host); so is an absolute-form target's authority.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"/ HTTP/1.0\r\nHost: z.test:abc", "/ HTTP/1.0\r\nHost: z.test:99999", "/ HTTP/1.0\r\nHost: [::1",
+    "http://z.test:abc/ HTTP/1.0", "/ HTTP/1.1\r\nHost: z.test:abc", "http://z.test:99999/ HTTP/1.1\r\nHost: z.test"})
+  void aHostThatIsNoHostAndPortGets400(String targetVersionAndHost) throws IOException {
+    String answer = RawHttp.exchange(proxy.httpPort(), "GET " + targetVersionAndHost + "\r\nConnection: close\r\n\r\n");
+
+    assertRefused(answer, 400, "missing_host");
+  }
+
   @Test
   void aRequestWithTwoHostsGets400() throws IOException {
     String answer = RawHttp.exchange(proxy.httpPort(), "GET / HTTP/1.1\r\nHost: z.test\r\nHost: other.test\r\n\r\n");
