@@ -101,10 +101,13 @@ public final class OriginPool {
       if (chosen != null) {
         return ctx.succeededFuture(grants.leaseNow(chosen));
       }
-      waiter = ctx.promise();
-      if (!waiters.offer(waiter)) {
+      // The bound is on requests beyond what the connections being opened will carry: a cold pool's burst
+      // waits for them, and counted in full it was refused while the zone's cap still allowed its streams.
+      if (connections.beyondOpening(waiters.size()) >= WaitQueue.CAPACITY) {
         return ctx.failedFuture(new OriginFailure(FailureKind.QUEUE_FULL, "origin queue full"));
       }
+      waiter = ctx.promise();
+      waiters.add(waiter);
       openOne = connections.needsAnother(waiters.size())
         || avoid != null && connections.mayOpen() && connections.opening() == 0;
       if (openOne) {

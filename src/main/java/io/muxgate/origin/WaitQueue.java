@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class WaitQueue {
 
-  /** Requests that may wait beyond what open and opening connections can take. */
+  /** Requests that may wait beyond what open and opening connections can take; the pool keeps to it. */
   static final int CAPACITY = 4096;
 
   private final ArrayDeque<PromiseInternal<Lease>> waiters = new ArrayDeque<>();
@@ -23,14 +23,9 @@ final class WaitQueue {
     this.gauge = gauge;
   }
 
-  /** False when the queue is full. */
-  boolean offer(PromiseInternal<Lease> waiter) {
-    if (waiters.size() >= CAPACITY) {
-      return false;
-    }
+  void add(PromiseInternal<Lease> waiter) {
     waiters.add(waiter);
     gauge.incrementAndGet();
-    return true;
   }
 
   /** The oldest waiter, taken off; null when none waits. */
