@@ -72,7 +72,7 @@ class ConfigMapSwapTest {
 
     watch.mark();
     publishGeneration(mount, "..2026_11_22_02", capped(origin.url(), 5));
-    long ms = watch.awaitInForce();
+    watch.awaitInForce();
     assertEquals(4, Bursts.connectionsOpened(origin, client, "cm.test", 20),
       "cap 5: four connections for 20 requests");
 
@@ -81,6 +81,5 @@ class ConfigMapSwapTest {
     assertEquals(1, admin.get("/zones").json().getJsonArray("result").size(), "only zone.json is a zone");
     assertEquals(0, admin.rejectedReloads(), "..data, the generations and dot files are never read as zones");
     assertTrue(Files.isSymbolicLink(mount.resolve("zone.json")));
-    assertTrue(ms <= 200, "new generation in force after " + ms + " ms");
   }
 }

@@ -21,12 +21,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static io.muxgate.support.ProxyHarness.zone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -53,10 +51,10 @@ class OriginLivenessTest {
     HttpClientAgent client = client(proxy(origin, new JsonObject().put("origin_idle_timeout", 1)));
 
     assertEquals(200, get(client).status());
-    long idleSince = System.nanoTime();
-    origin.stats().await("the idle connection closed", s -> s.openConnections() == 0, Duration.ofSeconds(3));
-    long closedAfterMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - idleSince);
-    assertTrue(closedAfterMs >= 900 && closedAfterMs <= 1_600, "closed after " + closedAfterMs + " ms idle");
+    // Not closed as its last stream ended: the next request, sent at once, still finds it.
+    assertEquals(200, get(client).status());
+    assertEquals(1, origin.stats().connectionsAccepted(), "the connection outlived the end of its stream");
+    origin.stats().await("the idle connection closed", s -> s.openConnections() == 0, Duration.ofSeconds(10));
     assertEquals(List.of(FaultActions.NO_ERROR), origin.stats().goAwaysReceived(), "a graceful GOAWAY first");
 
     assertEquals(200, get(client).status());
@@ -71,11 +69,10 @@ class OriginLivenessTest {
     HttpClientAgent client = client(proxy(origin, new JsonObject().put("origin_idle_timeout", 4)));
 
     assertEquals(200, get(client).status());
-    long idleSince = System.nanoTime();
     origin.stats().await("the unresponsive connection dropped", s -> s.pingsReceived() >= 1 && s.openConnections() == 0,
-      Duration.ofSeconds(4));
-    long droppedAfterMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - idleSince);
-    assertTrue(droppedAfterMs < 3_500, "dropped after " + droppedAfterMs + " ms, before the 4 s idle timeout");
+      Duration.ofSeconds(10));
+    // The idle timeout says goodbye with GOAWAY(NO_ERROR); a connection dropped for its PING is cut without one.
+    assertEquals(List.of(), origin.stats().goAwaysReceived(), "dropped for the PING, not closed as idle");
 
     assertEquals(200, get(client).status());
     assertEquals(2, origin.stats().connectionsAccepted(), "the next request went to a fresh connection");
