@@ -46,6 +46,8 @@ public final class Main {
   private static final Logger VERTX_CONNECTION_ERRORS = Logger.getLogger("io.vertx.core.net.impl.ConnectionBase");
 
   private static final String NETTY_ALLOCATOR = "io.netty.allocator.type";
+  /** Vert.x's switch from its own DNS resolver to the JDK's. */
+  private static final String JDK_RESOLVER = "vertx.disableDnsResolver";
   /** How long a second stop signal waits for client connections to close before exiting anyway. */
   private static final long FORCED_STOP_SECONDS = 3;
   private static final long START_SECONDS = 120;
@@ -92,6 +94,12 @@ public final class Main {
     System.err.println("muxgate: transport " + (vertx.isNativeTransportEnabled()
       ? "native epoll (TCP keep-alive tuning applies)"
       : "NIO (native epoll unavailable: TCP keep-alive tuning is ignored)"));
+    if (Boolean.getBoolean(JDK_RESOLVER)) {
+      // Vert.x then resolves through Netty's DefaultAddressResolverGroup: InetAddress, on the asking thread.
+      System.err.println("muxgate: warning: " + JDK_RESOLVER + " is set: origin names are looked up with the JDK's"
+        + " blocking resolver on the event loop opening each connection, whose requests wait while DNS answers;"
+        + " unset, Vert.x's asynchronous resolver does it");
+    }
     try {
       started.complete(Muxgate.start(vertx, config, registry).await(START_SECONDS, TimeUnit.SECONDS));
     } catch (Exception e) {

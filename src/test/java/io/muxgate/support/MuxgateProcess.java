@@ -30,6 +30,8 @@ public final class MuxgateProcess implements AutoCloseable {
 
   public final BlockingQueue<String> stdout = new LinkedBlockingQueue<>();
   public final BlockingQueue<String> stderr = new LinkedBlockingQueue<>();
+  /** The stderr lines up to the one saying it listens, which waiting for that line took off {@link #stderr}. */
+  public final List<String> startLines = new ArrayList<>();
   private final Process process;
   private final Path dir;
   private int httpPort;
@@ -74,6 +76,9 @@ public final class MuxgateProcess implements AutoCloseable {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
       String line = stderr.poll(1, TimeUnit.SECONDS);
+      if (line != null) {
+        startLines.add(line);
+      }
       Matcher m = line == null ? null : LISTENING.matcher(line);
       if (m != null && m.find()) {
         httpPort = Integer.parseInt(m.group(1));
