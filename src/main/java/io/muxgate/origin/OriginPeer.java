@@ -66,8 +66,13 @@ public record OriginPeer(
     return TimeUnit.SECONDS.toMillis(2L * connectTimeoutSeconds);
   }
 
-  /** Capacity a connection is assumed to have before it is open: h2 origins usually multiplex. */
+  /**
+   * Capacity a connection is assumed to have before it is open: h2 origins usually multiplex. An h2c one is
+   * HTTP/2 whatever {@code origin_max_http_version} says, as its client is (taken for HTTP/1.1, a cold
+   * burst opened a connection per request).
+   */
   int expectedCapacity() {
-    return h2Allowed && address.scheme() != OriginAddress.Scheme.HTTP ? maxStreams : 1;
+    OriginAddress.Scheme scheme = address.scheme();
+    return scheme == OriginAddress.Scheme.H2C || h2Allowed && scheme != OriginAddress.Scheme.HTTP ? maxStreams : 1;
   }
 }

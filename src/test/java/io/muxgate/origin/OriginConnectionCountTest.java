@@ -103,6 +103,23 @@ class OriginConnectionCountTest {
     assertTrue(origin.versions().stream().allMatch(v -> v == HttpVersion.HTTP_1_1), "versions " + origin.versions());
   }
 
+  /** h2c is HTTP/2 by prior knowledge: the setting has nothing to turn off there, and the streams multiplex. */
+  @Test
+  void maxHttpVersionOneLeavesAnH2cOriginOnHttp2() {
+    TestOrigin origin = scope.track(TestOrigin.start(scope.vertx(), TestOrigin.Mode.H2C)).park();
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
+      zone("z", "z.test", List.of(origin.url()), new JsonObject().put("origin_max_http_version", "1")))));
+    HttpClientAgent client = proxy.h2cClient();
+
+    List<Future<Exchange>> responses = burst(client, "z.test", 5);
+    origin.awaitInFlight(5);
+
+    assertEquals(1, origin.connectionsAccepted(), "five streams on one connection");
+    assertTrue(origin.versions().stream().allMatch(v -> v == HttpVersion.HTTP_2), "versions " + origin.versions());
+    origin.release();
+    assertAllSucceeded(responses);
+  }
+
   private static List<Future<Exchange>> burst(HttpClientAgent client, String host, int n) {
     List<Future<Exchange>> responses = new ArrayList<>();
     for (int i = 0; i < n; i++) {
