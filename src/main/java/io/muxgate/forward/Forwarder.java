@@ -100,6 +100,11 @@ public final class Forwarder {
     String path = target == client.uri() ? client.path() : RequestTarget.pathOf(target);
     Zone.Selection selection = zone.select(path == null ? "/" : path);
     String uri = originUri(target, selection.route());
+    if (authority.port() == 0) {
+      // An empty port ("c.test:"), which Vert.x reads as 0, is no port (RFC 3986, section 6.2.3); no server
+      // listens on port 0 either. Sent on as 0, it gave the origin another authority than the client's.
+      authority = HostAndPort.create(authority.host(), -1);
+    }
     String authorityText = authority.toString();
     if (WebSocketTunnel.isWebSocket(client)) {
       tunnel(client, context, zone, selection, ForwardingHeaders.originHeaders(client, authorityText, null), uri, start);

@@ -4,6 +4,7 @@ import io.muxgate.support.Await;
 import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
+import io.muxgate.support.RawHttp;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import io.vertx.core.Future;
@@ -25,6 +26,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
@@ -216,6 +218,20 @@ class HopByHopHeadersTest {
     assertEquals(kind.firstVia(), seen.get("via"));
     assertEquals("h1.test", seen.get("host"));
     assertTrue(seen.names().stream().noneMatch(name -> name.startsWith(":")), () -> "origin saw " + seen.names());
+  }
+
+  /** RFC 3986, section 6.2.3: an empty port ("h1.test:") is no port; it reached the origin as port 0. */
+  @ParameterizedTest(name = "origin {0}")
+  @ValueSource(strings = {"h1.test", "h2c.test"})
+  void anEmptyPortIsLeftOutOfTheAuthorityTheOriginGets(String host) throws IOException {
+    String answer = RawHttp.exchange(proxy.httpPort(), "GET / HTTP/1.1\r\nHost: " + host + ":\r\nConnection: close\r\n\r\n");
+    assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
+
+    MultiMap seen = originSaw.get();
+    assertEquals(host, seen.get("x-forwarded-host"));
+    if (host.equals("h1.test")) {
+      assertEquals(host, seen.get("host"));
+    }
   }
 
   /**
