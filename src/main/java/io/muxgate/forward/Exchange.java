@@ -316,8 +316,9 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
 
   /**
    * No response within the read timeout of the request (or of the last body byte either way). Before the
-   * request is on a connection the wait is bounded by connect + read timeout, so that a connect stays a
-   * 522 while a request queued behind full connections still ends.
+   * request is on a connection the wait is bounded by connect + read timeout, past a connection setup's
+   * own bound (when the read timeout is the longer), so that a setup that fails answers its queue with
+   * its 52x while a request queued behind full connections still ends.
    */
   @Override
   long idleLimitNanos() {
@@ -338,7 +339,7 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
       // A cut body, as any other (CANCEL would tell a gRPC client that its own caller cancelled the call).
       response.reset(INTERNAL_ERROR, FailureKind.READ_TIMEOUT.reason());
     } else if (waitingForStream != null) {
-      // Still queued for a stream (a connection that does not open fails its queue with 522 first).
+      // Still queued for a stream (a connection that does not open fails its queue with its 52x first).
       onOriginFailure(attempts, new OriginFailure(FailureKind.QUEUE_TIMEOUT, "no stream free in time"));
     } else if (origin != null && !request.isBodyEnded() && !response.originHoldsRequestBack()) {
       // The origin waits for the rest of a body the client stopped sending: still no response headers in

@@ -221,10 +221,13 @@ final class AddressAttempts {
   /**
    * Vert.x bounds TCP connect and the TLS handshake, but waits for an h2 origin's SETTINGS (or the answer
    * to the h2c Upgrade) for as long as the socket is open: giving up closes the sockets still set up.
+   * The deadline is past every attempt's connect timeout, whose timer on the same event loop runs first:
+   * an attempt still running has its socket connected, and the origin is what did not answer in time.
    */
   private void deadline() {
     List<Long> givenUp;
     boolean fail;
+    boolean resolved;
     synchronized (this) {
       deadlineTimer = -1;
       cancelDelay();
@@ -232,14 +235,17 @@ final class AddressAttempts {
       running.clear();
       fail = !settled;
       settled = true;
+      resolved = !order.isEmpty();
     }
     // Before the failure, whose handling may begin another attempt and make these sockets look like its.
     for (long attempt : givenUp) {
       abandoned.ended(attempt, true);
     }
     if (fail) {
-      ready.fail(new OriginFailure(FailureKind.CONNECT_TIMEOUT, "connection not ready within "
-        + peer.setupDeadlineMillis() + " ms"));
+      long deadlineMs = peer.setupDeadlineMillis();
+      ready.fail(resolved
+        ? new OriginFailure(FailureKind.SETUP_TIMEOUT, "connected, but not ready within " + deadlineMs + " ms")
+        : new OriginFailure(FailureKind.CONNECT_TIMEOUT, "name not resolved within " + deadlineMs + " ms"));
     }
   }
 

@@ -11,6 +11,12 @@ public enum FailureKind {
   UNRESOLVABLE(523, "origin_unresolvable", false),
   UNREACHABLE(523, "origin_unreachable", false),
   READ_TIMEOUT(524, "read_timeout", false),
+  /**
+   * The origin took the connection (and its TLS handshake) but did not finish setting it up, with its
+   * first SETTINGS or its answer to the h2c Upgrade, within the read timeout: it does not answer. No
+   * request was sent, so another origin may take it; not a 522, which says the TCP connect failed.
+   */
+  SETUP_TIMEOUT(524, "setup_timeout", false),
   TLS_HANDSHAKE(525, "tls_handshake_failed", false),
   CERTIFICATE_INVALID(526, "certificate_invalid", false),
   RESET(520, "origin_reset", false),
@@ -82,7 +88,7 @@ public enum FailureKind {
    * the origin with the fewest streams in flight, the one least-outstanding balancing picks.
    */
   public boolean ejectsOrigin() {
-    return this == CONNECTION_REFUSED || this == CONNECT_TIMEOUT || this == TLS_HANDSHAKE
+    return this == CONNECTION_REFUSED || this == CONNECT_TIMEOUT || this == SETUP_TIMEOUT || this == TLS_HANDSHAKE
       || this == CERTIFICATE_INVALID || this == UNRESOLVABLE || this == UNREACHABLE;
   }
 }

@@ -22,13 +22,14 @@ public record OriginPeer(
   int maxStreams,
   int maxConnections,
   int connectTimeoutSeconds,
+  int readTimeoutSeconds,
   int idleTimeoutSeconds) {
 
   public static OriginPeer of(ZoneConfig zone, OriginAddress address) {
     ZoneSettings s = zone.settings();
     return new OriginPeer(zone.zone(), address, zone.originSni(), zone.originTlsVerify(), zone.originCa(),
       s.h2Allowed(), s.originH2MaxStreams(), s.originMaxConnections(), s.proxyConnectTimeoutSeconds(),
-      s.originIdleTimeoutSeconds());
+      s.proxyReadTimeoutSeconds(), s.originIdleTimeoutSeconds());
   }
 
   /**
@@ -58,12 +59,15 @@ public record OriginPeer(
   }
 
   /**
-   * Bound on opening a whole connection: TCP connect and TLS handshake each have the connect timeout
-   * already, so twice that covers both and also bounds the wait for the origin's first SETTINGS frame,
-   * which Vert.x would otherwise wait for forever.
+   * Bound on opening a whole connection. TCP connect and TLS handshake each have the connect timeout of
+   * their own (522, 525); what follows, the wait for the origin's first SETTINGS frame or its answer to
+   * the h2c Upgrade, which Vert.x would otherwise wait for forever, is the origin's to answer, as a
+   * response is: the read timeout bounds it, as HAProxy's {@code timeout server} does. Twice the connect
+   * timeout at least, which covers both of those. No longer twice the connect timeout alone: a cold burst
+   * on a busy event loop read an origin's prompt SETTINGS seconds late, and its 522 failed the whole queue.
    */
   long setupDeadlineMillis() {
-    return TimeUnit.SECONDS.toMillis(2L * connectTimeoutSeconds);
+    return TimeUnit.SECONDS.toMillis(Math.max(2L * connectTimeoutSeconds, readTimeoutSeconds));
   }
 
   /**

@@ -46,14 +46,16 @@ class ConnectFailureSharedByQueueTest {
 
   private static final int REQUESTS = 20;
   private static final int CONNECT_TIMEOUT_S = 2;
+  /** The read timeout: twice the connect timeout, so that the setup deadline stays at that. */
+  private static final int READ_TIMEOUT_S = 2 * CONNECT_TIMEOUT_S;
   /** {@link OriginPeer#setupDeadlineMillis()}. */
-  private static final long SETUP_DEADLINE_MS = 2_000L * CONNECT_TIMEOUT_S;
+  private static final long SETUP_DEADLINE_MS = 1_000L * READ_TIMEOUT_S;
   private static final long CONNECT_TIMEOUT_MS = 1_000L * CONNECT_TIMEOUT_S;
 
   /** How a connection attempt fails, and when it ends. */
   enum Failure {
     /** An h2c origin that accepts and never sends SETTINGS: the setup deadline ends the attempt. */
-    SILENT_H2(522, "connect_timeout", SETUP_DEADLINE_MS),
+    SILENT_H2(524, "setup_timeout", SETUP_DEADLINE_MS),
     /** SYNs dropped: the TCP connect times out. */
     TCP_CONNECT_TIMEOUT(522, "connect_timeout", CONNECT_TIMEOUT_MS),
     /** A TLS origin that never answers the ClientHello: the handshake times out. */
@@ -126,7 +128,7 @@ class ConnectFailureSharedByQueueTest {
     Await.until(() -> healthy.requests() == REQUESTS, 3 * SETUP_DEADLINE_MS, "every request at the healthy origin");
     long reachedAllMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - answers.get(0).startNanos);
     AdminApi admin = new AdminApi(scope.vertx(), proxy.adminPort());
-    double failedOver = admin.metric("muxgate_origin_replays_total", "reason=\"connect_timeout\",zone=\"z\"");
+    double failedOver = admin.metric("muxgate_origin_replays_total", "reason=\"setup_timeout\",zone=\"z\"");
     assertTrue(failedOver >= 2, failedOver + " requests went to the silent origin: too few to tell");
     assertTrue(reachedAllMs <= SETUP_DEADLINE_MS * 3 / 2, "the last failover reached the healthy origin after "
       + reachedAllMs + " ms; the attempt it waited on ended at " + SETUP_DEADLINE_MS + " ms");
@@ -150,7 +152,7 @@ class ConnectFailureSharedByQueueTest {
 
     List<Timed> failed = Timed.burst(client, REQUESTS);
     for (Timed answer : failed) {
-      assertEquals(522, Await.result(answer.exchange, 30).status(), "queued on the attempt that failed");
+      assertEquals(524, Await.result(answer.exchange, 30).status(), "queued on the attempt that failed");
     }
     String spread = Timed.spread(failed);
     for (Timed answer : failed) {
@@ -170,7 +172,7 @@ class ConnectFailureSharedByQueueTest {
 
   private static JsonObject zone(List<String> origins) {
     JsonObject settings = new JsonObject().put("proxy_connect_timeout", CONNECT_TIMEOUT_S)
-      .put("proxy_read_timeout", 30).put("origin_max_http_version", "2");
+      .put("proxy_read_timeout", READ_TIMEOUT_S).put("origin_max_http_version", "2");
     return ProxyHarness.zone("z", "z.test", origins, settings).put("origin_tls_verify", false);
   }
 

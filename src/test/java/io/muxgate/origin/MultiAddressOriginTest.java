@@ -91,7 +91,7 @@ class MultiAddressOriginTest {
     zones.put("blackhole-or-refused.json", zone("blackhole-or-refused", "blackhole-or-refused.example",
       List.of("h2c://blackhole-or-refused.test:" + blackhole.port()), new JsonObject().put("proxy_connect_timeout", 1)));
     zones.put("silent.json", zone("silent", "silent.example", List.of(silentUrl()),
-      new JsonObject().put("proxy_connect_timeout", 1)));
+      new JsonObject().put("proxy_connect_timeout", 1).put("proxy_read_timeout", 2)));
     proxy = ProxyHarness.start(vertx, zones);
     client = proxy.h2cClient();
   }
@@ -205,13 +205,14 @@ class MultiAddressOriginTest {
 
   /**
    * Both addresses accept and say nothing: the second starts beside the first after the attempt delay, and
-   * at the setup deadline (twice the 1 s connect timeout) both sockets are closed and counted as abandoned.
+   * at the setup deadline (twice the 1 s connect timeout, the read timeout) both sockets are closed and
+   * counted as abandoned.
    */
   @Test
   void socketsToEveryAddressOfASilentOriginAreClosedAtTheDeadline() {
     Exchange exchange = get("silent.example", "/");
-    assertEquals(522, exchange.status(), exchange.body());
-    assertEquals("connect_timeout", exchange.header("muxgate-error"));
+    assertEquals(524, exchange.status(), exchange.body());
+    assertEquals("setup_timeout", exchange.header("muxgate-error"));
     assertEquals(2, silentAccepted.get(), "a socket to each address");
     Await.until(() -> silentClosed.get() == 2, 3_000, "both sockets closed by the proxy");
     assertEquals(2.0, new AdminApi(vertx, proxy.adminPort()).metric("muxgate_origin_connections_abandoned_total",

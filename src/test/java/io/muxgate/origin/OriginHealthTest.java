@@ -160,7 +160,7 @@ class OriginHealthTest {
   /** A pool for an h2c origin on {@code port}, as a zone with default settings and a 10 s connect timeout has. */
   static OriginPool pool(Vertx vertx, int port) {
     OriginPeer peer = new OriginPeer("z", new OriginAddress(OriginAddress.Scheme.H2C, "127.0.0.1", port), null,
-      false, null, true, 100, 64, 10, 900);
+      false, null, true, 100, 64, 10, 100, 900);
     return new OriginPool(peer, vertx, vertx.createHttpClient(), new HttpConnectOptions(), PoolEvents.NONE);
   }
 }

@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * An origin that accepts the connection (and the TLS handshake) and then says nothing: no HTTP/2 SETTINGS,
- * no answer to the h2c Upgrade. Each request gets 522 at the setup deadline, and the proxy closes the
+ * no answer to the h2c Upgrade. Each request gets 524 at the setup deadline, and the proxy closes the
  * socket it opened then: Vert.x keeps waiting on such a socket for as long as the pool lives, so one was
  * left open per attempt and a steady trickle of requests to a hung origin piled up file descriptors.
  */
@@ -60,7 +60,7 @@ class SilentOriginTest {
       this.connectTimeoutSeconds = connectTimeoutSeconds;
     }
 
-    /** {@link OriginPeer#setupDeadlineMillis()}: twice the connect timeout. */
+    /** {@link OriginPeer#setupDeadlineMillis()}: twice the connect timeout, the read timeout here. */
     long deadlineMs() {
       return 2_000L * connectTimeoutSeconds;
     }
@@ -79,7 +79,7 @@ class SilentOriginTest {
     List<Long> sentAtMs = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
       sentAtMs.add(now());
-      assertConnectTimeout(Await.result(Exchange.get(client, "silent.test", "/" + i), 15));
+      assertSetupTimeout(Await.result(Exchange.get(client, "silent.test", "/" + i), 15));
     }
 
     assertEquals(2, origin.sockets.size(), "one connection attempt per request");
@@ -105,7 +105,7 @@ class SilentOriginTest {
     for (int i = 0; i < 3; i++) {
       answers.add(Exchange.get(client, "silent.test", "/" + i));
     }
-    answers.forEach(answer -> assertConnectTimeout(Await.result(answer, 15)));
+    answers.forEach(answer -> assertSetupTimeout(Await.result(answer, 15)));
 
     // When the first attempt gives up, the pool sometimes opens one more for the requests still queued.
     int sockets = origin.sockets.size();
@@ -119,7 +119,7 @@ class SilentOriginTest {
   private ProxyHarness startProxy(Scheme scheme, SilentOrigin origin) {
     scope.track(origin::close);
     JsonObject settings = new JsonObject().put("proxy_connect_timeout", scheme.connectTimeoutSeconds)
-      .put("proxy_read_timeout", 30).put("origin_max_http_version", "2");
+      .put("proxy_read_timeout", 2 * scheme.connectTimeoutSeconds).put("origin_max_http_version", "2");
     JsonObject zone = ProxyHarness.zone("silent", "silent.test", List.of(url(scheme, origin)), settings)
       .put("origin_tls_verify", false);
     return scope.startProxy(Map.of("silent.json", zone));
@@ -129,9 +129,9 @@ class SilentOriginTest {
     return scheme.scheme + "://127.0.0.1:" + origin.port();
   }
 
-  private static void assertConnectTimeout(Exchange answer) {
-    assertEquals(522, answer.status(), answer.body());
-    assertEquals("connect_timeout", answer.header("muxgate-error"));
+  private static void assertSetupTimeout(Exchange answer) {
+    assertEquals(524, answer.status(), answer.body());
+    assertEquals("setup_timeout", answer.header("muxgate-error"));
   }
 
   /**
