@@ -71,12 +71,13 @@ public record OriginPeer(
   }
 
   /**
-   * Capacity a connection is assumed to have before it is open: h2 origins usually multiplex. An h2c one is
-   * HTTP/2 whatever {@code origin_max_http_version} says, as its client is (taken for HTTP/1.1, a cold
-   * burst opened a connection per request).
+   * Capacity a connection is assumed to have before it is open: h2 origins usually multiplex. An
+   * {@code http://} one too, until the first answer to its h2c Upgrade tells (an HTTP/1.1 connection then
+   * makes it 1): assuming 1 opened a connection per request of a cold burst, each asking for the Upgrade,
+   * and an origin that takes it and then ends the connection (Apache) refused requests on one after another.
+   * An h2c one is HTTP/2 whatever {@code origin_max_http_version} says, as its client is.
    */
   int expectedCapacity() {
-    OriginAddress.Scheme scheme = address.scheme();
-    return scheme == OriginAddress.Scheme.H2C || h2Allowed && scheme != OriginAddress.Scheme.HTTP ? maxStreams : 1;
+    return h2Allowed || address.scheme() == OriginAddress.Scheme.H2C ? maxStreams : 1;
   }
 }

@@ -6,8 +6,11 @@ import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
@@ -19,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static io.muxgate.support.ProxyHarness.zone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -53,6 +57,38 @@ class OriginConnectionCountTest {
     origin.release();
     assertAllSucceeded(responses);
     assertEquals(expectedConnections, origin.connectionsAccepted(), "no connection opened after the burst");
+  }
+
+  /**
+   * An {@code http://} origin that takes the h2c Upgrade is an HTTP/2 origin once it has: a burst opens
+   * the connections the stream cap needs, not one per request up to the zone's cap (it opened 64).
+   */
+  @Test
+  void burstToAnHttpOriginTakingTheUpgradeOpensOnlyTheConnectionsTheStreamCapNeeds() {
+    AtomicInteger connections = new AtomicInteger();
+    AtomicInteger inFlight = new AtomicInteger();
+    Promise<Void> release = Promise.promise();
+    HttpServer origin = Await.result(scope.vertx().createHttpServer()
+      .connectionHandler(connection -> connections.incrementAndGet())
+      .requestHandler(request -> {
+        if (request.method() == HttpMethod.OPTIONS) {
+          request.response().end(); // the Upgrade's preflight
+          return;
+        }
+        inFlight.incrementAndGet();
+        release.future().onComplete(v -> request.response().end("hello"));
+      })
+      .listen(0, "127.0.0.1"));
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json", zone("z", "z.test",
+      List.of("http://127.0.0.1:" + origin.actualPort()), new JsonObject().put("origin_h2_max_streams", 100)))));
+
+    List<Future<Exchange>> responses = burst(proxy.h2cClient(), "z.test", BURST);
+    Await.until(() -> inFlight.get() == BURST, "every request at the origin");
+
+    assertEquals(3, connections.get(), "origin connections for the burst");
+    release.complete();
+    assertAllSucceeded(responses);
+    assertEquals(3, connections.get(), "no connection opened after the burst");
   }
 
   @Test
