@@ -36,7 +36,7 @@ class OriginQueueBoundTest {
   void theQueueBoundComesOnTopOfWhatOpeningAndOpenConnectionsCarry() {
     TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C);
     OriginPeer peer = new OriginPeer("z", new OriginAddress(OriginAddress.Scheme.H2C, "127.0.0.1", origin.port()),
-      null, false, null, true, STREAMS, CONNECTIONS, 5, 900);
+      null, false, null, true, STREAMS, CONNECTIONS, 5, 100, 900);
     OriginPool pool = new OriginPool(peer, scope.vertx(), OriginClients.create(scope.vertx(), peer),
       OriginClients.connectOptions(peer), PoolEvents.NONE);
     ContextInternal context = (ContextInternal) scope.vertx().getOrCreateContext();
