@@ -8,6 +8,7 @@ import io.muxgate.config.ZoneCatalog;
 import io.muxgate.config.ZoneConfig;
 import io.muxgate.demo.DemoOrigin;
 import io.muxgate.forward.HeldBytes;
+import io.muxgate.forward.HeldResponseBytes;
 import io.muxgate.forward.Zone;
 import io.muxgate.forward.ZoneTable;
 import io.muxgate.frontend.ProxyVerticle;
@@ -43,7 +44,7 @@ public final class Muxgate {
   private final ProxyMetrics metrics;
   private final OriginPools pools;
   /** Shared by every event loop: one budget for the whole process's memory. */
-  private final HeldBytes heldResponseBytes = HeldBytes.ofDirectMemory();
+  private final HeldResponseBytes heldResponseBytes = HeldResponseBytes.ofDirectMemory();
   /** Upload bytes are copied to the heap: a budget of its own, shared by every event loop too. */
   private final HeldBytes heldUploadBytes = HeldBytes.ofHeap();
   private final AtomicBoolean ready = new AtomicBoolean();

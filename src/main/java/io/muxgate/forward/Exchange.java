@@ -79,7 +79,8 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
     this.selection = selection;
     this.request = new RequestRelay(this, client, originHeaders, originHttp2, originUri, authority,
       zone.config().settings().maxRequestBodyBytes(), forwarder.heldUploadBytes());
-    this.response = new ResponseRelay(client, zone, selection, authority, this, forwarder.heldResponseBytes());
+    this.response = new ResponseRelay(client, context, zone, selection, authority, this,
+      forwarder.heldResponseBytes());
     this.readTimeoutNanos = zone.config().settings().proxyReadTimeoutSeconds() * 1_000_000_000L;
     this.streamWaitNanos = readTimeoutNanos + zone.config().settings().proxyConnectTimeoutSeconds() * 1_000_000_000L;
   }

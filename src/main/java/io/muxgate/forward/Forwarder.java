@@ -51,7 +51,7 @@ public final class Forwarder {
   private final ExchangeObserver observer;
   private final ProxyMetrics metrics;
   private final Function<OriginPool, UpgradeConnector> upgrades;
-  private final HeldBytes heldResponseBytes;
+  private final HeldResponseBytes heldResponseBytes;
   private final HeldBytes heldUploadBytes;
   private final Deadlines deadlines = new Deadlines();
   private final Drain drain = new Drain();
@@ -62,7 +62,7 @@ public final class Forwarder {
   private final AtomicInteger openTunnels = new AtomicInteger();
 
   public Forwarder(Supplier<ZoneTable> zones, ExchangeObserver observer, ProxyMetrics metrics,
-                   Function<OriginPool, UpgradeConnector> upgrades, HeldBytes heldResponseBytes,
+                   Function<OriginPool, UpgradeConnector> upgrades, HeldResponseBytes heldResponseBytes,
                    HeldBytes heldUploadBytes) {
     this.zones = zones;
     this.heldResponseBytes = heldResponseBytes;
@@ -304,7 +304,7 @@ public final class Forwarder {
     return drain;
   }
 
-  HeldBytes heldResponseBytes() {
+  HeldResponseBytes heldResponseBytes() {
     return heldResponseBytes;
   }
 

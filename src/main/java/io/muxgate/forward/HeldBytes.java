@@ -5,19 +5,18 @@ import io.netty.util.internal.PlatformDependent;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A process-wide budget of body bytes held for a peer that does not take them, past which the stream that
- * would hold more is cut instead, as Envoy's overload manager resets the streams that hold the most
- * buffered bytes. Two of them:
+ * A process-wide budget of body bytes held for a peer that does not take them. Two of them:
  * <ul>
- *   <li>response bytes ({@link #ofDirectMemory}): what each stream read from its origin while its client's
- *   write queue was full, until the client drains it. One stream holds at most its origin receive window
- *   (1 MiB), but nothing else bounded their sum: some 250 clients that read nothing filled a 256 MB
- *   direct-memory cap, and every event loop then slept in the JDK's wait for direct memory, the other
- *   zones' requests with them;</li>
+ *   <li>response bytes ({@link #ofDirectMemory}, through {@link HeldResponseBytes}, which picks the streams
+ *   to cut): what each stream read from its origin while its client's write queue was full, until the
+ *   client drains it. One stream holds at most its origin receive window (1 MiB), but nothing else bounded
+ *   their sum: some 250 clients that read nothing filled a 256 MB direct-memory cap, and every event loop
+ *   then slept in the JDK's wait for direct memory, the other zones' requests with them;</li>
  *   <li>upload bytes ({@link #ofHeap}): what HTTP/2 clients sent while their origin took nothing more,
  *   copied to the heap until it does, and the body kept for a replay. One stream holds at most the window
  *   the front end gives it (1 MiB), a connection its 16 MiB window, but some 20 connections uploading to an
- *   origin that read nothing ran a 256 MB heap out, and the process died for every zone.</li>
+ *   origin that read nothing ran a 256 MB heap out, and the process died for every zone. Past the budget
+ *   the stream that would hold more is cut.</li>
  * </ul>
  */
 public final class HeldBytes {
@@ -61,6 +60,14 @@ public final class HeldBytes {
     }
     held.addAndGet(-bytes);
     return false;
+  }
+
+  /**
+   * Counts {@code bytes} more as held (fewer if negative), within the budget or not: by how much the count
+   * is now over it, zero or less while it is within.
+   */
+  long add(long bytes) {
+    return held.addAndGet(bytes) - limit;
   }
 
   /** {@code bytes} held before are taken by their peer, or let go with their stream. */

@@ -10,6 +10,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.impl.headers.Http2HeadersAdaptor;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
 
 /**
@@ -25,7 +26,7 @@ import io.vertx.core.net.HostAndPort;
  * {@link Downstream#end}) or released ({@link Chunks#release}). Which attempt is current, failures, timeouts
  * and the end of the exchange are the exchange's ({@link Owner}).
  */
-final class ResponseRelay {
+final class ResponseRelay extends HeldResponseBytes.Holder {
 
   private static final long INTERNAL_ERROR = Http2Error.INTERNAL_ERROR.code();
 
@@ -60,11 +61,12 @@ final class ResponseRelay {
   }
 
   private final Downstream client;
+  private final ContextInternal context;
   private final Zone zone;
   private final Zone.Selection selection;
   private final HostAndPort authority;
   private final Owner owner;
-  private final HeldBytes held;
+  private final HeldResponseBytes held;
   private boolean headReceived;
   /**
    * The response has no content (RFC 9110, section 6.4.1: the answer to HEAD, a 204, a 304), so DATA an
@@ -84,9 +86,10 @@ final class ResponseRelay {
   /** A 100 (Continue) went to the client, which sends its body from then on. */
   private boolean continued;
 
-  ResponseRelay(Downstream client, Zone zone, Zone.Selection selection, HostAndPort authority, Owner owner,
-                HeldBytes held) {
+  ResponseRelay(Downstream client, ContextInternal context, Zone zone, Zone.Selection selection,
+                HostAndPort authority, Owner owner, HeldResponseBytes held) {
     this.client = client;
+    this.context = context;
     this.zone = zone;
     this.selection = selection;
     this.authority = authority;
@@ -126,8 +129,18 @@ final class ResponseRelay {
 
   /** The exchange is over: what its client has not taken no longer counts against the process's budget. */
   void releaseHeld() {
-    held.release(unconsumed);
+    held.letGo(this);
     unconsumed = 0;
+  }
+
+  @Override
+  ContextInternal context() {
+    return context;
+  }
+
+  @Override
+  void cut() {
+    owner.clientTooSlow();
   }
 
   /** Bytes to the client: the origin's response body, or the proxy's error body. */
@@ -304,14 +317,14 @@ final class ResponseRelay {
       client.write(chunk);
       if (!client.writeQueueFull()) {
         origin.consume(length);
-      } else if (!held.tryHold(length)) {
+      } else if (!held.tryHold(ResponseRelay.this, length)) {
         owner.clientTooSlow();
       } else {
         unconsumed += length;
         client.drainHandler(v -> {
           int bytes = unconsumed;
           unconsumed = 0;
-          held.release(bytes);
+          held.letGo(ResponseRelay.this);
           origin.consume(bytes);
         });
       }

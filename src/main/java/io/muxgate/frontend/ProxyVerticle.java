@@ -3,6 +3,7 @@ package io.muxgate.frontend;
 import io.muxgate.config.ProcessConfig;
 import io.muxgate.forward.Forwarder;
 import io.muxgate.forward.HeldBytes;
+import io.muxgate.forward.HeldResponseBytes;
 import io.muxgate.forward.ZoneTable;
 import io.muxgate.observe.ExchangeObserver;
 import io.muxgate.observe.ProxyMetrics;
@@ -41,7 +42,7 @@ public final class ProxyVerticle extends VerticleBase {
   private final ExchangeObserver observer;
   private final ProxyMetrics metrics;
   private final OriginPools pools;
-  private final HeldBytes heldResponseBytes;
+  private final HeldResponseBytes heldResponseBytes;
   private final HeldBytes heldUploadBytes;
   private final List<HttpServer> servers = new ArrayList<>();
   private final AtomicInteger frontStreamConnections = new AtomicInteger();
@@ -53,7 +54,7 @@ public final class ProxyVerticle extends VerticleBase {
   private Forwarder forwarder;
 
   public ProxyVerticle(ProcessConfig config, KeyCertOptions keyCert, ZoneTable initial, ExchangeObserver observer,
-                       ProxyMetrics metrics, OriginPools pools, HeldBytes heldResponseBytes,
+                       ProxyMetrics metrics, OriginPools pools, HeldResponseBytes heldResponseBytes,
                        HeldBytes heldUploadBytes) {
     this.config = config;
     this.pools = pools;

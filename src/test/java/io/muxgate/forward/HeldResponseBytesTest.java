@@ -28,6 +28,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -72,6 +73,8 @@ class HeldResponseBytesTest {
   @RegisterExtension
   final TestScope scope = new TestScope();
   private final List<StalledDownload> stalledDownloads = new CopyOnWriteArrayList<>();
+  /** What the origin sent for each {@code /size/N}. */
+  private final Map<String, GeneratedBody.Digest> sent = new ConcurrentHashMap<>();
 
   /**
    * Muxgate's own origin streams only: with {@code -Dmuxgate.frame_streams=false} Vert.x's client stream
@@ -114,6 +117,46 @@ class HeldResponseBytesTest {
     }
   }
 
+  /**
+   * A download whose client reads at its own pace backs up for moments while clients that read nothing hold
+   * the whole budget: it is not the one cut, they are, those that have held their bytes the longest first. It
+   * was the one cut, at its first moment backed up, while the stalled streams kept their share until
+   * {@code client_stalled} at {@code proxy_read_timeout}. On two event loops, so that a stream going over cuts
+   * streams of the other loop too. Muxgate's own origin streams only, as above: with Vert.x's, the stalled
+   * streams' bytes wait in Vert.x's queues and never fill the budget.
+   */
+  @Test
+  void aClientThatReadsIsServedWhileClientsThatReadNothingFillTheBudget() throws Exception {
+    assumeFalse("false".equals(System.getProperty("muxgate.frame_streams")), "Vert.x's origin streams");
+    TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C).handler(this::serve);
+    MuxgateProcess muxgate = scope.track(MuxgateProcess.start(JVM_FLAGS,
+      new JsonObject().put("event_loops", Integer.getInteger("muxgate.test.event_loops", 2)),
+      Map.of("site.json", ProxyHarness.zone("site", "site.test", List.of(origin.url()), null))));
+    for (int c = 0; c < STALLED_CLIENTS; c++) {
+      RawFrameClient stalled = RawFrameClient.connect(scope, scope.nettyGroup(), muxgate.httpPort());
+      for (int i = 0; i < STREAMS_PER_CLIENT; i++) {
+        stalled.headers(2 * i + 1, new DefaultHttp2Headers().method("GET").scheme("http").path("/big")
+          .authority("site.test"), true);
+      }
+    }
+    int streams = STALLED_CLIENTS * STREAMS_PER_CLIENT;
+    Await.until(() -> muxgate.stdout.stream().anyMatch(l -> l.contains("\"client_too_slow\"")),
+      "the stalled downloads to fill the budget, one past it cut and logged as client_too_slow");
+    Await.until(() -> stalledDownloads.size() == streams && stalledDownloads.stream().allMatch(d -> d.window() <= 0),
+      "the origin to have sent every stalled download all the window the proxy gave it");
+
+    long size = 2 * BUDGET;
+    GeneratedBody.Digest read = pacedDownload(muxgate, size);
+    assertEquals(sent("/size/" + size), read, "what a client reading at its pace got");
+    String path = "\"/size/" + size + "\"";
+    Await.until(() -> muxgate.stdout.stream().anyMatch(l -> l.contains(path)), "the download's access log line");
+    JsonObject served = muxgate.stdout.stream().filter(l -> l.contains(path)).map(JsonObject::new).findFirst()
+      .orElseThrow();
+    assertEquals(null, served.getString("error"), "the reading client's download: " + served);
+    assertTrue(bigDownloads(muxgate).stream().anyMatch(l -> "client_too_slow".equals(l.getString("error"))),
+      "stalled downloads cut as client_too_slow");
+  }
+
   /** The access log's lines for the stalled downloads. */
   private static List<JsonObject> bigDownloads(MuxgateProcess muxgate) {
     return muxgate.stdout.stream().filter(l -> l.contains("\"/big\"")).map(JsonObject::new).toList();
@@ -129,6 +172,31 @@ class HeldResponseBytesTest {
     }
   }
 
+  /**
+   * The body an h2c client got that takes one chunk a millisecond, as a client on a slower link reads: the
+   * proxy's stream to it backs up, again and again.
+   */
+  private GeneratedBody.Digest pacedDownload(MuxgateProcess muxgate, long size) {
+    HttpClientAgent client = scope.vertx().createHttpClient(new HttpClientOptions()
+      .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
+    scope.track(() -> Await.result(client.close()));
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1")
+      .setPort(muxgate.httpPort()).setURI("/size/" + size);
+    Future<GeneratedBody.Digest> read = client.request(options).compose(req -> req.authority(SITE).send()
+      .compose(resp -> {
+        resp.pause();
+        long pace = scope.vertx().setPeriodic(1, id -> resp.fetch(1));
+        return readWhole(resp).onComplete(done -> scope.vertx().cancelTimer(pace));
+      }));
+    return Await.result(read, 120);
+  }
+
+  /** What the origin sent for {@code path}, once it has sent it all. */
+  private GeneratedBody.Digest sent(String path) {
+    Await.until(() -> sent.containsKey(path), "the origin to have sent " + path);
+    return sent.get(path);
+  }
+
   /** {@code /big}: a stalled download; {@code /size/N}: N bytes. */
   private void serve(HttpServerRequest request) {
     boolean big = request.path().equals("/big");
@@ -139,7 +207,10 @@ class HeldResponseBytesTest {
       stalledDownloads.add(new StalledDownload(channel, channel.pipeline().get(Http2ConnectionHandler.class),
         request.streamId()));
     }
-    writer.start().onSuccess(d -> request.response().end());
+    writer.start().onSuccess(d -> {
+      sent.put(request.path(), d);
+      request.response().end();
+    });
   }
 
   /** The body's length as an h2c client read it while it arrived. */
