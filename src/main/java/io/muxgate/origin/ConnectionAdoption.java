@@ -60,6 +60,7 @@ final class ConnectionAdoption {
       connection.goAwayHandler(goAway -> {
         origin.firstGoAwayLastStreamId = goAway.getLastStreamId();
         pool.goAwayReceived(origin, goAway.getLastStreamId(), goAway.getErrorCode());
+        ConnectionInternals.release(goAway);
       });
       connection.remoteSettingsHandler(settings -> pool.settingsChanged(origin, settings));
     }

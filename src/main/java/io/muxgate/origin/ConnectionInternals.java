@@ -11,6 +11,8 @@ import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2FrameReader;
+import io.vertx.core.buffer.impl.BufferImpl;
+import io.vertx.core.http.GoAway;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.http.impl.CleanableHttpClient;
@@ -32,6 +34,8 @@ import java.util.function.UnaryOperator;
  * ({@link AbandonedSetups} closes those a connect still sets up after its deadline). The connection
  * wraps the internal one in a private field; if reading it ever fails, all three degrade (no keep-alive
  * timing, first GOAWAY only, unready sockets left to the pool's close) and one line is logged.
+ * Its impl class also gives the buffer under a GOAWAY's debug data, which Vert.x leaves to be released
+ * ({@link #release}).
  *
  * <p>Under Netty's public API too, for two things: how many bytes an HTTP/1.x codec holds undecoded
  * ({@link SurplusBytes} must know whether an origin sent more than its response), and the HTTP/2 codec's
@@ -58,6 +62,18 @@ final class ConnectionInternals {
   private static final Field FRAME_READER = field(DefaultHttp2ConnectionDecoder.class, "frameReader", READER_OUT_OF_REACH);
 
   private ConnectionInternals() {
+  }
+
+  /**
+   * Lets go of the debug data of a GOAWAY Vert.x handed a connection's GOAWAY handler: Vert.x 5.0.10 copies
+   * it for the handler into a buffer from the pool the connection reads with (direct memory) and never
+   * releases that copy, which no one else holds. Without this, every origin GOAWAY kept a pooled piece
+   * (16 bytes at least, the debug data's length beyond) for good.
+   */
+  static void release(GoAway goAway) {
+    if (goAway.getDebugData() instanceof BufferImpl copy) {
+      copy.byteBuf().release();
+    }
   }
 
   /** The Netty channel under a connection from {@code HttpClient.connect()}, or null. */
