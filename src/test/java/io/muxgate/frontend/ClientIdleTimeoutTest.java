@@ -81,11 +81,13 @@ class ClientIdleTimeoutTest {
   @Test
   void aRequestHeadTrickledByteByByteIsCut() throws Exception {
     byte[] head = ("GET / HTTP/1.1\r\nHost: z.test\r\nX-Padding: " + "a".repeat(150)).getBytes(StandardCharsets.US_ASCII);
+    // Before the connect, where the proxy's idle clock starts: a busy machine can only lengthen what is measured.
+    long start = System.nanoTime();
     try (Socket socket = new Socket("127.0.0.1", proxy.httpPort())) {
       OutputStream out = socket.getOutputStream();
-      long start = System.nanoTime();
       try {
-        // the pace of a slowloris: each byte well within any timeout on bytes alone
+        // the pace of a slowloris: each byte well within any timeout on bytes alone; the whole head takes
+        // about 19 s, the only upper bound on the cut
         for (byte b : head) {
           out.write(b);
           out.flush();
@@ -94,7 +96,7 @@ class ClientIdleTimeoutTest {
         fail("a request head trickled over " + (System.nanoTime() - start) / 1_000_000 + " ms was still read");
       } catch (IOException cut) {
         long ms = (System.nanoTime() - start) / 1_000_000;
-        assertTrue(ms >= IDLE_TIMEOUT_S * 1000 && ms < 10_000, "cut after " + ms + " ms");
+        assertTrue(ms >= IDLE_TIMEOUT_S * 1000, "cut after " + ms + " ms, before the idle timeout");
       }
     }
     assertEquals(0, origin.requests());

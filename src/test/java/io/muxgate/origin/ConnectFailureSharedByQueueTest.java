@@ -6,6 +6,7 @@ import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.RefusedPort;
+import io.muxgate.support.TcpTable;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import io.muxgate.testing.FaultOrigin;
@@ -25,9 +26,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -39,8 +41,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * failover to another origin), not after one more attempt of its own. An audit saw 1 of 20 requests to
  * a silent h2 origin answered at the setup deadline and the other 19 at up to twice that.
  *
- * <p>Bounds are 1.5 × the attempt's own deadline from each request's start; the connect timeout is
- * 2 s, so the margin is a second or more either way.
+ * <p>Not timed (a busy machine stretches any interval): one more attempt per request shows as one more
+ * connection the origin accepts, or a SYN the kernel's table lists, or a second attempt that succeeds.
  */
 class ConnectFailureSharedByQueueTest {
 
@@ -91,21 +93,26 @@ class ConnectFailureSharedByQueueTest {
     ProxyHarness proxy = scope.startProxy(Map.of("z.json", zone(List.of(url))));
     HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
 
-    List<Timed> answers = Timed.burst(client, REQUESTS);
+    List<Future<Exchange>> answers = burst(client, REQUESTS);
 
-    long boundMs = failure.attemptEndsMs * 3 / 2;
-    for (Timed answer : answers) {
-      Exchange exchange = Await.result(answer.exchange, 30);
+    // A connect the origin never accepts is seen in the kernel's table, as SYN_SENT, while it lasts.
+    Set<Integer> connects = new HashSet<>();
+    Await.until(() -> {
+      if (failure == Failure.TCP_CONNECT_TIMEOUT) {
+        connects.addAll(TcpTable.connectingTo(port(url)));
+      }
+      return answers.stream().allMatch(Future::isComplete);
+    }, 10 * failure.attemptEndsMs, "every answer");
+    for (Future<Exchange> answer : answers) {
+      Exchange exchange = Await.result(answer, 1);
       assertEquals(failure.status, exchange.status(), exchange.body());
       assertEquals(failure.reason, exchange.header("muxgate-error"));
     }
-    String spread = Timed.spread(answers);
-    for (Timed answer : answers) {
-      assertTrue(answer.tookMs() <= boundMs, "answered after " + answer.tookMs() + " ms, over " + boundMs
-        + " ms; the attempt ends at " + failure.attemptEndsMs + " ms; all: " + spread);
-    }
     if (silent != null) {
       assertEquals(1, silent.stats().connectionsAccepted(), "one attempt for the whole burst");
+    }
+    if (failure == Failure.TCP_CONNECT_TIMEOUT) {
+      assertEquals(1, connects.size(), "one attempt for the whole burst, from local ports " + connects);
     }
     AdminApi admin = new AdminApi(scope.vertx(), proxy.adminPort());
     String labels = "code=\"" + failure.status + "\",zone=\"z\"";
@@ -123,20 +130,18 @@ class ConnectFailureSharedByQueueTest {
     ProxyHarness proxy = scope.startProxy(Map.of("z.json", zone(List.of("h2c://" + silent.authority(), healthy.url()))));
     HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
 
-    List<Timed> answers = Timed.burst(client, REQUESTS);
+    List<Future<Exchange>> answers = burst(client, REQUESTS);
 
-    Await.until(() -> healthy.requests() == REQUESTS, 3 * SETUP_DEADLINE_MS, "every request at the healthy origin");
-    long reachedAllMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - answers.get(0).startNanos);
+    Await.until(() -> healthy.requests() == REQUESTS, 10 * SETUP_DEADLINE_MS, "every request at the healthy origin");
     AdminApi admin = new AdminApi(scope.vertx(), proxy.adminPort());
     double failedOver = admin.metric("muxgate_origin_replays_total", "reason=\"setup_timeout\",zone=\"z\"");
     assertTrue(failedOver >= 2, failedOver + " requests went to the silent origin: too few to tell");
-    assertTrue(reachedAllMs <= SETUP_DEADLINE_MS * 3 / 2, "the last failover reached the healthy origin after "
-      + reachedAllMs + " ms; the attempt it waited on ended at " + SETUP_DEADLINE_MS + " ms");
     healthy.release();
-    for (Timed answer : answers) {
-      assertEquals(200, Await.result(answer.exchange, 30).status());
+    for (Future<Exchange> answer : answers) {
+      assertEquals(200, Await.result(answer, 30).status());
     }
-    assertEquals(1, silent.stats().connectionsAccepted());
+    // Had those queued during the attempt waited for one more of their own, the origin would have accepted it.
+    assertEquals(1, silent.stats().connectionsAccepted(), "one attempt for every request sent to it");
     assertEquals(0.0, admin.sumForZone("muxgate_origin_errors_total", "z"), "a failover is no origin error");
     Await.until(() -> admin.metric("muxgate_requests_total", "code=\"200\",zone=\"z\"") == REQUESTS,
       "every request counted");
@@ -150,19 +155,13 @@ class ConnectFailureSharedByQueueTest {
     ProxyHarness proxy = scope.startProxy(Map.of("z.json", zone(List.of("h2c://127.0.0.1:" + relay.port()))));
     HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
 
-    List<Timed> failed = Timed.burst(client, REQUESTS);
-    for (Timed answer : failed) {
-      assertEquals(524, Await.result(answer.exchange, 30).status(), "queued on the attempt that failed");
-    }
-    String spread = Timed.spread(failed);
-    for (Timed answer : failed) {
-      assertTrue(answer.tookMs() <= SETUP_DEADLINE_MS * 3 / 2, "answered after " + answer.tookMs()
-        + " ms; the attempt ended at " + SETUP_DEADLINE_MS + " ms; all: " + spread);
+    // A request that waited for one more attempt of its own would get 200 from it, not the first one's 524.
+    for (Future<Exchange> answer : burst(client, REQUESTS)) {
+      assertEquals(524, Await.result(answer, 30).status(), "queued on the attempt that failed");
     }
 
-    List<Timed> served = Timed.burst(client, REQUESTS);
-    for (Timed answer : served) {
-      Exchange exchange = Await.result(answer.exchange, 30);
+    for (Future<Exchange> answer : burst(client, REQUESTS)) {
+      Exchange exchange = Await.result(answer, 30);
       assertEquals(200, exchange.status(), exchange.body());
     }
     assertEquals(2, relay.accepted.get(), "the silent attempt, then one connection for the second burst");
@@ -176,31 +175,17 @@ class ConnectFailureSharedByQueueTest {
     return ProxyHarness.zone("z", "z.test", origins, settings).put("origin_tls_verify", false);
   }
 
-  /** One request of a burst and when it was sent. */
-  private record Timed(long startNanos, Future<Exchange> exchange, long[] endNanos) {
-
-    /** {@code n} requests sent at once, each on a connection of its own. */
-    static List<Timed> burst(HttpClientAgent client, int n) {
-      List<Timed> burst = new ArrayList<>();
-      for (int i = 0; i < n; i++) {
-        long[] end = {0};
-        long start = System.nanoTime();
-        Future<Exchange> exchange = Exchange.get(client, "z.test", "/" + i)
-          .andThen(ar -> end[0] = System.nanoTime());
-        burst.add(new Timed(start, exchange, end));
-      }
-      return burst;
+  /** {@code n} requests sent at once, each on a connection of its own. */
+  private static List<Future<Exchange>> burst(HttpClientAgent client, int n) {
+    List<Future<Exchange>> burst = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      burst.add(Exchange.get(client, "z.test", "/" + i));
     }
+    return burst;
+  }
 
-    long tookMs() {
-      return TimeUnit.NANOSECONDS.toMillis(endNanos[0] - startNanos);
-    }
-
-    static String spread(List<Timed> answers) {
-      long min = answers.stream().mapToLong(Timed::tookMs).min().orElse(0);
-      long max = answers.stream().mapToLong(Timed::tookMs).max().orElse(0);
-      return min + ".." + max + " ms";
-    }
+  private static int port(String url) {
+    return Integer.parseInt(url.substring(url.lastIndexOf(':') + 1));
   }
 
   /**

@@ -40,13 +40,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Every way an origin can fail becomes its documented status, body {@code error code: NNN} and
  * {@code muxgate-error} reason, each produced by a real misbehaving or missing origin on loopback.
- * Timeouts are 1 s, and each timed failure must arrive within its timeout (plus sweep slack).
+ * Timeouts are 1 s (2 s where two compete), and no timed failure arrives before its timeout. The 15 s await of
+ * each answer is its only upper bound, shorter than any other timeout of its zone that could end the request.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class OriginErrorMappingTest {
 
   private static final long TIMEOUT_MS = 1_000;
-  private static final long SLACK_MS = 700;
 
   private LoopbackDnsStub dns;
   private Vertx vertx;
@@ -83,8 +83,8 @@ class OriginErrorMappingTest {
       zones.put(fault + ".json", zone(fault, fault + ".test", List.of(h2c), oneSecond.copy()));
     }
     zones.put("refused.json", zone("refused", "refused.test", List.of("h2c://127.0.0.1:" + RefusedPort.pick()), null));
-    // The connect timeouts must win over a longer read timeout.
-    JsonObject connectOneSecond = new JsonObject().put("proxy_connect_timeout", 1).put("proxy_read_timeout", 5);
+    // The connect timeouts must win over a longer read timeout: longer than the answer's await, too.
+    JsonObject connectOneSecond = new JsonObject().put("proxy_connect_timeout", 1).put("proxy_read_timeout", 30);
     zones.put("timeout.json", zone("timeout", "timeout.test",
       List.of("h2c://127.0.0.1:" + fullQueue.port()), connectOneSecond.copy()));
     // A read timeout shorter than the connect timeout must not cut the connect short.
@@ -148,14 +148,14 @@ class OriginErrorMappingTest {
   void fullAcceptQueueGives522WithinTheConnectTimeout() {
     long start = System.nanoTime();
     assertError(522, "connect_timeout", get("timeout.test", "/"));
-    assertWithinTimeout(start);
+    assertNotBeforeTimeout(start);
   }
 
   @Test
   void fullAcceptQueueGives522AfterTheConnectTimeoutEvenWithAShorterReadTimeout() {
     long start = System.nanoTime();
     assertError(522, "connect_timeout", get("timeout-read-first.test", "/"));
-    assertWithinTimeout(start, 2 * TIMEOUT_MS);
+    assertNotBeforeTimeout(start, 2 * TIMEOUT_MS);
   }
 
   @Test
@@ -183,7 +183,7 @@ class OriginErrorMappingTest {
   void noResponseHeadersWithinReadTimeoutGives524AndCancelsTheOriginStream() {
     long start = System.nanoTime();
     assertError(524, "read_timeout", get("never.test", "/never"));
-    assertWithinTimeout(start);
+    assertNotBeforeTimeout(start);
     faults.stats().await("the origin stream cancelled", s -> s.resetsReceivedWithCode(FaultActions.CANCEL) >= 1,
       Duration.ofSeconds(5));
   }
@@ -192,7 +192,7 @@ class OriginErrorMappingTest {
   void tlsOriginThatNeverAnswersGives525WithinTheConnectTimeout() {
     long start = System.nanoTime();
     assertError(525, "tls_handshake_failed", get("tls-silent.test", "/"));
-    assertWithinTimeout(start);
+    assertNotBeforeTimeout(start);
     assertEquals(1, silentTls.stats().connectionsAccepted());
   }
 
@@ -224,9 +224,9 @@ class OriginErrorMappingTest {
         return req.send().compose(HttpClientResponse::body);
       })
       .transform(ar -> Future.succeededFuture(ar.cause()));
-    Throwable cut = Await.result(outcome);
+    Throwable cut = Await.result(outcome, 15);
     assertInstanceOf(StreamResetException.class, cut, "the client stream is reset, got " + cut);
-    assertWithinTimeout(start);
+    assertNotBeforeTimeout(start);
     faults.stats().await("the stalled origin stream cancelled",
       s -> s.resetsReceived().stream().anyMatch(r -> r.errorCode() == FaultActions.CANCEL),
       Duration.ofSeconds(5));
@@ -244,12 +244,13 @@ class OriginErrorMappingTest {
     assertEquals(reason, exchange.header("muxgate-error"));
   }
 
-  private static void assertWithinTimeout(long startNanos) {
-    assertWithinTimeout(startNanos, TIMEOUT_MS);
+  private static void assertNotBeforeTimeout(long startNanos) {
+    assertNotBeforeTimeout(startNanos, TIMEOUT_MS);
   }
 
-  private static void assertWithinTimeout(long startNanos, long timeoutMs) {
+  /** Measured from before the request was sent: a busy machine only lengthens it. */
+  private static void assertNotBeforeTimeout(long startNanos, long timeoutMs) {
     long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
-    assertTrue(ms >= timeoutMs - 100 && ms <= timeoutMs + SLACK_MS, "answered after " + ms + " ms");
+    assertTrue(ms >= timeoutMs - 100, "answered after " + ms + " ms, before the " + timeoutMs + " ms timeout");
   }
 }

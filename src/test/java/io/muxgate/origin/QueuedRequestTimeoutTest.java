@@ -52,14 +52,17 @@ class QueuedRequestTimeoutTest {
     Future<Exchange> slow = Exchange.get(client, "z.test", "/slow");
     Await.until(() -> origin.inFlight() == 1, "the slow stream holds the only slot");
     long start = System.nanoTime();
-    Exchange queued = Await.result(Exchange.get(client, "z.test", "/fast"), 15);
+    // The upper bound is structural: a request still queued when the slow stream's ~4 s of ticks free the
+    // slot is served (200), so a 503 says the bound fired first. The wait is only bounded, at 10 x.
+    Exchange queued = Await.result(Exchange.get(client, "z.test", "/fast"), 10 * QUEUE_BOUND_MS / 1_000);
     long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
 
     assertEquals(503, queued.status(), queued.body());
     assertEquals("origin_queue_timeout", queued.header("muxgate-error"));
     assertEquals("1", queued.header("retry-after"));
     assertEquals(0.0, new AdminApi(scope.vertx(), proxy.adminPort()).sumForZone("muxgate_origin_errors_total", "z"));
-    assertTrue(waitedMs >= QUEUE_BOUND_MS - 100 && waitedMs <= QUEUE_BOUND_MS + 1_500, "answered after " + waitedMs + " ms");
+    // Not before its bound: measured from before the request was sent, so a busy machine only lengthens it.
+    assertTrue(waitedMs >= QUEUE_BOUND_MS - 100, "answered after " + waitedMs + " ms");
     Exchange slowDone = Await.result(slow, 15);
     assertEquals(200, slowDone.status(), "a stream that keeps sending is not idle, whatever its age");
     assertEquals(TICKS, slowDone.body().length());

@@ -6,6 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The kernel's table of TCP sockets ({@code /proc/net/tcp} and {@code tcp6}): whether the far end of a
@@ -15,6 +17,7 @@ import java.util.List;
 public final class TcpTable {
 
   private static final String ESTABLISHED = "01";
+  private static final String SYN_SENT = "02";
   private static final String LISTEN = "0A";
 
   private TcpTable() {
@@ -32,6 +35,13 @@ public final class TcpTable {
   public static boolean acceptedAndRead(int serverPort, int clientPort) {
     String[] f = row(serverPort, clientPort);
     return f != null && f.length > 9 && !f[9].equals("0") && f[4].endsWith(":00000000");
+  }
+
+  /** The local ports of the sockets still connecting (SYN sent, no answer) to {@code remotePort}. */
+  public static Set<Integer> connectingTo(int remotePort) {
+    return lines().stream().map(line -> line.trim().split("\\s+"))
+      .filter(f -> f.length > 3 && f[3].equals(SYN_SENT) && port(f[2]) == remotePort)
+      .map(f -> port(f[1])).collect(Collectors.toSet());
   }
 
   /** Whether some socket listens on {@code port}. */
