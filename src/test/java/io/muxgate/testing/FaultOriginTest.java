@@ -123,7 +123,8 @@ class FaultOriginTest {
 
     @Test
     void firstSettingsFrameIsHeldBackForTheConfiguredDelay() throws IOException {
-        Duration delay = Duration.ofMillis(250);
+        // A second, so that the undelayed SETTINGS stays under it on a busy machine: that is the only upper bound.
+        Duration delay = Duration.ofSeconds(1);
         try (FaultOrigin delayed = FaultOrigin.builder().initialSettingsDelay(delay).start();
              FaultOrigin prompt = FaultOrigin.builder().start()) {
             long delayedMillis = millisUntilFirstServerFrameIsSettings(delayed.port());
