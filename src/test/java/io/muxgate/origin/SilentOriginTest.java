@@ -94,10 +94,11 @@ class SilentOriginTest {
   @Test
   void socketsOfOverlappingAttemptsAreAllClosed() {
     SilentOrigin origin = new SilentOrigin(scope.vertx(), false);
-    ProxyHarness proxy = startProxy(Scheme.H2C_UPGRADE, origin);
+    // One stream per connection: each request opens its own (at the default cap, an http:// origin's
+    // connection is expected to carry them all until its Upgrade is answered).
+    ProxyHarness proxy = startProxy(Scheme.H2C_UPGRADE, origin, 1);
     HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
 
-    // Over HTTP/1.1 a connection carries one request at a time: each opens its own.
     long sentAtMs = now();
     List<Future<Exchange>> answers = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
@@ -115,9 +116,14 @@ class SilentOriginTest {
   }
 
   private ProxyHarness startProxy(Scheme scheme, SilentOrigin origin) {
+    return startProxy(scheme, origin, 100);
+  }
+
+  private ProxyHarness startProxy(Scheme scheme, SilentOrigin origin, int maxStreams) {
     scope.track(origin::close);
     JsonObject settings = new JsonObject().put("proxy_connect_timeout", scheme.connectTimeoutSeconds)
-      .put("proxy_read_timeout", 2 * scheme.connectTimeoutSeconds).put("origin_max_http_version", "2");
+      .put("proxy_read_timeout", 2 * scheme.connectTimeoutSeconds).put("origin_max_http_version", "2")
+      .put("origin_h2_max_streams", maxStreams);
     JsonObject zone = ProxyHarness.zone("silent", "silent.test", List.of(url(scheme, origin)), settings)
       .put("origin_tls_verify", false);
     return scope.startProxy(Map.of("silent.json", zone));
