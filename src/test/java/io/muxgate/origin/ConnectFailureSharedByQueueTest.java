@@ -132,11 +132,18 @@ class ConnectFailureSharedByQueueTest {
 
     List<Future<Exchange>> answers = burst(client, REQUESTS);
 
-    Await.until(() -> healthy.requests() == REQUESTS, 10 * SETUP_DEADLINE_MS, "every request at the healthy origin");
+    // Released once the burst is shared out: held up to the setup deadline, which the read timeout bounds
+    // from below, the healthy origin's answers would race their own read timeout.
     AdminApi admin = new AdminApi(scope.vertx(), proxy.adminPort());
+    String queuedAtSilent = "origin=\"h2c://" + silent.authority() + "\",zone=\"z\"";
+    Await.until(() -> healthy.requests() + admin.metric("muxgate_origin_requests_queued", queuedAtSilent) == REQUESTS,
+      "every request at the healthy origin or queued on the silent one's attempt");
+    double queued = REQUESTS - healthy.requests();
+    healthy.release();
+    Await.until(() -> healthy.requests() == REQUESTS, 10 * SETUP_DEADLINE_MS, "every request at the healthy origin");
     double failedOver = admin.metric("muxgate_origin_replays_total", "reason=\"setup_timeout\",zone=\"z\"");
     assertTrue(failedOver >= 2, failedOver + " requests went to the silent origin: too few to tell");
-    healthy.release();
+    assertEquals(queued, failedOver, "every request queued on the silent origin failed over");
     for (Future<Exchange> answer : answers) {
       assertEquals(200, Await.result(answer, 30).status());
     }
