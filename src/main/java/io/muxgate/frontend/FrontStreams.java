@@ -28,8 +28,8 @@ import io.vertx.core.net.impl.ConnectionBase;
  * Client HTTP/2 streams the front end runs itself, frame by frame, on Netty's codec of a connection
  * Vert.x's server accepted — the client-side twin of {@code origin.FrameStreams}. Vert.x keeps the
  * connection's life (TLS, ALPN, SETTINGS, PING, GOAWAY and drain, idle close) and every stream it
- * should keep: CONNECT (except RFC 8441's WebSocket, which Vert.x's server does not carry),
- * {@code expect: 100-continue}, and requests whose head it must judge (a {@code host} that names another
+ * should keep: CONNECT (except RFC 8441's WebSocket, which Vert.x's server does not carry)
+ * and requests whose head it must judge (a {@code host} that names another
  * entity than {@code :authority}, see {@link HostBesideAuthority}); {@link PlainHeads} tells them apart.
  * Heads no stream can carry (a missing pseudo-header, a method that is no token) are answered by
  * {@link RefusedHeads}. A {@link FrontStream} skips Vert.x's server stream, request and response objects,

@@ -8,13 +8,16 @@ import io.vertx.core.http.HttpHeaders;
 /**
  * Which client request heads {@link FrontStreams} carries on a {@link FrontStream} of its own: the plain
  * ones. The rest are answered by {@link RefusedHeads} if no stream can carry them, or go to Vert.x's server:
- * CONNECT other than RFC 8441's WebSocket, {@code expect: 100-continue}, and a {@code host} that names
- * another entity than {@code :authority} ({@link HostBesideAuthority}).
+ * CONNECT other than RFC 8441's WebSocket, and a {@code host} that names another entity than
+ * {@code :authority} ({@link HostBesideAuthority}). A request with {@code expect: 100-continue} is plain: its
+ * stream sends the 100 when the origin's comes, and holds what the client sends before it within the budget
+ * of held upload bytes, which Vert.x's server's own queue would not.
  */
 final class PlainHeads {
 
   private static final AsciiString CONNECT = AsciiString.cached("CONNECT");
   private static final AsciiString WEBSOCKET = AsciiString.cached("websocket");
+  private static final AsciiString CONTINUE = AsciiString.cached("100-continue");
 
   private PlainHeads() {
   }
@@ -33,6 +36,13 @@ final class PlainHeads {
     if (host && head.authority() != null) {
       host = !HostBesideAuthority.settle(head);
     }
+    CharSequence expect = head.get(HttpHeaders.EXPECT);
+    if (expect != null && !CONTINUE.contentEquals(expect) && CONTINUE.contentEqualsIgnoreCase(expect)) {
+      // The value is case-insensitive (RFC 9110, section 10.1.1), but Node's HTTP/2 server compares it as
+      // written and answers any other spelling (the JDK's HttpClient sends 100-Continue) 417; the head goes
+      // to an HTTP/2 origin as it is.
+      head.set(HttpHeaders.EXPECT, CONTINUE);
+    }
     return plain(head, host);
   }
 
@@ -40,8 +50,7 @@ final class PlainHeads {
   private static boolean plain(Http2Headers headers, boolean host) {
     CharSequence method = headers.method();
     CharSequence path = headers.path();
-    if (method == null || headers.scheme() == null || path == null || path.length() == 0
-      || headers.contains(HttpHeaders.EXPECT)) {
+    if (method == null || headers.scheme() == null || path == null || path.length() == 0) {
       return false;
     }
     if (CONNECT.contentEquals(method)) {

@@ -14,8 +14,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * An HTTP/1.1 origin's hints reach an HTTP/2 client that sent {@code expect: 100-continue} (Vert.x's server
- * carries such a stream) with their names lower-cased: Node and most HTTP/1.1 servers send {@code Link},
+ * An HTTP/1.1 origin's hints reach an HTTP/2 client that sent {@code expect: 100-continue} with their names
+ * lower-cased: Node and most HTTP/1.1 servers send {@code Link},
  * which no HTTP/2 header list may hold, and the 103 was dropped without a word.
  */
 class EarlyHintsAfterContinueTest {

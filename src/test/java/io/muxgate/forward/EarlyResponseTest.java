@@ -278,8 +278,8 @@ class EarlyResponseTest {
 
   /**
    * A client that goes on sending the body of an upload answered early is not read forever: after the drain's
-   * bound (30 s, 3 s here) it is told to stop with RST_STREAM(NO_ERROR), though it never fell silent. With
-   * {@code expect: 100-continue} (sent on regardless) the stream is one Vert.x's server carries.
+   * bound (30 s, 3 s here) it is told to stop with RST_STREAM(NO_ERROR), though it never fell silent; so is one
+   * that sent {@code expect: 100-continue} and its body regardless.
    */
   @ParameterizedTest(name = "expect-continue {0}")
   @ValueSource(booleans = {false, true})
