@@ -104,6 +104,11 @@ class HeldUploadBytesTest {
       for (Uploader uploader : uploaders) {
         uploader.client.closeFuture().channel().close().syncUninterruptibly();
       }
+      // The proxy lets a stream's bytes go as it ends it, before its access-log line: the next round must
+      // not start before, or it meets a budget still full and every upload is answered 503 at once.
+      long ended = (round + 1L) * CLIENTS * STREAMS_PER_CLIENT;
+      Await.until(() -> muxgate.stdout.stream().filter(l -> l.contains("\"/stall\"")).count() == ended,
+        "every stream of round " + round + " ended");
     }
     Await.until(() -> muxgate.stdout.stream().anyMatch(l -> l.contains("\"upload_buffer_full\"")),
       "an upload past the budget answered and logged as upload_buffer_full");
@@ -164,6 +169,8 @@ class HeldUploadBytesTest {
     private final Map<Integer, Long> windows = new HashMap<>();
     private final Map<Integer, Long> sent = new HashMap<>();
     private final Set<Integer> answered = new HashSet<>();
+    /** A WINDOW_UPDATE came: the proxy's SETTINGS, sent before it, are read and acknowledged. */
+    private boolean windowSeen;
 
     /** {@code expectContinue}: each stream asks for a 100 (Continue), and sends its body without waiting for it. */
     Uploader(RawFrameClient client, boolean expectContinue) {
@@ -172,6 +179,7 @@ class HeldUploadBytesTest {
       client.onReset(this::answered);
       // The proxy's SETTINGS (its streams' windows) come before its first WINDOW_UPDATE, which starts the upload.
       client.onWindowUpdate((id, increment) -> {
+        windowSeen = true;
         if (id == 0) {
           connectionWindow += increment;
         } else {
@@ -191,7 +199,11 @@ class HeldUploadBytesTest {
           }
           client.writeHeaders(id, head, false);
         }
-        client.flush();
+        if (windowSeen) {
+          pump();
+        } else {
+          client.flush();
+        }
       });
     }
 

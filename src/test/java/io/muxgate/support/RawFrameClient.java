@@ -19,6 +19,7 @@ import io.netty.handler.codec.http2.Http2Settings;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -39,7 +40,9 @@ public final class RawFrameClient {
   private final DefaultHttp2FrameWriter writer = new DefaultHttp2FrameWriter();
   private volatile IntConsumer onReset = id -> { };
   private volatile IntConsumer onHeaders = id -> { };
-  private volatile BiConsumer<Integer, Integer> onWindowUpdate = (id, increment) -> { };
+  /** Null until a test asks: the WINDOW_UPDATEs read before then wait in {@link #earlyWindowUpdates}. Loop only. */
+  private BiConsumer<Integer, Integer> onWindowUpdate;
+  private final List<int[]> earlyWindowUpdates = new ArrayList<>();
   private Channel channel;
   private ChannelHandlerContext ctx;
 
@@ -83,7 +86,12 @@ public final class RawFrameClient {
 
   /** Called on the event loop with the stream id (0: the connection) and increment of each WINDOW_UPDATE read. */
   public void onWindowUpdate(BiConsumer<Integer, Integer> action) {
-    onWindowUpdate = action;
+    // The proxy's first WINDOW_UPDATE comes with its SETTINGS, often before the test can ask for it: given now.
+    onLoop(() -> {
+      onWindowUpdate = action;
+      earlyWindowUpdates.forEach(update -> action.accept(update[0], update[1]));
+      earlyWindowUpdates.clear();
+    });
   }
 
   public void headers(int streamId, Http2Headers headers, boolean end) {
@@ -175,7 +183,11 @@ public final class RawFrameClient {
 
         @Override
         public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int windowSizeIncrement) {
-          onWindowUpdate.accept(streamId, windowSizeIncrement);
+          if (onWindowUpdate == null) {
+            earlyWindowUpdates.add(new int[] {streamId, windowSizeIncrement});
+          } else {
+            onWindowUpdate.accept(streamId, windowSizeIncrement);
+          }
         }
 
         @Override
