@@ -79,29 +79,17 @@ final class CertificateAlerts extends X509ExtendedTrustManager {
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-    try {
-      verifier.checkServerTrusted(chain, authType, engine);
-    } catch (CertificateException e) {
-      throw withAlert(e);
-    }
+    withAlert(() -> verifier.checkServerTrusted(chain, authType, engine));
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-    try {
-      verifier.checkServerTrusted(chain, authType, socket);
-    } catch (CertificateException e) {
-      throw withAlert(e);
-    }
+    withAlert(() -> verifier.checkServerTrusted(chain, authType, socket));
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-    try {
-      verifier.checkServerTrusted(chain, authType);
-    } catch (CertificateException e) {
-      throw withAlert(e);
-    }
+    withAlert(() -> verifier.checkServerTrusted(chain, authType));
   }
 
   @Override
@@ -124,12 +112,26 @@ final class CertificateAlerts extends X509ExtendedTrustManager {
     return verifier.getAcceptedIssuers();
   }
 
+  /** One of the verifier's checks of a server's chain. */
+  private interface Check {
+    void run() throws CertificateException;
+  }
+
+  /** Runs {@code check}; a refusal is thrown again with the alert the origin is to get ({@link #alerting}). */
+  private static void withAlert(Check check) throws CertificateException {
+    try {
+      check.run();
+    } catch (CertificateException e) {
+      throw alerting(e);
+    }
+  }
+
   /**
    * The JDK's exception with the verification error that BoringSSL turns into the alert: a path that
    * could not be built ends at no trusted CA; any other refusal (the host not named, a bad signature) is
    * a bad certificate. Dates and revocation Netty already maps to their own alerts, so those pass as thrown.
    */
-  private static CertificateException withAlert(CertificateException e) {
+  private static CertificateException alerting(CertificateException e) {
     if (isDatedOrRevoked(e)) {
       return e;
     }
