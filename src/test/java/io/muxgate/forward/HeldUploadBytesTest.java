@@ -112,6 +112,8 @@ class HeldUploadBytesTest {
     }
     Await.until(() -> muxgate.stdout.stream().anyMatch(l -> l.contains("\"upload_buffer_full\"")),
       "an upload past the budget answered and logged as upload_buffer_full");
+    muxgate.stdout.stream().filter(l -> l.contains("\"upload_buffer_full\"")).map(JsonObject::new)
+      .forEach(line -> assertEquals(503, line.getInteger("status"), line.encode()));
     assertEquals(3 * BUDGET, upload(muxgate, 3 * BUDGET), "bytes of an upload the origin reads");
   }
 
