@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
  * whole setup, closes the sockets of setups it gave up on ({@link AbandonedSetups}) and classifies what
  * went wrong. For an {@code http://} origin offered
  * h2c by Upgrade it also notices the origin refusing the Upgrade and connects with HTTP/1.1 alone: for
- * good when the origin answered the Upgrade in HTTP/1.1, for a while when it closed the connection on it.
+ * good when the origin answered the Upgrade in HTTP/1.1 or with a 101 to another protocol, for a while when
+ * it closed the connection on it.
  */
 final class OriginConnector {
 
@@ -40,12 +41,14 @@ final class OriginConnector {
    */
   static final long FIRST_RETRY_NANOS = TimeUnit.SECONDS.toNanos(2);
   static final long MAX_RETRY_NANOS = TimeUnit.MINUTES.toNanos(10);
+  /** How Netty's HttpClientUpgradeHandler begins the failure of a 101 to a protocol other than the one asked for. */
+  private static final String UNEXPECTED_SWITCH = "Switching Protocols response with unexpected UPGRADE protocol";
 
   /** An {@code http://} origin offered h2c by Upgrade, until it refuses. */
   private final boolean h2cUpgrade;
   /** The HTTP/1.1-only client used once the origin refused h2c; null before. */
   private HttpClientAgent http1Only;
-  /** The origin answered the Upgrade in HTTP/1.1: it takes no h2c, and is not asked again. */
+  /** The origin answered the Upgrade in HTTP/1.1, or switched to another protocol: it takes no h2c, and is not asked again. */
   private boolean refused;
   /** After a close on the Upgrade: HTTP/1.1 alone until this {@link System#nanoTime()}; its period. */
   private long http1UntilNanos;
@@ -102,7 +105,7 @@ final class OriginConnector {
           // Upgrade refused. Many HTTP/1.x servers refuse by closing the connection (HTTP/1.0 ones
           // close after every response): this one may be dead already, the next will not need it.
           ar.result().close();
-          refusedUpgrade();
+          refusedUpgrade("HTTP/1.1");
           connect().onComplete(ready);
         } else {
           if (asProbe) {
@@ -114,6 +117,10 @@ final class OriginConnector {
         }
       } else if (((OriginFailure) ar.cause()).kind() == FailureKind.UNPROCESSED) {
         closedOnUpgrade();
+        connect().onComplete(ready);
+      } else if (switchedToAnotherProtocol(ar.cause())) {
+        // Only Vert.x's preflight OPTIONS carried the Upgrade: no request of a client was sent yet.
+        refusedUpgrade("a 101 to another protocol");
         connect().onComplete(ready);
       } else {
         synchronized (this) {
@@ -130,7 +137,7 @@ final class OriginConnector {
    * that the origin would not take. For the pool's life: a zone change that touches the origin makes a
    * new pool, which asks again.
    */
-  private void refusedUpgrade() {
+  private void refusedUpgrade(String answer) {
     synchronized (this) {
       if (refused) {
         return;
@@ -138,8 +145,23 @@ final class OriginConnector {
       refused = true;
       http1Client();
     }
-    log.info("origin " + peer.address() + " of zone " + peer.zone() + " answered the h2c Upgrade with HTTP/1.1: "
-      + "HTTP/1.1 from now on");
+    log.info("origin " + peer.address() + " of zone " + peer.zone() + " answered the h2c Upgrade with " + answer
+      + ": HTTP/1.1 from now on");
+  }
+
+  /**
+   * Whether the Upgrade was answered with a 101 to a protocol other than h2c (a WebSocket server answering
+   * any Upgrade so): an origin that does not do h2c, as one that answers in HTTP/1.1. Netty's upgrade
+   * handler says so with this exception alone, which Vert.x hands on as the connect's failure.
+   */
+  static boolean switchedToAnotherProtocol(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof IllegalStateException && t.getMessage() != null
+        && t.getMessage().startsWith(UNEXPECTED_SWITCH)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
