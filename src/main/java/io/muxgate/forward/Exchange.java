@@ -194,6 +194,9 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
     } else {
       pool.health().requestSucceeded();
     }
+    // No attempt follows one that has its answer: the body kept for a replay would hold its share of the
+    // upload budget, which other requests' replays need, for as long as a long upload goes on.
+    request.dropReplayBody();
     if (!request.isBodyEnded() && RequestRelay.expectsContinue(client) && !response.continued()) {
       // The client waits for a 100 (Continue) that will not come, and may send its body or not (curl
       // sends its next request): what follows on its connection cannot be read safely. One that had its

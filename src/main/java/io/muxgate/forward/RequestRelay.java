@@ -20,9 +20,10 @@ import java.util.Map;
 /**
  * The request side of one {@link Exchange}, as each attempt sends it. It owns the origin request's head,
  * built once and sent again as is on another attempt (only :scheme follows the origin), and the client's
- * body: counted against the zone's limit and kept, up to {@link Forwarder#REPLAY_BODY_LIMIT}, so that an
- * attempt after the first can send it again. It takes the client's events and carries the live body to the
- * current attempt's origin stream; which stream that is, and what a client failure means, are the exchange's.
+ * body: counted against the zone's limit and kept, up to {@link Forwarder#REPLAY_BODY_LIMIT} and until the
+ * origin answers, so that an attempt after the first can send it again. It takes the client's events and
+ * carries the live body to the current attempt's origin stream; which stream that is, and what a client
+ * failure means, are the exchange's.
  */
 final class RequestRelay implements Downstream.Events {
 
@@ -264,7 +265,7 @@ final class RequestRelay implements Downstream.Events {
     return bytesIn;
   }
 
-  /** The exchange is over: no attempt will need the kept body. */
+  /** No attempt will need the kept body: the origin answered, or the exchange is over. Repeats do nothing. */
   void dropReplayBody() {
     replayBody = null;
     held.release((int) replayBytes);
