@@ -22,7 +22,14 @@ final class Retries {
 
   private final Forwarder forwarder;
   private final Zone zone;
-  private int replays;
+  /** Replays after REFUSED_STREAM. */
+  private int refusedReplays;
+  /**
+   * Replays of an idempotent request left unanswered by a close, which the origin may have processed: the
+   * only replays that may repeat work. Tries a GOAWAY or a refusal cost do not count here: during an origin
+   * restart a request can meet a GOAWAY on one connection and then a close on the next.
+   */
+  private int unansweredReplays;
   /** Attempts moved to another origin after a connect or certificate failure: at most one per other origin. */
   private int failovers;
   /** The origin of each attempt before the current one; null until a second attempt. */
@@ -39,22 +46,26 @@ final class Retries {
    * is counts as a replay, in the metrics too, unless its stream never reached the wire.
    */
   boolean allow(OriginFailure failure, boolean failover, int attempts, int origins) {
-    // A refused stream or an unanswered idempotent request is tried once more: an origin that dies on
-    // a request must not get it on every pooled connection in turn. Where the connection went away
-    // with the request provably unprocessed (it is retired, so the next try lands elsewhere) up to
-    // MAX_ATTEMPTS: during an origin restart a GOAWAY can race on each connection in turn. A stream
-    // that never reached the wire is not a replay. A failover goes on to each other origin in balancing
-    // in turn (the failed ones are ejected, so the next pick avoids them): with two of three origins
-    // down, a request that meets both still reaches the third.
+    // A refused stream is tried once more, and so, on its own count, is an unanswered idempotent request:
+    // an origin that dies on a request must not get it on every pooled connection in turn. Where the
+    // connection went away with the request provably unprocessed (it is retired, so the next try lands
+    // elsewhere) up to MAX_ATTEMPTS: during an origin restart a GOAWAY can race on each connection in
+    // turn. A stream that never reached the wire is not a replay. A failover goes on to each other origin
+    // in balancing in turn (the failed ones are ejected, so the next pick avoids them): with two of three
+    // origins down, a request that meets both still reaches the third.
     if (!(failover ? failovers < origins - 1
-      : failure.unprocessedOnGoneConnection() ? attempts < MAX_ATTEMPTS : replays < MAX_REPLAYS)) {
+      : failure.unprocessedOnGoneConnection() ? attempts < MAX_ATTEMPTS
+      : failure.refusedStream() ? refusedReplays < MAX_REPLAYS : unansweredReplays < MAX_REPLAYS)) {
       return false;
     }
     if (failover) {
       failovers++;
-      forwarder.replayed(zone, failure);
-    } else if (!failure.neverSent()) {
-      replays++;
+    } else if (failure.refusedStream()) {
+      refusedReplays++;
+    } else if (!failure.unprocessedOnGoneConnection()) {
+      unansweredReplays++;
+    }
+    if (failover || !failure.neverSent()) {
       forwarder.replayed(zone, failure);
     }
     return true;

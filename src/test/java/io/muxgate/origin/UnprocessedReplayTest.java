@@ -287,6 +287,30 @@ class UnprocessedReplayTest {
     assertReplayedOnce(proxy, "/get", "h2c://" + origin.authority());
   }
 
+  /**
+   * An origin restarting: the first connection's GOAWAY leaves the request unprocessed, and the connection
+   * it goes on to closes before answering. The try the GOAWAY cost repeated no work, so it does not use up
+   * the one replay the unanswered close is owed.
+   */
+  @Test
+  void anIdempotentRequestClosedUnansweredAfterAGoawayReplayIsReplayedOnceMore() {
+    FaultOrigin origin = scope.track(FaultOrigin.start(request -> switch (request.connectionIndex()) {
+      case 0 -> FaultActions.goAway(0, CannedResponse.ok("unreachable"));
+      case 1 -> FaultActions.closeConnection();
+      default -> FaultActions.ok("ok");
+    }));
+    ProxyHarness proxy = scope.track(ProxyHarness.start(scope.vertx(), Map.of("z.json",
+      zone("z", "z.test", List.of("h2c://" + origin.authority()), null))));
+
+    Exchange get = Await.result(Exchange.get(client(proxy), "z.test", "/get"));
+
+    assertEquals(200, get.status(), get.header("muxgate-error"));
+    assertEquals(List.of(0, 1, 2), origin.stats().requests().stream().map(RecordedRequest::connectionIndex).toList());
+    AdminApi admin = new AdminApi(scope.vertx(), proxy.adminPort());
+    assertEquals(1, admin.metric("muxgate_origin_replays_total", "reason=\"goaway\",zone=\"z\""));
+    assertEquals(1, admin.metric("muxgate_origin_replays_total", "reason=\"closed_on_new_connection\",zone=\"z\""));
+  }
+
   @Test
   void anIdempotentRequestOnANewHttp11ConnectionClosedWithoutAnswerIsReplayedOnAnother() {
     AtomicInteger connections = new AtomicInteger();
