@@ -163,6 +163,14 @@ public interface Downstream {
 
   void reset(long code);
 
+  /**
+   * Resets the response because its client does not take it, and lets go of what is queued for the client:
+   * a reset stream drops its queued frames, but an HTTP/1.x response ends only with its connection.
+   */
+  default void cut(long code) {
+    reset(code);
+  }
+
   void writeContinue();
 
   void writeEarlyHints(MultiMap hints);

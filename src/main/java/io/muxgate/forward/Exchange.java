@@ -235,7 +235,7 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
   /** Ends an exchange whose client, not its origin, is at fault: both streams cancelled, no origin error counted. */
   private void cutForTheClient(String reason) {
     cancelOrigin(CANCEL);
-    response.reset(CANCEL, reason);
+    response.cut(CANCEL, reason);
   }
 
   @Override

@@ -172,6 +172,15 @@ final class ResponseRelay extends HeldResponseBytes.Holder {
     client.reset(code);
   }
 
+  /**
+   * Cuts the response because its client does not take it ({@link Downstream#cut}), logged as {@link #reset}
+   * logs it: what was queued for the client is let go too.
+   */
+  void cut(long code, String reason) {
+    owner.finish(originStatus > 0 ? originStatus : 502, reason);
+    client.cut(code);
+  }
+
   /** The origin's status and headers onto the client response (not yet written). */
   private void relayHead(int status, MultiMap originHeaders, HttpVersion originVersion) {
     statusReceived(status);

@@ -1,6 +1,7 @@
 package io.muxgate.forward;
 
 import io.muxgate.origin.Chunks;
+import io.muxgate.origin.SocketTuning;
 import io.netty.handler.codec.DecoderException;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
@@ -228,6 +229,19 @@ final class VertxDownstream implements Downstream {
   @Override
   public void reset(long code) {
     response.reset(code);
+  }
+
+  /**
+   * Over HTTP/1.x Vert.x's reset closes the connection only once what is queued was sent, which a client
+   * that reads nothing never lets happen: the bytes would stay in direct memory until the idle timeout
+   * ({@code IdleClients}). The socket is aborted instead, with a TCP reset that drops them.
+   */
+  @Override
+  public void cut(long code) {
+    response.reset(code);
+    if (request.version() != HttpVersion.HTTP_2 && request.connection() instanceof ConnectionBase connection) {
+      SocketTuning.abort(connection.channel());
+    }
   }
 
   @Override
