@@ -153,6 +153,14 @@ public interface Downstream {
 
   boolean writeQueueFull();
 
+  /**
+   * Response bytes already handed to the connection and not yet sent, which {@link #writeQueueFull} let in
+   * before it said full; 0 where they are the stream's flow-control window's, not the connection's.
+   */
+  default int bytesQueued() {
+    return 0;
+  }
+
   void drainHandler(Handler<Void> handler);
 
   /**

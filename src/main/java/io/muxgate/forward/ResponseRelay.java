@@ -181,6 +181,14 @@ final class ResponseRelay extends HeldResponseBytes.Holder {
     client.cut(code);
   }
 
+  /**
+   * The bytes held for a chunk the client's write queue did not take: as it backs up, also what the
+   * connection queued before it said full ({@link Downstream#bytesQueued}), the chunk among them.
+   */
+  private int heldFor(int length) {
+    return unconsumed == 0 ? Math.max(length, client.bytesQueued()) : length;
+  }
+
   /** The origin's status and headers onto the client response (not yet written). */
   private void relayHead(int status, MultiMap originHeaders, HttpVersion originVersion) {
     statusReceived(status);
@@ -326,7 +334,7 @@ final class ResponseRelay extends HeldResponseBytes.Holder {
       client.write(chunk);
       if (!client.writeQueueFull()) {
         origin.consume(length);
-      } else if (!held.tryHold(ResponseRelay.this, length)) {
+      } else if (!held.tryHold(ResponseRelay.this, heldFor(length))) {
         owner.clientTooSlow();
       } else {
         unconsumed += length;

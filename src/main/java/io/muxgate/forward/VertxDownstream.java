@@ -2,6 +2,7 @@ package io.muxgate.forward;
 
 import io.muxgate.origin.Chunks;
 import io.muxgate.origin.SocketTuning;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.handler.codec.DecoderException;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
@@ -207,6 +208,19 @@ final class VertxDownstream implements Downstream {
   @Override
   public boolean writeQueueFull() {
     return response.writeQueueFull();
+  }
+
+  /**
+   * Over HTTP/1.x {@link #writeQueueFull} is the channel's writability, which Netty's write-buffer high-water
+   * mark (64 KiB) turns off: those bytes, copied to direct memory for the socket, are queued by then.
+   */
+  @Override
+  public int bytesQueued() {
+    if (request.version() == HttpVersion.HTTP_2 || !(request.connection() instanceof ConnectionBase connection)) {
+      return 0;
+    }
+    ChannelOutboundBuffer queued = connection.channel().unsafe().outboundBuffer();
+    return queued == null ? 0 : (int) Math.min(Integer.MAX_VALUE, queued.totalPendingWriteBytes());
   }
 
   @Override
