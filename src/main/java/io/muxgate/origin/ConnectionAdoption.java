@@ -1,6 +1,7 @@
 package io.muxgate.origin;
 
 import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.logging.Logger;
@@ -44,6 +45,10 @@ final class ConnectionAdoption {
       context, protocol, OriginConnection.capacity(protocol, originLimit, peer.maxStreams()));
     if (h2 && origin.frames == null) {
       ReadPastWriteErrors.install(channel, () -> pool.drain(origin));
+    }
+    Http2ConnectionHandler codec = h2 ? ConnectionInternals.http2CodecOf(channel) : null;
+    if (codec != null) {
+      LateFrames.install(codec);
     }
     if (!h2) {
       IdenticalContentLengths.accept(channel);
