@@ -7,6 +7,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.util.AsciiString;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -51,8 +52,18 @@ final class FrontStream extends FrontRequest {
     if (parsed == null || parsed.host().isEmpty()) {
       return null;
     }
-    return new FrontStream(owner, stream, head, HttpMethod.valueOf(head.method().toString()), head.path().toString(),
-      parsed, end);
+    return new FrontStream(owner, stream, head, methodOf(head.method()), head.path().toString(), parsed, end);
+  }
+
+  /** {@link HttpMethod#valueOf} without first copying the decoded name into a String for GET and POST. */
+  private static HttpMethod methodOf(CharSequence name) {
+    if (HttpMethod.GET.name().contentEquals(name)) {
+      return HttpMethod.GET;
+    }
+    if (HttpMethod.POST.name().contentEquals(name)) {
+      return HttpMethod.POST;
+    }
+    return HttpMethod.valueOf(name.toString());
   }
 
   /** Netty closed the stream: both sides ended, the proxy or the client reset it, or the connection went. */
@@ -120,7 +131,11 @@ final class FrontStream extends FrontRequest {
     }
     headWritten = true;
     http2ResponseHeaders();
-    responseHead.status(HttpResponseStatus.valueOf(status).codeAsText());
+    AsciiString code = HttpResponseStatus.valueOf(status).codeAsText();
+    if (!AsciiString.contentEquals(code, responseHead.status())) {
+      // An origin's head adopted as it is carries its :status already; setting it again re-adds the entry.
+      responseHead.status(code);
+    }
     ResponseFramingHeaders.fit(responseHead, method, status);
     owner.handler.encoder().writeHeaders(owner.ctx, stream.id(), responseHead, 0, end, owner.quiet);
     return true;
