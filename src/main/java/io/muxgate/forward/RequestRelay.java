@@ -45,7 +45,8 @@ final class RequestRelay implements Downstream.Events {
   private final long maxBodyBytes;
   /** The process's budget of upload bytes, which the body kept for a replay counts in. */
   private final HeldBytes held;
-  private List<Buffer> replayBody = new ArrayList<>(2);
+  /** The body kept for a replay; empty and shared until a chunk comes (most requests have none), null once dropped. */
+  private List<Buffer> replayBody = List.of();
   private long replayBytes;
   private boolean replayOverflow;
   private long bytesIn;
@@ -242,6 +243,9 @@ final class RequestRelay implements Downstream.Events {
     }
     if (replayBody != null) {
       if (replayBytes + chunk.length() <= Forwarder.REPLAY_BODY_LIMIT && held.tryKeep(chunk.length())) {
+        if (replayBody.isEmpty()) {
+          replayBody = new ArrayList<>(2);
+        }
         replayBody.add(chunk);
         replayBytes += chunk.length();
       } else {
