@@ -85,15 +85,14 @@ final class LateFrames {
    * Around the codec's frame reader: the frames it reads pass through {@link Filter} before the codec's
    * own handling, which would answer a late one with a reset.
    */
-  private final class Reader implements Http2FrameReader {
+  private final class Reader extends ForwardingFrameReader {
 
-    private final Http2FrameReader reader;
     /** The codec hands its reader one listener until the preface is read, then another for good. */
     private Http2FrameListener codecListener;
     private Filter filter;
 
     Reader(Http2FrameReader reader) {
-      this.reader = reader;
+      super(reader);
     }
 
     @Override
@@ -103,16 +102,6 @@ final class LateFrames {
         filter = new Filter(listener);
       }
       reader.readFrame(ctx, input, filter);
-    }
-
-    @Override
-    public Configuration configuration() {
-      return reader.configuration();
-    }
-
-    @Override
-    public void close() {
-      reader.close();
     }
   }
 

@@ -148,13 +148,12 @@ public final class OwnStreams {
    * sees the frames from the next read on, unless {@link #closeBeforeFirstReadErrors} put it there
    * before; {@link ReadErrors} covers the listeners from the first.
    */
-  private static final class ReaderErrors implements Http2FrameReader {
+  private static final class ReaderErrors extends ForwardingFrameReader {
 
-    private final Http2FrameReader reader;
     private Runnable closeOurs;
 
     ReaderErrors(Http2FrameReader reader, Runnable closeOurs) {
-      this.reader = reader;
+      super(reader);
       this.closeOurs = closeOurs;
     }
 
@@ -172,16 +171,6 @@ public final class OwnStreams {
         closeIfConnectionError(t, closeOurs);
         throw t;
       }
-    }
-
-    @Override
-    public Configuration configuration() {
-      return reader.configuration();
-    }
-
-    @Override
-    public void close() {
-      reader.close();
     }
   }
 

@@ -55,14 +55,7 @@ class OddUpgradeAnswerTest {
   @EnumSource(OtherProtocol.class)
   void aSwitchToAnotherProtocolIsServedOverHttp11(OtherProtocol protocol) {
     int port = origin(head -> upgrade(head) ? protocol.answer : null);
-    ProxyHarness proxy = scope.startProxy("z", "http://127.0.0.1:" + port, null);
-    HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
-
-    for (int i = 0; i < 3; i++) {
-      Exchange answer = Await.result(Exchange.get(client, "z.test", "/page" + i));
-      assertEquals(200, answer.status(), "request " + i + ": " + answer.header("muxgate-error") + " " + seen);
-      assertEquals("hello /page" + i, answer.body());
-    }
+    threeGetsServedThrough(port);
     assertEquals(3, seen.stream().filter(r -> r.startsWith("GET")).count(), "each GET reached the origin once: " + seen);
     assertEquals(1, seen.stream().filter(r -> r.startsWith("OPTIONS")).count(), "asked for the Upgrade once: " + seen);
     // The switched connection speaks another protocol now: the proxy lets it go.
@@ -74,14 +67,7 @@ class OddUpgradeAnswerTest {
   @ValueSource(strings = {"100 Continue", "103 Early Hints"})
   void anInterimAnswerBeforeTheAnswerIsPassedOver(String interim) {
     int port = origin(head -> "HTTP/1.1 " + interim + "\r\n\r\n" + ok(head));
-    ProxyHarness proxy = scope.startProxy("z", "http://127.0.0.1:" + port, null);
-    HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
-
-    for (int i = 0; i < 3; i++) {
-      Exchange answer = Await.result(Exchange.get(client, "z.test", "/page" + i));
-      assertEquals(200, answer.status(), "request " + i + ": " + answer.header("muxgate-error") + " " + seen);
-      assertEquals("hello /page" + i, answer.body());
-    }
+    threeGetsServedThrough(port);
   }
 
   /**
@@ -94,14 +80,7 @@ class OddUpgradeAnswerTest {
     int port = origin(head -> upgrade(head)
       ? "HTTP/1.1 " + interim + "\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"
       : null);
-    ProxyHarness proxy = scope.startProxy("z", "http://127.0.0.1:" + port, null);
-    HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
-
-    for (int i = 0; i < 3; i++) {
-      Exchange answer = Await.result(Exchange.get(client, "z.test", "/page" + i));
-      assertEquals(200, answer.status(), "request " + i + ": " + answer.header("muxgate-error") + " " + seen);
-      assertEquals("hello /page" + i, answer.body());
-    }
+    threeGetsServedThrough(port);
   }
 
   /**
@@ -137,6 +116,17 @@ class OddUpgradeAnswerTest {
    * A raw HTTP/1.1 origin (request heads only, no bodies) that writes {@code answer} of each head; where
    * that is null, a plain 200. After a 101 it reads nothing more.
    */
+  /** Three GETs through a proxy in front of the origin on {@code port}, each answered 200 by the origin. */
+  private void threeGetsServedThrough(int port) {
+    ProxyHarness proxy = scope.startProxy("z", "http://127.0.0.1:" + port, null);
+    HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
+    for (int i = 0; i < 3; i++) {
+      Exchange answer = Await.result(Exchange.get(client, "z.test", "/page" + i));
+      assertEquals(200, answer.status(), "request " + i + ": " + answer.header("muxgate-error") + " " + seen);
+      assertEquals("hello /page" + i, answer.body());
+    }
+  }
+
   private int origin(Function<String, String> answer) {
     NetServer server = Await.result(scope.vertx().createNetServer()
       .connectHandler(socket -> serve(socket, answer))
