@@ -2,6 +2,7 @@ package io.muxgate.frontend;
 
 import io.muxgate.forward.Forwarder;
 import io.muxgate.origin.GoAwayOnClose;
+import io.muxgate.origin.LateFrames;
 import io.muxgate.origin.OwnStreams;
 import io.muxgate.origin.ReadTracking;
 import io.netty.buffer.ByteBuf;
@@ -105,6 +106,8 @@ public final class FrontStreams {
     OwnStreams.closeWithChannel(channel, connection, key);
     handler.decoder().frameListener(new Interceptor(handler.decoder().frameListener()));
     OwnStreams.closeBeforeConnectionErrors(handler, key);
+    // After OwnStreams, which reuses the reader FirstBurstErrors wrapped only if it is still the codec's.
+    LateFrames.install(handler);
   }
 
   /**
@@ -139,6 +142,8 @@ public final class FrontStreams {
     handler.decoder().frameListener(HostBesideAuthority.before(handler.decoder().frameListener(),
       handler.connection().remote().lastStreamCreated(), fence,
       new RefusedHeads(handler, ctx, quiet, fence, forwarder, base.remoteAddress().hostAddress(), false)));
+    // Vert.x's streams are reset through the codec as well: the DATA a client had in flight is ignored alike.
+    LateFrames.install(handler);
     return false;
   }
 

@@ -14,27 +14,38 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Stream;
 
 /**
- * Ignores the DATA and HEADERS an origin sent on a stream before it read the proxy's RST_STREAM, as RFC
- * 9113 section 5.1 asks, the DATA still counted in the connection's window and given back at once. Netty
+ * Ignores the DATA and HEADERS a peer sent on a stream before it read the proxy's RST_STREAM, as RFC 9113
+ * section 5.1 asks, the DATA still counted in the connection's window and given back at once. Netty
  * forgets a stream once its reset is written and takes such a frame for one on an unknown stream: it
  * answers each with RST_STREAM(STREAM_CLOSED). An origin streaming a large body has many frames in flight
  * (up to a stream window's worth): 90 downloads from a Vert.x origin cancelled at once made 8,541 resets.
  * With 10,000 of them queued unwritten (an origin slow to read) Netty's codec takes them for a flood and
- * ends the connection as a protocol error, with every other stream on it (invalid_response).
+ * ends the connection as a protocol error, with every other stream on it (invalid_response). A client
+ * still uploading when its response is cut (an origin failing after its head, a 413 past it, a client too
+ * slow) has up to its stream window in flight too, and its connection ends sooner: Vert.x's server sends
+ * 200 resets in 30 s, then GOAWAY(ENHANCE_YOUR_CALM): four such uploads with a 1 MiB window in flight each
+ * drew 197 to 226 resets beside their own 4, then that GOAWAY. ({@code frontend.ResetFence} keeps a stream
+ * open instead where the response is whole, and nothing of it waits in Netty's flow control.)
  *
  * <p>Remembers the ids of the last {@link #REMEMBERED} streams reset on the connection, by Muxgate's frame
  * streams, by Vert.x's or by the codec itself; later resets push out the oldest, and a frame for a stream
  * forgotten meets Netty's answer again (the RFC lets an endpoint limit how long it ignores them).
  */
-final class LateFrames {
+public final class LateFrames {
 
-  /** More than the streams one connection may carry (origin_h2_max_streams is at most 1,000). */
+  /**
+   * More than the streams one connection may carry (origin_h2_max_streams is at most 1,000, a client
+   * connection 128).
+   */
   static final int REMEMBERED = 1024;
 
   private final Http2Connection connection;
   private final Http2ConnectionDecoder decoder;
-  /** Ids of streams reset, a ring: {@link #next} is where the next one goes. */
-  private final int[] reset = new int[REMEMBERED];
+  /**
+   * Ids of streams reset, a ring: {@link #next} is where the next one goes. Made at the first reset: most
+   * client connections never see one, and there may be many thousands of them.
+   */
+  private int[] reset;
   private int next;
   private int count;
 
@@ -44,7 +55,7 @@ final class LateFrames {
   }
 
   /** Installs it on {@code handler}'s connection; call on its event loop, before any stream is reset. */
-  static void install(Http2ConnectionHandler handler) {
+  public static void install(Http2ConnectionHandler handler) {
     Http2ConnectionDecoder codecDecoder = ConnectionInternals.innermost(handler.decoder());
     if (codecDecoder == null) {
       return;
@@ -62,6 +73,9 @@ final class LateFrames {
   }
 
   private void remember(int streamId) {
+    if (reset == null) {
+      reset = new int[REMEMBERED];
+    }
     reset[next] = streamId;
     next = (next + 1) % REMEMBERED;
     count = Math.min(count + 1, REMEMBERED);
