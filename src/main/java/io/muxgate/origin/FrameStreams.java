@@ -154,7 +154,11 @@ public final class FrameStreams {
     } catch (Http2Exception e) {
       return; // the codec reports it on the connection itself
     }
-    for (int i = blocked.size() - 1; i >= 0; i--) {
+    // A woken stream's sink writes at once on this loop, and a write can change the socket's writability,
+    // which runs this again inside the loop: the list may be shorter when the sink returns. The index
+    // comes back within it (an entry seen twice is checked again) instead of running past its end, which
+    // threw out of the WINDOW_UPDATE's handling and ended the connection with every upload on it.
+    for (int i = blocked.size() - 1; i >= 0; i = Math.min(i - 1, blocked.size() - 1)) {
       FrameStream s = blocked.get(i);
       if ((streamId == 0 || s.sentId() == streamId) && s.writableOrGone()) {
         blocked.remove(i);
