@@ -24,7 +24,11 @@ final class BlockedResponses {
 
   /** Gives responses blocked on {@code streamId} (0: all) the chance to go on. */
   void wake(int streamId) {
-    for (int i = streams.size() - 1; i >= 0 && i < streams.size(); i--) {
+    // A woken response writes at once, and a write can change the socket's writability, which runs this
+    // again inside the loop: the list may be shorter when it returns. The index comes back within it (an
+    // entry seen twice is checked again) rather than ending the loop, which left the responses below it
+    // waiting for a next wake that need not come.
+    for (int i = streams.size() - 1; i >= 0; i = Math.min(i - 1, streams.size() - 1)) {
       FrontStream s = streams.get(i);
       if ((streamId == 0 || s.id() == streamId) && s.writable()) {
         streams.remove(i);
