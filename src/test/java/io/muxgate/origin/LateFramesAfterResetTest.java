@@ -71,9 +71,13 @@ class LateFramesAfterResetTest {
     Future<Exchange> beside = Exchange.get(client, "late.test", "/beside");
     Await.until(() -> origin.besideStream > 0, "the stream beside reaches the origin");
     Promise<Void> firstBytes = Promise.promise();
-    HttpClientRequest cancelled = Await.result(client.request(HttpMethod.GET, "/cancelled"));
-    cancelled.authority(HostAndPort.create("late.test", -1)).exceptionHandler(e -> { });
-    cancelled.send().onSuccess(response -> response.handler(chunk -> firstBytes.tryComplete()));
+    // The body handler is set on the request's own loop as the head arrives: set from this thread, it could
+    // come after the first bytes, which a response with no handler drops.
+    HttpClientRequest cancelled = Await.result(client.request(HttpMethod.GET, "/cancelled").compose(request -> {
+      request.authority(HostAndPort.create("late.test", -1)).exceptionHandler(e -> { });
+      request.send().onSuccess(response -> response.handler(chunk -> firstBytes.tryComplete()));
+      return Future.succeededFuture(request);
+    }));
     Await.result(firstBytes.future(), SECONDS);
 
     cancelled.reset(Http2Error.CANCEL.code());
