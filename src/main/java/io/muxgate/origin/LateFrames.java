@@ -83,7 +83,8 @@ public final class LateFrames {
 
   /** Whether a frame for {@code streamId} comes after the proxy reset the stream and Netty forgot it. */
   private boolean late(int streamId) {
-    if (count == 0 || connection.stream(streamId) != null) {
+    // A new stream's HEADERS (an id above the last its peer opened) needs no search of the ring.
+    if (count == 0 || !connection.streamMayHaveExisted(streamId) || connection.stream(streamId) != null) {
       return false;
     }
     // Newest first: a late frame follows its stream's reset by about a round trip.
