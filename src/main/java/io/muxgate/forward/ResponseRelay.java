@@ -168,7 +168,7 @@ final class ResponseRelay extends HeldResponseBytes.Holder {
 
   /** Cuts the response with a reset of the client's stream, logged with the origin's status, else 502. */
   void reset(long code, String reason) {
-    owner.finish(originStatus > 0 ? originStatus : 502, reason);
+    owner.finish(statusOfACut(), reason);
     client.reset(code);
   }
 
@@ -177,8 +177,13 @@ final class ResponseRelay extends HeldResponseBytes.Holder {
    * logs it: what was queued for the client is let go too.
    */
   void cut(long code, String reason) {
-    owner.finish(originStatus > 0 ? originStatus : 502, reason);
+    owner.finish(statusOfACut(), reason);
     client.cut(code);
+  }
+
+  /** A cut response is logged with the origin's status, else 502. */
+  private int statusOfACut() {
+    return originStatus > 0 ? originStatus : 502;
   }
 
   /**
