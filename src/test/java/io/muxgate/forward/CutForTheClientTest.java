@@ -1,5 +1,6 @@
 package io.muxgate.forward;
 
+import io.muxgate.admin.AdminApi;
 import io.muxgate.support.Await;
 import io.muxgate.support.GeneratedBody;
 import io.muxgate.support.ProxyHarness;
@@ -53,6 +54,9 @@ class CutForTheClientTest {
 
       Await.until(() -> proxy.lastRecord("/big") != null, "the proxy to give up on the download");
       assertEquals("client_stalled", proxy.lastRecord("/big").error(), "cut for the client's sake");
+      assertEquals(0.0,
+        new AdminApi(scope.vertx(), proxy.adminPort()).sumForZone("muxgate_origin_errors_total", "quick"),
+        "the client's fault, not the origin's");
       Await.until(() -> !TcpTable.established(proxy.httpPort(), socket.getLocalPort()),
         "the proxy to let go of the connection, long before its idle timeout");
       socket.setSoTimeout(10_000);

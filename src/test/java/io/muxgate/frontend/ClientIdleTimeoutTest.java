@@ -1,13 +1,11 @@
 package io.muxgate.frontend;
 
-import io.muxgate.admin.AdminApi;
 import io.muxgate.support.Await;
 import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.GeneratedBody;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.RawFrameClient;
-import io.muxgate.support.TcpTable;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import io.netty.channel.EventLoopGroup;
@@ -31,9 +29,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -41,7 +37,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -177,33 +172,6 @@ class ClientIdleTimeoutTest {
     origin.release();
 
     assertEquals(200, Await.result(longPoll).status());
-  }
-
-  /**
-   * A client that stops reading a download: the proxy gives up on it at the read timeout and resets the
-   * connection rather than holding the socket, and what is queued for it, for good. The reset now comes
-   * with the cut itself (CutForTheClientTest); the idle timeout's check on a close that waits on unread
-   * bytes ({@code IdleClients}) stays the backstop for other closes, which this test no longer reaches.
-   */
-  @Test
-  void aClientThatStopsReadingIsCutOnceTheProxyGaveUpOnIt() throws IOException {
-    origin.handler(req -> GeneratedBody.write(req.response().setChunked(true), 64L << 20, 7)
-      .onSuccess(d -> req.response().end()));
-    try (Socket socket = new Socket()) {
-      socket.setReceiveBufferSize(4096);
-      socket.connect(new InetSocketAddress("127.0.0.1", proxy.httpPort()));
-      socket.getOutputStream()
-        .write("GET /big HTTP/1.1\r\nHost: quick.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-
-      Await.until(() -> proxy.lastRecord("/big") != null, "the proxy to give up on the download");
-      assertEquals("client_stalled", proxy.lastRecord("/big").error(), "the client's fault, not the origin's");
-      assertEquals(0.0,
-        new AdminApi(scope.vertx(), proxy.adminPort()).sumForZone("muxgate_origin_errors_total", "quick"));
-      Await.until(() -> !TcpTable.established(proxy.httpPort(), socket.getLocalPort()),
-        "the proxy to let go of a connection whose client reads nothing");
-      socket.setSoTimeout(10_000);
-      assertThrows(SocketException.class, () -> socket.getInputStream().readAllBytes(), "a reset, not an end");
-    }
   }
 
   /** Over HTTP/2 only the stream is cut; it is logged as the client's stall too. */
