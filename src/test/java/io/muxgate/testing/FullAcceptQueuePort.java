@@ -23,18 +23,26 @@ public final class FullAcceptQueuePort implements AutoCloseable {
     private final ServerSocket listener;
     private final List<Socket> fillers = new ArrayList<>();
 
-    private FullAcceptQueuePort() throws IOException {
-        listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+    private FullAcceptQueuePort(InetAddress address, int port) throws IOException {
+        listener = new ServerSocket(port, 1, address);
     }
 
     /** Opens the listener and fills its queue; fails if the queue never filled within 16 connects. */
     public static FullAcceptQueuePort open() throws IOException {
-        FullAcceptQueuePort port = new FullAcceptQueuePort();
+        return open(InetAddress.getLoopbackAddress(), 0);
+    }
+
+    /**
+     * {@link #open()} on {@code address} and {@code port} (0: a free one): another loopback address's
+     * port of the same number, so that every address of a name is blackholed.
+     */
+    public static FullAcceptQueuePort open(InetAddress address, int port) throws IOException {
+        FullAcceptQueuePort full = new FullAcceptQueuePort(address, port);
         try {
-            port.fillAcceptQueue();
-            return port;
+            full.fillAcceptQueue();
+            return full;
         } catch (IOException | RuntimeException e) {
-            port.close();
+            full.close();
             throw e;
         }
     }
