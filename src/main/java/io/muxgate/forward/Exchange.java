@@ -19,6 +19,7 @@ import io.vertx.core.http.StreamResetException;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
 
+import java.util.concurrent.TimeUnit;
 
 /**
  * One request carried from a client to an origin and its response carried back, with back-pressure
@@ -50,6 +51,11 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
   private final long readTimeoutNanos;
   /** Bound on waiting for a stream (queued behind full connections, or a connection being opened). */
   private final long streamWaitNanos;
+  /**
+   * Added to {@link #streamWaitNanos} once, for an attempt found at that bound waiting for a connection
+   * being opened: that setup's deadline answers it (0 until then).
+   */
+  private long setupWaitNanos;
   private final long startNanos = System.nanoTime();
   private final long startMillis = System.currentTimeMillis();
 
@@ -98,6 +104,7 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
   private void selectOrigin() {
     int attempt = ++attempts;
     progressed();
+    setupWaitNanos = 0;
     leasedProtocol = null;
     leasedLocalPort = -1;
     OriginPool previous = pool;
@@ -320,13 +327,14 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
 
   /**
    * No response within the read timeout of the request (or of the last body byte either way). Before the
-   * request is on a connection the wait is bounded by connect + read timeout, past a connection setup's
-   * own bound (when the read timeout is the longer), so that a setup that fails answers its queue with
-   * its 52x while a request queued behind full connections still ends.
+   * request is on a connection the wait is bounded by connect + read timeout, so that a request queued
+   * behind full connections ends; one waiting for a connection being opened then waits on for that
+   * setup's own deadline, which comes later when the read timeout is the shorter (twice the connect
+   * timeout), so that the setup answers it with a stream or its 52x.
    */
   @Override
   long idleLimitNanos() {
-    return done ? Long.MAX_VALUE : origin == null ? streamWaitNanos : readTimeoutNanos;
+    return done ? Long.MAX_VALUE : origin == null ? streamWaitNanos + setupWaitNanos : readTimeoutNanos;
   }
 
   @Override
@@ -342,8 +350,13 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
       forwarder.originFailed(zone, new OriginFailure(FailureKind.READ_TIMEOUT, "response body stalled"));
       // A cut body, as any other (CANCEL would tell a gRPC client that its own caller cancelled the call).
       response.reset(INTERNAL_ERROR, FailureKind.READ_TIMEOUT.reason());
+    } else if (waitingForStream != null && setupWaitNanos == 0 && pool.awaitsOpening(waitingForStream)) {
+      // Waiting for a connection being opened, not behind full ones: that setup's deadline, the later one
+      // when the read timeout is the shorter, answers it with a stream or its 52x (a 503 here passed a
+      // silent origin off as a busy one). Once, long enough for a setup begun just now, and two ticks more.
+      setupWaitNanos = TimeUnit.MILLISECONDS.toNanos(pool.peer().setupDeadlineMillis() + 2 * Deadlines.TICK_MS);
     } else if (waitingForStream != null) {
-      // Still queued for a stream (a connection that does not open fails its queue with its 52x first).
+      // Queued behind full connections for the whole bound: the origin is busy, not failing.
       onOriginFailure(attempts, new OriginFailure(FailureKind.QUEUE_TIMEOUT, "no stream free in time"));
     } else if (origin != null && !request.isBodyEnded() && !response.originHoldsRequestBack()) {
       // The origin waits for the rest of a body the client stopped sending: still no response headers in

@@ -64,7 +64,12 @@ final class ConnectionSet {
 
   /** How many queued requests the connections being opened are not expected to carry. */
   long beyondOpening(int waiting) {
-    return waiting - (long) opening * expectedCapacity;
+    return waiting - carriedByOpening();
+  }
+
+  /** How many queued requests, the oldest, the connections being opened are expected to carry. */
+  long carriedByOpening() {
+    return (long) opening * expectedCapacity;
   }
 
   int opening() {

@@ -66,7 +66,7 @@ public record OriginPeer(
    * timeout at least, which covers both of those. No longer twice the connect timeout alone: a cold burst
    * on a busy event loop read an origin's prompt SETTINGS seconds late, and its 522 failed the whole queue.
    */
-  long setupDeadlineMillis() {
+  public long setupDeadlineMillis() {
     return TimeUnit.SECONDS.toMillis(Math.max(2L * connectTimeoutSeconds, readTimeoutSeconds));
   }
 

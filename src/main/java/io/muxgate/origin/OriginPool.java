@@ -131,6 +131,17 @@ public final class OriginPool {
     }
   }
 
+  /**
+   * Whether {@code waiter} waits for a connection being opened rather than behind full ones: it is among
+   * the oldest queued requests, those the connections being opened are expected to carry. The setup's own
+   * deadline ({@link OriginPeer#setupDeadlineMillis()}) answers it, with a stream or the setup's failure.
+   */
+  public boolean awaitsOpening(Future<Lease> waiter) {
+    synchronized (this) {
+      return connections.opening() > 0 && waiters.amongOldest(waiter, connections.carriedByOpening());
+    }
+  }
+
   private void connect() {
     connector.connect().onComplete(ar -> {
       if (ar.succeeded()) {

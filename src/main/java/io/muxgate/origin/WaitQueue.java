@@ -44,6 +44,20 @@ final class WaitQueue {
     }
   }
 
+  /** Whether {@code future}'s waiter is among the oldest {@code count}, the first to be served. */
+  boolean amongOldest(Future<Lease> future, long count) {
+    long seen = 0;
+    for (PromiseInternal<Lease> waiter : waiters) {
+      if (seen++ >= count) {
+        return false;
+      }
+      if (waiter.future() == future) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   int size() {
     return waiters.size();
   }

@@ -154,6 +154,34 @@ class ConnectFailureSharedByQueueTest {
       "every request counted");
   }
 
+  /**
+   * The same with a read timeout shorter than the connect timeout, where the setup deadline, twice the
+   * connect timeout, comes after the queued requests' own bound, connect + read timeout: they wait for the
+   * attempt to end and fail over, rather than get a 503 {@code origin_queue_timeout} that called the silent
+   * origin busy while the other one could serve them.
+   */
+  @Test
+  void requestsQueuedOnAFailedAttemptFailOverAlsoWithAReadTimeoutShorterThanTheConnectTimeout() {
+    FaultOrigin silent = scope.track(FaultOrigin.builder().mode(ListenMode.ACCEPT_AND_STAY_SILENT).start());
+    // Answers held a fifth of the read timeout keep the healthy origin's load up while the burst is shared
+    // out, so that balancing sends part of it to the silent one.
+    TestOrigin healthy = scope.startOrigin(TestOrigin.Mode.H2C)
+      .handler(request -> scope.vertx().setTimer(200, id -> request.response().end("ok")));
+    JsonObject settings = new JsonObject().put("proxy_connect_timeout", CONNECT_TIMEOUT_S).put("proxy_read_timeout", 1);
+    ProxyHarness proxy = scope.startProxy(Map.of("z.json",
+      ProxyHarness.zone("z", "z.test", List.of("h2c://" + silent.authority(), healthy.url()), settings)));
+    HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
+
+    for (Future<Exchange> answer : burst(client, REQUESTS)) {
+      Exchange exchange = Await.result(answer, 30);
+      assertEquals(200, exchange.status(), exchange.header("muxgate-error"));
+    }
+    AdminApi admin = new AdminApi(scope.vertx(), proxy.adminPort());
+    double failedOver = admin.metric("muxgate_origin_replays_total", "reason=\"setup_timeout\",zone=\"z\"");
+    assertTrue(failedOver >= 1, "no request went to the silent origin: the test tells nothing");
+    assertEquals(1, silent.stats().connectionsAccepted(), "one attempt for every request sent to it");
+  }
+
   @Test
   void afterAFailedAttemptTheNextOneServesTheRequestsQueuedForIt() {
     TestOrigin origin = scope.startOrigin(TestOrigin.Mode.H2C);

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -47,6 +48,8 @@ class MultiAddressOriginTest {
   private HttpServer live3;
   private HttpServer behindBlackhole;
   private FullAcceptQueuePort blackhole;
+  /** The one port of three-blackholes.test, blackholed on each of its addresses. */
+  private final List<FullAcceptQueuePort> blackholes = new ArrayList<>();
   private NetServer silent1;
   private NetServer silent3;
   /** Sockets accepted by the silent origins, and those of them the proxy closed. */
@@ -68,13 +71,18 @@ class MultiAddressOriginTest {
       "origin.test", List.of("127.0.0.2", "127.0.0.1"),
       "blackhole.test", List.of("127.0.0.1", "127.0.0.3"),
       "silent.test", List.of("127.0.0.1", "127.0.0.3"),
-      "blackhole-or-refused.test", List.of("127.0.0.1", "127.0.0.2")));
+      "blackhole-or-refused.test", List.of("127.0.0.1", "127.0.0.2"),
+      "three-blackholes.test", List.of("127.0.0.1", "127.0.0.3", "127.0.0.4")));
     vertx = dns.vertx();
     live1 = h2cOrigin("127.0.0.1", 0);
     int port = live1.actualPort();
     live3 = h2cOrigin("127.0.0.3", port);
     blackhole = FullAcceptQueuePort.open();
     behindBlackhole = h2cOrigin("127.0.0.3", blackhole.port());
+    blackholes.add(FullAcceptQueuePort.open());
+    for (String ip : List.of("127.0.0.3", "127.0.0.4")) {
+      blackholes.add(FullAcceptQueuePort.open(InetAddress.getByName(ip), blackholes.get(0).port()));
+    }
     silent1 = silentOrigin("127.0.0.1", 0);
     silent3 = silentOrigin("127.0.0.3", silent1.actualPort());
     namedTls = new NamedTlsOrigin(vertx, "origin.test");
@@ -91,6 +99,11 @@ class MultiAddressOriginTest {
       List.of("h2c://blackhole.test:" + blackhole.port()), new JsonObject().put("proxy_connect_timeout", 60)));
     zones.put("blackhole-or-refused.json", zone("blackhole-or-refused", "blackhole-or-refused.example",
       List.of("h2c://blackhole-or-refused.test:" + blackhole.port()), new JsonObject().put("proxy_connect_timeout", 1)));
+    // Connect 2 s and read 1 s: the third address's connect, begun after two attempt delays of 2/3 s, times
+    // out at 3.3 s, after a queued request's own bound of connect + read timeout.
+    zones.put("three-blackholes.json", zone("three-blackholes", "three-blackholes.example",
+      List.of("h2c://three-blackholes.test:" + blackholes.get(0).port()),
+      new JsonObject().put("proxy_connect_timeout", 2).put("proxy_read_timeout", 1)));
     zones.put("silent.json", zone("silent", "silent.example", List.of(silentUrl()),
       new JsonObject().put("proxy_connect_timeout", 1).put("proxy_read_timeout", 2)));
     proxy = ProxyHarness.start(vertx, zones);
@@ -137,6 +150,9 @@ class MultiAddressOriginTest {
     }
     if (blackhole != null) {
       blackhole.close();
+    }
+    for (FullAcceptQueuePort port : blackholes) {
+      port.close();
     }
     Await.result(vertx.close(), 10);
     if (dns != null) {
@@ -207,6 +223,19 @@ class MultiAddressOriginTest {
     Exchange exchange = get("blackhole-or-refused.example", "/");
     assertEquals(521, exchange.status(), exchange.body());
     assertEquals("connection_refused", exchange.header("muxgate-error"));
+  }
+
+  /**
+   * Every address blackholed, with a read timeout shorter than the connect timeout: the request, waiting for
+   * the connection being opened rather than behind full ones, gets its 522 when the last address's connect
+   * times out, after the request's own bound, which answered 503 {@code origin_queue_timeout} as for a busy
+   * origin.
+   */
+  @Test
+  void everyAddressBlackholedGives522AlsoWhenTheLastConnectEndsPastTheQueueBound() {
+    Exchange exchange = get("three-blackholes.example", "/");
+    assertEquals(522, exchange.status(), exchange.body());
+    assertEquals("connect_timeout", exchange.header("muxgate-error"));
   }
 
   /**

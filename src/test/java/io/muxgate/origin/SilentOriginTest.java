@@ -115,15 +115,46 @@ class SilentOriginTest {
     assertEquals(sockets, abandoned(proxy, Scheme.H2C_UPGRADE, origin));
   }
 
+  /**
+   * A read timeout shorter than the connect timeout: the setup deadline, twice the connect timeout, then
+   * comes after the queued requests' own bound, connect + read timeout. They wait for it and get the
+   * silent origin's 524, not a 503 {@code origin_queue_timeout} at their bound, which said the origin was
+   * busy when it was not answering at all.
+   */
+  @ParameterizedTest
+  @EnumSource(Scheme.class)
+  void aReadTimeoutShorterThanTheConnectTimeoutStillGives524AtTheSetupDeadline(Scheme scheme) {
+    SilentOrigin origin = new SilentOrigin(scope.vertx(), scheme == Scheme.H2_TLS);
+    int connectTimeoutSeconds = 2;
+    ProxyHarness proxy = startProxy(scheme, origin, new JsonObject()
+      .put("proxy_connect_timeout", connectTimeoutSeconds).put("proxy_read_timeout", 1));
+    HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
+
+    long sentAtMs = now();
+    List<Future<Exchange>> answers = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      answers.add(Exchange.get(client, "silent.test", "/" + i));
+    }
+    answers.forEach(answer -> assertSetupTimeout(Await.result(answer, 15)));
+
+    long deadlineMs = 2_000L * connectTimeoutSeconds;
+    long answeredAfterMs = now() - sentAtMs;
+    assertTrue(answeredAfterMs >= deadlineMs - 100, "answered after " + answeredAfterMs + " ms");
+    assertEquals(1, origin.sockets.size(), "one connection attempt for the three requests");
+  }
+
   private ProxyHarness startProxy(Scheme scheme, SilentOrigin origin) {
     return startProxy(scheme, origin, 100);
   }
 
   private ProxyHarness startProxy(Scheme scheme, SilentOrigin origin, int maxStreams) {
+    return startProxy(scheme, origin, new JsonObject().put("proxy_connect_timeout", scheme.connectTimeoutSeconds)
+      .put("proxy_read_timeout", 2 * scheme.connectTimeoutSeconds).put("origin_h2_max_streams", maxStreams));
+  }
+
+  private ProxyHarness startProxy(Scheme scheme, SilentOrigin origin, JsonObject zoneSettings) {
     scope.track(origin::close);
-    JsonObject settings = new JsonObject().put("proxy_connect_timeout", scheme.connectTimeoutSeconds)
-      .put("proxy_read_timeout", 2 * scheme.connectTimeoutSeconds).put("origin_max_http_version", "2")
-      .put("origin_h2_max_streams", maxStreams);
+    JsonObject settings = zoneSettings.copy().put("origin_max_http_version", "2");
     JsonObject zone = ProxyHarness.zone("silent", "silent.test", List.of(url(scheme, origin)), settings)
       .put("origin_tls_verify", false);
     return scope.startProxy(Map.of("silent.json", zone));

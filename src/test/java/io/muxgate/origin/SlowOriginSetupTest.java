@@ -68,6 +68,25 @@ class SlowOriginSetupTest {
     Await.until(() -> abandoned(proxy, origin) == 1.0, "the socket closed unready is counted");
   }
 
+  /**
+   * A read timeout shorter than the connect timeout puts the queued requests' own bound, connect + read
+   * timeout (4 s here), before the setup deadline, twice the connect timeout (6 s). SETTINGS between the
+   * two still serve the queue: those requests wait for a connection being opened, not behind full ones,
+   * and used to get 503 {@code origin_queue_timeout} at their bound from an origin about to answer.
+   */
+  @Test
+  void settingsAfterConnectPlusReadTimeoutButWithinTheSetupDeadlineServeTheWholeQueue() {
+    int connectTimeoutS = 3;
+    FaultOrigin origin = scope.track(FaultOrigin.builder()
+      .initialSettingsDelay(Duration.ofSeconds(connectTimeoutS + 2)).start());
+    ProxyHarness proxy = scope.startProxy(Map.of("z.json", zone("h2c://" + origin.authority(), connectTimeoutS, 1)));
+
+    for (Exchange exchange : burst(proxy)) {
+      assertEquals(200, exchange.status(), exchange.body());
+    }
+    assertEquals(1, origin.stats().connectionsAccepted(), "the one connection allowed serves the burst");
+  }
+
   @Test
   void aTcpConnectThatDoesNotCompleteIsStill522() throws IOException {
     FullAcceptQueuePort blackhole = scope.track(FullAcceptQueuePort.open());
@@ -95,7 +114,11 @@ class SlowOriginSetupTest {
   }
 
   private static JsonObject zone(String origin, int readTimeoutSeconds) {
-    JsonObject settings = new JsonObject().put("proxy_connect_timeout", CONNECT_TIMEOUT_S)
+    return zone(origin, CONNECT_TIMEOUT_S, readTimeoutSeconds);
+  }
+
+  private static JsonObject zone(String origin, int connectTimeoutSeconds, int readTimeoutSeconds) {
+    JsonObject settings = new JsonObject().put("proxy_connect_timeout", connectTimeoutSeconds)
       .put("proxy_read_timeout", readTimeoutSeconds).put("origin_max_connections", 1);
     return ProxyHarness.zone("z", "z.test", List.of(origin), settings);
   }
