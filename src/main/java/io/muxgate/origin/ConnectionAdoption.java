@@ -49,6 +49,7 @@ final class ConnectionAdoption {
     Http2ConnectionHandler codec = h2 ? ConnectionInternals.http2CodecOf(channel) : null;
     if (codec != null) {
       LateFrames.install(codec);
+      EndingFrames.install(codec);
     }
     if (!h2) {
       IdenticalContentLengths.accept(channel);

@@ -6,11 +6,15 @@ import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http2.DecoratingHttp2ConnectionDecoder;
+import io.netty.handler.codec.http2.DecoratingHttp2ConnectionEncoder;
 import io.netty.handler.codec.http2.DefaultHttp2ConnectionDecoder;
+import io.netty.handler.codec.http2.DefaultHttp2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2FrameReader;
+import io.netty.handler.codec.http2.Http2FrameWriter;
 import io.vertx.core.buffer.impl.BufferImpl;
 import io.vertx.core.http.GoAway;
 import io.vertx.core.http.HttpClientAgent;
@@ -37,12 +41,14 @@ import java.util.function.UnaryOperator;
  * Its impl class also gives the buffer under a GOAWAY's debug data, which Vert.x leaves to be released
  * ({@link #release}).
  *
- * <p>Under Netty's public API too, for two things: how many bytes an HTTP/1.x codec holds undecoded
- * ({@link SurplusBytes} must know whether an origin sent more than its response), and the HTTP/2 codec's
+ * <p>Under Netty's public API too, for three things: how many bytes an HTTP/1.x codec holds undecoded
+ * ({@link SurplusBytes} must know whether an origin sent more than its response), the HTTP/2 codec's
  * frame reader under the decoders that count floods ({@link OwnStreams} must see a connection error, a
- * flood's or a malformed frame's, before Vert.x does). If the first is out of reach, HTTP/1.1 origin connections are each used for one request
- * only; if the second, a flood's GOAWAY says PROTOCOL_ERROR rather than its own code; either way one line
- * is logged.
+ * flood's or a malformed frame's, before Vert.x does), and its frame writer under every encoder
+ * ({@link EndingFrames} must see each GOAWAY written to an origin). If the first is out of
+ * reach, HTTP/1.1 origin connections are each used for one request only; if the second, a flood's GOAWAY
+ * says PROTOCOL_ERROR rather than its own code; if the third, a GOAWAY to an origin after a connection error
+ * names last-stream-id 2^31-1; each way one line is logged.
  */
 final class ConnectionInternals {
 
@@ -60,6 +66,13 @@ final class ConnectionInternals {
   private static final Field DECORATED = field(DecoratingHttp2ConnectionDecoder.class, "delegate", READER_OUT_OF_REACH);
   /** Final, set once more here: the codec offers no other way in ahead of its own checks of a frame. */
   private static final Field FRAME_READER = field(DefaultHttp2ConnectionDecoder.class, "frameReader", READER_OUT_OF_REACH);
+  private static final String WRITER_OUT_OF_REACH =
+    "a GOAWAY to an origin after a connection error names last-stream-id 2^31-1";
+  private static final Field ENCODER_DECORATED = field(DecoratingHttp2ConnectionEncoder.class, "delegate",
+    WRITER_OUT_OF_REACH);
+  /** Final, set once more here, as {@link #FRAME_READER}: the one way in under everything the codec writes. */
+  private static final Field FRAME_WRITER = field(DefaultHttp2ConnectionEncoder.class, "frameWriter",
+    WRITER_OUT_OF_REACH);
 
   private ConnectionInternals() {
   }
@@ -177,6 +190,23 @@ final class ConnectionInternals {
       } catch (IllegalAccessException | RuntimeException e) {
         log.warn("HTTP/2 frame reader out of reach (" + e + "): " + READER_OUT_OF_REACH);
       }
+    }
+  }
+
+  /** Puts {@code wrap} of the frame writer of {@code encoder}'s innermost encoder in its place, if in reach. */
+  static void wrapFrameWriter(Http2ConnectionEncoder encoder, UnaryOperator<Http2FrameWriter> wrap) {
+    if (ENCODER_DECORATED == null || FRAME_WRITER == null) {
+      return;
+    }
+    try {
+      while (encoder instanceof DecoratingHttp2ConnectionEncoder) {
+        encoder = (Http2ConnectionEncoder) ENCODER_DECORATED.get(encoder);
+      }
+      if (encoder instanceof DefaultHttp2ConnectionEncoder codecEncoder) {
+        FRAME_WRITER.set(codecEncoder, wrap.apply((Http2FrameWriter) FRAME_WRITER.get(codecEncoder)));
+      }
+    } catch (IllegalAccessException | RuntimeException e) {
+      log.warn("HTTP/2 frame writer out of reach (" + e + "): " + WRITER_OUT_OF_REACH);
     }
   }
 

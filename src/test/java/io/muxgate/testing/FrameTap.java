@@ -58,7 +58,7 @@ final class FrameTap extends Http2FrameLogger {
     public void logGoAway(Direction direction, ChannelHandlerContext ctx, int lastStreamId, long errorCode,
                           ByteBuf debugData) {
         if (direction == Direction.INBOUND) {
-            stats.goAwayReceived(errorCode);
+            stats.goAwayReceived(lastStreamId, errorCode);
         }
     }
 

@@ -24,6 +24,7 @@ public final class OriginStats {
     private final List<ReceivedReset> resets = new CopyOnWriteArrayList<>();
     private final AtomicInteger pingsReceived = new AtomicInteger();
     private final List<Long> goAways = new CopyOnWriteArrayList<>();
+    private final List<Integer> goAwayLastStreamIds = new CopyOnWriteArrayList<>();
     private final AtomicInteger initialWindowSize = new AtomicInteger(-1);
     private final AtomicInteger largestStreamWindowUpdate = new AtomicInteger();
 
@@ -75,6 +76,11 @@ public final class OriginStats {
     /** Error codes of the GOAWAY frames the client sent, in arrival order. */
     public List<Long> goAwaysReceived() {
         return new ArrayList<>(goAways);
+    }
+
+    /** Last-stream-ids of the GOAWAY frames the client sent, in arrival order. */
+    public List<Integer> goAwayLastStreamIds() {
+        return new ArrayList<>(goAwayLastStreamIds);
     }
 
     /** PING frames (not PING acks) the client sent. */
@@ -170,7 +176,8 @@ public final class OriginStats {
         signal();
     }
 
-    void goAwayReceived(long errorCode) {
+    void goAwayReceived(int lastStreamId, long errorCode) {
+        goAwayLastStreamIds.add(lastStreamId);
         goAways.add(errorCode);
         signal();
     }
