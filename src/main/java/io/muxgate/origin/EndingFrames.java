@@ -8,14 +8,24 @@ import io.netty.handler.codec.http2.DecoratingHttp2FrameWriter;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2FrameWriter;
+import io.netty.handler.codec.http2.Http2Stream;
 
 /**
- * Around the frame writer of an origin connection's HTTP/2 codec, for the frames that end the connection,
- * whoever sends them (Vert.x's close, the codec after an error, {@link GoAwayOnClose}): GOAWAY names
- * last-stream-id 0. Its last-stream-id is the highest stream the <em>peer</em> opened that the sender may
- * act on (RFC 9113, section 6.8), and an origin opens none here (server push is off). Netty names 2^31-1
- * in the GOAWAY it sends after a connection error, a server's choice; nghttp2 (Node's origins) takes that
- * from a client for a protocol error of its own and reports -505 in place of the error code the proxy sent.
+ * Around the frame writer of an origin connection's HTTP/2 codec, for the frames that end a stream or the
+ * connection, whoever sends them (Muxgate's frame streams, Vert.x's streams and close, the codec after an
+ * error, {@link GoAwayOnClose}).
+ * <ul>
+ *   <li>RST_STREAM closes its stream as it is written, which drops the DATA Netty's flow controller still
+ *   holds for it. Netty keeps a reset stream open until its RST_STREAM has left for the socket, and
+ *   meanwhile goes on writing the stream's queued DATA as the socket takes more, behind the reset: an upload
+ *   cancelled while its origin read slowly was followed by DATA frames on its stream after its RST_STREAM,
+ *   which RFC 9113 section 5.1 forbids (a closed stream sends nothing more).</li>
+ *   <li>GOAWAY names last-stream-id 0. Its last-stream-id is the highest stream the <em>peer</em> opened
+ *   that the sender may act on (section 6.8), and an origin opens none here (server push is off). Netty
+ *   names 2^31-1 in the GOAWAY it sends after a connection error, a server's choice; nghttp2 (Node's
+ *   origins) takes that from a client for a protocol error of its own and reports -505 in place of the
+ *   error code the proxy sent.</li>
+ * </ul>
  */
 final class EndingFrames extends DecoratingHttp2FrameWriter {
 
@@ -29,6 +39,18 @@ final class EndingFrames extends DecoratingHttp2FrameWriter {
   /** Installs it on {@code codec}, an origin connection's; call on its event loop. */
   static void install(Http2ConnectionHandler codec) {
     ConnectionInternals.wrapFrameWriter(codec.encoder(), writer -> new EndingFrames(writer, codec.connection()));
+  }
+
+  @Override
+  public ChannelFuture writeRstStream(ChannelHandlerContext ctx, int streamId, long errorCode, ChannelPromise promise) {
+    ChannelFuture written = super.writeRstStream(ctx, streamId, errorCode, promise);
+    Http2Stream stream = connection.stream(streamId);
+    // Marked by the codec before it writes a reset. The queued DATA's writes fail as the stream closes, and
+    // the codec, finding the stream marked, answers those failures with no reset of their own.
+    if (stream != null && stream.isResetSent()) {
+      stream.close();
+    }
+    return written;
   }
 
   @Override
