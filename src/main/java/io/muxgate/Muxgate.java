@@ -214,13 +214,23 @@ public final class Muxgate {
    */
   public Future<Void> shutdown() {
     ready.set(false);
-    List<Future<Void>> drains = new ArrayList<>();
+    List<ProxyVerticle> all;
     synchronized (proxies) {
-      for (ProxyVerticle proxy : proxies) {
+      all = List.copyOf(proxies);
+    }
+    // Every listener closed, what the kernel held for it accepted, before any event loop drains: Vert.x's
+    // shutdown would close a listener at once, and the kernel reset what it still held for it.
+    List<Future<Void>> closed = new ArrayList<>();
+    for (ProxyVerticle proxy : all) {
+      closed.add(proxy.stopAccepting(config.drainTimeoutSeconds()));
+    }
+    return Future.join(closed).transform(c -> {
+      List<Future<Void>> drains = new ArrayList<>();
+      for (ProxyVerticle proxy : all) {
         drains.add(proxy.drain(config.drainTimeoutSeconds()));
       }
-    }
-    return Future.join(drains).transform(ar -> {
+      return Future.join(drains);
+    }).transform(ar -> {
       configVerticle.stopScanning();
       pools.closeAll();
       return demo != null ? demo.stop() : Future.succeededFuture();

@@ -31,19 +31,22 @@ final class AcceptHook extends VertxWrapper {
   private final Consumer<Channel> hook;
   private final Transport transport;
 
-  private AcceptHook(VertxInternal vertx, Consumer<Channel> accepted, Consumer<Channel> hook) {
+  private AcceptHook(VertxInternal vertx, Consumer<Channel> listening, Consumer<Channel> accepted,
+                     Consumer<Channel> hook) {
     super(vertx);
     this.hook = hook;
-    this.transport = new AcceptingTransport(vertx.transport(), accepted);
+    this.transport = new AcceptingTransport(vertx.transport(), listening, accepted);
   }
 
   /**
    * {@code vertx.createHttpServer(options)}, with {@code accepted} run on the event loop of each accepted
-   * channel before Vert.x sets it up, and {@code hook} once it has.
+   * channel before Vert.x sets it up, and {@code hook} once it has; {@code listening} is shown the
+   * listening channel, if this server is the one of its port that opens it (Vert.x shares a port's
+   * listener among the servers of all event loops).
    */
-  static HttpServer createHttpServer(Vertx vertx, HttpServerOptions options, Consumer<Channel> accepted,
-                                     Consumer<Channel> hook) {
-    return new HttpServerImpl(new AcceptHook((VertxInternal) vertx, accepted, hook), options);
+  static HttpServer createHttpServer(Vertx vertx, HttpServerOptions options, Consumer<Channel> listening,
+                                     Consumer<Channel> accepted, Consumer<Channel> hook) {
+    return new HttpServerImpl(new AcceptHook((VertxInternal) vertx, listening, accepted, hook), options);
   }
 
   @Override

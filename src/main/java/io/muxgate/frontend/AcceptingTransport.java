@@ -23,15 +23,18 @@ import java.util.function.Consumer;
 /**
  * Vert.x's transport, whose servers show each channel they accept to {@code accepted} before Vert.x sets
  * it up: before its TLS handler too, which shows a connection to nobody until its handshake is over. The
- * only other way in, Vert.x's traffic-shaping handler, would shape every read. All else is the transport's own.
+ * only other way in, Vert.x's traffic-shaping handler, would shape every read. Each listening channel
+ * they open is shown to {@code listening} as it is set up, before it accepts. All else is the transport's own.
  */
 final class AcceptingTransport implements Transport {
 
   private final Transport transport;
+  private final Consumer<Channel> listening;
   private final Consumer<Channel> accepted;
 
-  AcceptingTransport(Transport transport, Consumer<Channel> accepted) {
+  AcceptingTransport(Transport transport, Consumer<Channel> listening, Consumer<Channel> accepted) {
     this.transport = transport;
+    this.listening = listening;
     this.accepted = accepted;
   }
 
@@ -45,6 +48,13 @@ final class AcceptingTransport implements Transport {
       protected void initChannel(Channel channel) {
         accepted.accept(channel);
         channel.pipeline().addLast(vertxSetUp);
+      }
+    });
+    // Vert.x sets no handler of its own on the listening channel.
+    bootstrap.handler(new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(Channel listener) {
+        listening.accept(listener);
       }
     });
   }

@@ -10,6 +10,7 @@ import io.muxgate.observe.ProxyMetrics;
 import io.muxgate.origin.OriginPools;
 import io.muxgate.origin.RelayPipeline;
 import io.muxgate.origin.SocketTuning;
+import io.netty.channel.Channel;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
@@ -24,6 +25,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -45,6 +47,8 @@ public final class ProxyVerticle extends VerticleBase {
   private final HeldResponseBytes heldResponseBytes;
   private final HeldBytes heldUploadBytes;
   private final List<HttpServer> servers = new ArrayList<>();
+  /** The listening channels this instance's servers opened (none if another instance's opened the ports). */
+  private final List<Channel> listeners = new CopyOnWriteArrayList<>();
   private final AtomicInteger frontStreamConnections = new AtomicInteger();
   /** Client connections open now; touched on this verticle's event loop only. */
   private final Set<HttpConnection> connections = new HashSet<>();
@@ -95,7 +99,7 @@ public final class ProxyVerticle extends VerticleBase {
         frontStreamConnections.incrementAndGet();
       }
     };
-    HttpServer cleartext = AcceptHook.createHttpServer(vertx, FrontendOptions.cleartext(config),
+    HttpServer cleartext = AcceptHook.createHttpServer(vertx, FrontendOptions.cleartext(config), this::listening,
       UnclaimedAtStop::install, channel -> {
         H2cUpgradesWithBodies.install(channel);
         FirstBurstErrors.install(channel);
@@ -103,8 +107,8 @@ public final class ProxyVerticle extends VerticleBase {
       .connectionHandler(connections)
       .requestHandler(forwarder::handle)
       .invalidRequestHandler(forwarder::handleInvalid);
-    HttpServer tls = AcceptHook.createHttpServer(vertx, FrontendOptions.tls(config, keyCert), UnclaimedAtStop::install,
-      FirstBurstErrors::install)
+    HttpServer tls = AcceptHook.createHttpServer(vertx, FrontendOptions.tls(config, keyCert), this::listening,
+      UnclaimedAtStop::install, FirstBurstErrors::install)
       .connectionHandler(connections)
       .requestHandler(forwarder::handle)
       .invalidRequestHandler(forwarder::handleInvalid);
@@ -113,10 +117,30 @@ public final class ProxyVerticle extends VerticleBase {
     return Future.all(listen(cleartext, "http_port", config.httpPort()), listen(tls, "https_port", config.httpsPort()));
   }
 
+  private void listening(Channel listener) {
+    BacklogAtStop.install(listener);
+    listeners.add(listener);
+  }
+
   /** Listens, naming the setting, address and port in a failure ("Address already in use" alone names none). */
   public static Future<HttpServer> listen(HttpServer server, String setting, int port) {
     return server.listen().recover(e -> Future.failedFuture(new IllegalStateException(
       "cannot listen on " + setting + " " + port + ": " + e.getMessage(), e)));
+  }
+
+  /**
+   * A graceful stop's first step: responses from now on close their connection, and the listeners this
+   * instance opened close once they have accepted what the kernel held for them ({@link BacklogAtStop}).
+   * Before any instance's {@link #drain}: Vert.x's shutdown closes a port's listener without accepting
+   * what the kernel holds for it.
+   */
+  public Future<Void> stopAccepting(long timeoutSeconds) {
+    forwarder.draining(System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds));
+    List<Future<Void>> closed = new ArrayList<>();
+    for (Channel listener : listeners) {
+      closed.add(BacklogAtStop.close(listener));
+    }
+    return Future.join(closed).mapEmpty();
   }
 
   /** Stops accepting and lets in-flight requests finish within the drain timeout (clients get GOAWAY). */

@@ -50,6 +50,16 @@ public final class TcpTable {
       .anyMatch(f -> f.length > 3 && f[3].equals(LISTEN) && port(f[1]) == port);
   }
 
+  /**
+   * How many connections wait in the accept queue of the listener on {@code port}: their handshakes done
+   * by the kernel, not yet accepted by the process (a listening socket's {@code rx_queue}); 0 if none listens.
+   */
+  public static int acceptQueue(int port) {
+    return lines().stream().map(line -> line.trim().split("\\s+"))
+      .filter(f -> f.length > 4 && f[3].equals(LISTEN) && port(f[1]) == port)
+      .mapToInt(f -> Integer.parseInt(f[4].substring(f[4].indexOf(':') + 1), 16)).sum();
+  }
+
   /** The fields of the established socket from {@code localPort} to {@code remotePort}, or null. */
   private static String[] row(int localPort, int remotePort) {
     for (String line : lines()) {
