@@ -13,9 +13,17 @@ final class Drain {
   /** When a graceful stop cuts what is still in flight ({@link System#nanoTime()}); 0 while serving. */
   private volatile long deadlineNanos;
 
-  /** A graceful stop began: connections still open at {@code deadlineNanos} are closed. */
-  void begin(long deadlineNanos) {
-    this.deadlineNanos = deadlineNanos == 0 ? 1 : deadlineNanos;
+  /**
+   * A graceful stop began: connections still open at {@code deadlineNanos} are closed. A stop's end only
+   * comes sooner: a later deadline leaves an earlier one, as when a second stop signal's cut (now) comes
+   * before the drain's own start has set its deadline.
+   */
+  synchronized void begin(long deadlineNanos) {
+    long deadline = deadlineNanos == 0 ? 1 : deadlineNanos;
+    long current = this.deadlineNanos;
+    if (current == 0 || deadline - current < 0) {
+      this.deadlineNanos = deadline;
+    }
   }
 
   /**
