@@ -3,12 +3,17 @@ package io.muxgate.origin;
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.util.AttributeKey;
+import io.netty.util.NetUtil;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.internal.logging.Logger;
 import io.vertx.core.internal.logging.LoggerFactory;
+import io.vertx.core.net.SocketAddress;
 
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.TreeSet;
 
@@ -118,6 +123,34 @@ final class AbandonedSetups {
     for (int i = 0; i < closed; i++) {
       events.connectionAbandoned(peer);
     }
+  }
+
+  /**
+   * Whether a socket to one of {@code addresses} is open and not yet taken by any attempt: its TCP connect
+   * (for TLS, its handshake too) is done, and the origin has yet to make it ready. Called at a setup's
+   * deadline, before {@link #ended} closes such sockets. True when the sockets are out of reach ({@link
+   * #watch}): then no socket can be told apart, and a setup that timed out is taken to have connected.
+   */
+  synchronized boolean unreadySocketTo(Collection<SocketAddress> addresses) {
+    if (sockets.isEmpty()) {
+      return true;
+    }
+    for (ChannelGroup open : sockets) {
+      for (Channel channel : open) {
+        if (!channel.hasAttr(SETTLED) && channel.remoteAddress() instanceof InetSocketAddress remote
+          && addresses.stream().anyMatch(address -> sameEndpoint(remote, address))) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static boolean sameEndpoint(InetSocketAddress remote, SocketAddress address) {
+    String ip = address.hostAddress() != null ? address.hostAddress() : address.host();
+    byte[] bytes = ip == null ? null : NetUtil.createByteArrayFromIpAddressString(ip);
+    return remote.getPort() == address.port() && remote.getAddress() != null
+      && Arrays.equals(bytes, remote.getAddress().getAddress());
   }
 
   /** Without the channel of a connection, its socket would pass for unready: no more closing then. */

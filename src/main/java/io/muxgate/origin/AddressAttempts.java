@@ -9,9 +9,11 @@ import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.SocketAddress;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One connection's setup to a peer over the addresses {@link OriginAddresses} gives, in the manner of
@@ -41,12 +43,14 @@ final class AddressAttempts {
   private final Promise<HttpClientConnection> ready = Promise.promise();
 
   /** The attempts begun and not over, by their {@link AbandonedSetups} number. */
-  private final Map<Long, SocketAddress> running = new LinkedHashMap<>();
+  private final Map<Long, Running> running = new LinkedHashMap<>();
   private List<SocketAddress> order = List.of();
   private int next;
   private long attemptDelayMillis;
   private boolean settled;
   private OriginFailure mostTelling;
+  /** An attempt got past the TCP connect (and failed later, in TLS or in what the origin answered). */
+  private boolean reached;
   private long deadlineTimer = -1;
   private long delayTimer = -1;
 
@@ -102,7 +106,7 @@ final class AddressAttempts {
       }
       address = order.get(next++);
       attempt = abandoned.begin();
-      running.put(attempt, address);
+      running.put(attempt, new Running(address, System.nanoTime()));
       if (next < order.size()) {
         delayTimer = context.setTimer(attemptDelayMillis, id -> {
           synchronized (this) {
@@ -177,6 +181,7 @@ final class AddressAttempts {
         return;
       }
       mostTelling = moreTelling(mostTelling, failure);
+      reached |= !tcpFailure(failure) && failure.kind() != FailureKind.UNRESOLVABLE;
       moveOn = failure.kind().ejectsOrigin() && next < order.size();
       if (!failure.kind().ejectsOrigin()) {
         next = order.size(); // the origin itself answered wrong: other addresses would not do better
@@ -221,17 +226,23 @@ final class AddressAttempts {
   /**
    * Vert.x bounds TCP connect and the TLS handshake, but waits for an h2 origin's SETTINGS (or the answer
    * to the h2c Upgrade) for as long as the socket is open: giving up closes the sockets still set up.
-   * The deadline is past every attempt's connect timeout, whose timer on the same event loop runs first:
-   * an attempt still running has its socket connected, and the origin is what did not answer in time.
+   * The deadline is usually past every attempt's connect timeout, but not for a connect begun late (a
+   * slow name lookup, a busy event loop, addresses tried in turn): what the failure says comes from what
+   * happened. An attempt that got past its TCP connect ({@link #connectedByNow}, or one that failed
+   * later) makes it the origin's failure to answer, a 524; none, a 522, as the connect's own timeout
+   * would have said. A TLS socket is seen once its handshake is done: one begun less than a connect
+   * timeout ago and still in its handshake counts as not connected.
    */
   private void deadline() {
     List<Long> givenUp;
     boolean fail;
     boolean resolved;
+    boolean connected;
     synchronized (this) {
       deadlineTimer = -1;
       cancelDelay();
       givenUp = new ArrayList<>(running.keySet());
+      connected = reached || (!settled && connectedByNow(running.values()));
       running.clear();
       fail = !settled;
       settled = true;
@@ -243,10 +254,35 @@ final class AddressAttempts {
     }
     if (fail) {
       long deadlineMs = peer.setupDeadlineMillis();
-      ready.fail(resolved
+      ready.fail(!resolved
+        ? new OriginFailure(FailureKind.CONNECT_TIMEOUT, "name not resolved within " + deadlineMs + " ms")
+        : connected
         ? new OriginFailure(FailureKind.SETUP_TIMEOUT, "connected, but not ready within " + deadlineMs + " ms")
-        : new OriginFailure(FailureKind.CONNECT_TIMEOUT, "name not resolved within " + deadlineMs + " ms"));
+        : new OriginFailure(FailureKind.CONNECT_TIMEOUT, "not connected within " + deadlineMs + " ms"));
     }
+  }
+
+  /**
+   * Whether one of these attempts, running at the deadline, has got past its TCP connect: its socket is
+   * open and waits for the origin, or it has run a whole connect timeout, by whose end Vert.x would have
+   * failed a connect not done (a socket may have come and gone since, closed by an origin that sent what
+   * Vert.x never makes a failure of). Under the monitor.
+   */
+  private boolean connectedByNow(Collection<Running> attempts) {
+    long now = System.nanoTime();
+    long connectTimeoutNanos = TimeUnit.SECONDS.toNanos(peer.connectTimeoutSeconds());
+    List<SocketAddress> addresses = new ArrayList<>(attempts.size());
+    for (Running attempt : attempts) {
+      if (now - attempt.beganNanos() >= connectTimeoutNanos) {
+        return true;
+      }
+      addresses.add(attempt.address());
+    }
+    return abandoned.unreadySocketTo(addresses);
+  }
+
+  /** An attempt under way: where to, and when it began ({@link System#nanoTime()}). */
+  private record Running(SocketAddress address, long beganNanos) {
   }
 
   private void fail(OriginFailure failure) {

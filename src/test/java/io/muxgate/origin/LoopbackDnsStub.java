@@ -17,6 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -34,6 +37,13 @@ final class LoopbackDnsStub implements AutoCloseable {
   private final DatagramSocket socket;
   private final List<String> queriedNames = new CopyOnWriteArrayList<>();
   private final Map<String, List<String>> aRecords;
+  /** Names whose answers are sent this long after their query. */
+  private final Map<String, Long> slowNames;
+  private final ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread thread = new Thread(r, "loopback-dns-stub-later");
+    thread.setDaemon(true);
+    return thread;
+  });
   private final Thread thread;
 
   LoopbackDnsStub() {
@@ -42,7 +52,16 @@ final class LoopbackDnsStub implements AutoCloseable {
 
   /** With these IPv4 addresses (in this order) for each name. */
   LoopbackDnsStub(Map<String, List<String>> aRecords) {
+    this(aRecords, Map.of());
+  }
+
+  /**
+   * As {@link #LoopbackDnsStub(Map)}, answering each query for a name of {@code slowNames} only after its
+   * delay in milliseconds (the resolver's query timeout must be longer: {@link #vertx(long)}).
+   */
+  LoopbackDnsStub(Map<String, List<String>> aRecords, Map<String, Long> slowNames) {
     this.aRecords = Map.copyOf(aRecords);
+    this.slowNames = Map.copyOf(slowNames);
     try {
       socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     } catch (SocketException e) {
@@ -67,6 +86,11 @@ final class LoopbackDnsStub implements AutoCloseable {
    * reads that property when an instance is created, so it is lifted for this one creation.
    */
   Vertx vertx() {
+    return vertx(1_000);
+  }
+
+  /** {@link #vertx()} with a resolver that waits this long for an answer to a query. */
+  Vertx vertx(long queryTimeoutMillis) {
     try {
       Path hosts = Files.createTempFile("muxgate-hosts", ".txt");
       hosts.toFile().deleteOnExit();
@@ -76,7 +100,7 @@ final class LoopbackDnsStub implements AutoCloseable {
         .setHostsPath(hosts.toString())
         .setSearchDomains(List.of())
         .setOptResourceEnabled(false)
-        .setQueryTimeout(1_000)
+        .setQueryTimeout(queryTimeoutMillis)
         .setMaxQueries(2);
       String previous = System.clearProperty("vertx.disableDnsResolver");
       try {
@@ -98,8 +122,18 @@ final class LoopbackDnsStub implements AutoCloseable {
       try {
         socket.receive(packet);
         byte[] answer = answer(packet.getData(), packet.getLength());
-        if (answer != null) {
-          socket.send(new DatagramPacket(answer, answer.length, packet.getSocketAddress()));
+        if (answer == null) {
+          continue;
+        }
+        DatagramPacket reply = new DatagramPacket(answer, answer.length, packet.getSocketAddress());
+        Long delay = slowNames.get(queriedNames.get(queriedNames.size() - 1).toLowerCase(java.util.Locale.ROOT));
+        if (delay == null) {
+          socket.send(reply);
+        } else {
+          later.schedule(() -> {
+            socket.send(reply);
+            return null;
+          }, delay, TimeUnit.MILLISECONDS);
         }
       } catch (IOException e) {
         return; // closed
@@ -161,6 +195,7 @@ final class LoopbackDnsStub implements AutoCloseable {
 
   @Override
   public void close() {
+    later.shutdownNow();
     socket.close();
   }
 }

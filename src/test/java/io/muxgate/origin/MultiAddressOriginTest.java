@@ -42,6 +42,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class MultiAddressOriginTest {
 
+  /** How long slow-blackhole.test takes to resolve: past the setup deadline less the connect timeout. */
+  private static final long SLOW_LOOKUP_MILLIS = 1_500;
+
   private LoopbackDnsStub dns;
   private Vertx vertx;
   private HttpServer live1;
@@ -72,8 +75,9 @@ class MultiAddressOriginTest {
       "blackhole.test", List.of("127.0.0.1", "127.0.0.3"),
       "silent.test", List.of("127.0.0.1", "127.0.0.3"),
       "blackhole-or-refused.test", List.of("127.0.0.1", "127.0.0.2"),
-      "three-blackholes.test", List.of("127.0.0.1", "127.0.0.3", "127.0.0.4")));
-    vertx = dns.vertx();
+      "three-blackholes.test", List.of("127.0.0.1", "127.0.0.3", "127.0.0.4"),
+      "slow-blackhole.test", List.of("127.0.0.1")), Map.of("slow-blackhole.test", SLOW_LOOKUP_MILLIS));
+    vertx = dns.vertx(2 * SLOW_LOOKUP_MILLIS);
     live1 = h2cOrigin("127.0.0.1", 0);
     int port = live1.actualPort();
     live3 = h2cOrigin("127.0.0.3", port);
@@ -104,6 +108,11 @@ class MultiAddressOriginTest {
     zones.put("three-blackholes.json", zone("three-blackholes", "three-blackholes.example",
       List.of("h2c://three-blackholes.test:" + blackholes.get(0).port()),
       new JsonObject().put("proxy_connect_timeout", 2).put("proxy_read_timeout", 1)));
+    // Connect 1 s, read 1 s: a setup deadline of 2 s, and a connect begun after the name's 1 s lookup that
+    // would time out only after it.
+    zones.put("slow-blackhole.json", zone("slow-blackhole", "slow-blackhole.example",
+      List.of("h2c://slow-blackhole.test:" + blackholes.get(0).port()),
+      new JsonObject().put("proxy_connect_timeout", 1).put("proxy_read_timeout", 1)));
     zones.put("silent.json", zone("silent", "silent.example", List.of(silentUrl()),
       new JsonObject().put("proxy_connect_timeout", 1).put("proxy_read_timeout", 2)));
     proxy = ProxyHarness.start(vertx, zones);
@@ -234,6 +243,18 @@ class MultiAddressOriginTest {
   @Test
   void everyAddressBlackholedGives522AlsoWhenTheLastConnectEndsPastTheQueueBound() {
     Exchange exchange = get("three-blackholes.example", "/");
+    assertEquals(522, exchange.status(), exchange.body());
+    assertEquals("connect_timeout", exchange.header("muxgate-error"));
+  }
+
+  /**
+   * The name resolves 1.5 s in, so the connect to the blackholed address begins late and the setup deadline
+   * (2 s) comes before its connect timeout: no TCP connection was made, which is a 522, not the 524 of an
+   * origin that took the connection and did not answer.
+   */
+  @Test
+  void aConnectStillUnansweredAtTheSetupDeadlineGives522() {
+    Exchange exchange = get("slow-blackhole.example", "/");
     assertEquals(522, exchange.status(), exchange.body());
     assertEquals("connect_timeout", exchange.header("muxgate-error"));
   }
