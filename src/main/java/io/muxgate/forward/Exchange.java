@@ -146,7 +146,7 @@ final class Exchange extends Deadlines.Entry implements ResponseRelay.Owner {
       forwardRequest(stream);
       return;
     }
-    RequestOptions head = request.options(lease.isH2());
+    RequestOptions head = request.options(lease.isH2(), pool.peer().address().scheme().tls());
     VertxOriginStream.open(lease.connection(), head, request.authority(), events).onComplete(ar -> {
       if (ar.failed()) {
         onOriginFailure(attempt, ar.cause());

@@ -84,25 +84,46 @@ final class RequestRelay implements Downstream.Events {
 
   /**
    * The request head for Vert.x's client: HTTP/1.1 origins, and HTTP/2 ones whose connection Muxgate's
-   * own streams cannot reach ({@code h2}).
+   * own streams cannot reach ({@code h2}), reached with or without {@code tls}.
    */
-  RequestOptions options(boolean h2) {
-    MultiMap headers = originHttp2 == null ? originHeaders : withoutPseudoHeaders(originHeaders);
-    if (!h2 && originHttp2 != null && carriesContent(client.method()) && client.endedWithHead()) {
-      // HTTP/2 needs no length for an empty body; over HTTP/1.1 none and no chunking means an empty body
-      // too, but origins that want a length answer it 411: say it, as nginx does (RFC 9110, section 8.6).
-      // On the copy made just above.
-      headers.set(HttpHeaders.CONTENT_LENGTH, "0");
-    }
-    if (!h2 && headers.contains(TE)) {
-      // TE is hop-by-hop: over HTTP/1.1 its sender names it in Connection (RFC 9110, section 10.1.4),
-      // and a recipient may ignore a TE that Connection does not name. On a copy: a replay may go to an
-      // HTTP/2 origin, where Connection is malformed.
-      headers = HttpHeaders.headers().addAll(headers).set(HttpHeaders.CONNECTION, TE);
+  RequestOptions options(boolean h2, boolean tls) {
+    MultiMap headers;
+    if (h2) {
+      headers = originHttp2 == null ? originHeaders : withoutPseudoHeaders(originHeaders);
+    } else {
+      // Host first, as RFC 9110 (section 7.2) asks of a user agent and nginx and HAProxy send it: Vert.x's
+      // HTTP/1.x client writes the authority it is given after every other header. Given Host in the map,
+      // it writes that instead (and its own chunked coding after it); on a copy, as a replay may go to an
+      // HTTP/2 origin, where Host would sit beside :authority.
+      headers = HttpHeaders.headers().add(HttpHeaders.HOST, hostHeader(authority, tls));
+      if (originHttp2 == null) {
+        headers.addAll(originHeaders);
+      } else {
+        Headers.copyRequest(originHeaders, headers);   // pseudo-headers count as hop-by-hop there
+      }
+      if (originHttp2 != null && carriesContent(client.method()) && client.endedWithHead()) {
+        // HTTP/2 needs no length for an empty body; over HTTP/1.1 none and no chunking means an empty body
+        // too, but origins that want a length answer it 411: say it, as nginx does (RFC 9110, section 8.6).
+        headers.set(HttpHeaders.CONTENT_LENGTH, "0");
+      }
+      if (headers.contains(TE)) {
+        // TE is hop-by-hop: over HTTP/1.1 its sender names it in Connection (RFC 9110, section 10.1.4),
+        // and a recipient may ignore a TE that Connection does not name.
+        headers.set(HttpHeaders.CONNECTION, TE);
+      }
     }
     // HPACK writes a :path one char to a byte, as it was read; Vert.x's HTTP/1.1 client writes UTF-8.
     String uri = h2 ? originUri : AccessLog.asSent(originUri);
     return new RequestOptions().setMethod(client.method()).setURI(uri).setHeaders(headers);
+  }
+
+  /**
+   * The Host Vert.x's client would write for {@code authority} (HttpClientRequestBase.authority() in 5.0):
+   * without the port when it is the scheme's default toward the origin or absent.
+   */
+  static String hostHeader(HostAndPort authority, boolean tls) {
+    int port = authority.port();
+    return port < 0 || port == (tls ? 443 : 80) ? authority.host() : authority.host() + ':' + port;
   }
 
   /** The methods whose requests carry content (RFC 9110, section 9.3): a bodiless one is still a zero length. */
