@@ -32,8 +32,11 @@ import java.util.function.BooleanSupplier;
  */
 public final class GoAwayOnClose extends ChannelDuplexHandler {
 
-  /** How long a connection closed after an error's GOAWAY keeps reading what the peer still sends. */
-  private static final long LINGER_MS = 2000;
+  /**
+   * How long a connection closed after an error's GOAWAY keeps reading what the peer still sends.
+   * {@code -Dmuxgate.error_linger_ms} lengthens it for a test that tells a stop's close from the linger's end.
+   */
+  private static final long LINGER_MS = Long.getLong("muxgate.error_linger_ms", 2000);
 
   private final Http2ConnectionHandler codec;
   private final ChannelHandlerContext codecContext;
