@@ -45,6 +45,12 @@ public final class ProxyHarness implements AutoCloseable {
   private final Map<String, ExchangeRecord> records;
   /** Every record, in order. */
   private final List<ExchangeRecord> all;
+  /**
+   * Every client handed out, held for the harness' life: Vert.x closes a client nobody references once the
+   * garbage collector finds it, and a test that wrote {@code burst(proxy.h2cClient(), ...)} lost every
+   * request of its burst to "Pool closed" when a collection came in the middle (seen under load in CI).
+   */
+  private final List<HttpClientAgent> clients = new CopyOnWriteArrayList<>();
 
   private ProxyHarness(Vertx vertx, Path confDir, Muxgate app, Map<String, ExchangeRecord> records,
                        List<ExchangeRecord> all) {
@@ -144,27 +150,32 @@ public final class ProxyHarness implements AutoCloseable {
 
   /** HTTP/1.1 client to the cleartext port, with enough connections for big bursts. */
   public HttpClientAgent h1Client() {
-    return vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(httpPort()),
-      new PoolOptions().setHttp1MaxSize(300));
+    return held(vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(httpPort()),
+      new PoolOptions().setHttp1MaxSize(300)));
   }
 
   /** h2c with prior knowledge to the cleartext port. */
   public HttpClientAgent h2cClient() {
-    return vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(httpPort())
-      .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false), new PoolOptions().setHttp2MaxSize(4));
+    return held(vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(httpPort())
+      .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false), new PoolOptions().setHttp2MaxSize(4)));
   }
 
   /** h2c by HTTP/1.1 Upgrade to the cleartext port. */
   public HttpClientAgent h2cUpgradeClient() {
-    return vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(httpPort())
-      .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(true), new PoolOptions().setHttp2MaxSize(4));
+    return held(vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(httpPort())
+      .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(true), new PoolOptions().setHttp2MaxSize(4)));
   }
 
   /** h2 over TLS (ALPN) to the TLS port, trusting any certificate. */
   public HttpClientAgent h2TlsClient() {
-    return vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(httpsPort())
+    return held(vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(httpsPort())
       .setSsl(true).setUseAlpn(true).setTrustAll(true).setVerifyHost(false)
-      .setProtocolVersion(HttpVersion.HTTP_2), new PoolOptions().setHttp2MaxSize(4));
+      .setProtocolVersion(HttpVersion.HTTP_2), new PoolOptions().setHttp2MaxSize(4)));
+  }
+
+  private HttpClientAgent held(HttpClientAgent client) {
+    clients.add(client);
+    return client;
   }
 
   /** Rewrites one zone file in place (as an operator's editor would). */
