@@ -1,6 +1,7 @@
 package io.muxgate.frontend;
 
 import io.muxgate.forward.Forwarder;
+import io.muxgate.origin.EndingFrames;
 import io.muxgate.origin.GoAwayOnClose;
 import io.muxgate.origin.LateFrames;
 import io.muxgate.origin.OwnStreams;
@@ -108,6 +109,8 @@ public final class FrontStreams {
     OwnStreams.closeBeforeConnectionErrors(handler, key);
     // After OwnStreams, which reuses the reader FirstBurstErrors wrapped only if it is still the codec's.
     LateFrames.install(handler);
+    // A reset response's DATA still held by flow control goes with its stream, not out behind its RST_STREAM.
+    EndingFrames.installOnClient(handler);
   }
 
   /**
@@ -144,6 +147,7 @@ public final class FrontStreams {
       new RefusedHeads(handler, ctx, quiet, fence, forwarder, base.remoteAddress().hostAddress(), false)));
     // Vert.x's streams are reset through the codec as well: the DATA a client had in flight is ignored alike.
     LateFrames.install(handler);
+    EndingFrames.installOnClient(handler);
     return false;
   }
 

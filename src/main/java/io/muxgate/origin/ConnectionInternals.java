@@ -45,9 +45,10 @@ import java.util.function.UnaryOperator;
  * ({@link SurplusBytes} must know whether an origin sent more than its response), the HTTP/2 codec's
  * frame reader under the decoders that count floods ({@link OwnStreams} must see a connection error, a
  * flood's or a malformed frame's, before Vert.x does), and its frame writer under every encoder
- * ({@link EndingFrames} must see each RST_STREAM and GOAWAY written to an origin). If the first is out of
+ * ({@link EndingFrames} must see each RST_STREAM written to an origin or a client, and each GOAWAY written to an
+ * origin). If the first is out of
  * reach, HTTP/1.1 origin connections are each used for one request only; if the second, a flood's GOAWAY
- * says PROTOCOL_ERROR rather than its own code; if the third, an origin stream's queued DATA may follow
+ * says PROTOCOL_ERROR rather than its own code; if the third, a stream's queued DATA may follow
  * its reset and a GOAWAY after a connection error names last-stream-id 2^31-1; each way one line is logged.
  */
 final class ConnectionInternals {
@@ -66,7 +67,7 @@ final class ConnectionInternals {
   private static final Field DECORATED = field(DecoratingHttp2ConnectionDecoder.class, "delegate", READER_OUT_OF_REACH);
   /** Final, set once more here: the codec offers no other way in ahead of its own checks of a frame. */
   private static final Field FRAME_READER = field(DefaultHttp2ConnectionDecoder.class, "frameReader", READER_OUT_OF_REACH);
-  private static final String WRITER_OUT_OF_REACH = "an origin stream's queued DATA may follow its RST_STREAM, and a "
+  private static final String WRITER_OUT_OF_REACH = "a stream's queued DATA may follow its RST_STREAM, and a "
     + "GOAWAY after a connection error names last-stream-id 2^31-1";
   private static final Field ENCODER_DECORATED = field(DecoratingHttp2ConnectionEncoder.class, "delegate",
     WRITER_OUT_OF_REACH);

@@ -13,7 +13,7 @@ import io.netty.handler.codec.http2.Http2Stream;
 /**
  * Around the frame writer of an origin connection's HTTP/2 codec, for the frames that end a stream or the
  * connection, whoever sends them (Muxgate's frame streams, Vert.x's streams and close, the codec after an
- * error, {@link GoAwayOnClose}).
+ * error, {@link GoAwayOnClose}); on a client connection, for RST_STREAM only ({@link #installOnClient}).
  * <ul>
  *   <li>RST_STREAM closes its stream as it is written, which drops the DATA Netty's flow controller still
  *   holds for it. Netty keeps a reset stream open until its RST_STREAM has left for the socket, and
@@ -27,18 +27,30 @@ import io.netty.handler.codec.http2.Http2Stream;
  *   error code the proxy sent.</li>
  * </ul>
  */
-final class EndingFrames extends DecoratingHttp2FrameWriter {
+public final class EndingFrames extends DecoratingHttp2FrameWriter {
 
   private final Http2Connection connection;
+  /** Whether GOAWAY's last-stream-id is fitted: an origin connection's only. */
+  private final boolean origin;
 
-  private EndingFrames(Http2FrameWriter writer, Http2Connection connection) {
+  private EndingFrames(Http2FrameWriter writer, Http2Connection connection, boolean origin) {
     super(writer);
     this.connection = connection;
+    this.origin = origin;
   }
 
   /** Installs it on {@code codec}, an origin connection's; call on its event loop. */
   static void install(Http2ConnectionHandler codec) {
-    ConnectionInternals.wrapFrameWriter(codec.encoder(), writer -> new EndingFrames(writer, codec.connection()));
+    ConnectionInternals.wrapFrameWriter(codec.encoder(), writer -> new EndingFrames(writer, codec.connection(), true));
+  }
+
+  /**
+   * Installs its RST_STREAM part on {@code codec}, a client connection's, where a response cut while the
+   * client's socket was full had its queued DATA written behind its reset alike. GOAWAY is left as the codec
+   * writes it: as the server there, the proxy names the client's streams in it. Call on its event loop.
+   */
+  public static void installOnClient(Http2ConnectionHandler codec) {
+    ConnectionInternals.wrapFrameWriter(codec.encoder(), writer -> new EndingFrames(writer, codec.connection(), false));
   }
 
   @Override
@@ -56,6 +68,9 @@ final class EndingFrames extends DecoratingHttp2FrameWriter {
   @Override
   public ChannelFuture writeGoAway(ChannelHandlerContext ctx, int lastStreamId, long errorCode, ByteBuf debugData,
                                    ChannelPromise promise) {
+    if (!origin) {
+      return super.writeGoAway(ctx, lastStreamId, errorCode, debugData, promise);
+    }
     int originsLast = connection.remote().lastStreamCreated();
     return super.writeGoAway(ctx, Math.min(lastStreamId, originsLast), errorCode, debugData, promise);
   }
