@@ -16,7 +16,6 @@ import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.impl.ConnectionBase;
 
 import javax.net.ssl.SSLException;
-import java.util.ArrayDeque;
 import java.util.Locale;
 
 /** A request read by Vert.x's HTTP server: HTTP/1.x, h2c, and HTTP/2 streams the front end leaves to Vert.x. */
@@ -28,19 +27,6 @@ final class VertxDownstream implements Downstream {
   private final String uri;
   /** The authority of an absolute-form target, which RFC 9112, section 3.2.2 puts before Host; else null. */
   private final String targetAuthority;
-  /**
-   * HTTP/1.x: the body chunks written while the connection was backed up, kept on the heap until it drains;
-   * null while it is not. Handed to the connection, each would be copied at once into pooled direct memory
-   * for the socket, where a client that reads nothing kept them among the pool's chunks for good: 200 such
-   * clients (64 MB of direct memory) took the chunks to 46-63 MB, which stayed after most of them were cut,
-   * and other zones' requests waited for memory. Their origin sends no more than its stream's window meanwhile.
-   */
-  private ArrayDeque<Buffer> backlog;
-  /** The response's end waits behind {@link #backlog}. */
-  private boolean endPending;
-  /** The response writer's drain handler; over HTTP/1.x it runs behind {@link #backlog}'s. */
-  private Handler<Void> drainHandler;
-  private boolean drainWrapped;
 
   VertxDownstream(HttpServerRequest request) {
     this.request = request;
@@ -216,21 +202,12 @@ final class VertxDownstream implements Downstream {
 
   @Override
   public void write(Buffer chunk) {
-    Buffer bytes = Chunks.detached(chunk);
-    if (backlog == null && (request.version() == HttpVersion.HTTP_2 || !response.writeQueueFull())) {
-      response.write(bytes);
-      return;
-    }
-    if (backlog == null) {
-      backlog = new ArrayDeque<>();
-      wrapDrainHandler();
-    }
-    backlog.add(bytes);
+    response.write(Chunks.detached(chunk));
   }
 
   @Override
   public boolean writeQueueFull() {
-    return backlog != null || response.writeQueueFull();
+    return response.writeQueueFull();
   }
 
   /**
@@ -248,59 +225,11 @@ final class VertxDownstream implements Downstream {
 
   @Override
   public void drainHandler(Handler<Void> handler) {
-    drainHandler = handler;
-    if (request.version() == HttpVersion.HTTP_2) {
-      response.drainHandler(handler);
-    } else {
-      wrapDrainHandler();
-    }
-  }
-
-  private void wrapDrainHandler() {
-    if (!drainWrapped) {
-      drainWrapped = true;
-      response.drainHandler(v -> drained());
-    }
-  }
-
-  /** The connection took what it had queued: the backlog goes on, then the response's end or its writer. */
-  private void drained() {
-    if (backlog == null) {
-      if (drainHandler != null) {
-        drainHandler.handle(null);
-      }
-      return;
-    }
-    if (response.closed()) {
-      backlog = null;
-      endPending = false;
-      return;
-    }
-    Buffer next;
-    while (!response.writeQueueFull() && (next = backlog.poll()) != null) {
-      response.write(next);
-    }
-    if (!backlog.isEmpty()) {
-      return;
-    }
-    backlog = null;
-    if (endPending) {
-      endPending = false;
-      response.end();
-    } else if (drainHandler != null && !response.writeQueueFull()) {
-      drainHandler.handle(null);
-    }
+    response.drainHandler(handler);
   }
 
   @Override
   public void end(Buffer last) {
-    if (backlog != null) {
-      if (last != null) {
-        backlog.add(Chunks.detached(last));
-      }
-      endPending = true;
-      return;
-    }
     if (last != null) {
       response.end(Chunks.detached(last));
     } else {
@@ -313,8 +242,6 @@ final class VertxDownstream implements Downstream {
 
   @Override
   public void reset(long code) {
-    backlog = null;
-    endPending = false;
     response.reset(code);
   }
 
@@ -325,8 +252,6 @@ final class VertxDownstream implements Downstream {
    */
   @Override
   public void cut(long code) {
-    backlog = null;
-    endPending = false;
     response.reset(code);
     if (request.version() != HttpVersion.HTTP_2 && request.connection() instanceof ConnectionBase connection) {
       SocketTuning.abort(connection.channel());

@@ -35,7 +35,6 @@ public final class MuxgateProcess implements AutoCloseable {
   private final Process process;
   private final Path dir;
   private int httpPort;
-  private int adminPort;
 
   private MuxgateProcess(Process process, Path dir) {
     this.process = process;
@@ -83,7 +82,6 @@ public final class MuxgateProcess implements AutoCloseable {
       Matcher m = line == null ? null : LISTENING.matcher(line);
       if (m != null && m.find()) {
         httpPort = Integer.parseInt(m.group(1));
-        adminPort = Integer.parseInt(m.group(3));
         return;
       }
       assertTrue(process.isAlive(), "muxgate exited: " + stderr);
@@ -94,10 +92,6 @@ public final class MuxgateProcess implements AutoCloseable {
 
   public int httpPort() {
     return httpPort;
-  }
-
-  public int adminPort() {
-    return adminPort;
   }
 
   public Process process() {
