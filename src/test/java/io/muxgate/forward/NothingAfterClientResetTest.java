@@ -4,6 +4,7 @@ import io.muxgate.support.Await;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
+import io.muxgate.support.WriteUntilStalled;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -47,9 +48,6 @@ class NothingAfterClientResetTest {
   /** Flow-control windows so large that only the socket holds the proxy's writes back. */
   private static final int WINDOW = 1 << 30;
   private static final Buffer CHUNK = Buffer.buffer(new byte[16 * 1024]);
-  private static final int BURST = 16;
-  /** How long a full write queue must go without a drain to count as stalled (too short only skips the stall). */
-  private static final long STALL_MS = 300;
 
   @RegisterExtension
   final TestScope scope = new TestScope();
@@ -64,7 +62,8 @@ class NothingAfterClientResetTest {
       }
       HttpServerResponse response = request.response().setChunked(true);
       response.exceptionHandler(e -> { });
-      pumpUntilStalled(response, stalled);
+      WriteUntilStalled.start(scope.vertx(), response, CHUNK, () -> !stalled.future().isComplete())
+        .onSuccess(stalled::tryComplete);
       stalled.future().onSuccess(v -> response.reset());
     });
     ProxyHarness proxy = scope.startProxy("z", origin.url(), null);
@@ -94,30 +93,6 @@ class NothingAfterClientResetTest {
     assertEquals(2, next.stream().filter(f -> f.startsWith("DATA 3 ")).mapToInt(f -> Integer.parseInt(f.split(" ")[2]))
       .sum(), "its whole body: " + next);
     assertTrue(next.stream().noneMatch(f -> f.startsWith("GOAWAY") || f.startsWith("RST_STREAM")), next.toString());
-  }
-
-  private void pumpUntilStalled(HttpServerResponse stream, Promise<Void> stalled) {
-    if (stalled.future().isComplete()) {
-      return;
-    }
-    for (int i = 0; i < BURST && !stream.writeQueueFull(); i++) {
-      stream.write(CHUNK.copy());
-    }
-    if (!stream.writeQueueFull()) {
-      scope.vertx().runOnContext(v -> pumpUntilStalled(stream, stalled));
-      return;
-    }
-    long[] drains = {0};
-    stream.drainHandler(v -> {
-      drains[0]++;
-      pumpUntilStalled(stream, stalled);
-    });
-    long seen = drains[0];
-    scope.vertx().setTimer(STALL_MS, id -> {
-      if (drains[0] == seen && stream.writeQueueFull()) {
-        stalled.tryComplete();
-      }
-    });
   }
 
   /**

@@ -8,6 +8,7 @@ import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestOrigin;
 import io.muxgate.support.TestScope;
 import io.muxgate.support.TrustAllH2;
+import io.muxgate.support.WriteUntilStalled;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -41,7 +42,6 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.net.HostAndPort;
-import io.vertx.core.streams.WriteStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -71,20 +71,12 @@ class ResetWithFullSocketTest {
   /** Flow-control windows so large that only the socket holds the proxy's writes back. */
   private static final int WINDOW = 1 << 30;
   private static final Buffer CHUNK = Buffer.buffer(new byte[64 * 1024]);
-  /** Chunks written in one go before the loop gets to send them. */
-  private static final int BURST = 16;
-  /**
-   * How long a full write queue must go without a drain to count as stalled. Nothing signals "no more
-   * room is coming", so this waits for an absence: too short a wait makes a run skip the stall it is
-   * meant to set up (and pass), never fail.
-   */
-  private static final long STALL_MS = 300;
 
   @RegisterExtension
   final TestScope scope = new TestScope();
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private CapturedLog warnings;
-  /** Whether {@link #pumpUntilStalled} goes on writing (it runs on the writer's event loop). */
+  /** Whether {@link WriteUntilStalled} goes on writing (it runs on the writer's event loop). */
   private volatile boolean pumping = true;
 
   @BeforeEach
@@ -113,7 +105,8 @@ class ResetWithFullSocketTest {
         pumping = false;
         answered.handle(answer);
       });
-      upload.sendHead().onSuccess(v -> pumpUntilStalled(upload, stalled)).onFailure(stalled::tryFail);
+      upload.sendHead().onSuccess(v -> WriteUntilStalled.start(scope.vertx(), upload, CHUNK, () -> pumping)
+        .onSuccess(stalled::tryComplete)).onFailure(stalled::tryFail);
     });
     Await.result(stalled.future(), 20);
 
@@ -139,7 +132,7 @@ class ResetWithFullSocketTest {
       response.exceptionHandler(e -> originOutcome.tryComplete("aborted: " + e));
       response.closeHandler(v -> originOutcome.tryComplete("aborted: closed"));
       response.endHandler(v -> originOutcome.tryComplete("ended"));
-      pumpUntilStalled(response, stalled);
+      WriteUntilStalled.start(scope.vertx(), response, CHUNK, () -> pumping).onSuccess(stalled::tryComplete);
     });
     ProxyHarness proxy = scope.startProxy("z", origin.url(), null);
     Channel client = stalledClient(tls ? proxy.httpsPort() : proxy.httpPort(), tls, "z.test", "/download");
@@ -152,31 +145,6 @@ class ResetWithFullSocketTest {
     HttpClientAgent next = scope.client(ClientKind.H2C, proxy);
     assertEquals(200, Await.result(Exchange.get(next, "z.test", "/after")).status());
     assertEquals(List.of(), warnings.lines());
-  }
-
-  /** Writes until the other end stops taking bytes, then completes {@code stalled}. */
-  private void pumpUntilStalled(WriteStream<Buffer> stream, Promise<Void> stalled) {
-    if (!pumping) {
-      return;
-    }
-    for (int i = 0; i < BURST && !stream.writeQueueFull(); i++) {
-      stream.write(CHUNK.copy());
-    }
-    if (!stream.writeQueueFull()) {
-      scope.vertx().runOnContext(v -> pumpUntilStalled(stream, stalled)); // let the loop send them
-      return;
-    }
-    long[] drains = {0};
-    stream.drainHandler(v -> {
-      drains[0]++;
-      pumpUntilStalled(stream, stalled);
-    });
-    long seen = drains[0];
-    scope.vertx().setTimer(STALL_MS, id -> {
-      if (drains[0] == seen && stream.writeQueueFull()) {
-        stalled.tryComplete();
-      }
-    });
   }
 
   /** Closes with SO_LINGER 0: the kernel drops what it holds and sends RST. */

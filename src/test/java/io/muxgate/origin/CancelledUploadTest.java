@@ -5,6 +5,7 @@ import io.muxgate.support.ClientKind;
 import io.muxgate.support.Exchange;
 import io.muxgate.support.ProxyHarness;
 import io.muxgate.support.TestScope;
+import io.muxgate.support.WriteUntilStalled;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -52,21 +53,13 @@ class CancelledUploadTest {
   /** The window of the filling stream and of the connection: only the socket holds those writes back. */
   private static final int WINDOW = 1 << 30;
   private static final Buffer CHUNK = Buffer.buffer(new byte[64 * 1024]);
-  /** Chunks written in one go before the loop gets to send them. */
-  private static final int BURST = 16;
-  /**
-   * How long a full write queue must go without a drain to count as stalled. Nothing signals "no more
-   * room is coming", so this waits for an absence: too short a wait makes a run skip the stall it is
-   * meant to set up (and pass), never fail.
-   */
-  private static final long STALL_MS = 300;
   /** The PING payload the origin sends once it has read the reset: its answer follows what came before. */
   private static final long FENCE = 0x72737466656e6365L;
   private static final long SECONDS = 30;
 
   @RegisterExtension
   final TestScope scope = new TestScope();
-  /** Whether {@link #pumpUntilStalled} goes on writing (it runs on the client's event loop). */
+  /** Whether {@link WriteUntilStalled} goes on writing (it runs on the client's event loop). */
   private volatile boolean pumping = true;
 
   @Test
@@ -97,34 +90,10 @@ class CancelledUploadTest {
     Promise<Void> stalled = Promise.promise();
     HttpClientRequest upload = Await.result(client.request(HttpMethod.POST, path));
     upload.authority(HostAndPort.create("up.test", -1)).setChunked(true).exceptionHandler(e -> { });
-    upload.sendHead().onSuccess(v -> pumpUntilStalled(upload, stalled)).onFailure(stalled::tryFail);
+    upload.sendHead().onSuccess(v -> WriteUntilStalled.start(scope.vertx(), upload, CHUNK, () -> pumping)
+      .onSuccess(stalled::tryComplete)).onFailure(stalled::tryFail);
     Await.result(stalled.future(), SECONDS);
     return upload;
-  }
-
-  /** Writes until the other end stops taking bytes, then completes {@code stalled}. */
-  private void pumpUntilStalled(HttpClientRequest stream, Promise<Void> stalled) {
-    if (!pumping) {
-      return;
-    }
-    for (int i = 0; i < BURST && !stream.writeQueueFull(); i++) {
-      stream.write(CHUNK.copy());
-    }
-    if (!stream.writeQueueFull()) {
-      scope.vertx().runOnContext(v -> pumpUntilStalled(stream, stalled)); // let the loop send them
-      return;
-    }
-    long[] drains = {0};
-    stream.drainHandler(v -> {
-      drains[0]++;
-      pumpUntilStalled(stream, stalled);
-    });
-    long seen = drains[0];
-    scope.vertx().setTimer(STALL_MS, id -> {
-      if (drains[0] == seen && stream.writeQueueFull()) {
-        stalled.tryComplete();
-      }
-    });
   }
 
   private record Fenced(int resets, int dataBeforeReset, int dataAfterReset) {
