@@ -100,11 +100,7 @@ class SilentOriginTest {
     HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
 
     long sentAtMs = now();
-    List<Future<Exchange>> answers = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      answers.add(Exchange.get(client, "silent.test", "/" + i));
-    }
-    answers.forEach(answer -> assertSetupTimeout(Await.result(answer, 15)));
+    threeRequestsAnsweredSetupTimeout(client);
 
     // When the first attempt gives up, the pool sometimes opens one more for the requests still queued.
     int sockets = origin.sockets.size();
@@ -131,11 +127,7 @@ class SilentOriginTest {
     HttpClientAgent client = scope.client(ClientKind.HTTP1, proxy);
 
     long sentAtMs = now();
-    List<Future<Exchange>> answers = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      answers.add(Exchange.get(client, "silent.test", "/" + i));
-    }
-    answers.forEach(answer -> assertSetupTimeout(Await.result(answer, 15)));
+    threeRequestsAnsweredSetupTimeout(client);
 
     long deadlineMs = 2_000L * connectTimeoutSeconds;
     long answeredAfterMs = now() - sentAtMs;
@@ -162,6 +154,15 @@ class SilentOriginTest {
 
   private static String url(Scheme scheme, SilentOrigin origin) {
     return scheme.scheme + "://127.0.0.1:" + origin.port();
+  }
+
+  /** Three requests at once, each answered 524 {@code setup_timeout}. */
+  private static void threeRequestsAnsweredSetupTimeout(HttpClientAgent client) {
+    List<Future<Exchange>> answers = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      answers.add(Exchange.get(client, "silent.test", "/" + i));
+    }
+    answers.forEach(answer -> assertSetupTimeout(Await.result(answer, 15)));
   }
 
   private static void assertSetupTimeout(Exchange answer) {
